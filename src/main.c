@@ -1,0 +1,2 @@
+#include <stdio.h>
+int main(void) { puts("marginfall: skeleton"); return 0; }

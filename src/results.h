@@ -1,0 +1,92 @@
+/* What a run produces for one sweep point, after the reduction across paths and ranks.
+ * The HDF5 writer (src/output.c) stores exactly this; docs/output.md describes the file. */
+#ifndef MF_RESULTS_H
+#define MF_RESULTS_H
+
+#include <stdint.h>
+
+#include "mf_error.h"
+
+/* Metrics that get a histogram, exact moments, quantiles and expected shortfall.
+ * Per-path metrics have one sample per path; per-cascade metrics one per cascade. */
+typedef enum {
+    MF_METRIC_LIQUIDATED_NOTIONAL = 0, /* per path: USD liquidated over the horizon */
+    MF_METRIC_LIQUIDATED_ACCOUNTS,     /* per path: accounts liquidated (at least one position) */
+    MF_METRIC_BAD_DEBT,                /* per path: USD of negative equity at liquidation */
+    MF_METRIC_UNCOVERED_DEFICIT,       /* per path: USD of bad debt the fund could not pay */
+    MF_METRIC_FUND_MIN,                /* per path: insurance fund minimum, USD */
+    MF_METRIC_LARGEST_CASCADE,         /* per path: largest cascade's liquidated notional, USD */
+    MF_METRIC_CASCADE_COUNT,           /* per path: number of cascades */
+    MF_METRIC_MARK_DRAWDOWN,           /* per path: max fractional drawdown of the mark (worst asset) */
+    MF_METRIC_INDEX_DRAWDOWN,          /* per path: max fractional drawdown of the index (worst asset) */
+    MF_METRIC_CASCADE_NOTIONAL,        /* per cascade: liquidated notional, USD */
+    MF_METRIC_CASCADE_ACCOUNTS,        /* per cascade: liquidated accounts */
+    MF_METRIC_CASCADE_AMPLIFICATION,   /* per cascade: mark / index log-drawdown over the run */
+    MF_METRIC_CASCADE_DURATION,        /* per cascade: steps from first to last liquidation */
+    MF_METRIC_COUNT
+} mf_metric_id;
+
+typedef struct {
+    const char *name;        /* HDF5 group name */
+    const char *unit;        /* "USD", "accounts", "fraction", "ratio", "steps", "count" */
+    const char *description; /* one line for docs and `marginfall info` */
+    int per_cascade;         /* 1: one sample per cascade; 0: one per path */
+    double hist_min;         /* lowest log-bin edge (> 0) */
+    double hist_max;         /* highest log-bin edge */
+} mf_metric_info;
+
+const mf_metric_info *mf_metric_describe(mf_metric_id id);
+
+#define MF_N_QUANTILES 4
+extern const double mf_quantile_levels[MF_N_QUANTILES]; /* 0.5, 0.9, 0.99, 0.999 */
+
+typedef struct {
+    /* Exact, mergeable moments (Welford per block, Chan merge in block order). */
+    int64_t count;
+    double mean, m2, min, max;
+    /* Log-binned histogram: n_bins bins between edges[0] and edges[n_bins]; samples below
+     * edges[0] (zeros included) count in underflow, at or above the last edge in overflow. */
+    int n_bins;
+    double *edges;   /* n_bins + 1 */
+    int64_t *counts; /* n_bins */
+    int64_t underflow, overflow;
+    /* From the full merged sample: quantile q is the smallest sample x with
+     * F(x) >= q; expected shortfall at q is the mean of the ceil((1-q) n) largest samples.
+     * NaN when there are no samples. */
+    double quantiles[MF_N_QUANTILES];
+    double expected_shortfall[MF_N_QUANTILES];
+} mf_metric_result;
+
+/* One row of the optional per-path table (output.paths: true). */
+typedef struct {
+    int64_t path_index;
+    double liquidated_notional;
+    int64_t liquidated_accounts;
+    double bad_debt;
+    double uncovered_deficit;
+    double fund_min;
+    double mark_drawdown;
+    double index_drawdown;
+    int32_t cascades;
+    double largest_cascade;
+    int32_t max_rounds; /* most cascade rounds used in one step */
+} mf_path_row;
+
+typedef struct {
+    int point_index;
+    int64_t n_paths;
+    int32_t n_steps;
+    mf_metric_result metrics[MF_METRIC_COUNT];
+    /* Mean over paths, per step. */
+    double *profile_liquidated_notional; /* USD per step */
+    double *profile_liquidated_accounts; /* accounts per step */
+    double *profile_fund;                /* insurance fund at the end of the step, USD */
+    /* Headline probabilities. */
+    double prob_bad_debt;       /* share of paths with bad debt > 0 */
+    double prob_fund_shortfall; /* share of paths whose fund could not cover bad debt */
+    mf_path_row *paths;         /* n_paths rows in path order, or NULL */
+} mf_point_result;
+
+void mf_point_result_free(mf_point_result *result);
+
+#endif
