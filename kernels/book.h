@@ -1,0 +1,53 @@
+/* Flat-array views the kernels work on. Kernels never allocate, do no I/O and keep no
+ * globals: the driver (src/) owns every buffer and passes lengths explicitly. */
+#ifndef MF_BOOK_H
+#define MF_BOOK_H
+
+#include <stdint.h>
+
+#define MF_KERNEL_MAX_ASSETS 8
+#define MF_KERNEL_MAX_TIERS 16
+
+enum { MF_ACCOUNT_ISOLATED = 0, MF_ACCOUNT_CROSS = 1 };
+
+/* Read-only population arrays (the store, seen by a kernel). */
+typedef struct {
+    int64_t n_accounts;
+    int64_t n_positions;
+    int n_assets;
+    const uint8_t *account_mode;
+    const double *account_collateral;
+    const int64_t *account_first;
+    const int32_t *account_positions;
+    const int64_t *position_account;
+    const uint8_t *position_asset;
+    const double *position_quantity;
+    const double *position_entry;
+    const double *position_margin;
+} mf_book_view;
+
+/* Risk tiers per asset: MM(n) = n * mmr[tier] - cum[tier], tier = last floor <= n. */
+typedef struct {
+    int n_tiers[MF_KERNEL_MAX_ASSETS];
+    double floor_usd[MF_KERNEL_MAX_ASSETS][MF_KERNEL_MAX_TIERS];
+    double mmr[MF_KERNEL_MAX_ASSETS][MF_KERNEL_MAX_TIERS];
+    double cum_usd[MF_KERNEL_MAX_ASSETS][MF_KERNEL_MAX_TIERS];
+    double max_leverage[MF_KERNEL_MAX_ASSETS][MF_KERNEL_MAX_TIERS];
+} mf_tier_table;
+
+static inline int mf_tier_index(const mf_tier_table *tiers, int asset, double notional) {
+    int tier = 0;
+    int last = tiers->n_tiers[asset] - 1;
+    /* Most positions sit in the first tiers: scan upwards. */
+    while (tier < last && notional >= tiers->floor_usd[asset][tier + 1]) tier++;
+    return tier;
+}
+
+/* Maintenance margin of one position of USD notional n (continuous in n). */
+static inline double mf_maintenance_margin(const mf_tier_table *tiers, int asset,
+                                           double notional) {
+    int tier = mf_tier_index(tiers, asset, notional);
+    return notional * tiers->mmr[asset][tier] - tiers->cum_usd[asset][tier];
+}
+
+#endif

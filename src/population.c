@@ -1,0 +1,181 @@
+/* The seeded population generator (MODEL.md section 2). Each account draws from its own
+ * stream (seed, MF_STREAM_POPULATION, account id), so the population does not depend on how
+ * many threads generate it. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "book.h"
+#include "rng.h"
+#include "store.h"
+
+typedef struct {
+    uint8_t mode;
+    int32_t count;
+    double leverage;
+    uint8_t asset[MF_MAX_ASSETS];
+    double size[MF_MAX_ASSETS]; /* raw notional draw, rescaled per asset afterwards */
+    int8_t side[MF_MAX_ASSETS];
+    double entry_shock[MF_MAX_ASSETS];
+} account_draw;
+
+static double tier_max_leverage(const mf_venue_market_config *market, double notional) {
+    int tier = 0;
+    while (tier + 1 < market->n_tiers && notional >= market->tiers[tier + 1].floor_usd) tier++;
+    return market->tiers[tier].max_leverage;
+}
+
+static double tier_maintenance(const mf_venue_market_config *market, double notional) {
+    int tier = 0;
+    while (tier + 1 < market->n_tiers && notional >= market->tiers[tier + 1].floor_usd) tier++;
+    return notional * market->tiers[tier].mmr - market->tiers[tier].cum_usd;
+}
+
+static void draw_account(const mf_config *config, int64_t account, account_draw *draw) {
+    const mf_population_config *population = &config->population;
+    const int n_assets = config->market.n_assets;
+    mf_pcg64 rng;
+    mf_rng_stream(&rng, config->run.seed, MF_STREAM_POPULATION, (uint64_t)account);
+
+    draw->mode = mf_rng_uniform(&rng) < population->isolated_share ? MF_MODE_ISOLATED : MF_MODE_CROSS;
+    int max_positions = population->max_positions < n_assets ? population->max_positions : n_assets;
+    draw->count = 1 + (int32_t)(mf_rng_uniform(&rng) * max_positions);
+    if (draw->count > max_positions) draw->count = max_positions;
+    double leverage =
+        population->leverage_median * exp(population->leverage_sigma * mf_rng_normal(&rng));
+    if (leverage < 1) leverage = 1;
+    if (leverage > config->venue.max_leverage) leverage = config->venue.max_leverage;
+    draw->leverage = leverage;
+
+    /* Assets without replacement, weighted by target open interest. */
+    double weight[MF_MAX_ASSETS];
+    for (int k = 0; k < n_assets; k++) weight[k] = population->assets[k].open_interest_usd;
+    for (int i = 0; i < draw->count; i++) {
+        double total = 0;
+        for (int k = 0; k < n_assets; k++) total += weight[k];
+        double target = mf_rng_uniform(&rng) * total;
+        int chosen = -1;
+        for (int k = 0; k < n_assets; k++) {
+            if (weight[k] <= 0) continue;
+            chosen = k;
+            if (target < weight[k]) break;
+            target -= weight[k];
+        }
+        draw->asset[i] = (uint8_t)chosen;
+        weight[chosen] = 0;
+        draw->side[i] = mf_rng_uniform(&rng) < population->assets[chosen].long_share ? 1 : -1;
+        if (population->notional_law == MF_NOTIONAL_PARETO)
+            draw->size[i] = pow(mf_rng_uniform_open(&rng), -1.0 / population->notional_alpha);
+        else
+            draw->size[i] = exp(population->notional_sigma * mf_rng_normal(&rng));
+        draw->entry_shock[i] = population->entry_spread * mf_rng_normal(&rng);
+    }
+    /* Positions of an account are stored in asset order. */
+    for (int i = 1; i < draw->count; i++)
+        for (int j = i; j > 0 && draw->asset[j - 1] > draw->asset[j]; j--) {
+            uint8_t a = draw->asset[j];
+            draw->asset[j] = draw->asset[j - 1];
+            draw->asset[j - 1] = a;
+            double s = draw->size[j];
+            draw->size[j] = draw->size[j - 1];
+            draw->size[j - 1] = s;
+            int8_t d = draw->side[j];
+            draw->side[j] = draw->side[j - 1];
+            draw->side[j - 1] = d;
+            double e = draw->entry_shock[j];
+            draw->entry_shock[j] = draw->entry_shock[j - 1];
+            draw->entry_shock[j - 1] = e;
+        }
+}
+
+/* Margin posted for a position opened at `entry`: notional at entry over the leverage, the
+ * leverage capped by the venue and by the position's risk tier. */
+static double initial_margin(const mf_venue_market_config *market, double leverage,
+                             double quantity, double entry) {
+    const double notional = fabs(quantity) * entry;
+    double cap = tier_max_leverage(market, notional);
+    if (leverage > cap) leverage = cap;
+    return notional / leverage;
+}
+
+mf_status mf_population_generate(mf_store *store, const mf_config *config) {
+    const mf_population_config *population = &config->population;
+    const int n_assets = config->market.n_assets;
+    const int64_t n_accounts = population->accounts;
+    account_draw *draws = NULL;
+    MF_ALLOC(draws, n_accounts);
+#pragma omp parallel for schedule(static)
+    for (int64_t a = 0; a < n_accounts; a++) draw_account(config, a, &draws[a]);
+
+    /* Rescale sizes so that each asset's open interest hits its target exactly (sums in
+     * account order: deterministic). */
+    double raw_total[MF_MAX_ASSETS] = {0};
+    int64_t n_positions = 0;
+    for (int64_t a = 0; a < n_accounts; a++) {
+        n_positions += draws[a].count;
+        for (int i = 0; i < draws[a].count; i++) raw_total[draws[a].asset[i]] += draws[a].size[i];
+    }
+    double scale[MF_MAX_ASSETS];
+    for (int k = 0; k < n_assets; k++)
+        scale[k] = raw_total[k] > 0 ? population->assets[k].open_interest_usd / raw_total[k] : 0;
+
+    mf_status status = mf_store_alloc(store, n_accounts, n_positions, n_assets);
+    if (status != MF_OK) {
+        free(draws);
+        MF_CHECK(status);
+    }
+    for (int k = 0; k < n_assets; k++)
+        snprintf(store->asset_names[k], MF_NAME_LEN, "%s", config->market.assets[k].name);
+
+    int64_t p = 0;
+    for (int64_t a = 0; a < n_accounts; a++) {
+        const account_draw *draw = &draws[a];
+        store->account_mode[a] = draw->mode;
+        const int64_t first = p;
+        for (int i = 0; i < draw->count; i++, p++) {
+            const int k = draw->asset[i];
+            const double price = config->market.assets[k].price;
+            store->position_account[p] = a;
+            store->position_asset[p] = (uint8_t)k;
+            store->position_quantity[p] = draw->side[i] * draw->size[i] * scale[k] / price;
+            store->position_entry[p] = price * exp(draw->entry_shock[i]);
+        }
+        /* Margins at entry; then every account must meet maintenance at t = 0. An account
+         * that would not is re-entered at the start price (no unrealised loss), which the
+         * tier caps make safe: MM < notional / tier max leverage <= margin. */
+        for (int attempt = 0; attempt < 2; attempt++) {
+            double collateral = 0, equity = 0, maintenance = 0;
+            int healthy = 1;
+            for (int64_t q = first; q < p; q++) {
+                const int k = store->position_asset[q];
+                const mf_venue_market_config *market = &config->venue.markets[k];
+                const double price = config->market.assets[k].price;
+                const double margin = initial_margin(market, draw->leverage,
+                                                     store->position_quantity[q],
+                                                     store->position_entry[q]);
+                const double pnl = store->position_quantity[q] * (price - store->position_entry[q]);
+                const double mm = tier_maintenance(market, fabs(store->position_quantity[q]) * price);
+                if (draw->mode == MF_MODE_ISOLATED) {
+                    store->position_margin[q] = margin;
+                    if (margin + pnl <= mm) healthy = 0;
+                } else {
+                    store->position_margin[q] = 0;
+                    collateral += margin;
+                    equity += pnl;
+                    maintenance += mm;
+                }
+            }
+            if (draw->mode == MF_MODE_CROSS) {
+                store->account_collateral[a] = collateral;
+                if (collateral + equity <= maintenance) healthy = 0;
+            }
+            if (healthy) break;
+            for (int64_t q = first; q < p; q++)
+                store->position_entry[q] = config->market.assets[store->position_asset[q]].price;
+        }
+    }
+    free(draws);
+    MF_CHECK(mf_store_finish(store));
+    return MF_OK;
+}

@@ -1,0 +1,26 @@
+/* Reduction of block results into one sweep point's statistics. Blocks are fixed ranges of
+ * paths (run.block_paths, never the rank count); rank 0 gathers them and combines them in
+ * block order, so every bit of the result is the same for any number of ranks or threads. */
+#ifndef MF_REDUCTION_H
+#define MF_REDUCTION_H
+
+#include <mpi.h>
+#include <stdint.h>
+
+#include "mf_error.h"
+#include "results.h"
+#include "simulate.h"
+
+/* Serial: combine n_blocks block results, given in block order, into `out` (allocates its
+ * arrays; free with mf_point_result_free). keep_paths: also copy the per-path table. */
+mf_status mf_reduce_blocks(const mf_model *model, const mf_block_result *blocks, int64_t n_blocks,
+                           int keep_paths, mf_point_result *out);
+
+/* Collective: gather every rank's blocks (each rank holds a contiguous, ascending range of
+ * blocks, and ranks hold them in rank order) and reduce on rank 0. Other ranks get an empty
+ * `out`. */
+mf_status mf_reduce_gather(const mf_model *model, const mf_block_result *local_blocks,
+                           int64_t n_local_blocks, int keep_paths, MPI_Comm comm,
+                           mf_point_result *out);
+
+#endif
