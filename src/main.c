@@ -1,2 +1,205 @@
+/* marginfall: the command line. Parses arguments and calls the library; nothing else. */
+#include <getopt.h>
+#include <mpi.h>
 #include <stdio.h>
-int main(void) { puts("marginfall: skeleton"); return 0; }
+#include <stdlib.h>
+#include <string.h>
+
+#include "mf_error.h"
+#include "mf_version.h"
+#include "output.h"
+#include "run.h"
+
+static const char usage_text[] =
+    "Usage:\n"
+    "  marginfall run CONFIG [-o FILE] [--paths N] [--seed S] [--set KEY=VALUE]...\n"
+    "                        [--force] [--quiet]\n"
+    "  marginfall info FILE\n"
+    "  marginfall population CONFIG -o FILE [--set KEY=VALUE]... [--force]\n"
+    "  marginfall --help | --version\n";
+
+static const char help_text[] =
+    "\n"
+    "Monte Carlo engine for liquidation cascades on crypto derivatives venues: simulates\n"
+    "correlated price paths, margin checks and forced liquidations that move the price, and\n"
+    "writes cascade-size distributions and tail statistics to an HDF5 file.\n"
+    "\n"
+    "Commands:\n"
+    "  run CONFIG        Simulate the scenario in the YAML file CONFIG. Run it under\n"
+    "                    mpirun/srun for several ranks; set OMP_NUM_THREADS for threads.\n"
+    "                    Results are bit-identical for any number of ranks and threads.\n"
+    "  info FILE         Print a readable summary of a result file.\n"
+    "  population CONFIG Generate the scenario's account population and save it as HDF5\n"
+    "                    (load it back with population.file in a config).\n"
+    "\n"
+    "Options for run:\n"
+    "  -o, --output FILE   Result file (default: CONFIG's name with .h5, in the current\n"
+    "                      directory). Written under a temporary name, renamed when done.\n"
+    "  -n, --paths N       Number of paths (overrides run.paths).\n"
+    "  -s, --seed S        Random seed (overrides run.seed).\n"
+    "  -S, --set KEY=VALUE Override any config key, with the same checks as the file:\n"
+    "                      --set venue.max_leverage=50  --set market.assets.0.volatility=0.8\n"
+    "                      --set venue.markets.BTC.depth_usd=1e7 (list items by index or name)\n"
+    "  -f, --force         Replace an existing output file.\n"
+    "  -q, --quiet         No progress or summary; print only the output file name.\n"
+    "\n"
+    "Exit status:\n"
+    "  0 success; 1 usage error; 2 config error; 3 unreadable input (replay, population or\n"
+    "  result file); 4 output error (file exists without --force, or cannot be written);\n"
+    "  5 out of memory; 6 MPI error; 7 internal error (a bug: please report it).\n"
+    "\n"
+    "Documentation: docs/config.md (every key), docs/model.md, docs/output.md.\n";
+
+static int fail(mf_status status, int rank) {
+    if (rank == 0) {
+        fprintf(stderr, "marginfall: %s: %s\n", mf_status_name(status), mf_error_message());
+        if (getenv("MARGINFALL_TRACEBACK")) fprintf(stderr, "%s", mf_error_traceback());
+    }
+    return (int)status;
+}
+
+static int usage_error(const char *message, int rank) {
+    if (rank == 0) fprintf(stderr, "marginfall: %s\n%s", message, usage_text);
+    return MF_ERR_USAGE;
+}
+
+static int parse_count(const char *text, int64_t *value) {
+    char *end = NULL;
+    long long parsed = strtoll(text, &end, 10);
+    if (!*text || *end || parsed <= 0) return 0;
+    *value = parsed;
+    return 1;
+}
+
+static int parse_seed(const char *text, uint64_t *value) {
+    char *end = NULL;
+    if (!*text || *text == '-') return 0;
+    unsigned long long parsed = strtoull(text, &end, 10);
+    if (*end) return 0;
+    *value = parsed;
+    return 1;
+}
+
+int main(int argc, char **argv) {
+    int provided = 0;
+    MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
+    int rank = 0;
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    int code = 0;
+
+    if (argc < 2) {
+        code = usage_error("no command given", rank);
+        goto done;
+    }
+    const char *command = argv[1];
+    if (!strcmp(command, "--help") || !strcmp(command, "-h") || !strcmp(command, "help")) {
+        if (rank == 0) printf("marginfall %s\n\n%s%s", MF_VERSION_STRING, usage_text, help_text);
+        goto done;
+    }
+    if (!strcmp(command, "--version")) {
+        if (rank == 0)
+            printf("marginfall %s (commit %s, %s, %s)\n", MF_VERSION_STRING, MF_GIT_COMMIT,
+                   MF_COMPILER, MF_BUILD_TYPE);
+        goto done;
+    }
+
+    mf_run_options options;
+    memset(&options, 0, sizeof options);
+    const char **overrides = calloc((size_t)argc, sizeof *overrides);
+    size_t line_length = 1;
+    for (int i = 0; i < argc; i++) line_length += strlen(argv[i]) + 1;
+    char *command_line = calloc(line_length, 1);
+    if (!overrides || !command_line) {
+        code = fail(MF_FAIL(MF_ERR_MEMORY, "out of memory"), rank);
+        goto cleanup;
+    }
+    for (int i = 0; i < argc; i++) {
+        if (i) strcat(command_line, " ");
+        strcat(command_line, argv[i]);
+    }
+
+    static const struct option long_options[] = {
+        {"output", required_argument, NULL, 'o'}, {"paths", required_argument, NULL, 'n'},
+        {"seed", required_argument, NULL, 's'},   {"set", required_argument, NULL, 'S'},
+        {"force", no_argument, NULL, 'f'},        {"quiet", no_argument, NULL, 'q'},
+        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
+    optind = 2;
+    opterr = 0;
+    int option;
+    while ((option = getopt_long(argc, argv, "o:n:s:S:fqh", long_options, NULL)) != -1) {
+        switch (option) {
+        case 'o': options.output_path = optarg; break;
+        case 'n':
+            if (!parse_count(optarg, &options.paths)) {
+                code = usage_error("--paths needs a positive integer", rank);
+                goto cleanup;
+            }
+            break;
+        case 's':
+            if (!parse_seed(optarg, &options.seed)) {
+                code = usage_error("--seed needs a non-negative integer", rank);
+                goto cleanup;
+            }
+            options.has_seed = 1;
+            break;
+        case 'S':
+            if (!strchr(optarg, '=')) {
+                code = usage_error("--set needs KEY=VALUE", rank);
+                goto cleanup;
+            }
+            overrides[options.n_overrides++] = optarg;
+            break;
+        case 'f': options.force = 1; break;
+        case 'q': options.quiet = 1; break;
+        case 'h':
+            if (rank == 0) printf("%s%s", usage_text, help_text);
+            goto cleanup;
+        default: {
+            char message[256];
+            snprintf(message, sizeof message, "unknown or incomplete option '%s'",
+                     argv[optind - 1]);
+            code = usage_error(message, rank);
+            goto cleanup;
+        }
+        }
+    }
+    if (optind != argc - 1) {
+        code = usage_error(optind >= argc ? "missing CONFIG or FILE argument"
+                                          : "too many arguments",
+                           rank);
+        goto cleanup;
+    }
+    const char *target = argv[optind];
+
+    if (!strcmp(command, "run")) {
+        options.config_path = target;
+        options.overrides = overrides;
+        options.command_line = command_line;
+        mf_status status = mf_run(&options, MPI_COMM_WORLD, stdout);
+        if (status != MF_OK) code = fail(status, rank);
+    } else if (!strcmp(command, "info")) {
+        if (rank == 0) {
+            mf_status status = mf_output_info(target, stdout);
+            if (status != MF_OK) code = fail(status, rank);
+        }
+    } else if (!strcmp(command, "population")) {
+        if (!options.output_path) {
+            code = usage_error("population needs -o FILE", rank);
+        } else if (rank == 0) {
+            mf_status status = mf_save_population(target, overrides, options.n_overrides,
+                                                  options.output_path, options.force, stdout);
+            if (status != MF_OK) code = fail(status, rank);
+        }
+    } else {
+        char message[256];
+        snprintf(message, sizeof message, "unknown command '%s'", command);
+        code = usage_error(message, rank);
+    }
+
+cleanup:
+    free(overrides);
+    free(command_line);
+done:
+    MPI_Finalize();
+    return code;
+}

@@ -77,7 +77,7 @@ mf_status mf_model_build(mf_model *model, const mf_config *config, const mf_stor
     const double dt_years = config->run.dt_seconds / (365.0 * 86400.0);
     mf_market_params *market = &model->market;
     market->n_assets = n;
-    double correlation[MF_MAX_ASSETS * MF_MAX_ASSETS];
+    double correlation[MF_MAX_ASSETS * MF_MAX_ASSETS] = {0};
     for (int i = 0; i < n; i++)
         for (int j = 0; j < n; j++) correlation[i * n + j] = config->market.correlation[i][j];
     MF_CHECK(mf_cholesky(correlation, n, market->cholesky));
@@ -303,6 +303,11 @@ static void generate_index_path(const mf_model *model, mf_workspace *ws, int64_t
             if (model->replayed[i % n]) log_index[i] = model->replay_log_index[i];
     mf_index_path(&model->market, steps, ws->normals, ws->mixing, ws->jumps, model->stress,
                   model->replayed, log_index);
+}
+
+void mf_model_index_path(const mf_model *model, mf_workspace *workspace, int64_t path,
+                         double *log_index) {
+    generate_index_path(model, workspace, path, log_index);
 }
 
 static double composite_log_price(const mf_model *model, const mf_asset_state *assets, int mark) {
@@ -546,6 +551,10 @@ static mf_status simulate_batch(const mf_model *model, mf_workspace *ws, int64_t
             MF_CHECK(block_add_cascade(block, &ws->cascades[c]));
         }
         row->max_rounds = ws->max_rounds[b];
+        if (b == trace_b && trace->liquidated_accounts)
+            for (int64_t a = 0; a < book->n_accounts; a++)
+                trace->liquidated_accounts[a] =
+                    (ws->account_state[a * stride + b] & MF_ACCOUNT_COUNTED) != 0;
         close_ledger(model, ws, b, &block->ledgers[local]);
     }
     return MF_OK;

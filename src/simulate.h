@@ -76,6 +76,11 @@ void mf_block_result_free(mf_block_result *block);
 mf_status mf_simulate_block(const mf_model *model, mf_workspace *workspace,
                             mf_block_result *block);
 
+/* The exogenous index path of one path: log_index[t * K + k], t = 0..steps (tests and
+ * notebooks check its statistics against the configuration). */
+void mf_model_index_path(const mf_model *model, mf_workspace *workspace, int64_t path,
+                         double *log_index);
+
 /* Optional per-step trace of one path (tests and replay studies): when set, path `path` of
  * the next mf_simulate_block records its prices and liquidations per step. */
 typedef struct {
@@ -83,6 +88,7 @@ typedef struct {
     double *mark;  /* (steps + 1) * K: mark of every asset at the end of each step */
     double *index; /* (steps + 1) * K: index, same layout */
     double *liquidated_notional; /* steps */
+    uint8_t *liquidated_accounts; /* n_accounts: 1 where the account was liquidated */
 } mf_trace;
 void mf_workspace_set_trace(mf_workspace *workspace, mf_trace *trace);
 

@@ -1,0 +1,370 @@
+/* Kernel-level unit tests: margin, liquidation engine, cascades, reduction. Each builds tiny
+ * flat arrays by hand and checks against numbers computed independently here. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <string.h>
+
+#include "book.h"
+#include "cascade.h"
+#include "liquidation.h"
+#include "margin.h"
+#include "market.h"
+#include "reduce.h"
+
+static mf_tier_table binance_btc_tiers(void) {
+    /* Binance BTCUSDT brackets (FACTS.md 2a), cum derived by hand: 0, 50, 1300, 46300. */
+    mf_tier_table tiers;
+    memset(&tiers, 0, sizeof tiers);
+    const double floors[] = {0, 50e3, 250e3, 3e6};
+    const double mmr[] = {0.004, 0.005, 0.01, 0.025};
+    const double cum[] = {0, 50, 1300, 46300};
+    tiers.n_tiers[0] = 4;
+    for (int i = 0; i < 4; i++) {
+        tiers.floor_usd[0][i] = floors[i];
+        tiers.mmr[0][i] = mmr[i];
+        tiers.cum_usd[0][i] = cum[i];
+    }
+    return tiers;
+}
+
+Test(margin, tiered_maintenance_is_continuous_and_matches_brackets) {
+    mf_tier_table tiers = binance_btc_tiers();
+    cr_assert_float_eq(mf_maintenance_margin(&tiers, 0, 10e3), 40.0, 1e-9);
+    cr_assert_float_eq(mf_maintenance_margin(&tiers, 0, 100e3), 100e3 * 0.005 - 50, 1e-9);
+    cr_assert_float_eq(mf_maintenance_margin(&tiers, 0, 1e6), 1e6 * 0.01 - 1300, 1e-9);
+    const double floors[] = {50e3, 250e3, 3e6};
+    for (int i = 0; i < 3; i++) {
+        const double below = mf_maintenance_margin(&tiers, 0, floors[i] * (1 - 1e-12));
+        const double at = mf_maintenance_margin(&tiers, 0, floors[i]);
+        cr_assert_float_eq(below, at, 1e-6 * at, "MM jumps at floor %g: %g vs %g", floors[i],
+                           below, at);
+    }
+}
+
+/* Two accounts: isolated long (one position) and cross (long BTC + short BTC hedge is not
+ * allowed per asset, so long on asset 0 and short on asset 1). */
+typedef struct {
+    uint8_t mode[2];
+    double collateral[2];
+    int64_t first[2];
+    int32_t count[2];
+    int64_t account[3];
+    uint8_t asset[3];
+    double quantity[3], entry[3], margin[3];
+    mf_book_view view;
+} small_book;
+
+static void make_small_book(small_book *book) {
+    memset(book, 0, sizeof *book);
+    book->mode[0] = MF_ACCOUNT_ISOLATED;
+    book->mode[1] = MF_ACCOUNT_CROSS;
+    book->collateral[1] = 2000;
+    book->first[0] = 0;
+    book->count[0] = 1;
+    book->first[1] = 1;
+    book->count[1] = 2;
+    /* Isolated: 1 coin long at 100 with margin 10 (10x). */
+    book->account[0] = 0, book->asset[0] = 0, book->quantity[0] = 1, book->entry[0] = 100,
+    book->margin[0] = 10;
+    /* Cross: 10 coins long asset 0 at 100, 10 coins short asset 1 at 100, collateral 2000. */
+    book->account[1] = 1, book->asset[1] = 0, book->quantity[1] = 10, book->entry[1] = 100;
+    book->account[2] = 1, book->asset[2] = 1, book->quantity[2] = -10, book->entry[2] = 100;
+    book->view = (mf_book_view){2,        3,           2,           book->mode, book->collateral,
+                                book->first, book->count, book->account, book->asset,
+                                book->quantity, book->entry, book->margin};
+}
+
+static mf_tier_table flat_tiers(double mmr) {
+    mf_tier_table tiers;
+    memset(&tiers, 0, sizeof tiers);
+    for (int k = 0; k < 2; k++) {
+        tiers.n_tiers[k] = 1;
+        tiers.mmr[k][0] = mmr;
+    }
+    return tiers;
+}
+
+Test(margin, flags_exactly_the_positions_and_accounts_under_maintenance) {
+    small_book book;
+    make_small_book(&book);
+    mf_tier_table tiers = flat_tiers(0.01);
+    /* Isolated liquidation price: 10 + (P - 100) = 0.01 P -> P = 90 / 0.99 = 90.909...
+     * Cross: 2000 + 10 (P0 - 100) - 10 (P1 - 100) <= 0.01 * 10 (P0 + P1). */
+    const int batch = 4;
+    /* marks[k * batch + b] */
+    double marks[8] = {95, 90.9, 90.0, 100, /* asset 0 */ 100, 100, 100, 300};
+    uint8_t active[4] = {1, 1, 1, 1};
+    uint8_t account_state[2 * 4] = {0};
+    uint8_t position_state[3 * 4] = {0};
+    int64_t flagged = mf_margin_check(&book.view, &tiers, 0, 2, batch, marks, active,
+                                      account_state, position_state);
+    /* Path 0 (P=95): isolated equity 5 > 0.95: safe. Path 1 (90.9): equity 0.9 <= 0.909:
+     * flagged. Path 2 (90): flagged. Path 3 (P0 100, P1 300): cross equity 2000 - 2000 = 0 <=
+     * 40: flagged; isolated safe. */
+    cr_assert_eq(position_state[0 * batch + 0], MF_POSITION_OPEN);
+    cr_assert_eq(position_state[0 * batch + 1], MF_POSITION_NEW);
+    cr_assert_eq(position_state[0 * batch + 2], MF_POSITION_NEW);
+    cr_assert_eq(position_state[0 * batch + 3], MF_POSITION_OPEN);
+    for (int b = 0; b < 3; b++) cr_assert_eq(account_state[1 * batch + b], 0);
+    cr_assert_eq(account_state[1 * batch + 3], MF_ACCOUNT_LIQUIDATING | MF_ACCOUNT_NEW);
+    cr_assert_eq(flagged, 3);
+    /* A second sweep flags nothing new: flagged entities are not OPEN any more. */
+    account_state[1 * batch + 3] &= (uint8_t)~MF_ACCOUNT_NEW;
+    position_state[1] = position_state[2] = MF_POSITION_QUEUED;
+    cr_assert_eq(mf_margin_check(&book.view, &tiers, 0, 2, batch, marks, active, account_state,
+                                 position_state),
+                 0);
+    /* Inactive paths are skipped. */
+    uint8_t fresh_accounts[8] = {0}, fresh_positions[12] = {0};
+    uint8_t none[4] = {0, 0, 0, 0};
+    cr_assert_eq(mf_margin_check(&book.view, &tiers, 0, 2, batch, marks, none, fresh_accounts,
+                                 fresh_positions),
+                 0);
+}
+
+static mf_market_params linear_market(double depth, double phi) {
+    mf_market_params market;
+    memset(&market, 0, sizeof market);
+    market.n_assets = 2;
+    market.impact_law = MF_LAW_LINEAR;
+    market.permanent_fraction = phi;
+    market.transient_decay = 0.5;
+    market.depth_usd[0] = market.depth_usd[1] = depth;
+    market.feedback_floor = 1;
+    return market;
+}
+
+Test(liquidation, throughput_cap_splits_fifo_and_fills_at_mid) {
+    small_book book;
+    make_small_book(&book);
+    mf_market_params market = linear_market(1e4, 1.0);
+    mf_engine_params params = {0.0, {1500, INFINITY}};
+    mf_asset_state assets[2];
+    mf_asset_state_init(&market, 0, log(90.0), &assets[0]);
+    mf_asset_state_init(&market, 1, log(100.0), &assets[1]);
+    mf_order orders[8];
+    mf_liquidation_record records[8];
+    mf_engine_state engine;
+    memset(&engine, 0, sizeof engine);
+    engine.orders = orders;
+    engine.records = records;
+    mf_engine_reset(&engine, 1000);
+    /* Isolated position (1 coin) first, then the cross account's 10 coins of asset 0. */
+    int32_t r0 = mf_engine_open_record(&engine, 0, 10);
+    mf_engine_enqueue(&engine, 0, 0, 1.0, r0);
+    int32_t r1 = mf_engine_open_record(&engine, 1, 2000);
+    mf_engine_enqueue(&engine, 0, 1, 10.0, r1);
+    mf_engine_enqueue(&engine, 1, 2, -10.0, r1);
+    double budget[2] = {1500, INFINITY};
+    mf_round_outcome outcome = mf_engine_round(&params, &market, &book.view, assets, budget, &engine);
+    /* Asset 0: at the pre-impact mark 90 the two orders cost 90 + 900 = 990 <= 1500: both
+     * execute whole, netted into one sale of 11 coins. */
+    const double pre0 = 90.0;
+    const double post0 = 90.0 * exp(-0.01 * (11.0 * 90.0) / 1e4);
+    const double fill0 = 0.5 * (pre0 + post0);
+    cr_assert_float_eq(assets[0].mark, post0, 1e-12);
+    /* Asset 1: buying 10 coins back: net sold -10 -> price up. */
+    const double post1 = 100.0 * exp(0.01 * (10.0 * 100.0) / 1e4);
+    const double fill1 = 0.5 * (100.0 + post1);
+    cr_assert_float_eq(assets[1].mark, post1, 1e-12);
+    cr_assert_eq(outcome.executed_orders, 3);
+    cr_assert_float_eq(outcome.executed_notional, 11 * fill0 + 10 * fill1, 1e-9);
+    cr_assert_float_eq(budget[0], 1500 - 990, 1e-9);
+    /* Isolated record: 10 + 1 (fill0 - 100) < 0: bad debt paid by the fund. */
+    const double isolated_remaining = 10 + (fill0 - 100);
+    cr_assert(isolated_remaining < 0);
+    /* Cross record: 2000 + 10 (fill0 - 100) - 10 (fill1 - 100) > 0: kept (fee 0). */
+    const double cross_remaining = 2000 + 10 * (fill0 - 100) - 10 * (fill1 - 100);
+    cr_assert_float_eq(engine.bad_debt, -isolated_remaining, 1e-9);
+    cr_assert_float_eq(engine.fund, 1000 + isolated_remaining, 1e-9);
+    cr_assert_float_eq(engine.trader_kept, cross_remaining, 1e-9);
+    cr_assert_eq(engine.head[0], -1);
+    cr_assert_eq(engine.head[1], -1);
+    cr_assert(records[0].settled && records[1].settled);
+}
+
+Test(liquidation, partial_fill_at_budget_edge_and_backlog_next_step) {
+    small_book book;
+    make_small_book(&book);
+    mf_market_params market = linear_market(INFINITY, 0.5);
+    mf_engine_params params = {0.01, {450, 450}};
+    mf_asset_state assets[2];
+    mf_asset_state_init(&market, 0, log(100.0), &assets[0]);
+    mf_asset_state_init(&market, 1, log(100.0), &assets[1]);
+    mf_order orders[8];
+    mf_liquidation_record records[8];
+    mf_engine_state engine;
+    memset(&engine, 0, sizeof engine);
+    engine.orders = orders;
+    engine.records = records;
+    mf_engine_reset(&engine, 0);
+    int32_t r1 = mf_engine_open_record(&engine, 1, 2000);
+    mf_engine_enqueue(&engine, 0, 1, 10.0, r1);
+    double budget[2] = {450, 450};
+    mf_engine_round(&params, &market, &book.view, assets, budget, &engine);
+    /* 4.5 of 10 coins executed at 100 (infinite depth: no impact). */
+    cr_assert_float_eq(orders[0].remaining, 5.5, 1e-12);
+    cr_assert_eq(records[0].settled, 0);
+    cr_assert_float_eq(budget[0], 0, 0);
+    /* Same step, next round: no budget, nothing executes. */
+    mf_round_outcome idle = mf_engine_round(&params, &market, &book.view, assets, budget, &engine);
+    cr_assert_eq(idle.executed_orders, 0);
+    /* Next step: new budget finishes the order; the account settles with a 1% fee. */
+    budget[0] = 1000;
+    mf_engine_round(&params, &market, &book.view, assets, budget, &engine);
+    cr_assert_eq(records[0].settled, 1);
+    cr_assert_float_eq(engine.fees, 0.01 * 1000, 1e-9);
+    cr_assert_float_eq(engine.trader_kept, 2000 - 10, 1e-9);
+}
+
+Test(liquidation, fund_shortfall_becomes_uncovered_deficit) {
+    small_book book;
+    make_small_book(&book);
+    mf_market_params market = linear_market(INFINITY, 1.0);
+    mf_engine_params params = {0.0, {INFINITY, INFINITY}};
+    mf_asset_state assets[2];
+    mf_asset_state_init(&market, 0, log(50.0), &assets[0]); /* isolated long deep underwater */
+    mf_asset_state_init(&market, 1, log(100.0), &assets[1]);
+    mf_order orders[4];
+    mf_liquidation_record records[4];
+    mf_engine_state engine;
+    memset(&engine, 0, sizeof engine);
+    engine.orders = orders;
+    engine.records = records;
+    mf_engine_reset(&engine, 15);
+    int32_t r0 = mf_engine_open_record(&engine, 0, 10);
+    mf_engine_enqueue(&engine, 0, 0, 1.0, r0);
+    double budget[2] = {INFINITY, INFINITY};
+    mf_engine_round(&params, &market, &book.view, assets, budget, &engine);
+    /* Remaining equity 10 + (50 - 100) = -40: fund pays 15, 25 uncovered. */
+    cr_assert_float_eq(engine.bad_debt, 40, 1e-12);
+    cr_assert_float_eq(engine.fund, 0, 0);
+    cr_assert_float_eq(engine.fund_min, 0, 0);
+    cr_assert_float_eq(engine.uncovered_deficit, 25, 1e-12);
+}
+
+Test(market, impact_linear_and_sqrt_with_transient_decay_and_depth_feedback) {
+    mf_market_params market = linear_market(20e6, 0.25);
+    mf_asset_state state;
+    mf_asset_state_init(&market, 0, log(100.0), &state);
+    /* Selling 20M into 20M of depth moves the price 1% (log units). */
+    mf_asset_impact(&market, &state, 20e6);
+    cr_assert_float_eq(log(state.mark) - log(100.0), -0.01, 1e-12);
+    cr_assert_float_eq(state.impact_perm, -0.0025, 1e-15);
+    cr_assert_float_eq(state.impact_trans, -0.0075, 1e-15);
+    /* Next step, unchanged index: the transient part halves (decay 0.5 here). */
+    mf_asset_step(&market, 0, log(100.0), &state);
+    cr_assert_float_eq(log(state.mark) - log(100.0), -0.0025 - 0.00375, 1e-12);
+    /* Square-root law: 4x the depth moves 2% . */
+    mf_market_params sqrt_market = linear_market(20e6, 1.0);
+    sqrt_market.impact_law = MF_LAW_SQRT;
+    {
+        mf_asset_state s2;
+        mf_asset_state_init(&sqrt_market, 0, log(100.0), &s2);
+        mf_asset_impact(&sqrt_market, &s2, 80e6);
+        cr_assert_float_eq(log(s2.mark) - log(100.0), -0.02, 1e-12);
+    }
+    /* Depth feedback: after a 10% drawdown of the mark, depth = D exp(-beta 0.1). */
+    mf_market_params feedback = linear_market(20e6, 1.0);
+    feedback.feedback_beta = 3.0;
+    feedback.feedback_floor = 0.2;
+    mf_asset_state s3;
+    mf_asset_state_init(&feedback, 0, log(100.0), &s3);
+    mf_asset_step(&feedback, 0, log(90.0), &s3);
+    cr_assert_float_eq(s3.depth, 20e6 * exp(-0.3), 1e-6);
+    mf_asset_step(&feedback, 0, log(10.0), &s3);
+    cr_assert_float_eq(s3.depth, 20e6 * 0.2, 1e-6);
+    cr_assert_float_eq(s3.max_index_drawdown, 0.9, 1e-12);
+    /* Infinite depth: the mark is the index, bit for bit. */
+    mf_market_params deep = linear_market(INFINITY, 0.5);
+    mf_asset_state s4;
+    mf_asset_state_init(&deep, 0, log(123.0), &s4);
+    mf_asset_impact(&deep, &s4, 1e12);
+    mf_asset_step(&deep, 0, 4.5, &s4);
+    cr_assert(s4.mark == exp(4.5));
+}
+
+Test(cascade, runs_with_gaps_and_amplification) {
+    /* Liquidations at steps 2, 3, 6 (gap 2 <= 2: same cascade), 11 (gap 4: new cascade). */
+    double notional[14] = {0, 0, 5, 7, 0, 0, 1, 0, 0, 0, 0, 4, 0, 0};
+    double accounts[14] = {0, 0, 1, 2, 0, 0, 1, 0, 0, 0, 0, 3, 0, 0};
+    double mark[15], index[15];
+    for (int t = 0; t < 15; t++) {
+        index[t] = -0.001 * t;
+        mark[t] = -0.002 * t;
+    }
+    mf_cascade out[14];
+    int32_t n = mf_find_cascades(14, notional, accounts, mark, index, 0.0, 2, out, 14);
+    cr_assert_eq(n, 2);
+    cr_assert_eq(out[0].start, 2);
+    cr_assert_eq(out[0].end, 6);
+    cr_assert_float_eq(out[0].notional, 13, 0);
+    cr_assert_float_eq(out[0].accounts, 4, 0);
+    /* Over entries 2..7: mark falls 0.010, index 0.005. */
+    cr_assert_float_eq(out[0].amplification, (0.010 + 1e-4) / (0.005 + 1e-4), 1e-12);
+    cr_assert_eq(out[1].start, 11);
+    cr_assert_eq(out[1].end, 11);
+    /* Threshold above 4: only the 5 and 7 steps count. */
+    n = mf_find_cascades(14, notional, accounts, mark, index, 4.5, 2, out, 14);
+    cr_assert_eq(n, 1);
+    cr_assert_eq(out[0].end, 3);
+    cr_assert_float_eq(out[0].notional, 12, 0);
+    /* Gap 0: steps 2-3 one cascade, 6 another, 11 another. */
+    cr_assert_eq(mf_find_cascades(14, notional, accounts, mark, index, 0.0, 0, out, 14), 3);
+}
+
+Test(reduce, merged_moments_equal_two_pass_statistics) {
+    double x[1000];
+    for (int i = 0; i < 1000; i++) x[i] = exp(sin(i * 0.37) * 3) * 1e6;
+    mf_moments total;
+    mf_moments_init(&total);
+    for (int block = 0; block < 10; block++) {
+        mf_moments part;
+        mf_moments_init(&part);
+        for (int i = block * 100; i < block * 100 + 100 - block; i++) mf_moments_add(&part, x[i]);
+        mf_moments_merge(&total, &part);
+    }
+    double sum = 0, sq = 0, lo = INFINITY, hi = -INFINITY;
+    int64_t n = 0;
+    for (int block = 0; block < 10; block++)
+        for (int i = block * 100; i < block * 100 + 100 - block; i++) {
+            sum += x[i];
+            n++;
+            if (x[i] < lo) lo = x[i];
+            if (x[i] > hi) hi = x[i];
+        }
+    const double mean = sum / (double)n;
+    for (int block = 0; block < 10; block++)
+        for (int i = block * 100; i < block * 100 + 100 - block; i++)
+            sq += (x[i] - mean) * (x[i] - mean);
+    cr_assert_eq(total.count, n);
+    cr_assert_float_eq(total.mean, mean, 1e-12 * mean);
+    cr_assert_float_eq(total.m2, sq, 1e-10 * sq);
+    cr_assert_eq(total.min, lo);
+    cr_assert_eq(total.max, hi);
+}
+
+Test(reduce, quantiles_expected_shortfall_and_bins) {
+    double sorted[100];
+    for (int i = 0; i < 100; i++) sorted[i] = i + 1; /* 1..100 */
+    cr_assert_eq(mf_sorted_quantile(sorted, 100, 0.5), 50);
+    cr_assert_eq(mf_sorted_quantile(sorted, 100, 0.9), 90);
+    cr_assert_eq(mf_sorted_quantile(sorted, 100, 0.99), 99);
+    cr_assert_eq(mf_sorted_quantile(sorted, 100, 0.999), 100);
+    cr_assert_eq(mf_sorted_expected_shortfall(sorted, 100, 0.99), 100);    /* top 1 */
+    cr_assert_eq(mf_sorted_expected_shortfall(sorted, 100, 0.9), 95.5);    /* top 10 */
+    cr_assert(isnan(mf_sorted_quantile(sorted, 0, 0.5)));
+    double edges[64];
+    const int n = mf_log_bins(1e3, 1e6, 10, edges);
+    cr_assert_eq(n, 30);
+    cr_assert_float_eq(edges[10], 1e4, 1e-6);
+    cr_assert_float_eq(edges[30], 1e6, 1e-4);
+    cr_assert_eq(mf_bin_index(edges, n, 0.0), -1);
+    cr_assert_eq(mf_bin_index(edges, n, 999.0), -1);
+    cr_assert_eq(mf_bin_index(edges, n, 1e3), 0);
+    cr_assert_eq(mf_bin_index(edges, n, 1.5e4), 11);
+    cr_assert_eq(mf_bin_index(edges, n, 2e6), 30);
+    double values[5] = {3, 1, 2, 5, 4};
+    mf_sort_doubles(values, 5);
+    for (int i = 0; i < 5; i++) cr_assert_eq(values[i], i + 1);
+}
