@@ -1,0 +1,86 @@
+"""Shared helpers for the script tests: run the real marginfall binary (optionally under
+mpiexec), read result files with h5py, and count checks. Each test file ends with
+`finish()`, which prints 'N passed, N failed' and exits non-zero on any failure."""
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+import h5py
+import numpy as np
+
+BINARY = os.environ.get("MF_BINARY", "build/release/marginfall")
+SOURCE = os.environ.get("MF_SOURCE_DIR", os.path.abspath(os.path.join(os.path.dirname(__file__), "../..")))
+SHARED = os.environ.get("MF_SHARED_DIR", os.path.join(SOURCE, "..", "shared"))
+MPIEXEC = os.environ.get("MF_MPIEXEC", "mpiexec")
+SANITIZED = "asan" in BINARY
+
+_passed = 0
+_failed = 0
+
+
+def check(condition, what):
+    global _passed, _failed
+    if condition:
+        _passed += 1
+        print(f"ok   {what}")
+    else:
+        _failed += 1
+        print(f"FAIL {what}")
+    return condition
+
+
+def finish():
+    print(f"{_passed} passed, {_failed} failed")
+    sys.exit(1 if _failed else 0)
+
+
+def tmpdir():
+    path = tempfile.mkdtemp(prefix="mf_script_")
+    return path
+
+
+def config(name):
+    return os.path.join(SOURCE, "tests", "configs", name)
+
+
+def run(args, ranks=None, threads=1, cwd=None, timeout=600):
+    """Run marginfall; returns CompletedProcess with text stdout/stderr."""
+    env = dict(os.environ)
+    env["OMP_NUM_THREADS"] = str(threads)
+    env["OMP_PROC_BIND"] = "false"
+    cmd = [BINARY] + list(args)
+    if ranks is not None:
+        cmd = [MPIEXEC, "-n", str(ranks), "--oversubscribe", "--bind-to", "none"] + cmd
+        env["OMPI_ALLOW_RUN_AS_ROOT"] = "1"
+        env["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
+    return subprocess.run(cmd, capture_output=True, text=True, cwd=cwd, env=env, timeout=timeout)
+
+
+def datasets(path):
+    """Every dataset of a file, by name, as raw bytes plus dtype (bit-for-bit comparison)."""
+    out = {}
+    with h5py.File(path, "r") as f:
+        def visit(name, obj):
+            if isinstance(obj, h5py.Dataset):
+                value = np.asarray(obj[()])
+                out[name] = (value.dtype.str, value.shape, value.tobytes())
+        f.visititems(visit)
+    return out
+
+
+def differing(a, b):
+    da, db = datasets(a), datasets(b)
+    names = sorted(set(da) | set(db))
+    return [n for n in names if da.get(n) != db.get(n)]
+
+
+def digest(path):
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def cleanup(path):
+    shutil.rmtree(path, ignore_errors=True)
