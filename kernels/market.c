@@ -8,9 +8,11 @@ void mf_index_path(const mf_market_params *params, int32_t steps, const double *
     const int n = params->n_assets;
     double variance[MF_KERNEL_MAX_ASSETS];
     double last_shock[MF_KERNEL_MAX_ASSETS];
+    double replay_stress[MF_KERNEL_MAX_ASSETS]; /* stress so far, shifting a replayed path */
     for (int k = 0; k < n; k++) {
         variance[k] = params->variance_step[k];
         last_shock[k] = 0;
+        replay_stress[k] = 0;
     }
     for (int32_t t = 0; t < steps; t++) {
         const double *z = normals + (int64_t)t * n;
@@ -29,7 +31,8 @@ void mf_index_path(const mf_market_params *params, int32_t steps, const double *
             const double shock = sqrt(variance[k]) * correlated * mixing[t];
             last_shock[k] = shock;
             if (replayed && replayed[k]) {
-                if (stress) next[k] += stress[(int64_t)t * n + k];
+                if (stress) replay_stress[k] += stress[(int64_t)t * n + k];
+                next[k] += replay_stress[k];
                 continue;
             }
             double step = params->drift_step[k] - 0.5 * variance[k] + shock +
