@@ -3,6 +3,7 @@
 #ifndef MF_OUTPUT_H
 #define MF_OUTPUT_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -34,6 +35,19 @@ mf_status mf_output_check_target(const char *path, int force);
 
 mf_status mf_output_write(const char *path, int force, const mf_run_info *info,
                           const mf_point_result *points, int n_points);
+
+/* The temporary name a file is written under before it is published: "<path>.tmp.<pid>". */
+void mf_output_temp_name(const char *path, char *buffer, size_t size);
+
+/* Move a complete temporary file to path (same directory). Without force an existing path is
+ * never replaced (atomic: link + unlink); with force it is replaced atomically (rename). The
+ * temporary file is removed on failure. Used by the result and population writers. */
+mf_status mf_output_publish(const char *temp_path, const char *path, int force);
+
+/* Write size bytes to temp_path (created or truncated, then fsync'd). On failure the file is
+ * removed and the message names path, the file the caller is producing. */
+mf_status mf_output_save_bytes(const char *temp_path, const char *path, const void *data,
+                               size_t size);
 
 /* Print a readable summary of a result file (what `marginfall info FILE` shows). */
 mf_status mf_output_info(const char *path, FILE *out);

@@ -1,0 +1,1036 @@
+/* The HDF5 result file: writer (rank 0, serial HDF5), target checks and `marginfall info`.
+ * docs/output.md describes every group, dataset and attribute written here. */
+#include "output.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <hdf5.h>
+#include <hdf5_hl.h>
+
+#include "mf_version.h"
+
+/* Per-path tables larger than this are chunked and deflated. */
+#define COMPRESS_THRESHOLD 4096
+#define CHUNK_MAX ((hsize_t)65536)
+#define DEFLATE_LEVEL 4
+
+/* ---------------------------------------------------------------------------------------
+ * Small shared pieces
+ * ------------------------------------------------------------------------------------- */
+
+typedef struct {
+    H5E_auto2_t func;
+    void *data;
+} h5_quiet;
+
+/* Keep HDF5 from printing its own error stack: failures are reported by our messages. */
+static void quiet_begin(h5_quiet *saved) {
+    H5Eget_auto2(H5E_DEFAULT, &saved->func, &saved->data);
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+}
+
+static void quiet_end(const h5_quiet *saved) {
+    H5Eset_auto2(H5E_DEFAULT, saved->func, saved->data);
+}
+
+static herr_t reason_walk(unsigned n, const H5E_error2_t *error, void *data) {
+    char *reason = data;
+    if (n == 0 && error->desc) snprintf(reason, 256, "%s", error->desc);
+    return 0;
+}
+
+/* The innermost message of HDF5's current error stack (call right after the failure). */
+static const char *h5_reason(char reason[256]) {
+    reason[0] = '\0';
+    H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, reason_walk, reason);
+    return reason[0] ? reason : "HDF5 gave no reason";
+}
+
+/* Directory part of path ("." when there is none). */
+static void directory_of(const char *path, char *dir, size_t size) {
+    snprintf(dir, size, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (!slash)
+        snprintf(dir, size, ".");
+    else if (slash == dir)
+        dir[1] = '\0';
+    else
+        *slash = '\0';
+}
+
+static int path_exists(const char *path) {
+    struct stat st;
+    return lstat(path, &st) == 0;
+}
+
+mf_status mf_output_check_target(const char *path, int force) {
+    if (!path || !*path) return MF_FAIL(MF_ERR_OUTPUT, "no output file name given");
+    struct stat st;
+    if (stat(path, &st) == 0) {
+        if (S_ISDIR(st.st_mode))
+            return MF_FAIL(MF_ERR_OUTPUT, "output '%s' is a directory, not a file", path);
+        if (!force)
+            return MF_FAIL(MF_ERR_OUTPUT,
+                           "output file '%s' already exists; use --force to overwrite it", path);
+    } else if (errno != ENOENT) {
+        return MF_FAIL(MF_ERR_OUTPUT, "cannot check output file '%s': %s", path, strerror(errno));
+    } else if (path_exists(path) && !force) {
+        /* A dangling symbolic link: rename() would replace it. */
+        return MF_FAIL(MF_ERR_OUTPUT,
+                       "output file '%s' already exists; use --force to overwrite it", path);
+    }
+    char dir[4096];
+    directory_of(path, dir, sizeof dir);
+    if (stat(dir, &st) != 0)
+        return MF_FAIL(MF_ERR_OUTPUT, "cannot write '%s': directory '%s' does not exist", path,
+                       dir);
+    if (!S_ISDIR(st.st_mode))
+        return MF_FAIL(MF_ERR_OUTPUT, "cannot write '%s': '%s' is not a directory", path, dir);
+    if (access(dir, W_OK | X_OK) != 0)
+        return MF_FAIL(MF_ERR_OUTPUT, "cannot write '%s': directory '%s' is not writable (%s)",
+                       path, dir, strerror(errno));
+    return MF_OK;
+}
+
+void mf_output_temp_name(const char *path, char *buffer, size_t size) {
+    snprintf(buffer, size, "%s.tmp.%ld", path, (long)getpid());
+}
+
+/* Make the new directory entry durable (best effort). */
+static void sync_directory(const char *path) {
+    char dir[4096];
+    directory_of(path, dir, sizeof dir);
+    int fd = open(dir, O_RDONLY | O_DIRECTORY);
+    if (fd >= 0) {
+        fsync(fd);
+        close(fd);
+    }
+}
+
+mf_status mf_output_publish(const char *temp_path, const char *path, int force) {
+    if (!force) {
+        /* link() fails when path exists: an existing file is never replaced, even when it
+         * appeared after mf_output_check_target. */
+        if (link(temp_path, path) == 0) {
+            unlink(temp_path);
+            sync_directory(path);
+            return MF_OK;
+        }
+        int error = errno;
+        if (error == EEXIST) {
+            unlink(temp_path);
+            return MF_FAIL(MF_ERR_OUTPUT,
+                           "output file '%s' already exists; use --force to overwrite it", path);
+        }
+        /* File systems without hard links: check, then rename. */
+        if (path_exists(path)) {
+            unlink(temp_path);
+            return MF_FAIL(MF_ERR_OUTPUT,
+                           "output file '%s' already exists; use --force to overwrite it", path);
+        }
+    }
+    if (rename(temp_path, path) != 0) {
+        int error = errno;
+        unlink(temp_path);
+        return MF_FAIL(MF_ERR_OUTPUT, "cannot move '%s' to '%s': %s", temp_path, path,
+                       strerror(error));
+    }
+    sync_directory(path);
+    return MF_OK;
+}
+
+mf_status mf_output_save_bytes(const char *temp_path, const char *path, const void *data,
+                               size_t size) {
+    int fd = open(temp_path, O_WRONLY | O_CREAT | O_TRUNC, 0666);
+    if (fd < 0)
+        return MF_FAIL(MF_ERR_OUTPUT, "cannot write '%s' (temporary file '%s'): %s", path,
+                       temp_path, strerror(errno));
+    const unsigned char *bytes = data;
+    size_t done = 0;
+    int error = 0;
+    while (done < size && !error) {
+        ssize_t n = write(fd, bytes + done, size - done);
+        if (n > 0)
+            done += (size_t)n;
+        else if (n < 0 && errno != EINTR)
+            error = errno;
+        else if (n == 0)
+            error = EIO;
+    }
+    if (!error && fsync(fd) != 0) error = errno;
+    if (close(fd) != 0 && !error) error = errno;
+    if (error) {
+        unlink(temp_path);
+        return MF_FAIL(MF_ERR_OUTPUT, "cannot write '%s' (%zu of %zu bytes written to '%s'): %s",
+                       path, done, size, temp_path, strerror(error));
+    }
+    return MF_OK;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Writer
+ * ------------------------------------------------------------------------------------- */
+
+typedef struct {
+    const char *path; /* the final file name, for messages */
+    hid_t string_type;
+    int can_deflate;
+} writer;
+
+static mf_status write_failed(const writer *w, hid_t loc, const char *name, const char *what) {
+    char reason[256];
+    h5_reason(reason);
+    char where[512] = "";
+    if (loc >= 0) H5Iget_name(loc, where, sizeof where);
+    return MF_FAIL(MF_ERR_OUTPUT, "cannot write %s '%s%s%s' in '%s': %s", what, where,
+                   strcmp(where, "/") == 0 ? "" : "/", name, w->path, reason);
+}
+
+static mf_status create_group(const writer *w, hid_t loc, const char *name, hid_t *group) {
+    hid_t gcpl = H5Pcreate(H5P_GROUP_CREATE);
+    if (gcpl >= 0) H5Pset_obj_track_times(gcpl, 0);
+    *group = gcpl < 0 ? H5I_INVALID_HID : H5Gcreate2(loc, name, H5P_DEFAULT, gcpl, H5P_DEFAULT);
+    mf_status status = *group < 0 ? write_failed(w, loc, name, "group") : MF_OK;
+    if (gcpl >= 0) H5Pclose(gcpl);
+    return status;
+}
+
+/* A scalar (rank 0) or 1-D attribute. */
+static mf_status write_attr(const writer *w, hid_t loc, const char *name, hid_t mem_type,
+                            hid_t file_type, int rank, hsize_t n, const void *data) {
+    hid_t space = rank == 0 ? H5Screate(H5S_SCALAR)
+                  : n == 0  ? H5Screate(H5S_NULL)
+                            : H5Screate_simple(1, &n, NULL);
+    hid_t attr = space < 0 ? H5I_INVALID_HID
+                           : H5Acreate2(loc, name, file_type, space, H5P_DEFAULT, H5P_DEFAULT);
+    herr_t status = attr < 0 ? -1 : (rank == 1 && n == 0) ? 0 : H5Awrite(attr, mem_type, data);
+    mf_status result = status < 0 ? write_failed(w, loc, name, "attribute") : MF_OK;
+    if (attr >= 0) H5Aclose(attr);
+    if (space >= 0) H5Sclose(space);
+    return result;
+}
+
+static mf_status attr_string(const writer *w, hid_t loc, const char *name, const char *value) {
+    const char *text = value ? value : "";
+    return write_attr(w, loc, name, w->string_type, w->string_type, 0, 1, &text);
+}
+
+static mf_status attr_strings(const writer *w, hid_t loc, const char *name,
+                              const char *const *values, int n) {
+    const char **texts = calloc(n > 0 ? (size_t)n : 1, sizeof *texts);
+    if (!texts) return MF_FAIL(MF_ERR_MEMORY, "out of memory for %d strings", n);
+    for (int i = 0; i < n; i++)
+        texts[i] = values && values[i] ? values[i] : "";
+    mf_status status =
+        write_attr(w, loc, name, w->string_type, w->string_type, 1, (hsize_t)n, texts);
+    free(texts);
+    return status;
+}
+
+static mf_status attr_int32(const writer *w, hid_t loc, const char *name, int32_t value) {
+    return write_attr(w, loc, name, H5T_NATIVE_INT32, H5T_STD_I32LE, 0, 1, &value);
+}
+
+static mf_status attr_int64(const writer *w, hid_t loc, const char *name, int64_t value) {
+    return write_attr(w, loc, name, H5T_NATIVE_INT64, H5T_STD_I64LE, 0, 1, &value);
+}
+
+static mf_status attr_double(const writer *w, hid_t loc, const char *name, double value) {
+    return write_attr(w, loc, name, H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, 0, 1, &value);
+}
+
+/* A scalar (rank 0) or 1-D dataset of n elements; compress: chunk + deflate. */
+static mf_status write_dataset(const writer *w, hid_t loc, const char *name, hid_t mem_type,
+                               hid_t file_type, int rank, hsize_t n, const void *data,
+                               int compress) {
+    hid_t space = rank == 0 ? H5Screate(H5S_SCALAR) : H5Screate_simple(1, &n, NULL);
+    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    herr_t status = space < 0 || dcpl < 0 ? -1 : H5Pset_obj_track_times(dcpl, 0);
+    if (status >= 0 && rank == 1 && compress && n > 0 && w->can_deflate) {
+        hsize_t chunk = n < CHUNK_MAX ? n : CHUNK_MAX;
+        status = H5Pset_chunk(dcpl, 1, &chunk);
+        if (status >= 0) status = H5Pset_deflate(dcpl, DEFLATE_LEVEL);
+    }
+    hid_t dataset = status < 0
+                        ? H5I_INVALID_HID
+                        : H5Dcreate2(loc, name, file_type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    if (dataset < 0)
+        status = -1;
+    else if (rank == 0 || n > 0)
+        status = H5Dwrite(dataset, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data);
+    mf_status result = status < 0 ? write_failed(w, loc, name, "dataset") : MF_OK;
+    if (dataset >= 0) H5Dclose(dataset);
+    if (dcpl >= 0) H5Pclose(dcpl);
+    if (space >= 0) H5Sclose(space);
+    return result;
+}
+
+static mf_status scalar_f64(const writer *w, hid_t loc, const char *name, double value) {
+    return write_dataset(w, loc, name, H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, 0, 1, &value, 0);
+}
+
+static mf_status scalar_i64(const writer *w, hid_t loc, const char *name, int64_t value) {
+    return write_dataset(w, loc, name, H5T_NATIVE_INT64, H5T_STD_I64LE, 0, 1, &value, 0);
+}
+
+static mf_status array_f64(const writer *w, hid_t loc, const char *name, hsize_t n,
+                           const double *values) {
+    return write_dataset(w, loc, name, H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, 1, n, values, 0);
+}
+
+static mf_status set_unit(const writer *w, hid_t loc, const char *dataset, const char *unit) {
+    hid_t object = H5Oopen(loc, dataset, H5P_DEFAULT);
+    if (object < 0) return write_failed(w, loc, dataset, "dataset");
+    mf_status status = attr_string(w, object, "unit", unit);
+    H5Oclose(object);
+    return status;
+}
+
+/* Make `scale` (a dataset in loc) a dimension scale named dim_name and attach it as
+ * dimension 0 of each target dataset. */
+static mf_status attach_scale(const writer *w, hid_t loc, const char *scale, const char *dim_name,
+                              const char *const *targets, int n_targets) {
+    hid_t scale_id = H5Dopen2(loc, scale, H5P_DEFAULT);
+    if (scale_id < 0 || H5DSset_scale(scale_id, dim_name) < 0) {
+        mf_status status = write_failed(w, loc, scale, "dimension scale");
+        if (scale_id >= 0) H5Dclose(scale_id);
+        return status;
+    }
+    mf_status status = MF_OK;
+    for (int i = 0; i < n_targets && status == MF_OK; i++) {
+        hid_t target = H5Dopen2(loc, targets[i], H5P_DEFAULT);
+        if (target < 0 || H5DSattach_scale(target, scale_id, 0) < 0)
+            status = write_failed(w, loc, targets[i], "dimension scale attachment of");
+        if (target >= 0) H5Dclose(target);
+    }
+    H5Dclose(scale_id);
+    return status;
+}
+
+static mf_status check_point(const mf_point_result *point, int index) {
+    if (point->n_paths < 0 || point->n_steps < 0)
+        return MF_FAIL(MF_ERR_INTERNAL, "point %d: negative paths or steps", index);
+    if (point->n_steps > 0 && (!point->profile_liquidated_notional ||
+                               !point->profile_liquidated_accounts || !point->profile_fund))
+        return MF_FAIL(MF_ERR_INTERNAL, "point %d: profile arrays missing", index);
+    for (int m = 0; m < MF_METRIC_COUNT; m++) {
+        const mf_metric_result *metric = &point->metrics[m];
+        if (metric->n_bins < 1 || !metric->edges || !metric->counts)
+            return MF_FAIL(MF_ERR_INTERNAL, "point %d: metric %s has no histogram", index,
+                           mf_metric_describe((mf_metric_id)m)->name);
+    }
+    return MF_OK;
+}
+
+static mf_status write_metric(const writer *w, hid_t metrics, mf_metric_id id,
+                              const mf_metric_result *metric) {
+    const mf_metric_info *describe = mf_metric_describe(id);
+    hid_t group;
+    MF_CHECK(create_group(w, metrics, describe->name, &group));
+    hsize_t n = (hsize_t)metric->n_bins;
+    double *centers = malloc(n * sizeof *centers);
+    mf_status status = centers ? MF_OK : MF_FAIL(MF_ERR_MEMORY, "out of memory for bin centres");
+    if (status == MF_OK)
+        for (hsize_t i = 0; i < n; i++)
+            centers[i] = sqrt(metric->edges[i] * metric->edges[i + 1]);
+
+    if (status == MF_OK) status = attr_string(w, group, "unit", describe->unit);
+    if (status == MF_OK) status = attr_string(w, group, "description", describe->description);
+    if (status == MF_OK)
+        status = attr_string(w, group, "per", describe->per_cascade ? "cascade" : "path");
+    if (status == MF_OK) status = scalar_i64(w, group, "count", metric->count);
+    if (status == MF_OK) status = scalar_f64(w, group, "mean", metric->mean);
+    if (status == MF_OK) status = scalar_f64(w, group, "m2", metric->m2);
+    if (status == MF_OK) status = scalar_f64(w, group, "min", metric->min);
+    if (status == MF_OK) status = scalar_f64(w, group, "max", metric->max);
+    if (status == MF_OK) status = array_f64(w, group, "bin_edges", n + 1, metric->edges);
+    if (status == MF_OK) status = array_f64(w, group, "bin_center", n, centers);
+    if (status == MF_OK)
+        status = write_dataset(w, group, "counts", H5T_NATIVE_INT64, H5T_STD_I64LE, 1, n,
+                               metric->counts, 0);
+    if (status == MF_OK) status = scalar_i64(w, group, "underflow", metric->underflow);
+    if (status == MF_OK) status = scalar_i64(w, group, "overflow", metric->overflow);
+    if (status == MF_OK)
+        status = array_f64(w, group, "quantile_levels", MF_N_QUANTILES, mf_quantile_levels);
+    if (status == MF_OK)
+        status = array_f64(w, group, "quantiles", MF_N_QUANTILES, metric->quantiles);
+    if (status == MF_OK)
+        status =
+            array_f64(w, group, "expected_shortfall", MF_N_QUANTILES, metric->expected_shortfall);
+    static const char *const counts_only[] = {"counts"};
+    static const char *const quantile_arrays[] = {"quantiles", "expected_shortfall"};
+    if (status == MF_OK)
+        status = attach_scale(w, group, "bin_center", "bin_center", counts_only, 1);
+    if (status == MF_OK) status = attach_scale(w, group, "bin_edges", "edge", NULL, 0);
+    if (status == MF_OK)
+        status = attach_scale(w, group, "quantile_levels", "quantile", quantile_arrays, 2);
+    free(centers);
+    H5Gclose(group);
+    if (status != MF_OK) mf_error_push_frame(__FILE__, __LINE__, __func__);
+    return status;
+}
+
+static mf_status write_profile(const writer *w, hid_t point_group, const mf_point_result *point) {
+    hid_t group;
+    MF_CHECK(create_group(w, point_group, "profile", &group));
+    hsize_t n = (hsize_t)point->n_steps;
+    int32_t *steps = malloc((n ? n : 1) * sizeof *steps);
+    mf_status status = steps ? MF_OK : MF_FAIL(MF_ERR_MEMORY, "out of memory for step indices");
+    if (status == MF_OK) {
+        for (hsize_t i = 0; i < n; i++)
+            steps[i] = (int32_t)i;
+        status = write_dataset(w, group, "step", H5T_NATIVE_INT32, H5T_STD_I32LE, 1, n, steps, 0);
+    }
+    if (status == MF_OK)
+        status = array_f64(w, group, "liquidated_notional", n, point->profile_liquidated_notional);
+    if (status == MF_OK)
+        status = array_f64(w, group, "liquidated_accounts", n, point->profile_liquidated_accounts);
+    if (status == MF_OK) status = array_f64(w, group, "fund", n, point->profile_fund);
+    if (status == MF_OK) status = set_unit(w, group, "step", "steps");
+    if (status == MF_OK) status = set_unit(w, group, "liquidated_notional", "USD");
+    if (status == MF_OK) status = set_unit(w, group, "liquidated_accounts", "accounts");
+    if (status == MF_OK) status = set_unit(w, group, "fund", "USD");
+    static const char *const profiles[] = {"liquidated_notional", "liquidated_accounts", "fund"};
+    if (status == MF_OK) status = attach_scale(w, group, "step", "step", profiles, 3);
+    free(steps);
+    H5Gclose(group);
+    if (status != MF_OK) mf_error_push_frame(__FILE__, __LINE__, __func__);
+    return status;
+}
+
+typedef enum { COLUMN_F64, COLUMN_I64, COLUMN_I32 } column_type;
+
+typedef struct {
+    const char *name;
+    size_t offset;
+    column_type type;
+    const char *unit;
+} path_column;
+
+static const path_column path_columns[] = {
+    {"path_index", offsetof(mf_path_row, path_index), COLUMN_I64, "path"},
+    {"liquidated_notional", offsetof(mf_path_row, liquidated_notional), COLUMN_F64, "USD"},
+    {"liquidated_accounts", offsetof(mf_path_row, liquidated_accounts), COLUMN_I64, "accounts"},
+    {"bad_debt", offsetof(mf_path_row, bad_debt), COLUMN_F64, "USD"},
+    {"uncovered_deficit", offsetof(mf_path_row, uncovered_deficit), COLUMN_F64, "USD"},
+    {"fund_min", offsetof(mf_path_row, fund_min), COLUMN_F64, "USD"},
+    {"mark_drawdown", offsetof(mf_path_row, mark_drawdown), COLUMN_F64, "fraction"},
+    {"index_drawdown", offsetof(mf_path_row, index_drawdown), COLUMN_F64, "fraction"},
+    {"cascades", offsetof(mf_path_row, cascades), COLUMN_I32, "count"},
+    {"largest_cascade", offsetof(mf_path_row, largest_cascade), COLUMN_F64, "USD"},
+    {"max_rounds", offsetof(mf_path_row, max_rounds), COLUMN_I32, "rounds"},
+};
+#define N_PATH_COLUMNS ((int)(sizeof path_columns / sizeof path_columns[0]))
+
+static mf_status write_paths(const writer *w, hid_t point_group, const mf_point_result *point) {
+    hid_t group;
+    MF_CHECK(create_group(w, point_group, "paths", &group));
+    size_t n = (size_t)point->n_paths;
+    unsigned char *column = malloc((n ? n : 1) * 8);
+    mf_status status = column ? MF_OK : MF_FAIL(MF_ERR_MEMORY, "out of memory for a path column");
+    int compress = point->n_paths > COMPRESS_THRESHOLD;
+    const char *others[N_PATH_COLUMNS];
+    for (int c = 0; c < N_PATH_COLUMNS && status == MF_OK; c++) {
+        const path_column *col = &path_columns[c];
+        size_t size = col->type == COLUMN_I32 ? 4 : 8;
+        for (size_t r = 0; r < n; r++)
+            memcpy(column + r * size, (const unsigned char *)&point->paths[r] + col->offset, size);
+        hid_t mem = col->type == COLUMN_F64   ? H5T_NATIVE_DOUBLE
+                    : col->type == COLUMN_I64 ? H5T_NATIVE_INT64
+                                              : H5T_NATIVE_INT32;
+        hid_t file = col->type == COLUMN_F64   ? H5T_IEEE_F64LE
+                     : col->type == COLUMN_I64 ? H5T_STD_I64LE
+                                               : H5T_STD_I32LE;
+        status = write_dataset(w, group, col->name, mem, file, 1, n, column, compress);
+        if (status == MF_OK) status = set_unit(w, group, col->name, col->unit);
+        if (c > 0) others[c - 1] = col->name;
+    }
+    if (status == MF_OK)
+        status = attach_scale(w, group, "path_index", "path_index", others, N_PATH_COLUMNS - 1);
+    free(column);
+    H5Gclose(group);
+    if (status != MF_OK) mf_error_push_frame(__FILE__, __LINE__, __func__);
+    return status;
+}
+
+static mf_status write_point(const writer *w, hid_t file, int index, const mf_point_result *point) {
+    char name[32];
+    snprintf(name, sizeof name, "point_%d", index);
+    hid_t group;
+    MF_CHECK(create_group(w, file, name, &group));
+    hid_t metrics = H5I_INVALID_HID;
+    mf_status status = attr_int32(w, group, "point_index", point->point_index);
+    if (status == MF_OK) status = scalar_f64(w, group, "prob_bad_debt", point->prob_bad_debt);
+    if (status == MF_OK)
+        status = scalar_f64(w, group, "prob_fund_shortfall", point->prob_fund_shortfall);
+    if (status == MF_OK) status = scalar_i64(w, group, "n_paths", point->n_paths);
+    if (status == MF_OK) status = create_group(w, group, "metrics", &metrics);
+    for (int m = 0; m < MF_METRIC_COUNT && status == MF_OK; m++)
+        status = write_metric(w, metrics, (mf_metric_id)m, &point->metrics[m]);
+    if (status == MF_OK) status = write_profile(w, group, point);
+    if (status == MF_OK && point->paths) status = write_paths(w, group, point);
+    if (metrics >= 0) H5Gclose(metrics);
+    H5Gclose(group);
+    if (status != MF_OK) mf_error_push_frame(__FILE__, __LINE__, __func__);
+    return status;
+}
+
+static void utc_now(char *buffer, size_t size) {
+    time_t now = time(NULL);
+    struct tm utc;
+    if (gmtime_r(&now, &utc))
+        strftime(buffer, size, "%Y-%m-%dT%H:%M:%SZ", &utc);
+    else
+        snprintf(buffer, size, "unknown");
+}
+
+static mf_status write_root(const writer *w, hid_t file, const mf_run_info *info, int n_points) {
+    static const int32_t version[2] = {MF_FORMAT_VERSION_MAJOR, MF_FORMAT_VERSION_MINOR};
+    char created[64];
+    utc_now(created, sizeof created);
+    MF_CHECK(attr_string(w, file, "format", MF_FORMAT_NAME));
+    MF_CHECK(write_attr(w, file, "format_version", H5T_NATIVE_INT32, H5T_STD_I32LE, 1, 2, version));
+    MF_CHECK(attr_string(w, file, "engine_version", MF_VERSION_STRING));
+    MF_CHECK(attr_string(w, file, "git_commit", MF_GIT_COMMIT));
+    MF_CHECK(attr_string(w, file, "compiler", MF_COMPILER));
+    MF_CHECK(attr_string(w, file, "compile_flags", MF_COMPILE_FLAGS));
+    MF_CHECK(attr_string(w, file, "created", created));
+    MF_CHECK(attr_string(w, file, "config", info->config_yaml));
+    MF_CHECK(attr_string(w, file, "config_file", info->config_file));
+    MF_CHECK(attr_string(w, file, "command_line", info->command_line));
+    MF_CHECK(write_attr(w, file, "seed", H5T_NATIVE_UINT64, H5T_STD_U64LE, 0, 1, &info->seed));
+    MF_CHECK(attr_int64(w, file, "paths", info->paths));
+    MF_CHECK(attr_int32(w, file, "ranks", info->ranks));
+    MF_CHECK(attr_int32(w, file, "threads", info->threads));
+    MF_CHECK(attr_double(w, file, "wall_seconds", info->wall_seconds));
+    MF_CHECK(attr_int64(w, file, "accounts", info->accounts));
+    MF_CHECK(attr_int64(w, file, "positions", info->positions));
+    MF_CHECK(attr_strings(w, file, "assets", info->asset_names, info->n_assets));
+    MF_CHECK(attr_int32(w, file, "points", n_points));
+    return MF_OK;
+}
+
+/* The HDF5 file is built in memory (core driver, no backing store) and its image written with
+ * plain POSIX calls: HDF5 1.10 crashes at exit after an H5Fclose that failed on a full disk,
+ * so HDF5 itself never writes to disk here. */
+static mf_status write_file(const char *temp_path, const char *path, const mf_run_info *info,
+                            const mf_point_result *points, int n_points) {
+    writer w = {.path = path, .string_type = H5I_INVALID_HID};
+    w.can_deflate = H5Zfilter_avail(H5Z_FILTER_DEFLATE) > 0;
+    w.string_type = H5Tcopy(H5T_C_S1);
+    if (w.string_type < 0 || H5Tset_size(w.string_type, H5T_VARIABLE) < 0 ||
+        H5Tset_cset(w.string_type, H5T_CSET_UTF8) < 0) {
+        if (w.string_type >= 0) H5Tclose(w.string_type);
+        return write_failed(&w, H5I_INVALID_HID, "", "string type for");
+    }
+    hid_t fcpl = H5Pcreate(H5P_FILE_CREATE);
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    herr_t ready = fcpl < 0 || fapl < 0 ? -1 : H5Pset_obj_track_times(fcpl, 0);
+    if (ready >= 0) ready = H5Pset_fapl_core(fapl, (size_t)4 << 20, 0);
+    /* Closing the file closes anything a failure left open. */
+    if (ready >= 0) ready = H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG);
+    hid_t file = ready < 0 ? H5I_INVALID_HID : H5Fcreate(temp_path, H5F_ACC_TRUNC, fcpl, fapl);
+    mf_status status = MF_OK;
+    if (file < 0) {
+        char reason[256];
+        status =
+            MF_FAIL(MF_ERR_OUTPUT, "cannot create '%s' in memory: %s", path, h5_reason(reason));
+    }
+    if (status == MF_OK) status = write_root(&w, file, info, n_points);
+    for (int i = 0; i < n_points && status == MF_OK; i++)
+        status = write_point(&w, file, i, &points[i]);
+    void *image = NULL;
+    ssize_t size = -1;
+    if (status == MF_OK) {
+        if (H5Fflush(file, H5F_SCOPE_GLOBAL) >= 0) size = H5Fget_file_image(file, NULL, 0);
+        image = size > 0 ? malloc((size_t)size) : NULL;
+        char reason[256];
+        if (size <= 0)
+            status = MF_FAIL(MF_ERR_OUTPUT, "cannot finish '%s': %s", path, h5_reason(reason));
+        else if (!image)
+            status = MF_FAIL(MF_ERR_MEMORY, "out of memory for the %lld-byte image of '%s'",
+                             (long long)size, path);
+        else if (H5Fget_file_image(file, image, (size_t)size) != size)
+            status = MF_FAIL(MF_ERR_OUTPUT, "cannot finish '%s': %s", path, h5_reason(reason));
+    }
+    if (file >= 0) H5Fclose(file);
+    if (fapl >= 0) H5Pclose(fapl);
+    if (fcpl >= 0) H5Pclose(fcpl);
+    H5Tclose(w.string_type);
+    if (status == MF_OK) status = mf_output_save_bytes(temp_path, path, image, (size_t)size);
+    free(image);
+    if (status != MF_OK) mf_error_push_frame(__FILE__, __LINE__, __func__);
+    return status;
+}
+
+mf_status mf_output_write(const char *path, int force, const mf_run_info *info,
+                          const mf_point_result *points, int n_points) {
+    if (!info || n_points < 0 || (n_points > 0 && !points))
+        return MF_FAIL(MF_ERR_INTERNAL, "mf_output_write: bad arguments");
+    if (info->n_assets < 0 || (info->n_assets > 0 && !info->asset_names))
+        return MF_FAIL(MF_ERR_INTERNAL, "mf_output_write: bad asset list");
+    for (int i = 0; i < n_points; i++)
+        MF_CHECK(check_point(&points[i], i));
+    MF_CHECK(mf_output_check_target(path, force));
+
+    char temp_path[4200];
+    mf_output_temp_name(path, temp_path, sizeof temp_path);
+    h5_quiet saved;
+    quiet_begin(&saved);
+    mf_status status = write_file(temp_path, path, info, points, n_points);
+    quiet_end(&saved);
+    if (status != MF_OK) {
+        unlink(temp_path);
+        mf_error_push_frame(__FILE__, __LINE__, __func__);
+        return status;
+    }
+    MF_CHECK(mf_output_publish(temp_path, path, force));
+    return MF_OK;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Reader: `marginfall info`
+ * ------------------------------------------------------------------------------------- */
+
+/* A string attribute (variable or fixed length) as a malloc'd string; NULL if absent. */
+static char *read_attr_string(hid_t loc, const char *name) {
+    if (H5Aexists(loc, name) <= 0) return NULL;
+    hid_t attr = H5Aopen(loc, name, H5P_DEFAULT);
+    if (attr < 0) return NULL;
+    hid_t type = H5Aget_type(attr);
+    hid_t space = H5Aget_space(attr);
+    char *result = NULL;
+    if (type >= 0 && space >= 0 && H5Tget_class(type) == H5T_STRING &&
+        H5Sget_simple_extent_npoints(space) == 1) {
+        hid_t mem = H5Tcopy(H5T_C_S1);
+        htri_t variable = H5Tis_variable_str(type);
+        if (variable > 0) {
+            char *text = NULL;
+            H5Tset_size(mem, H5T_VARIABLE);
+            H5Tset_cset(mem, H5Tget_cset(type));
+            if (H5Aread(attr, mem, &text) >= 0 && text) {
+                result = strdup(text);
+                H5Dvlen_reclaim(mem, space, H5P_DEFAULT, &text);
+            }
+        } else if (variable == 0) {
+            size_t size = H5Tget_size(type);
+            H5Tset_size(mem, size + 1);
+            H5Tset_strpad(mem, H5T_STR_NULLTERM);
+            result = calloc(size + 2, 1);
+            if (result && H5Aread(attr, mem, result) < 0) {
+                free(result);
+                result = NULL;
+            }
+        }
+        H5Tclose(mem);
+    }
+    if (space >= 0) H5Sclose(space);
+    if (type >= 0) H5Tclose(type);
+    H5Aclose(attr);
+    return result;
+}
+
+/* A string-array attribute joined with ", " (malloc'd); NULL if absent. */
+static char *read_attr_strings_joined(hid_t loc, const char *name) {
+    if (H5Aexists(loc, name) <= 0) return NULL;
+    hid_t attr = H5Aopen(loc, name, H5P_DEFAULT);
+    if (attr < 0) return NULL;
+    hid_t type = H5Aget_type(attr);
+    hid_t space = H5Aget_space(attr);
+    char *result = NULL;
+    hssize_t n = space >= 0 ? H5Sget_simple_extent_npoints(space) : -1;
+    if (type >= 0 && n >= 0 && H5Tget_class(type) == H5T_STRING && H5Tis_variable_str(type) > 0) {
+        char **texts = calloc((size_t)n + 1, sizeof *texts);
+        hid_t mem = H5Tcopy(H5T_C_S1);
+        H5Tset_size(mem, H5T_VARIABLE);
+        H5Tset_cset(mem, H5Tget_cset(type));
+        if (texts && (n == 0 || H5Aread(attr, mem, texts) >= 0)) {
+            size_t length = 1;
+            for (hssize_t i = 0; i < n; i++)
+                length += (texts[i] ? strlen(texts[i]) : 0) + 2;
+            result = calloc(length, 1);
+            for (hssize_t i = 0; result && i < n; i++) {
+                if (i) strcat(result, ", ");
+                strcat(result, texts[i] ? texts[i] : "");
+            }
+            if (n > 0) H5Dvlen_reclaim(mem, space, H5P_DEFAULT, texts);
+        }
+        H5Tclose(mem);
+        free(texts);
+    }
+    if (space >= 0) H5Sclose(space);
+    if (type >= 0) H5Tclose(type);
+    H5Aclose(attr);
+    return result;
+}
+
+/* A numeric attribute with exactly n elements, converted to mem_type; -1 if absent. */
+static int read_attr_numbers(hid_t loc, const char *name, hid_t mem_type, void *out, int n) {
+    if (H5Aexists(loc, name) <= 0) return -1;
+    hid_t attr = H5Aopen(loc, name, H5P_DEFAULT);
+    if (attr < 0) return -1;
+    hid_t type = H5Aget_type(attr);
+    hid_t space = H5Aget_space(attr);
+    int ok = type >= 0 && space >= 0 &&
+             (H5Tget_class(type) == H5T_INTEGER || H5Tget_class(type) == H5T_FLOAT) &&
+             H5Sget_simple_extent_npoints(space) == n && H5Aread(attr, mem_type, out) >= 0;
+    if (space >= 0) H5Sclose(space);
+    if (type >= 0) H5Tclose(type);
+    H5Aclose(attr);
+    return ok ? 0 : -1;
+}
+
+/* A numeric dataset with exactly n elements; -1 if absent or of another size. */
+static int read_dataset_numbers(hid_t loc, const char *name, hid_t mem_type, void *out, int n) {
+    if (H5Lexists(loc, name, H5P_DEFAULT) <= 0) return -1;
+    hid_t dataset = H5Dopen2(loc, name, H5P_DEFAULT);
+    if (dataset < 0) return -1;
+    hid_t space = H5Dget_space(dataset);
+    int ok = space >= 0 && H5Sget_simple_extent_npoints(space) == n &&
+             H5Dread(dataset, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, out) >= 0;
+    if (space >= 0) H5Sclose(space);
+    H5Dclose(dataset);
+    return ok ? 0 : -1;
+}
+
+/* 1234567 -> "1,234,567". */
+static void format_count(char *buffer, size_t size, long long value) {
+    char digits[32];
+    snprintf(digits, sizeof digits, "%lld", value < 0 ? -value : value);
+    size_t length = strlen(digits), out = 0;
+    if (value < 0 && out + 1 < size) buffer[out++] = '-';
+    for (size_t i = 0; i < length && out + 1 < size; i++) {
+        if (i > 0 && (length - i) % 3 == 0 && out + 2 < size) buffer[out++] = ',';
+        buffer[out++] = digits[i];
+    }
+    buffer[out] = '\0';
+}
+
+/* Three significant digits with a K/M/B/T suffix: 45.6M, 1.23B, 512. */
+static void format_scaled(char *buffer, size_t size, const char *prefix, double value) {
+    static const char *const suffixes[] = {"", "K", "M", "B", "T"};
+    double magnitude = fabs(value);
+    int s = 0;
+    while (s < 4 && magnitude >= 999.5) {
+        magnitude /= 1000;
+        s++;
+    }
+    const char *sign = value < 0 ? "-" : "";
+    if (s == 4 && magnitude >= 999.5)
+        snprintf(buffer, size, "%s%s%.3g", sign, prefix, fabs(value));
+    else if (magnitude >= 99.95 || (s == 0 && magnitude == floor(magnitude)))
+        snprintf(buffer, size, "%s%s%.0f%s", sign, prefix, magnitude, suffixes[s]);
+    else if (magnitude >= 9.995)
+        snprintf(buffer, size, "%s%s%.1f%s", sign, prefix, magnitude, suffixes[s]);
+    else if (magnitude >= 0.01 || magnitude == 0)
+        snprintf(buffer, size, "%s%s%.2f%s", sign, prefix, magnitude, suffixes[s]);
+    else
+        snprintf(buffer, size, "%s%s%.2g", sign, prefix, magnitude);
+}
+
+static void format_percent(char *buffer, size_t size, double fraction) {
+    double percent = fraction * 100;
+    double magnitude = fabs(percent);
+    if (magnitude >= 99.95 || magnitude == 0)
+        snprintf(buffer, size, "%.0f%%", percent);
+    else if (magnitude >= 9.995)
+        snprintf(buffer, size, "%.1f%%", percent);
+    else if (magnitude >= 0.01)
+        snprintf(buffer, size, "%.2f%%", percent);
+    else
+        snprintf(buffer, size, "%.2g%%", percent);
+}
+
+/* A value in the metric's unit: $1.23B, 12.3%, 4.56M, 0.82. */
+static void format_value(char *buffer, size_t size, double value, const char *unit) {
+    if (isnan(value))
+        snprintf(buffer, size, "-");
+    else if (isinf(value))
+        snprintf(buffer, size, "%sinf", value < 0 ? "-" : "");
+    else if (unit && strcmp(unit, "USD") == 0)
+        format_scaled(buffer, size, "$", value);
+    else if (unit && strcmp(unit, "fraction") == 0)
+        format_percent(buffer, size, value);
+    else if (unit && strcmp(unit, "ratio") == 0)
+        snprintf(buffer, size, "%.3g", value);
+    else
+        format_scaled(buffer, size, "", value);
+}
+
+static void print_seconds(FILE *out, double seconds) {
+    if (isnan(seconds)) {
+        fprintf(out, "?\n");
+    } else if (seconds < 60) {
+        fprintf(out, "%.2f s\n", seconds);
+    } else {
+        long total = (long)llround(seconds);
+        fprintf(out, "%.1f s (%ldh %02ldm %02lds)\n", seconds, total / 3600, total / 60 % 60,
+                total % 60);
+    }
+}
+
+static void print_attr_line(FILE *out, hid_t file, const char *label, const char *name) {
+    char *text = read_attr_string(file, name);
+    fprintf(out, "  %-16s %s\n", label, text && *text ? text : "?");
+    free(text);
+}
+
+static void print_provenance(FILE *out, hid_t file, const char *path, const int32_t *version) {
+    fprintf(out, "marginfall result file: %s\n", path);
+    fprintf(out, "  %-16s %s %d.%d\n", "format", MF_FORMAT_NAME, version[0], version[1]);
+    char *engine = read_attr_string(file, "engine_version");
+    char *commit = read_attr_string(file, "git_commit");
+    fprintf(out, "  %-16s marginfall %s (commit %s)\n", "engine", engine ? engine : "?",
+            commit ? commit : "?");
+    free(engine);
+    free(commit);
+    print_attr_line(out, file, "created", "created");
+    print_attr_line(out, file, "config file", "config_file");
+    print_attr_line(out, file, "command line", "command_line");
+
+    uint64_t seed = 0;
+    if (read_attr_numbers(file, "seed", H5T_NATIVE_UINT64, &seed, 1) == 0)
+        fprintf(out, "  %-16s %llu\n", "seed", (unsigned long long)seed);
+    else
+        fprintf(out, "  %-16s ?\n", "seed");
+    int64_t paths = -1, accounts = -1, positions = -1;
+    char count[48];
+    read_attr_numbers(file, "paths", H5T_NATIVE_INT64, &paths, 1);
+    format_count(count, sizeof count, (long long)paths);
+    fprintf(out, "  %-16s %s\n", "paths", paths >= 0 ? count : "?");
+    int32_t ranks = 0, threads = 0;
+    read_attr_numbers(file, "ranks", H5T_NATIVE_INT32, &ranks, 1);
+    read_attr_numbers(file, "threads", H5T_NATIVE_INT32, &threads, 1);
+    fprintf(out, "  %-16s %d rank%s x %d thread%s\n", "parallelism", ranks, ranks == 1 ? "" : "s",
+            threads, threads == 1 ? "" : "s");
+    double wall = NAN;
+    read_attr_numbers(file, "wall_seconds", H5T_NATIVE_DOUBLE, &wall, 1);
+    fprintf(out, "  %-16s ", "wall time");
+    print_seconds(out, wall);
+    read_attr_numbers(file, "accounts", H5T_NATIVE_INT64, &accounts, 1);
+    read_attr_numbers(file, "positions", H5T_NATIVE_INT64, &positions, 1);
+    char accounts_text[48], positions_text[48];
+    format_count(accounts_text, sizeof accounts_text, (long long)accounts);
+    format_count(positions_text, sizeof positions_text, (long long)positions);
+    char *assets = read_attr_strings_joined(file, "assets");
+    fprintf(out, "  %-16s %s accounts, %s positions; assets %s\n", "population", accounts_text,
+            positions_text, assets ? assets : "?");
+    free(assets);
+}
+
+typedef struct {
+    int64_t count;
+    double mean, max;
+    double levels[MF_N_QUANTILES];
+    double quantiles[MF_N_QUANTILES];
+    double shortfall[MF_N_QUANTILES];
+} metric_summary;
+
+static int read_metric_summary(hid_t metrics, const char *name, metric_summary *s, char **unit) {
+    hid_t group = H5Gopen2(metrics, name, H5P_DEFAULT);
+    if (group < 0) return -1;
+    int ok = read_dataset_numbers(group, "count", H5T_NATIVE_INT64, &s->count, 1) == 0 &&
+             read_dataset_numbers(group, "mean", H5T_NATIVE_DOUBLE, &s->mean, 1) == 0 &&
+             read_dataset_numbers(group, "max", H5T_NATIVE_DOUBLE, &s->max, 1) == 0 &&
+             read_dataset_numbers(group, "quantile_levels", H5T_NATIVE_DOUBLE, s->levels,
+                                  MF_N_QUANTILES) == 0 &&
+             read_dataset_numbers(group, "quantiles", H5T_NATIVE_DOUBLE, s->quantiles,
+                                  MF_N_QUANTILES) == 0 &&
+             read_dataset_numbers(group, "expected_shortfall", H5T_NATIVE_DOUBLE, s->shortfall,
+                                  MF_N_QUANTILES) == 0;
+    *unit = read_attr_string(group, "unit");
+    H5Gclose(group);
+    return ok ? 0 : -1;
+}
+
+static void print_metric_row(FILE *out, hid_t metrics, const char *name) {
+    metric_summary s;
+    char *unit = NULL;
+    if (read_metric_summary(metrics, name, &s, &unit) != 0) {
+        fprintf(out, "  %-22s (unreadable)\n", name);
+        free(unit);
+        return;
+    }
+    int es = MF_N_QUANTILES - 1;
+    for (int q = 0; q < MF_N_QUANTILES; q++)
+        if (fabs(s.levels[q] - 0.99) < 1e-12) es = q;
+    char count[32], cells[MF_N_QUANTILES + 3][32];
+    format_count(count, sizeof count, (long long)s.count);
+    format_value(cells[0], sizeof cells[0], s.mean, unit);
+    for (int q = 0; q < MF_N_QUANTILES; q++)
+        format_value(cells[1 + q], sizeof cells[1 + q], s.quantiles[q], unit);
+    format_value(cells[1 + MF_N_QUANTILES], sizeof cells[0], s.shortfall[es], unit);
+    format_value(cells[2 + MF_N_QUANTILES], sizeof cells[0], s.max, unit);
+    fprintf(out, "  %-22s %-9s %11s", name, unit ? unit : "?", count);
+    for (int c = 0; c < MF_N_QUANTILES + 3; c++)
+        fprintf(out, " %9s", cells[c]);
+    fputc('\n', out);
+    free(unit);
+}
+
+typedef struct {
+    char names[64][64];
+    int n;
+} name_list;
+
+static herr_t collect_names(hid_t group, const char *name, const H5L_info_t *info, void *data) {
+    (void)group;
+    (void)info;
+    name_list *list = data;
+    if (list->n < 64) snprintf(list->names[list->n++], sizeof list->names[0], "%s", name);
+    return 0;
+}
+
+static void print_point(FILE *out, hid_t file, int index) {
+    char name[32];
+    snprintf(name, sizeof name, "point_%d", index);
+    hid_t group = H5Lexists(file, name, H5P_DEFAULT) > 0 ? H5Gopen2(file, name, H5P_DEFAULT)
+                                                         : H5I_INVALID_HID;
+    if (group < 0) {
+        fprintf(out, "\n%s: missing\n", name);
+        return;
+    }
+    int32_t point_index = index;
+    int64_t n_paths = 0;
+    double prob_bad_debt = NAN, prob_shortfall = NAN;
+    read_attr_numbers(group, "point_index", H5T_NATIVE_INT32, &point_index, 1);
+    read_dataset_numbers(group, "n_paths", H5T_NATIVE_INT64, &n_paths, 1);
+    read_dataset_numbers(group, "prob_bad_debt", H5T_NATIVE_DOUBLE, &prob_bad_debt, 1);
+    read_dataset_numbers(group, "prob_fund_shortfall", H5T_NATIVE_DOUBLE, &prob_shortfall, 1);
+    char paths_text[48], bad[32], shortfall[32];
+    format_count(paths_text, sizeof paths_text, (long long)n_paths);
+    format_value(bad, sizeof bad, prob_bad_debt, "fraction");
+    format_value(shortfall, sizeof shortfall, prob_shortfall, "fraction");
+    fprintf(out, "\npoint %d (%s): %s paths\n", point_index, name, paths_text);
+    fprintf(out, "  %-28s %s\n", "P(bad debt > 0)", bad);
+    fprintf(out, "  %-28s %s\n", "P(insurance fund shortfall)", shortfall);
+
+    /* Peak of the mean liquidation profile. */
+    hid_t profile = H5Lexists(group, "profile", H5P_DEFAULT) > 0
+                        ? H5Dopen2(group, "profile/liquidated_notional", H5P_DEFAULT)
+                        : H5I_INVALID_HID;
+    if (profile >= 0) {
+        hid_t space = H5Dget_space(profile);
+        hssize_t n = space >= 0 ? H5Sget_simple_extent_npoints(space) : 0;
+        double *values = n > 0 ? malloc((size_t)n * sizeof *values) : NULL;
+        if (values &&
+            H5Dread(profile, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, values) >= 0) {
+            hssize_t peak = 0;
+            for (hssize_t t = 1; t < n; t++)
+                if (values[t] > values[peak]) peak = t;
+            char peak_text[32];
+            format_value(peak_text, sizeof peak_text, values[peak], "USD");
+            fprintf(out, "  %-28s %s per path at step %lld of %lld\n", "peak mean liquidations",
+                    peak_text, (long long)peak, (long long)n);
+        }
+        free(values);
+        if (space >= 0) H5Sclose(space);
+        H5Dclose(profile);
+    }
+
+    hid_t metrics = H5Lexists(group, "metrics", H5P_DEFAULT) > 0
+                        ? H5Gopen2(group, "metrics", H5P_DEFAULT)
+                        : H5I_INVALID_HID;
+    if (metrics >= 0) {
+        fprintf(out, "\n  %-22s %-9s %11s %9s", "metric", "unit", "count", "mean");
+        for (int q = 0; q < MF_N_QUANTILES; q++) {
+            char header[16];
+            snprintf(header, sizeof header, "p%g", mf_quantile_levels[q] * 100);
+            fprintf(out, " %9s", header);
+        }
+        fprintf(out, " %9s %9s\n", "ES99", "max");
+        for (int m = 0; m < MF_METRIC_COUNT; m++) {
+            const char *metric = mf_metric_describe((mf_metric_id)m)->name;
+            if (H5Lexists(metrics, metric, H5P_DEFAULT) > 0) print_metric_row(out, metrics, metric);
+        }
+        /* Metrics added by a later minor version, in name order. */
+        name_list *names = calloc(1, sizeof *names);
+        if (names) {
+            hsize_t position = 0;
+            H5Literate(metrics, H5_INDEX_NAME, H5_ITER_INC, &position, collect_names, names);
+            for (int i = 0; i < names->n; i++) {
+                int known = 0;
+                for (int m = 0; m < MF_METRIC_COUNT; m++)
+                    if (strcmp(names->names[i], mf_metric_describe((mf_metric_id)m)->name) == 0)
+                        known = 1;
+                if (!known) print_metric_row(out, metrics, names->names[i]);
+            }
+            free(names);
+        }
+        H5Gclose(metrics);
+    }
+    H5Gclose(group);
+}
+
+static mf_status info_open(const char *path, hid_t *file, int32_t *version) {
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return MF_FAIL(MF_ERR_INPUT, "cannot open result file '%s': %s", path, strerror(errno));
+    if (S_ISDIR(st.st_mode))
+        return MF_FAIL(MF_ERR_INPUT, "'%s' is a directory, not a result file", path);
+    if (H5Fis_hdf5(path) <= 0)
+        return MF_FAIL(MF_ERR_INPUT, "'%s' is not an HDF5 file (not a marginfall result)", path);
+    *file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (*file < 0) {
+        char reason[256];
+        return MF_FAIL(MF_ERR_INPUT, "cannot open result file '%s': %s", path, h5_reason(reason));
+    }
+    char *format = read_attr_string(*file, "format");
+    int is_ours = format && strcmp(format, MF_FORMAT_NAME) == 0;
+    if (!is_ours) {
+        mf_status status =
+            format ? MF_FAIL(MF_ERR_INPUT,
+                             "'%s' is not a marginfall result file (its format is '%s', expected "
+                             "'%s')",
+                             path, format, MF_FORMAT_NAME)
+                   : MF_FAIL(MF_ERR_INPUT,
+                             "'%s' is not a marginfall result file (no 'format' attribute)", path);
+        free(format);
+        H5Fclose(*file);
+        return status;
+    }
+    free(format);
+    if (read_attr_numbers(*file, "format_version", H5T_NATIVE_INT32, version, 2) != 0) {
+        H5Fclose(*file);
+        return MF_FAIL(MF_ERR_INPUT, "'%s' has no valid 'format_version' attribute", path);
+    }
+    if (version[0] > MF_FORMAT_VERSION_MAJOR || version[0] < 1) {
+        H5Fclose(*file);
+        return MF_FAIL(MF_ERR_INPUT,
+                       "'%s' has format version %d.%d; this marginfall (%s) reads major version "
+                       "%d only%s",
+                       path, version[0], version[1], MF_VERSION_STRING, MF_FORMAT_VERSION_MAJOR,
+                       version[0] > MF_FORMAT_VERSION_MAJOR ? ": upgrade marginfall" : "");
+    }
+    return MF_OK;
+}
+
+mf_status mf_output_info(const char *path, FILE *out) {
+    if (!path || !*path) return MF_FAIL(MF_ERR_USAGE, "info: no result file given");
+    if (!out) return MF_FAIL(MF_ERR_INTERNAL, "mf_output_info: no output stream");
+    h5_quiet saved;
+    quiet_begin(&saved);
+    hid_t file = H5I_INVALID_HID;
+    int32_t version[2] = {0, 0};
+    mf_status status = info_open(path, &file, version);
+    if (status == MF_OK) {
+        print_provenance(out, file, path, version);
+        int32_t n_points = 0;
+        read_attr_numbers(file, "points", H5T_NATIVE_INT32, &n_points, 1);
+        fprintf(out, "  %-16s %d\n", "points", n_points);
+        for (int i = 0; i < n_points; i++)
+            print_point(out, file, i);
+        H5Fclose(file);
+    }
+    quiet_end(&saved);
+    if (status != MF_OK) mf_error_push_frame(__FILE__, __LINE__, __func__);
+    return status;
+}
