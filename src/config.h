@@ -140,7 +140,8 @@ void mf_config_set_defaults(mf_config *config);
 
 /* Parse a YAML file, apply "key=value" overrides (dotted keys, list items by index:
  * market.assets.0.volatility=0.8), validate, derive (tier cum amounts). On failure the
- * message names the file, line and key (or the --set argument). */
+ * message names the file, line and key (or the --set argument), and *config is untouched.
+ * path NULL: no file, the defaults plus the overrides (source_file stays ""). */
 mf_status mf_config_load(mf_config *config, const char *path, const char *const *overrides,
                          int n_overrides);
 

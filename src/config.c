@@ -1,0 +1,1760 @@
+/* The scenario config: defaults, YAML tree -> struct conversion, validation, the resolved
+ * YAML emitter and the Cholesky factor of the correlation matrix. The YAML node tree,
+ * overrides and located messages live in config_yaml.c. */
+#include "config.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config_internal.h"
+
+/* ---- defaults --------------------------------------------------------------------------- */
+
+typedef struct {
+    double floor_usd, mmr, max_leverage;
+} tier_row;
+
+/* Binance USD-M BTCUSDT leverage brackets, API snapshot (FACTS.md 2a). */
+static const tier_row btc_tiers[] = {
+    {0, 0.004, 125}, {50e3, 0.005, 100}, {250e3, 0.01, 50}, {3e6, 0.025, 20}, {20e6, 0.05, 10},
+    {40e6, 0.10, 5}, {100e6, 0.125, 4},  {120e6, 0.15, 3},  {200e6, 0.25, 2}, {300e6, 0.5, 1},
+};
+/* ETHUSDT brackets (FACTS.md 2a, [W]). */
+static const tier_row eth_tiers[] = {
+    {0, 0.005, 100},   {50e3, 0.0065, 75}, {250e3, 0.01, 50}, {1e6, 0.02, 25},  {7.5e6, 0.05, 10},
+    {22.5e6, 0.10, 5}, {75e6, 0.125, 4},   {150e6, 0.15, 3},  {225e6, 0.25, 2}, {375e6, 0.5, 1},
+};
+/* SOLUSDT brackets (FACTS.md 2a, [W]), maintenance rates as published. The copy's 100k and
+ * 250k rows pair 20x with 5% and 10x with 10% (MM would equal IM), so they take the next
+ * lower step of Binance's leverage ladder (10x, 5x); the 500k and 1M rows are one step lower
+ * than the copy too (4x, 3x for 5x, 4x), the project's chosen default (docs/config.md). */
+static const tier_row sol_tiers[] = {
+    {0, 0.01, 50},     {25e3, 0.025, 25}, {100e3, 0.05, 10}, {250e3, 0.10, 5},
+    {500e3, 0.125, 4}, {1e6, 0.15, 3},    {2e6, 0.25, 2},
+};
+
+static void copy_name(char *out, size_t size, const char *text) {
+    memset(out, 0, size);
+    snprintf(out, size, "%s", text);
+}
+
+static void derive_cum(mf_venue_market_config *market) {
+    for (int t = 0; t < market->n_tiers && t < MF_MAX_TIERS; t++) {
+        mf_tier_config *tier = &market->tiers[t];
+        tier->cum_usd = t == 0 ? 0.0
+                               : tier->floor_usd * (tier->mmr - market->tiers[t - 1].mmr) +
+                                     market->tiers[t - 1].cum_usd;
+    }
+}
+
+static void set_default_asset(mf_config *c, int i, const char *name, double price,
+                              double volatility, double jump_beta, double depth_usd,
+                              const tier_row *tiers, int n_tiers, double open_interest_usd) {
+    mf_asset_config *asset = &c->market.assets[i];
+    copy_name(asset->name, sizeof asset->name, name);
+    asset->price = price;
+    asset->volatility = volatility;
+    asset->drift = 0.0;
+    asset->jump_beta = jump_beta;
+    asset->replay_format = MF_REPLAY_NONE;
+    copy_name(asset->replay_column, sizeof asset->replay_column, "close");
+
+    mf_venue_market_config *market = &c->venue.markets[i];
+    market->depth_usd = depth_usd;
+    market->throughput_usd = 2.5 * depth_usd;
+    market->n_tiers = n_tiers;
+    for (int t = 0; t < n_tiers; t++) {
+        market->tiers[t].floor_usd = tiers[t].floor_usd;
+        market->tiers[t].mmr = tiers[t].mmr;
+        market->tiers[t].max_leverage = tiers[t].max_leverage;
+    }
+    derive_cum(market);
+
+    c->population.assets[i].open_interest_usd = open_interest_usd;
+    c->population.assets[i].long_share = 0.55;
+}
+
+void mf_config_set_defaults(mf_config *c) {
+    memset(c, 0, sizeof *c);
+    c->run.paths = 1000;
+    c->run.seed = 20200312;
+    c->run.steps = 1440;
+    c->run.dt_seconds = 60.0;
+    c->run.block_paths = 16;
+    c->run.batch_paths = 8;
+
+    mf_market_config *m = &c->market;
+    m->n_assets = 3;
+    set_default_asset(c, 0, "BTC", 100000.0, 0.53, 1.0, 20e6, btc_tiers,
+                      (int)(sizeof btc_tiers / sizeof btc_tiers[0]), 12e9);
+    set_default_asset(c, 1, "ETH", 3500.0, 0.64, 1.2, 8e6, eth_tiers,
+                      (int)(sizeof eth_tiers / sizeof eth_tiers[0]), 8e9);
+    set_default_asset(c, 2, "SOL", 180.0, 0.92, 1.5, 2.5e6, sol_tiers,
+                      (int)(sizeof sol_tiers / sizeof sol_tiers[0]), 2.5e9);
+    static const double correlation[3][3] = {
+        {1.0, 0.85, 0.80}, {0.85, 1.0, 0.80}, {0.80, 0.80, 1.0}};
+    for (int i = 0; i < 3; i++)
+        for (int j = 0; j < 3; j++)
+            m->correlation[i][j] = correlation[i][j];
+    m->student_t_nu = 4.0;
+    m->garch_enabled = 1;
+    m->garch_alpha = 0.05;
+    m->garch_beta = 0.93;
+    m->jump_intensity = 12.0;
+    m->jump_mean = -0.03;
+    m->jump_stdev = 0.03;
+    m->impact_law = MF_IMPACT_SQRT;
+    m->impact_permanent_fraction = 0.5;
+    m->impact_half_life_seconds = 600.0;
+    m->depth_feedback_beta = 3.0;
+    m->depth_feedback_floor = 0.2;
+    m->n_stress = 0;
+
+    mf_venue_config *v = &c->venue;
+    copy_name(v->name, sizeof v->name, "binance-usdm");
+    v->max_leverage = 125.0;
+    v->insurance_fund_usd = 1e9;
+    v->liquidation_fee = 0.015;
+    v->max_rounds = 50;
+    v->deficit = MF_DEFICIT_UNCOVERED;
+
+    mf_population_config *p = &c->population;
+    p->accounts = 10000;
+    p->isolated_share = 0.4;
+    p->cross_share = 0.6;
+    p->max_positions = 3;
+    p->notional_law = MF_NOTIONAL_LOGNORMAL;
+    p->notional_sigma = 1.5;
+    p->notional_alpha = 1.5;
+    p->leverage_median = 10.0;
+    p->leverage_sigma = 0.8;
+    p->entry_spread = 0.02;
+
+    c->cascade.threshold_usd = 0.0;
+    c->cascade.gap_steps = 5;
+    c->output.paths = 0;
+    c->output.bins_per_decade = 10;
+}
+
+/* ---- the schema's words ------------------------------------------------------------------ */
+
+static const char *const top_keys[] = {"run",     "market", "venue", "population",
+                                       "cascade", "output", NULL};
+static const char *const run_keys[] = {"paths",       "seed",        "steps", "dt_seconds",
+                                       "block_paths", "batch_paths", NULL};
+static const char *const market_keys[] = {"correlation", "student_t_nu", "garch",
+                                          "jumps",       "impact",       "depth_feedback",
+                                          "assets",      "stress",       NULL};
+static const char *const garch_keys[] = {"enabled", "alpha", "beta", NULL};
+static const char *const jumps_keys[] = {"intensity_per_year", "mean", "stdev", NULL};
+static const char *const impact_keys[] = {"law", "permanent_fraction", "half_life_seconds", NULL};
+static const char *const depth_feedback_keys[] = {"beta", "floor", NULL};
+static const char *const asset_keys[] = {"name",      "price",  "volatility", "drift",
+                                         "jump_beta", "replay", NULL};
+static const char *const replay_keys[] = {"format", "file", "column", "dataset", NULL};
+static const char *const stress_keys[] = {"asset", "start_step", "steps", "log_return", NULL};
+static const char *const venue_keys[] = {"name",
+                                         "max_leverage",
+                                         "insurance_fund_usd",
+                                         "liquidation_fee",
+                                         "max_rounds",
+                                         "deficit",
+                                         "markets",
+                                         NULL};
+static const char *const venue_market_keys[] = {"asset", "depth_usd", "liquidation_throughput_usd",
+                                                "tiers", NULL};
+static const char *const tier_keys[] = {"floor_usd", "mmr", "max_leverage", NULL};
+static const char *const population_keys[] = {"accounts",      "file",     "margin_modes",
+                                              "max_positions", "notional", "leverage",
+                                              "entry_spread",  "assets",   NULL};
+static const char *const margin_mode_keys[] = {"isolated", "cross", NULL};
+static const char *const notional_keys[] = {"law", "sigma", "alpha", NULL};
+static const char *const leverage_keys[] = {"median", "sigma", NULL};
+static const char *const population_asset_keys[] = {"asset", "open_interest_usd", "long_share",
+                                                    NULL};
+static const char *const cascade_keys[] = {"threshold_usd", "gap_steps", NULL};
+static const char *const output_keys[] = {"paths", "bins_per_decade", NULL};
+
+static const char *const impact_law_names[] = {"linear", "sqrt", NULL};
+static const char *const notional_law_names[] = {"lognormal", "pareto", NULL};
+static const char *const deficit_names[] = {"uncovered", NULL};
+static const char *const replay_format_names[] = {"none", "csv", "hdf5", NULL};
+
+/* ---- scalars ------------------------------------------------------------------------------ */
+
+static void describe_node(const mf_cfg_node *node, char *out, size_t size) {
+    if (node->kind == MF_CFG_SEQUENCE)
+        snprintf(out, size, "a list");
+    else if (node->kind == MF_CFG_MAPPING)
+        snprintf(out, size, "a mapping");
+    else if (!node->quoted && !node->text[0])
+        snprintf(out, size, "an empty value");
+    else if (node->quoted)
+        snprintf(out, size, "the quoted string \"%.60s\"", node->text);
+    else
+        snprintf(out, size, "'%.60s'", node->text);
+}
+
+static mf_status node_fail_type(const mf_cfg_context *ctx, const mf_cfg_node *node, const char *key,
+                                const char *expected) {
+    char got[96];
+    describe_node(node, got, sizeof got);
+    return mf_cfg_fail(ctx, node->origin, node->line, key, "expected %s, got %s", expected, got);
+}
+
+/* YAML floats as the core schema writes them: [-+]?(digits[.digits]|.digits)([eE][-+]?digits)?,
+ * plus .inf / .nan. Returns 0 for a finite number, 1 not a number, 2 infinite, 3 NaN,
+ * 4 overflow. */
+static int parse_number(const char *text, double *out) {
+    const char *p = text;
+    int negative = 0;
+    if (*p == '+' || *p == '-') negative = *p++ == '-';
+    if (strcmp(p, ".inf") == 0 || strcmp(p, ".Inf") == 0 || strcmp(p, ".INF") == 0) {
+        *out = negative ? -INFINITY : INFINITY;
+        return 2;
+    }
+    if (p == text && (strcmp(p, ".nan") == 0 || strcmp(p, ".NaN") == 0 || strcmp(p, ".NAN") == 0))
+        return 3;
+    int digits = 0;
+    while (*p >= '0' && *p <= '9') {
+        p++;
+        digits++;
+    }
+    if (*p == '.') {
+        p++;
+        while (*p >= '0' && *p <= '9') {
+            p++;
+            digits++;
+        }
+    }
+    if (!digits) return 1;
+    if (*p == 'e' || *p == 'E') {
+        p++;
+        if (*p == '+' || *p == '-') p++;
+        if (!(*p >= '0' && *p <= '9')) return 1;
+        while (*p >= '0' && *p <= '9')
+            p++;
+    }
+    if (*p) return 1;
+    errno = 0;
+    double value = strtod(text, NULL);
+    if (!isfinite(value)) return 4;
+    *out = value;
+    return 0;
+}
+
+static int is_null_scalar(const mf_cfg_node *node) {
+    return node->kind == MF_CFG_SCALAR && !node->quoted &&
+           (!node->text[0] || strcmp(node->text, "~") == 0 || strcmp(node->text, "null") == 0 ||
+            strcmp(node->text, "Null") == 0 || strcmp(node->text, "NULL") == 0);
+}
+
+static mf_status read_double(const mf_cfg_context *ctx, const mf_cfg_node *node, const char *key,
+                             int allow_inf, double *out) {
+    if (node->kind != MF_CFG_SCALAR || node->quoted || is_null_scalar(node))
+        return node_fail_type(ctx, node, key, "a number");
+    double value = 0.0;
+    switch (parse_number(node->text, &value)) {
+    case 0:
+        break;
+    case 2:
+        if (!allow_inf)
+            return mf_cfg_fail(ctx, node->origin, node->line, key,
+                               "must be a finite number, got '%s'", node->text);
+        break;
+    case 3:
+        return mf_cfg_fail(ctx, node->origin, node->line, key, "NaN is not a usable value");
+    case 4:
+        return mf_cfg_fail(ctx, node->origin, node->line, key,
+                           "'%s' is out of the range of a double", node->text);
+    default:
+        return node_fail_type(ctx, node, key, "a number");
+    }
+    *out = value;
+    return MF_OK;
+}
+
+static mf_status read_integer(const mf_cfg_context *ctx, const mf_cfg_node *node, const char *key,
+                              long long min, long long max, long long *out) {
+    if (node->kind != MF_CFG_SCALAR || node->quoted || is_null_scalar(node))
+        return node_fail_type(ctx, node, key, "an integer");
+    const char *p = node->text;
+    if (*p == '+' || *p == '-') p++;
+    int plain_digits = *p != '\0';
+    for (const char *q = p; *q; q++)
+        if (*q < '0' || *q > '9') plain_digits = 0;
+    long long value = 0;
+    if (plain_digits) {
+        errno = 0;
+        value = strtoll(node->text, NULL, 10);
+        if (errno == ERANGE)
+            return mf_cfg_fail(ctx, node->origin, node->line, key, "'%s' is out of range",
+                               node->text);
+    } else {
+        /* 1e6 is an integer too; 1.5 is not. */
+        double number = 0.0;
+        if (parse_number(node->text, &number) != 0 || floor(number) != number ||
+            fabs(number) > 9007199254740992.0)
+            return node_fail_type(ctx, node, key, "an integer");
+        value = (long long)number;
+    }
+    if (value < min || value > max)
+        return mf_cfg_fail(ctx, node->origin, node->line, key, "%s is out of range (%lld to %lld)",
+                           node->text, min, max);
+    *out = value;
+    return MF_OK;
+}
+
+static mf_status read_u64(const mf_cfg_context *ctx, const mf_cfg_node *node, const char *key,
+                          uint64_t *out) {
+    if (node->kind != MF_CFG_SCALAR || node->quoted || is_null_scalar(node))
+        return node_fail_type(ctx, node, key, "a non-negative integer");
+    const char *p = node->text;
+    if (*p == '+') p++;
+    if (!*p) return node_fail_type(ctx, node, key, "a non-negative integer");
+    for (const char *q = p; *q; q++)
+        if (*q < '0' || *q > '9') return node_fail_type(ctx, node, key, "a non-negative integer");
+    errno = 0;
+    unsigned long long value = strtoull(p, NULL, 10);
+    if (errno == ERANGE || value > UINT64_MAX)
+        return mf_cfg_fail(ctx, node->origin, node->line, key, "'%s' does not fit in 64 bits",
+                           node->text);
+    *out = (uint64_t)value;
+    return MF_OK;
+}
+
+static mf_status read_bool(const mf_cfg_context *ctx, const mf_cfg_node *node, const char *key,
+                           int *out) {
+    if (node->kind == MF_CFG_SCALAR && !node->quoted) {
+        const char *t = node->text;
+        if (!strcmp(t, "true") || !strcmp(t, "True") || !strcmp(t, "TRUE")) {
+            *out = 1;
+            return MF_OK;
+        }
+        if (!strcmp(t, "false") || !strcmp(t, "False") || !strcmp(t, "FALSE")) {
+            *out = 0;
+            return MF_OK;
+        }
+    }
+    return node_fail_type(ctx, node, key, "true or false");
+}
+
+static mf_status read_string(const mf_cfg_context *ctx, const mf_cfg_node *node, const char *key,
+                             char *out, size_t size) {
+    if (node->kind != MF_CFG_SCALAR) return node_fail_type(ctx, node, key, "a string");
+    const char *text = is_null_scalar(node) ? "" : node->text;
+    size_t length = strlen(text);
+    if (length >= size)
+        return mf_cfg_fail(ctx, node->origin, node->line, key,
+                           "too long: %zu characters, at most %zu", length, size - 1);
+    copy_name(out, size, text);
+    return MF_OK;
+}
+
+static mf_status read_enum(const mf_cfg_context *ctx, const mf_cfg_node *node, const char *key,
+                           const char *const *names, int *out) {
+    char expected[128] = "one of";
+    for (int i = 0; names[i]; i++) {
+        size_t used = strlen(expected);
+        snprintf(expected + used, sizeof expected - used, "%s %s", i ? "," : "", names[i]);
+    }
+    if (node->kind != MF_CFG_SCALAR) return node_fail_type(ctx, node, key, expected);
+    for (int i = 0; names[i]; i++) {
+        if (strcmp(node->text, names[i]) == 0) {
+            *out = i;
+            return MF_OK;
+        }
+    }
+    const char *hint = mf_cfg_suggest(node->text, names);
+    char got[96];
+    describe_node(node, got, sizeof got);
+    return mf_cfg_fail(ctx, node->origin, node->line, key, "expected %s, got %s%s%s%s", expected,
+                       got, hint ? " (did you mean '" : "", hint ? hint : "", hint ? "'?)" : "");
+}
+
+/* ---- mapping views --------------------------------------------------------------------------
+ * A view is one YAML mapping being converted: its dotted path as the user wrote it (display,
+ * YAML list indices) and as the struct stores it (lookup, struct indices). Keys absent from
+ * the mapping keep the value already in the struct. */
+
+typedef struct {
+    mf_cfg_context *ctx;
+    const mf_cfg_node *node; /* NULL: the mapping is absent */
+    char path[MF_CFG_KEY_LEN];
+    char lookup[MF_CFG_KEY_LEN];
+} view;
+
+static void join(char *out, size_t size, const char *parent, const char *key) {
+    if (parent[0])
+        mf_cfg_format(out, size, "%s.%s", parent, key);
+    else
+        mf_cfg_format(out, size, "%s", key);
+}
+
+static mf_status open_view(mf_cfg_context *ctx, const mf_cfg_node *node, const char *path,
+                           const char *lookup, const char *const *known, view *out) {
+    out->ctx = ctx;
+    out->node = node;
+    snprintf(out->path, sizeof out->path, "%s", path);
+    snprintf(out->lookup, sizeof out->lookup, "%s", lookup);
+    if (!node) return MF_OK;
+    if (node->kind != MF_CFG_MAPPING)
+        return node_fail_type(ctx, node, path[0] ? path : "(top level)",
+                              "a mapping (key: value lines)");
+    MF_CHECK(mf_cfg_remember(ctx, lookup, path, node->origin, node->line));
+    for (size_t i = 0; i < node->count; i++) {
+        const mf_cfg_node *key = node->pairs[i].key;
+        int known_key = 0;
+        for (const char *const *name = known; *name && !known_key; name++)
+            known_key = strcmp(*name, key->text) == 0;
+        if (known_key) continue;
+        const char *hint = mf_cfg_suggest(key->text, known);
+        char where[MF_CFG_KEY_LEN + 8];
+        if (path[0])
+            snprintf(where, sizeof where, "in %s", path);
+        else
+            snprintf(where, sizeof where, "at the top level");
+        char full[MF_CFG_KEY_LEN];
+        join(full, sizeof full, path, key->text);
+        /* An override's message already shows the key it wrote. */
+        return mf_cfg_fail(ctx, key->origin, key->line, key->origin >= 0 ? NULL : full,
+                           "unknown key '%s' %s%s%s%s", key->text, where,
+                           hint ? " (did you mean '" : "", hint ? hint : "", hint ? "'?)" : "");
+    }
+    return MF_OK;
+}
+
+static mf_status child_view(const view *parent, const char *key, const char *const *known,
+                            view *out) {
+    char path[MF_CFG_KEY_LEN], lookup[MF_CFG_KEY_LEN];
+    join(path, sizeof path, parent->path, key);
+    join(lookup, sizeof lookup, parent->lookup, key);
+    return open_view(parent->ctx, mf_cfg_get(parent->node, key), path, lookup, known, out);
+}
+
+/* The node of `key` (NULL when absent), its display key, and a note of where it came from. */
+static const mf_cfg_node *view_key(const view *v, const char *key, char *path, mf_status *status) {
+    *status = MF_OK;
+    const mf_cfg_node *node = mf_cfg_get(v->node, key);
+    if (!node) return NULL;
+    char lookup[MF_CFG_KEY_LEN];
+    join(path, MF_CFG_KEY_LEN, v->path, key);
+    join(lookup, sizeof lookup, v->lookup, key);
+    *status = mf_cfg_remember(v->ctx, lookup, path, node->origin, node->line);
+    return node;
+}
+
+static mf_status view_double(const view *v, const char *key, int allow_inf, double *out) {
+    char path[MF_CFG_KEY_LEN];
+    mf_status status;
+    const mf_cfg_node *node = view_key(v, key, path, &status);
+    MF_CHECK(status);
+    return node ? read_double(v->ctx, node, path, allow_inf, out) : MF_OK;
+}
+
+static mf_status view_i64(const view *v, const char *key, int64_t *out) {
+    char path[MF_CFG_KEY_LEN];
+    mf_status status;
+    const mf_cfg_node *node = view_key(v, key, path, &status);
+    MF_CHECK(status);
+    if (!node) return MF_OK;
+    long long value = 0;
+    MF_CHECK(read_integer(v->ctx, node, path, INT64_MIN, INT64_MAX, &value));
+    *out = (int64_t)value;
+    return MF_OK;
+}
+
+static mf_status view_i32(const view *v, const char *key, int32_t *out) {
+    char path[MF_CFG_KEY_LEN];
+    mf_status status;
+    const mf_cfg_node *node = view_key(v, key, path, &status);
+    MF_CHECK(status);
+    if (!node) return MF_OK;
+    long long value = 0;
+    MF_CHECK(read_integer(v->ctx, node, path, INT32_MIN, INT32_MAX, &value));
+    *out = (int32_t)value;
+    return MF_OK;
+}
+
+static mf_status view_u64(const view *v, const char *key, uint64_t *out) {
+    char path[MF_CFG_KEY_LEN];
+    mf_status status;
+    const mf_cfg_node *node = view_key(v, key, path, &status);
+    MF_CHECK(status);
+    return node ? read_u64(v->ctx, node, path, out) : MF_OK;
+}
+
+static mf_status view_bool(const view *v, const char *key, int *out) {
+    char path[MF_CFG_KEY_LEN];
+    mf_status status;
+    const mf_cfg_node *node = view_key(v, key, path, &status);
+    MF_CHECK(status);
+    return node ? read_bool(v->ctx, node, path, out) : MF_OK;
+}
+
+static mf_status view_string(const view *v, const char *key, char *out, size_t size) {
+    char path[MF_CFG_KEY_LEN];
+    mf_status status;
+    const mf_cfg_node *node = view_key(v, key, path, &status);
+    MF_CHECK(status);
+    return node ? read_string(v->ctx, node, path, out, size) : MF_OK;
+}
+
+static mf_status view_enum(const view *v, const char *key, const char *const *names, int *out) {
+    char path[MF_CFG_KEY_LEN];
+    mf_status status;
+    const mf_cfg_node *node = view_key(v, key, path, &status);
+    MF_CHECK(status);
+    return node ? read_enum(v->ctx, node, path, names, out) : MF_OK;
+}
+
+static mf_status require_keys(const view *v, const char *what, const char *const *keys,
+                              const double *values) {
+    for (int i = 0; keys[i]; i++)
+        if (isnan(values[i]))
+            return mf_cfg_fail(v->ctx, v->node->origin, v->node->line, v->path,
+                               "missing key '%s' (%s)", keys[i], what);
+    return MF_OK;
+}
+
+/* ---- tree -> struct ----------------------------------------------------------------------- */
+
+typedef struct {
+    mf_cfg_context *ctx;
+    const mf_config *defaults;
+    /* The YAML replaced the default asset list, so the per-asset sections must be given. */
+    int assets_given;
+    int assets_origin;
+    int assets_line;
+} conversion;
+
+static int default_asset_index(const mf_config *defaults, const char *name) {
+    for (int i = 0; i < defaults->market.n_assets; i++)
+        if (strcmp(defaults->market.assets[i].name, name) == 0) return i;
+    return -1;
+}
+
+static int asset_index(const mf_config *c, const char *name) {
+    for (int i = 0; i < c->market.n_assets; i++)
+        if (strcmp(c->market.assets[i].name, name) == 0) return i;
+    return -1;
+}
+
+static void asset_list(const mf_config *c, char *out, size_t size) {
+    out[0] = '\0';
+    for (int i = 0; i < c->market.n_assets; i++) {
+        size_t used = strlen(out);
+        snprintf(out + used, size - used, "%s%s", i ? ", " : "", c->market.assets[i].name);
+    }
+}
+
+static mf_status expect_list(const mf_cfg_context *ctx, const mf_cfg_node *node, const char *path) {
+    if (node->kind != MF_CFG_SEQUENCE) return node_fail_type(ctx, node, path, "a list");
+    return MF_OK;
+}
+
+static mf_status convert_run(conversion *cv, const view *root, mf_config *c) {
+    view v;
+    MF_CHECK(child_view(root, "run", run_keys, &v));
+    MF_CHECK(view_i64(&v, "paths", &c->run.paths));
+    MF_CHECK(view_u64(&v, "seed", &c->run.seed));
+    MF_CHECK(view_i32(&v, "steps", &c->run.steps));
+    MF_CHECK(view_double(&v, "dt_seconds", 0, &c->run.dt_seconds));
+    MF_CHECK(view_i32(&v, "block_paths", &c->run.block_paths));
+    MF_CHECK(view_i32(&v, "batch_paths", &c->run.batch_paths));
+    (void)cv;
+    return MF_OK;
+}
+
+static mf_status convert_assets(conversion *cv, const view *market, mf_config *c) {
+    char path[MF_CFG_KEY_LEN];
+    mf_status status;
+    const mf_cfg_node *list = view_key(market, "assets", path, &status);
+    MF_CHECK(status);
+    if (!list) return MF_OK;
+    MF_CHECK(expect_list(cv->ctx, list, path));
+    if (list->count == 0)
+        return mf_cfg_fail(cv->ctx, list->origin, list->line, path, "needs at least one asset");
+    if (list->count > MF_MAX_ASSETS)
+        return mf_cfg_fail(cv->ctx, list->origin, list->line, path,
+                           "%zu assets, at most %d (MF_MAX_ASSETS)", list->count, MF_MAX_ASSETS);
+
+    mf_asset_config assets[MF_MAX_ASSETS];
+    memset(assets, 0, sizeof assets);
+    int names_changed = (int)list->count != cv->defaults->market.n_assets;
+    for (size_t j = 0; j < list->count; j++) {
+        char item_path[MF_CFG_KEY_LEN];
+        snprintf(item_path, sizeof item_path, "market.assets[%zu]", j);
+        view item;
+        MF_CHECK(open_view(cv->ctx, list->items[j], item_path, item_path, asset_keys, &item));
+        char name_path[MF_CFG_KEY_LEN];
+        const mf_cfg_node *name_node = view_key(&item, "name", name_path, &status);
+        MF_CHECK(status);
+        if (!name_node)
+            return mf_cfg_fail(cv->ctx, item.node->origin, item.node->line, item_path,
+                               "missing key 'name'");
+        char name[MF_NAME_LEN];
+        MF_CHECK(read_string(cv->ctx, name_node, name_path, name, sizeof name));
+        for (size_t k = 0; k < j; k++)
+            if (strcmp(assets[k].name, name) == 0)
+                return mf_cfg_fail(cv->ctx, name_node->origin, name_node->line, name_path,
+                                   "asset '%s' is listed twice (also market.assets[%zu])", name, k);
+
+        /* An asset the defaults know starts from its default; a new one must give the
+         * values nothing could guess. */
+        mf_asset_config *asset = &assets[j];
+        int d = default_asset_index(cv->defaults, name);
+        if (d >= 0) {
+            *asset = cv->defaults->market.assets[d];
+        } else {
+            asset->price = NAN;
+            asset->volatility = NAN;
+            asset->jump_beta = 1.0;
+            asset->replay_format = MF_REPLAY_NONE;
+            copy_name(asset->replay_column, sizeof asset->replay_column, "close");
+        }
+        if (d != (int)j) names_changed = 1;
+        copy_name(asset->name, sizeof asset->name, name);
+        MF_CHECK(view_double(&item, "price", 0, &asset->price));
+        MF_CHECK(view_double(&item, "volatility", 0, &asset->volatility));
+        MF_CHECK(view_double(&item, "drift", 0, &asset->drift));
+        MF_CHECK(view_double(&item, "jump_beta", 0, &asset->jump_beta));
+        static const char *const required[] = {"price", "volatility", NULL};
+        const double values[] = {asset->price, asset->volatility};
+        MF_CHECK(require_keys(&item, "an asset not in the defaults needs it", required, values));
+
+        view replay;
+        MF_CHECK(child_view(&item, "replay", replay_keys, &replay));
+        int format = (int)asset->replay_format;
+        MF_CHECK(view_enum(&replay, "format", replay_format_names, &format));
+        asset->replay_format = (mf_replay_format)format;
+        MF_CHECK(view_string(&replay, "file", asset->replay_file, sizeof asset->replay_file));
+        MF_CHECK(view_string(&replay, "column", asset->replay_column, sizeof asset->replay_column));
+        MF_CHECK(
+            view_string(&replay, "dataset", asset->replay_dataset, sizeof asset->replay_dataset));
+    }
+    c->market.n_assets = (int)list->count;
+    memcpy(c->market.assets, assets, sizeof assets);
+    /* Copied from the defaults by an override (market.assets.0.volatility=...) and still the
+     * default assets: the per-asset sections keep their defaults. */
+    cv->assets_given = list->origin != MF_CFG_FROM_DEFAULTS || names_changed;
+    cv->assets_origin = list->origin;
+    cv->assets_line = list->line;
+    if (list->origin == MF_CFG_FROM_DEFAULTS) {
+        /* A --set renamed a default asset: blame it, not the defaults. */
+        for (size_t j = 0; j < list->count; j++) {
+            const mf_cfg_node *name_node = mf_cfg_get(list->items[j], "name");
+            if (name_node && name_node->origin != MF_CFG_FROM_DEFAULTS) {
+                cv->assets_origin = name_node->origin;
+                cv->assets_line = name_node->line;
+                break;
+            }
+        }
+    }
+    if (cv->assets_given) {
+        memset(c->market.correlation, 0, sizeof c->market.correlation);
+        memset(c->venue.markets, 0, sizeof c->venue.markets);
+        memset(c->population.assets, 0, sizeof c->population.assets);
+        c->market.n_stress = 0;
+        memset(c->market.stress, 0, sizeof c->market.stress);
+    }
+    return MF_OK;
+}
+
+static mf_status missing_per_asset(const conversion *cv, const mf_config *c, const char *key) {
+    char names[MF_MAX_ASSETS * (MF_NAME_LEN + 2)];
+    asset_list(c, names, sizeof names);
+    int k = c->market.n_assets;
+    if (strcmp(key, "market.correlation") == 0)
+        return mf_cfg_fail(cv->ctx, cv->assets_origin, cv->assets_line, key,
+                           "missing: market.assets is given, so market.correlation must be given "
+                           "too (a %dx%d matrix, rows and columns in the order %s)",
+                           k, k, names);
+    return mf_cfg_fail(cv->ctx, cv->assets_origin, cv->assets_line, key,
+                       "missing: market.assets is given, so %s must be given too (one entry per "
+                       "asset: %s)",
+                       key, names);
+}
+
+static mf_status convert_correlation(conversion *cv, const view *market, mf_config *c) {
+    char path[MF_CFG_KEY_LEN];
+    mf_status status;
+    const mf_cfg_node *rows = view_key(market, "correlation", path, &status);
+    MF_CHECK(status);
+    int k = c->market.n_assets;
+    if (!rows || (cv->assets_given && rows->origin == MF_CFG_FROM_DEFAULTS)) {
+        if (cv->assets_given) return missing_per_asset(cv, c, "market.correlation");
+        return MF_OK;
+    }
+    if (rows->kind != MF_CFG_SEQUENCE || (int)rows->count != k)
+        return mf_cfg_fail(cv->ctx, rows->origin, rows->line, path,
+                           "expected a %dx%d matrix (a list of %d rows, one per asset in "
+                           "market.assets), got %s%zu%s",
+                           k, k, k, rows->kind == MF_CFG_SEQUENCE ? "" : "not a list",
+                           rows->kind == MF_CFG_SEQUENCE ? rows->count : 0,
+                           rows->kind == MF_CFG_SEQUENCE ? " rows" : "");
+    double matrix[MF_MAX_ASSETS][MF_MAX_ASSETS];
+    memset(matrix, 0, sizeof matrix);
+    for (int r = 0; r < k; r++) {
+        const mf_cfg_node *row = rows->items[r];
+        char row_path[MF_CFG_KEY_LEN];
+        snprintf(row_path, sizeof row_path, "market.correlation[%d]", r);
+        if (row->kind != MF_CFG_SEQUENCE || (int)row->count != k)
+            return mf_cfg_fail(cv->ctx, row->origin, row->line, row_path,
+                               "expected a row of %d numbers, got %s%zu%s", k,
+                               row->kind == MF_CFG_SEQUENCE ? "" : "not a list",
+                               row->kind == MF_CFG_SEQUENCE ? row->count : 0,
+                               row->kind == MF_CFG_SEQUENCE ? " numbers" : "");
+        MF_CHECK(mf_cfg_remember(cv->ctx, row_path, row_path, row->origin, row->line));
+        for (int col = 0; col < k; col++) {
+            char cell[MF_CFG_KEY_LEN];
+            snprintf(cell, sizeof cell, "market.correlation[%d][%d]", r, col);
+            const mf_cfg_node *entry = row->items[col];
+            MF_CHECK(mf_cfg_remember(cv->ctx, cell, cell, entry->origin, entry->line));
+            MF_CHECK(read_double(cv->ctx, entry, cell, 0, &matrix[r][col]));
+        }
+    }
+    memcpy(c->market.correlation, matrix, sizeof matrix);
+    return MF_OK;
+}
+
+static mf_status convert_stress(conversion *cv, const view *market, mf_config *c) {
+    char path[MF_CFG_KEY_LEN];
+    mf_status status;
+    const mf_cfg_node *list = view_key(market, "stress", path, &status);
+    MF_CHECK(status);
+    if (!list) return MF_OK;
+    MF_CHECK(expect_list(cv->ctx, list, path));
+    if (list->count > MF_MAX_STRESS)
+        return mf_cfg_fail(cv->ctx, list->origin, list->line, path,
+                           "%zu shocks, at most %d (MF_MAX_STRESS)", list->count, MF_MAX_STRESS);
+    mf_stress_config stress[MF_MAX_STRESS];
+    memset(stress, 0, sizeof stress);
+    for (size_t j = 0; j < list->count; j++) {
+        char item_path[MF_CFG_KEY_LEN];
+        snprintf(item_path, sizeof item_path, "market.stress[%zu]", j);
+        view item;
+        MF_CHECK(open_view(cv->ctx, list->items[j], item_path, item_path, stress_keys, &item));
+        char name_path[MF_CFG_KEY_LEN];
+        const mf_cfg_node *name_node = view_key(&item, "asset", name_path, &status);
+        MF_CHECK(status);
+        if (!name_node)
+            return mf_cfg_fail(cv->ctx, item.node->origin, item.node->line, item_path,
+                               "missing key 'asset' (an asset name or 'all')");
+        char name[MF_NAME_LEN];
+        MF_CHECK(read_string(cv->ctx, name_node, name_path, name, sizeof name));
+        mf_stress_config *shock = &stress[j];
+        if (strcmp(name, "all") == 0) {
+            shock->asset = -1;
+        } else {
+            shock->asset = asset_index(c, name);
+            if (shock->asset < 0) {
+                char names[MF_MAX_ASSETS * (MF_NAME_LEN + 2)];
+                asset_list(c, names, sizeof names);
+                return mf_cfg_fail(cv->ctx, name_node->origin, name_node->line, name_path,
+                                   "unknown asset '%s' (market.assets has %s; 'all' shocks "
+                                   "every asset)",
+                                   name, names);
+            }
+        }
+        double start = NAN, log_return = NAN;
+        shock->steps = 1;
+        int32_t start_step = 0;
+        if (mf_cfg_get(item.node, "start_step")) start = 0.0;
+        MF_CHECK(view_i32(&item, "start_step", &start_step));
+        MF_CHECK(view_i32(&item, "steps", &shock->steps));
+        MF_CHECK(view_double(&item, "log_return", 0, &log_return));
+        static const char *const required[] = {"start_step", "log_return", NULL};
+        const double values[] = {start, log_return};
+        MF_CHECK(require_keys(&item, "every shock needs it", required, values));
+        shock->start_step = start_step;
+        shock->log_return = log_return;
+    }
+    c->market.n_stress = (int)list->count;
+    memcpy(c->market.stress, stress, sizeof stress);
+    return MF_OK;
+}
+
+static mf_status convert_market(conversion *cv, const view *root, mf_config *c) {
+    view v;
+    MF_CHECK(child_view(root, "market", market_keys, &v));
+    mf_market_config *m = &c->market;
+    /* The asset list first: every other per-asset key is read against it. */
+    MF_CHECK(convert_assets(cv, &v, c));
+    MF_CHECK(convert_correlation(cv, &v, c));
+    MF_CHECK(view_double(&v, "student_t_nu", 1, &m->student_t_nu));
+
+    view garch, jumps, impact, feedback;
+    MF_CHECK(child_view(&v, "garch", garch_keys, &garch));
+    MF_CHECK(view_bool(&garch, "enabled", &m->garch_enabled));
+    MF_CHECK(view_double(&garch, "alpha", 0, &m->garch_alpha));
+    MF_CHECK(view_double(&garch, "beta", 0, &m->garch_beta));
+
+    MF_CHECK(child_view(&v, "jumps", jumps_keys, &jumps));
+    MF_CHECK(view_double(&jumps, "intensity_per_year", 0, &m->jump_intensity));
+    MF_CHECK(view_double(&jumps, "mean", 0, &m->jump_mean));
+    MF_CHECK(view_double(&jumps, "stdev", 0, &m->jump_stdev));
+
+    MF_CHECK(child_view(&v, "impact", impact_keys, &impact));
+    int law = (int)m->impact_law;
+    MF_CHECK(view_enum(&impact, "law", impact_law_names, &law));
+    m->impact_law = (mf_impact_law)law;
+    MF_CHECK(view_double(&impact, "permanent_fraction", 0, &m->impact_permanent_fraction));
+    MF_CHECK(view_double(&impact, "half_life_seconds", 0, &m->impact_half_life_seconds));
+
+    MF_CHECK(child_view(&v, "depth_feedback", depth_feedback_keys, &feedback));
+    MF_CHECK(view_double(&feedback, "beta", 0, &m->depth_feedback_beta));
+    MF_CHECK(view_double(&feedback, "floor", 0, &m->depth_feedback_floor));
+
+    MF_CHECK(convert_stress(cv, &v, c));
+    return MF_OK;
+}
+
+/* Match a per-asset list (venue.markets, population.assets) to market.assets by name.
+ * items[i] / yaml_index[i] receive the entry of asset i. */
+static mf_status match_assets(conversion *cv, const mf_cfg_node *list, const char *path,
+                              const char *const *keys, const mf_config *c,
+                              const mf_cfg_node *items[MF_MAX_ASSETS],
+                              size_t yaml_index[MF_MAX_ASSETS]) {
+    MF_CHECK(expect_list(cv->ctx, list, path));
+    char names[MF_MAX_ASSETS * (MF_NAME_LEN + 2)];
+    asset_list(c, names, sizeof names);
+    for (int i = 0; i < MF_MAX_ASSETS; i++)
+        items[i] = NULL;
+    for (size_t j = 0; j < list->count; j++) {
+        char item_path[MF_CFG_KEY_LEN];
+        mf_cfg_format(item_path, sizeof item_path, "%s[%zu]", path, j);
+        view item;
+        MF_CHECK(open_view(cv->ctx, list->items[j], item_path, item_path, keys, &item));
+        const mf_cfg_node *name_node = mf_cfg_get(item.node, "asset");
+        if (!name_node)
+            return mf_cfg_fail(cv->ctx, item.node->origin, item.node->line, item_path,
+                               "missing key 'asset' (one of %s)", names);
+        char name_path[MF_CFG_KEY_LEN];
+        mf_cfg_format(name_path, sizeof name_path, "%s.asset", item_path);
+        char name[MF_NAME_LEN];
+        MF_CHECK(read_string(cv->ctx, name_node, name_path, name, sizeof name));
+        int i = asset_index(c, name);
+        if (i < 0)
+            return mf_cfg_fail(cv->ctx, name_node->origin, name_node->line, name_path,
+                               "unknown asset '%s' (market.assets has %s)", name, names);
+        if (items[i])
+            return mf_cfg_fail(cv->ctx, name_node->origin, name_node->line, name_path,
+                               "a second entry for asset '%s' (the first is %s[%zu])", name, path,
+                               yaml_index[i]);
+        items[i] = list->items[j];
+        yaml_index[i] = j;
+    }
+    for (int i = 0; i < c->market.n_assets; i++)
+        if (!items[i])
+            return mf_cfg_fail(cv->ctx, list->origin, list->line, path,
+                               "no entry for asset '%s' (every asset in market.assets needs "
+                               "exactly one)",
+                               c->market.assets[i].name);
+    return MF_OK;
+}
+
+static mf_status convert_tiers(conversion *cv, const view *item, int asset,
+                               mf_venue_market_config *market) {
+    char path[MF_CFG_KEY_LEN];
+    mf_status status;
+    const mf_cfg_node *list = view_key(item, "tiers", path, &status);
+    MF_CHECK(status);
+    if (!list) return MF_OK;
+    MF_CHECK(expect_list(cv->ctx, list, path));
+    if (list->count == 0 || list->count > MF_MAX_TIERS)
+        return mf_cfg_fail(cv->ctx, list->origin, list->line, path,
+                           "%zu tiers, expected 1 to %d (MF_MAX_TIERS)", list->count, MF_MAX_TIERS);
+    mf_tier_config tiers[MF_MAX_TIERS];
+    memset(tiers, 0, sizeof tiers);
+    for (size_t t = 0; t < list->count; t++) {
+        char tier_path[MF_CFG_KEY_LEN], tier_lookup[MF_CFG_KEY_LEN];
+        mf_cfg_format(tier_path, sizeof tier_path, "%s[%zu]", path, t);
+        snprintf(tier_lookup, sizeof tier_lookup, "venue.markets[%d].tiers[%zu]", asset, t);
+        view tier;
+        MF_CHECK(open_view(cv->ctx, list->items[t], tier_path, tier_lookup, tier_keys, &tier));
+        double values[3] = {NAN, NAN, NAN};
+        MF_CHECK(view_double(&tier, "floor_usd", 0, &values[0]));
+        MF_CHECK(view_double(&tier, "mmr", 0, &values[1]));
+        MF_CHECK(view_double(&tier, "max_leverage", 0, &values[2]));
+        MF_CHECK(require_keys(&tier, "every tier gives floor_usd, mmr and max_leverage", tier_keys,
+                              values));
+        tiers[t].floor_usd = values[0];
+        tiers[t].mmr = values[1];
+        tiers[t].max_leverage = values[2];
+    }
+    market->n_tiers = (int)list->count;
+    memcpy(market->tiers, tiers, sizeof tiers);
+    return MF_OK;
+}
+
+static mf_status convert_venue(conversion *cv, const view *root, mf_config *c) {
+    view v;
+    MF_CHECK(child_view(root, "venue", venue_keys, &v));
+    mf_venue_config *venue = &c->venue;
+    MF_CHECK(view_string(&v, "name", venue->name, sizeof venue->name));
+    MF_CHECK(view_double(&v, "max_leverage", 0, &venue->max_leverage));
+    MF_CHECK(view_double(&v, "insurance_fund_usd", 0, &venue->insurance_fund_usd));
+    MF_CHECK(view_double(&v, "liquidation_fee", 0, &venue->liquidation_fee));
+    MF_CHECK(view_i32(&v, "max_rounds", &venue->max_rounds));
+    int deficit = (int)venue->deficit;
+    MF_CHECK(view_enum(&v, "deficit", deficit_names, &deficit));
+    venue->deficit = (mf_deficit_policy)deficit;
+
+    char path[MF_CFG_KEY_LEN];
+    mf_status status;
+    const mf_cfg_node *list = view_key(&v, "markets", path, &status);
+    MF_CHECK(status);
+    if (!list || (cv->assets_given && list->origin == MF_CFG_FROM_DEFAULTS)) {
+        if (cv->assets_given) return missing_per_asset(cv, c, "venue.markets");
+        return MF_OK;
+    }
+    const mf_cfg_node *items[MF_MAX_ASSETS];
+    size_t yaml_index[MF_MAX_ASSETS];
+    MF_CHECK(match_assets(cv, list, path, venue_market_keys, c, items, yaml_index));
+    for (int i = 0; i < c->market.n_assets; i++) {
+        char item_path[MF_CFG_KEY_LEN], item_lookup[MF_CFG_KEY_LEN];
+        snprintf(item_path, sizeof item_path, "venue.markets[%zu]", yaml_index[i]);
+        snprintf(item_lookup, sizeof item_lookup, "venue.markets[%d]", i);
+        view item;
+        MF_CHECK(open_view(cv->ctx, items[i], item_path, item_lookup, venue_market_keys, &item));
+        mf_venue_market_config market;
+        int d = default_asset_index(cv->defaults, c->market.assets[i].name);
+        if (d >= 0) {
+            market = cv->defaults->venue.markets[d];
+        } else {
+            memset(&market, 0, sizeof market);
+            market.depth_usd = NAN;
+            market.throughput_usd = NAN;
+        }
+        MF_CHECK(view_double(&item, "depth_usd", 1, &market.depth_usd));
+        MF_CHECK(view_double(&item, "liquidation_throughput_usd", 1, &market.throughput_usd));
+        MF_CHECK(convert_tiers(cv, &item, i, &market));
+        static const char *const required[] = {"depth_usd", "liquidation_throughput_usd", "tiers",
+                                               NULL};
+        const double values[] = {market.depth_usd, market.throughput_usd,
+                                 market.n_tiers > 0 ? 0.0 : NAN};
+        MF_CHECK(require_keys(&item, "an asset not in the defaults needs it", required, values));
+        venue->markets[i] = market;
+    }
+    return MF_OK;
+}
+
+static mf_status convert_population(conversion *cv, const view *root, mf_config *c) {
+    view v;
+    MF_CHECK(child_view(root, "population", population_keys, &v));
+    mf_population_config *p = &c->population;
+    MF_CHECK(view_i64(&v, "accounts", &p->accounts));
+    MF_CHECK(view_string(&v, "file", p->file, sizeof p->file));
+    MF_CHECK(view_i32(&v, "max_positions", &p->max_positions));
+    MF_CHECK(view_double(&v, "entry_spread", 0, &p->entry_spread));
+
+    view modes, notional, leverage;
+    MF_CHECK(child_view(&v, "margin_modes", margin_mode_keys, &modes));
+    MF_CHECK(view_double(&modes, "isolated", 0, &p->isolated_share));
+    MF_CHECK(view_double(&modes, "cross", 0, &p->cross_share));
+    MF_CHECK(child_view(&v, "notional", notional_keys, &notional));
+    int law = (int)p->notional_law;
+    MF_CHECK(view_enum(&notional, "law", notional_law_names, &law));
+    p->notional_law = (mf_notional_law)law;
+    MF_CHECK(view_double(&notional, "sigma", 0, &p->notional_sigma));
+    MF_CHECK(view_double(&notional, "alpha", 0, &p->notional_alpha));
+    MF_CHECK(child_view(&v, "leverage", leverage_keys, &leverage));
+    MF_CHECK(view_double(&leverage, "median", 0, &p->leverage_median));
+    MF_CHECK(view_double(&leverage, "sigma", 0, &p->leverage_sigma));
+
+    char path[MF_CFG_KEY_LEN];
+    mf_status status;
+    const mf_cfg_node *list = view_key(&v, "assets", path, &status);
+    MF_CHECK(status);
+    if (!list || (cv->assets_given && list->origin == MF_CFG_FROM_DEFAULTS)) {
+        if (cv->assets_given) return missing_per_asset(cv, c, "population.assets");
+        return MF_OK;
+    }
+    const mf_cfg_node *items[MF_MAX_ASSETS];
+    size_t yaml_index[MF_MAX_ASSETS];
+    MF_CHECK(match_assets(cv, list, path, population_asset_keys, c, items, yaml_index));
+    for (int i = 0; i < c->market.n_assets; i++) {
+        char item_path[MF_CFG_KEY_LEN], item_lookup[MF_CFG_KEY_LEN];
+        snprintf(item_path, sizeof item_path, "population.assets[%zu]", yaml_index[i]);
+        snprintf(item_lookup, sizeof item_lookup, "population.assets[%d]", i);
+        view item;
+        MF_CHECK(
+            open_view(cv->ctx, items[i], item_path, item_lookup, population_asset_keys, &item));
+        mf_population_asset_config asset;
+        int d = default_asset_index(cv->defaults, c->market.assets[i].name);
+        if (d >= 0) {
+            asset = cv->defaults->population.assets[d];
+        } else {
+            asset.open_interest_usd = NAN;
+            asset.long_share = NAN;
+        }
+        MF_CHECK(view_double(&item, "open_interest_usd", 0, &asset.open_interest_usd));
+        MF_CHECK(view_double(&item, "long_share", 0, &asset.long_share));
+        static const char *const required[] = {"open_interest_usd", "long_share", NULL};
+        const double values[] = {asset.open_interest_usd, asset.long_share};
+        MF_CHECK(require_keys(&item, "an asset not in the defaults needs it", required, values));
+        p->assets[i] = asset;
+    }
+    return MF_OK;
+}
+
+static mf_status convert(mf_cfg_context *ctx, const mf_cfg_node *tree, const mf_config *defaults,
+                         mf_config *c) {
+    conversion cv = {ctx, defaults, 0, MF_CFG_FROM_FILE, 1};
+    view root;
+    MF_CHECK(open_view(ctx, tree, "", "", top_keys, &root));
+    MF_CHECK(convert_run(&cv, &root, c));
+    MF_CHECK(convert_market(&cv, &root, c));
+    MF_CHECK(convert_venue(&cv, &root, c));
+    MF_CHECK(convert_population(&cv, &root, c));
+    view cascade, output;
+    MF_CHECK(child_view(&root, "cascade", cascade_keys, &cascade));
+    MF_CHECK(view_double(&cascade, "threshold_usd", 0, &c->cascade.threshold_usd));
+    MF_CHECK(view_i32(&cascade, "gap_steps", &c->cascade.gap_steps));
+    MF_CHECK(child_view(&root, "output", output_keys, &output));
+    MF_CHECK(view_bool(&output, "paths", &c->output.paths));
+    MF_CHECK(view_i32(&output, "bins_per_decade", &c->output.bins_per_decade));
+    return MF_OK;
+}
+
+/* ---- Cholesky ------------------------------------------------------------------------------ */
+
+/* Lower factor L with L L^T = A, reading only A's lower triangle (so lower may alias matrix).
+ * Returns the 0-based failing pivot (its value in *pivot_value), or -1 on success. */
+static int cholesky(const double *a, int k, double *lower, double *pivot_value) {
+    for (int j = 0; j < k; j++) {
+        double diagonal = a[j * k + j];
+        for (int p = 0; p < j; p++)
+            diagonal -= lower[j * k + p] * lower[j * k + p];
+        if (!(diagonal > 0.0) || !isfinite(diagonal)) {
+            *pivot_value = diagonal;
+            return j;
+        }
+        double root = sqrt(diagonal);
+        for (int i = j + 1; i < k; i++) {
+            double sum = a[i * k + j];
+            for (int p = 0; p < j; p++)
+                sum -= lower[i * k + p] * lower[j * k + p];
+            lower[i * k + j] = sum / root;
+        }
+        lower[j * k + j] = root;
+        for (int i = 0; i < j; i++)
+            lower[i * k + j] = 0.0;
+    }
+    return -1;
+}
+
+mf_status mf_cholesky(const double *matrix, int k, double *lower) {
+    if (!matrix || !lower || k < 1)
+        return MF_FAIL(MF_ERR_INTERNAL, "mf_cholesky: bad arguments (k = %d)", k);
+    double pivot = 0.0;
+    int failed = cholesky(matrix, k, lower, &pivot);
+    if (failed >= 0)
+        return MF_FAIL(MF_ERR_CONFIG,
+                       "matrix is not positive definite: Cholesky pivot %d of %d (row %d) is "
+                       "%.6g, must be > 0",
+                       failed + 1, k, failed + 1, pivot);
+    return MF_OK;
+}
+
+/* ---- validation ------------------------------------------------------------------------- */
+
+typedef struct {
+    const mf_cfg_context *ctx;
+    const mf_config *c;
+    char key[MF_CFG_KEY_LEN];
+} checker;
+
+static const char *key_of(checker *k, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static const char *key_of(checker *k, const char *fmt, ...) {
+    va_list args;
+    va_start(args, fmt);
+    vsnprintf(k->key, sizeof k->key, fmt, args);
+    va_end(args);
+    return k->key;
+}
+
+static mf_status refuse(const checker *k, const char *lookup, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static mf_status refuse(const checker *k, const char *lookup, const char *fmt, ...) {
+    char message[1024];
+    va_list args;
+    va_start(args, fmt);
+    vsnprintf(message, sizeof message, fmt, args);
+    va_end(args);
+    if (!k->ctx) {
+        const char *source = k->c->source_file[0] ? k->c->source_file : "config";
+        return MF_FAIL(MF_ERR_CONFIG, "%s: %s: %s", source, lookup, message);
+    }
+    int origin, line;
+    char display[MF_CFG_KEY_LEN];
+    mf_cfg_locate(k->ctx, lookup, &origin, &line, display, sizeof display);
+    return mf_cfg_fail(k->ctx, origin, line, display, "%s", message);
+}
+
+static int terminated(const char *text, size_t size) {
+    return memchr(text, '\0', size) != NULL;
+}
+
+static int valid_name(const char *name) {
+    if (!name[0] || strcmp(name, "all") == 0) return 0;
+    int all_digits = 1;
+    for (const char *p = name; *p; p++) {
+        char ch = *p;
+        int ok = (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+                 ch == '_' || ch == '-';
+        if (!ok) return 0;
+        if (ch < '0' || ch > '9') all_digits = 0;
+    }
+    return !all_digits;
+}
+
+static mf_status check_run(checker *k) {
+    const mf_run_config *r = &k->c->run;
+    if (r->paths < 1) return refuse(k, "run.paths", "must be >= 1, got %" PRId64, r->paths);
+    if (r->steps < 1) return refuse(k, "run.steps", "must be >= 1, got %" PRId32, r->steps);
+    if (!(r->dt_seconds > 0.0) || !isfinite(r->dt_seconds))
+        return refuse(k, "run.dt_seconds", "must be a finite number > 0, got %g", r->dt_seconds);
+    if (r->block_paths < 1)
+        return refuse(k, "run.block_paths", "must be >= 1, got %" PRId32, r->block_paths);
+    if (r->batch_paths < 1 || r->batch_paths > MF_MAX_BATCH)
+        return refuse(k, "run.batch_paths", "must be in 1..%d (MF_MAX_BATCH), got %" PRId32,
+                      MF_MAX_BATCH, r->batch_paths);
+    return MF_OK;
+}
+
+static mf_status check_finite(checker *k, const char *lookup, double value) {
+    if (!isfinite(value)) return refuse(k, lookup, "must be a finite number, got %g", value);
+    return MF_OK;
+}
+
+static mf_status check_market(checker *k) {
+    const mf_market_config *m = &k->c->market;
+    int n = m->n_assets;
+    if (n < 1 || n > MF_MAX_ASSETS)
+        return refuse(k, "market.assets", "%d assets, expected 1 to %d (MF_MAX_ASSETS)", n,
+                      MF_MAX_ASSETS);
+    for (int i = 0; i < n; i++) {
+        const mf_asset_config *a = &m->assets[i];
+        if (!terminated(a->name, sizeof a->name) || !valid_name(a->name))
+            return refuse(k, key_of(k, "market.assets[%d].name", i),
+                          "'%.*s' is not a usable asset name (letters, digits, '_' and '-', not "
+                          "only digits, not 'all')",
+                          (int)sizeof a->name, a->name);
+        for (int j = 0; j < i; j++)
+            if (strcmp(m->assets[j].name, a->name) == 0)
+                return refuse(k, key_of(k, "market.assets[%d].name", i),
+                              "asset '%s' is listed twice", a->name);
+        if (!(a->price > 0.0) || !isfinite(a->price))
+            return refuse(k, key_of(k, "market.assets[%d].price", i),
+                          "must be a finite price > 0, got %g", a->price);
+        if (!(a->volatility >= 0.0) || !isfinite(a->volatility))
+            return refuse(k, key_of(k, "market.assets[%d].volatility", i),
+                          "must be >= 0 (annualised, 0.53 = 53%%), got %g", a->volatility);
+        MF_CHECK(check_finite(k, key_of(k, "market.assets[%d].drift", i), a->drift));
+        MF_CHECK(check_finite(k, key_of(k, "market.assets[%d].jump_beta", i), a->jump_beta));
+        if (!terminated(a->replay_file, sizeof a->replay_file) ||
+            !terminated(a->replay_column, sizeof a->replay_column) ||
+            !terminated(a->replay_dataset, sizeof a->replay_dataset))
+            return refuse(k, key_of(k, "market.assets[%d].replay", i), "unterminated string");
+        switch (a->replay_format) {
+        case MF_REPLAY_NONE:
+            if (a->replay_file[0])
+                return refuse(k, key_of(k, "market.assets[%d].replay.format", i),
+                              "replay.file is set but the format is none (csv or hdf5?)");
+            break;
+        case MF_REPLAY_CSV:
+        case MF_REPLAY_HDF5:
+            if (!a->replay_file[0])
+                return refuse(k, key_of(k, "market.assets[%d].replay.file", i),
+                              "replay.format is %s but no replay.file is given",
+                              a->replay_format == MF_REPLAY_CSV ? "csv" : "hdf5");
+            if (a->replay_format == MF_REPLAY_CSV && !a->replay_column[0])
+                return refuse(k, key_of(k, "market.assets[%d].replay.column", i),
+                              "a CSV replay needs the column of the price");
+            if (a->replay_format == MF_REPLAY_HDF5 && !a->replay_dataset[0])
+                return refuse(k, key_of(k, "market.assets[%d].replay.dataset", i),
+                              "an HDF5 replay needs the dataset path");
+            break;
+        default:
+            return refuse(k, key_of(k, "market.assets[%d].replay.format", i),
+                          "unknown replay format %d", (int)a->replay_format);
+        }
+    }
+
+    for (int i = 0; i < n; i++) {
+        for (int j = 0; j < n; j++) {
+            double value = m->correlation[i][j];
+            if (!(value >= -1.0 && value <= 1.0))
+                return refuse(k, key_of(k, "market.correlation[%d][%d]", i, j),
+                              "must be in [-1, 1], got %g", value);
+        }
+        if (m->correlation[i][i] != 1.0)
+            return refuse(k, key_of(k, "market.correlation[%d][%d]", i, i),
+                          "the diagonal must be 1, got %g", m->correlation[i][i]);
+        for (int j = 0; j < i; j++)
+            if (fabs(m->correlation[i][j] - m->correlation[j][i]) > 1e-12)
+                return refuse(k, key_of(k, "market.correlation[%d][%d]", i, j),
+                              "not symmetric: %g here but %g at [%d][%d] (%s-%s)",
+                              m->correlation[i][j], m->correlation[j][i], j, i, m->assets[i].name,
+                              m->assets[j].name);
+    }
+    double packed[MF_MAX_ASSETS * MF_MAX_ASSETS], lower[MF_MAX_ASSETS * MF_MAX_ASSETS];
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < n; j++)
+            packed[i * n + j] = m->correlation[i][j];
+    double pivot = 0.0;
+    int failed = cholesky(packed, n, lower, &pivot);
+    if (failed >= 0)
+        return refuse(k, "market.correlation",
+                      "not positive definite: Cholesky pivot %d of %d (asset %s) is %.6g, "
+                      "must be > 0 (the correlations contradict each other)",
+                      failed + 1, n, m->assets[failed].name, pivot);
+
+    if (!(m->student_t_nu > 2.0))
+        return refuse(k, "market.student_t_nu",
+                      "must be > 2 (finite variance) or .inf for Gaussian, got %g",
+                      m->student_t_nu);
+    if (m->garch_enabled != 0 && m->garch_enabled != 1)
+        return refuse(k, "market.garch.enabled", "must be true or false");
+    if (!(m->garch_alpha >= 0.0) || !isfinite(m->garch_alpha))
+        return refuse(k, "market.garch.alpha", "must be >= 0, got %g", m->garch_alpha);
+    if (!(m->garch_beta >= 0.0) || !isfinite(m->garch_beta))
+        return refuse(k, "market.garch.beta", "must be >= 0, got %g", m->garch_beta);
+    if (!(m->garch_alpha + m->garch_beta < 1.0))
+        return refuse(k, "market.garch.beta",
+                      "alpha + beta must be < 1 (stationary variance), got %g + %g = %g",
+                      m->garch_alpha, m->garch_beta, m->garch_alpha + m->garch_beta);
+    if (!(m->jump_intensity >= 0.0) || !isfinite(m->jump_intensity))
+        return refuse(k, "market.jumps.intensity_per_year", "must be >= 0, got %g",
+                      m->jump_intensity);
+    MF_CHECK(check_finite(k, "market.jumps.mean", m->jump_mean));
+    if (!(m->jump_stdev >= 0.0) || !isfinite(m->jump_stdev))
+        return refuse(k, "market.jumps.stdev", "must be >= 0, got %g", m->jump_stdev);
+    if (m->impact_law != MF_IMPACT_LINEAR && m->impact_law != MF_IMPACT_SQRT)
+        return refuse(k, "market.impact.law", "unknown impact law %d", (int)m->impact_law);
+    if (!(m->impact_permanent_fraction >= 0.0 && m->impact_permanent_fraction <= 1.0))
+        return refuse(k, "market.impact.permanent_fraction", "must be in [0, 1], got %g",
+                      m->impact_permanent_fraction);
+    if (!(m->impact_half_life_seconds > 0.0) || !isfinite(m->impact_half_life_seconds))
+        return refuse(k, "market.impact.half_life_seconds", "must be a finite time > 0, got %g",
+                      m->impact_half_life_seconds);
+    if (!(m->depth_feedback_beta >= 0.0) || !isfinite(m->depth_feedback_beta))
+        return refuse(k, "market.depth_feedback.beta", "must be >= 0 (0 = off), got %g",
+                      m->depth_feedback_beta);
+    if (!(m->depth_feedback_floor > 0.0 && m->depth_feedback_floor <= 1.0))
+        return refuse(k, "market.depth_feedback.floor", "must be in (0, 1], got %g",
+                      m->depth_feedback_floor);
+
+    if (m->n_stress < 0 || m->n_stress > MF_MAX_STRESS)
+        return refuse(k, "market.stress", "%d shocks, at most %d (MF_MAX_STRESS)", m->n_stress,
+                      MF_MAX_STRESS);
+    for (int s = 0; s < m->n_stress; s++) {
+        const mf_stress_config *shock = &m->stress[s];
+        if (shock->asset < -1 || shock->asset >= n)
+            return refuse(k, key_of(k, "market.stress[%d].asset", s), "unknown asset index %d",
+                          shock->asset);
+        if (shock->steps < 1)
+            return refuse(k, key_of(k, "market.stress[%d].steps", s), "must be >= 1, got %" PRId32,
+                          shock->steps);
+        if (shock->start_step < 0 || shock->start_step >= k->c->run.steps)
+            return refuse(k, key_of(k, "market.stress[%d].start_step", s),
+                          "must be a step in 0..%" PRId32 " (run.steps = %" PRId32
+                          "), got %" PRId32,
+                          k->c->run.steps - 1, k->c->run.steps, shock->start_step);
+        MF_CHECK(check_finite(k, key_of(k, "market.stress[%d].log_return", s), shock->log_return));
+    }
+    return MF_OK;
+}
+
+static mf_status check_tiers(checker *k, int i, mf_venue_market_config *market) {
+    if (market->n_tiers < 1 || market->n_tiers > MF_MAX_TIERS)
+        return refuse(k, key_of(k, "venue.markets[%d].tiers", i),
+                      "%d tiers, expected 1 to %d (MF_MAX_TIERS)", market->n_tiers, MF_MAX_TIERS);
+    for (int t = 0; t < market->n_tiers; t++) {
+        const mf_tier_config *tier = &market->tiers[t];
+        const mf_tier_config *before = t ? &market->tiers[t - 1] : NULL;
+        if (!before && tier->floor_usd != 0.0)
+            return refuse(k, key_of(k, "venue.markets[%d].tiers[%d].floor_usd", i, t),
+                          "the first tier must start at floor_usd 0, got %g", tier->floor_usd);
+        if (before && !(tier->floor_usd > before->floor_usd && isfinite(tier->floor_usd)))
+            return refuse(k, key_of(k, "venue.markets[%d].tiers[%d].floor_usd", i, t),
+                          "tier floors must be strictly ascending: %g after %g", tier->floor_usd,
+                          before->floor_usd);
+        if (!(tier->mmr > 0.0 && tier->mmr < 1.0))
+            return refuse(k, key_of(k, "venue.markets[%d].tiers[%d].mmr", i, t),
+                          "must be in (0, 1), got %g", tier->mmr);
+        if (before && tier->mmr < before->mmr)
+            return refuse(k, key_of(k, "venue.markets[%d].tiers[%d].mmr", i, t),
+                          "maintenance rates must not decrease from tier to tier: %g after %g",
+                          tier->mmr, before->mmr);
+        if (!(tier->max_leverage >= 1.0) || !isfinite(tier->max_leverage))
+            return refuse(k, key_of(k, "venue.markets[%d].tiers[%d].max_leverage", i, t),
+                          "must be >= 1, got %g", tier->max_leverage);
+        if (!(tier->mmr < 1.0 / tier->max_leverage))
+            return refuse(k, key_of(k, "venue.markets[%d].tiers[%d].mmr", i, t),
+                          "%g is not below the initial margin rate 1/max_leverage = 1/%g = %g "
+                          "(maintenance margin must be below initial margin)",
+                          tier->mmr, tier->max_leverage, 1.0 / tier->max_leverage);
+    }
+    derive_cum(market);
+    return MF_OK;
+}
+
+static mf_status check_venue(checker *k, mf_venue_config *v) {
+    if (!terminated(v->name, sizeof v->name)) return refuse(k, "venue.name", "unterminated");
+    if (!(v->max_leverage >= 1.0) || !isfinite(v->max_leverage))
+        return refuse(k, "venue.max_leverage", "must be >= 1, got %g", v->max_leverage);
+    if (!(v->insurance_fund_usd >= 0.0) || !isfinite(v->insurance_fund_usd))
+        return refuse(k, "venue.insurance_fund_usd", "must be a finite amount >= 0, got %g",
+                      v->insurance_fund_usd);
+    if (!(v->liquidation_fee >= 0.0 && v->liquidation_fee < 1.0))
+        return refuse(k, "venue.liquidation_fee",
+                      "must be a fraction of notional in [0, 1), got %g", v->liquidation_fee);
+    if (v->max_rounds < 1)
+        return refuse(k, "venue.max_rounds", "must be >= 1, got %" PRId32, v->max_rounds);
+    if (v->deficit != MF_DEFICIT_UNCOVERED)
+        return refuse(k, "venue.deficit", "unknown deficit policy %d", (int)v->deficit);
+    for (int i = 0; i < k->c->market.n_assets; i++) {
+        mf_venue_market_config *market = &v->markets[i];
+        if (!(market->depth_usd > 0.0))
+            return refuse(k, key_of(k, "venue.markets[%d].depth_usd", i),
+                          "must be > 0 (USD that moves the price 1%%; .inf for no impact), got %g",
+                          market->depth_usd);
+        if (!(market->throughput_usd > 0.0))
+            return refuse(k, key_of(k, "venue.markets[%d].liquidation_throughput_usd", i),
+                          "must be > 0 (USD per step; .inf for no cap), got %g",
+                          market->throughput_usd);
+        MF_CHECK(check_tiers(k, i, market));
+    }
+    return MF_OK;
+}
+
+static mf_status check_population(checker *k) {
+    const mf_population_config *p = &k->c->population;
+    if (!terminated(p->file, sizeof p->file))
+        return refuse(k, "population.file", "unterminated string");
+    if (p->accounts < (p->file[0] ? 0 : 1))
+        return refuse(k, "population.accounts", "must be >= 1, got %" PRId64, p->accounts);
+    if (!(p->isolated_share >= 0.0 && p->isolated_share <= 1.0))
+        return refuse(k, "population.margin_modes.isolated", "must be a share in [0, 1], got %g",
+                      p->isolated_share);
+    if (!(p->cross_share >= 0.0 && p->cross_share <= 1.0))
+        return refuse(k, "population.margin_modes.cross", "must be a share in [0, 1], got %g",
+                      p->cross_share);
+    if (fabs(p->isolated_share + p->cross_share - 1.0) > 1e-9)
+        return refuse(k, "population.margin_modes",
+                      "the shares must sum to 1, got isolated %g + cross %g = %.12g",
+                      p->isolated_share, p->cross_share, p->isolated_share + p->cross_share);
+    if (p->max_positions < 1)
+        return refuse(k, "population.max_positions", "must be >= 1, got %" PRId32,
+                      p->max_positions);
+    if (p->notional_law != MF_NOTIONAL_LOGNORMAL && p->notional_law != MF_NOTIONAL_PARETO)
+        return refuse(k, "population.notional.law", "unknown law %d", (int)p->notional_law);
+    if (!(p->notional_sigma >= 0.0) || !isfinite(p->notional_sigma))
+        return refuse(k, "population.notional.sigma", "must be >= 0, got %g", p->notional_sigma);
+    if (!(p->notional_alpha > 1.0) || !isfinite(p->notional_alpha))
+        return refuse(k, "population.notional.alpha",
+                      "the Pareto tail index must be > 1 (finite mean), got %g", p->notional_alpha);
+    if (!(p->leverage_median >= 1.0) || !isfinite(p->leverage_median))
+        return refuse(k, "population.leverage.median", "must be >= 1, got %g", p->leverage_median);
+    if (!(p->leverage_sigma >= 0.0) || !isfinite(p->leverage_sigma))
+        return refuse(k, "population.leverage.sigma", "must be >= 0, got %g", p->leverage_sigma);
+    if (!(p->entry_spread >= 0.0) || !isfinite(p->entry_spread))
+        return refuse(k, "population.entry_spread", "must be >= 0, got %g", p->entry_spread);
+    for (int i = 0; i < k->c->market.n_assets; i++) {
+        const mf_population_asset_config *a = &p->assets[i];
+        if (!(a->open_interest_usd > 0.0) || !isfinite(a->open_interest_usd))
+            return refuse(k, key_of(k, "population.assets[%d].open_interest_usd", i),
+                          "must be a finite amount > 0, got %g", a->open_interest_usd);
+        if (!(a->long_share >= 0.0 && a->long_share <= 1.0))
+            return refuse(k, key_of(k, "population.assets[%d].long_share", i),
+                          "must be a share in [0, 1], got %g", a->long_share);
+    }
+    return MF_OK;
+}
+
+static mf_status validate(mf_config *c, const mf_cfg_context *ctx) {
+    checker k = {ctx, c, ""};
+    if (!terminated(c->source_file, sizeof c->source_file))
+        return MF_FAIL(MF_ERR_CONFIG, "config: source_file is not a terminated string");
+    MF_CHECK(check_run(&k));
+    MF_CHECK(check_market(&k));
+    MF_CHECK(check_venue(&k, &c->venue));
+    MF_CHECK(check_population(&k));
+    if (!(c->cascade.threshold_usd >= 0.0) || !isfinite(c->cascade.threshold_usd))
+        return refuse(&k, "cascade.threshold_usd", "must be a finite amount >= 0, got %g",
+                      c->cascade.threshold_usd);
+    if (c->cascade.gap_steps < 0)
+        return refuse(&k, "cascade.gap_steps", "must be >= 0, got %" PRId32, c->cascade.gap_steps);
+    if (c->output.paths != 0 && c->output.paths != 1)
+        return refuse(&k, "output.paths", "must be true or false");
+    if (c->output.bins_per_decade < 1)
+        return refuse(&k, "output.bins_per_decade", "must be >= 1, got %" PRId32,
+                      c->output.bins_per_decade);
+    return MF_OK;
+}
+
+mf_status mf_config_validate(mf_config *config) {
+    if (!config) return MF_FAIL(MF_ERR_INTERNAL, "mf_config_validate: NULL config");
+    return validate(config, NULL);
+}
+
+/* ---- emitter ------------------------------------------------------------------------------ */
+
+typedef struct {
+    char *data;
+    size_t length;
+    size_t capacity;
+    int failed;
+} text_buffer;
+
+static void emit(text_buffer *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void emit(text_buffer *b, const char *fmt, ...) {
+    if (b->failed) return;
+    for (;;) {
+        va_list args;
+        va_start(args, fmt);
+        int needed = vsnprintf(b->data + b->length, b->capacity - b->length, fmt, args);
+        va_end(args);
+        if (needed < 0) {
+            b->failed = 1;
+            return;
+        }
+        if ((size_t)needed < b->capacity - b->length) {
+            b->length += (size_t)needed;
+            return;
+        }
+        size_t capacity = 2 * b->capacity + (size_t)needed + 1;
+        char *grown = realloc(b->data, capacity);
+        if (!grown) {
+            b->failed = 1;
+            return;
+        }
+        b->data = grown;
+        b->capacity = capacity;
+    }
+}
+
+/* The shortest %g text that reads back as the same double (%.17g at most): exact round trip
+ * without 0.53000000000000003 noise. */
+static void format_double(double value, char *out, size_t size) {
+    if (isnan(value)) {
+        snprintf(out, size, ".nan");
+        return;
+    }
+    if (isinf(value)) {
+        snprintf(out, size, value > 0 ? ".inf" : "-.inf");
+        return;
+    }
+    if (value == floor(value) && fabs(value) < 1e15) {
+        snprintf(out, size, "%.0f", value); /* 20000000, not 2e+07 */
+        return;
+    }
+    for (int precision = 1; precision <= 17; precision++) {
+        snprintf(out, size, "%.*g", precision, value);
+        if (strtod(out, NULL) == value) return;
+    }
+}
+
+static void emit_double(text_buffer *b, double value) {
+    char text[40];
+    format_double(value, text, sizeof text);
+    emit(b, "%s", text);
+}
+
+static void emit_string(text_buffer *b, const char *text) {
+    emit(b, "\"");
+    for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            emit(b, "\\%c", *p);
+        else if (*p == '\n')
+            emit(b, "\\n");
+        else if (*p == '\t')
+            emit(b, "\\t");
+        else if (*p < 0x20 || *p == 0x7f)
+            emit(b, "\\x%02x", *p);
+        else
+            emit(b, "%c", *p);
+    }
+    emit(b, "\"");
+}
+
+static void emit_key_double(text_buffer *b, const char *indent, const char *key, double value) {
+    emit(b, "%s%s: ", indent, key);
+    emit_double(b, value);
+    emit(b, "\n");
+}
+
+mf_status mf_config_to_yaml(const mf_config *config, char **yaml_text) {
+    if (!config || !yaml_text) return MF_FAIL(MF_ERR_INTERNAL, "mf_config_to_yaml: NULL argument");
+    *yaml_text = NULL;
+    text_buffer b = {NULL, 0, 0, 0};
+    b.data = malloc(4096);
+    if (!b.data) return MF_FAIL(MF_ERR_MEMORY, "out of memory for the resolved config");
+    b.capacity = 4096;
+    b.data[0] = '\0';
+    const mf_market_config *m = &config->market;
+    const mf_venue_config *v = &config->venue;
+    const mf_population_config *p = &config->population;
+    int n = m->n_assets < 0 ? 0 : (m->n_assets > MF_MAX_ASSETS ? MF_MAX_ASSETS : m->n_assets);
+
+    emit(&b, "# marginfall resolved configuration (every key; docs/config.md)\n");
+    emit(&b, "run:\n  paths: %" PRId64 "\n  seed: %" PRIu64 "\n  steps: %" PRId32 "\n",
+         config->run.paths, config->run.seed, config->run.steps);
+    emit_key_double(&b, "  ", "dt_seconds", config->run.dt_seconds);
+    emit(&b, "  block_paths: %" PRId32 "\n  batch_paths: %" PRId32 "\n", config->run.block_paths,
+         config->run.batch_paths);
+
+    emit(&b, "market:\n  assets:\n");
+    for (int i = 0; i < n; i++) {
+        const mf_asset_config *a = &m->assets[i];
+        emit(&b, "    - name: ");
+        emit_string(&b, a->name);
+        emit(&b, "\n");
+        emit_key_double(&b, "      ", "price", a->price);
+        emit_key_double(&b, "      ", "volatility", a->volatility);
+        emit_key_double(&b, "      ", "drift", a->drift);
+        emit_key_double(&b, "      ", "jump_beta", a->jump_beta);
+        int format = (int)a->replay_format;
+        emit(&b, "      replay: {format: %s, file: ",
+             format >= 0 && format <= 2 ? replay_format_names[format] : "invalid");
+        emit_string(&b, a->replay_file);
+        emit(&b, ", column: ");
+        emit_string(&b, a->replay_column);
+        emit(&b, ", dataset: ");
+        emit_string(&b, a->replay_dataset);
+        emit(&b, "}\n");
+    }
+    emit(&b, "  correlation:\n");
+    for (int i = 0; i < n; i++) {
+        emit(&b, "    - [");
+        for (int j = 0; j < n; j++) {
+            if (j) emit(&b, ", ");
+            emit_double(&b, m->correlation[i][j]);
+        }
+        emit(&b, "]\n");
+    }
+    emit_key_double(&b, "  ", "student_t_nu", m->student_t_nu);
+    emit(&b, "  garch: {enabled: %s, alpha: ", m->garch_enabled ? "true" : "false");
+    emit_double(&b, m->garch_alpha);
+    emit(&b, ", beta: ");
+    emit_double(&b, m->garch_beta);
+    emit(&b, "}\n  jumps: {intensity_per_year: ");
+    emit_double(&b, m->jump_intensity);
+    emit(&b, ", mean: ");
+    emit_double(&b, m->jump_mean);
+    emit(&b, ", stdev: ");
+    emit_double(&b, m->jump_stdev);
+    emit(&b, "}\n  impact: {law: %s, permanent_fraction: ",
+         m->impact_law == MF_IMPACT_LINEAR ? "linear" : "sqrt");
+    emit_double(&b, m->impact_permanent_fraction);
+    emit(&b, ", half_life_seconds: ");
+    emit_double(&b, m->impact_half_life_seconds);
+    emit(&b, "}\n  depth_feedback: {beta: ");
+    emit_double(&b, m->depth_feedback_beta);
+    emit(&b, ", floor: ");
+    emit_double(&b, m->depth_feedback_floor);
+    emit(&b, "}\n");
+    int n_stress =
+        m->n_stress < 0 ? 0 : (m->n_stress > MF_MAX_STRESS ? MF_MAX_STRESS : m->n_stress);
+    emit(&b, "  stress:%s\n", n_stress ? "" : " []");
+    for (int s = 0; s < n_stress; s++) {
+        const mf_stress_config *shock = &m->stress[s];
+        emit(&b, "    - {asset: ");
+        if (shock->asset >= 0 && shock->asset < n)
+            emit_string(&b, m->assets[shock->asset].name);
+        else
+            emit(&b, "all");
+        emit(&b, ", start_step: %" PRId32 ", steps: %" PRId32 ", log_return: ", shock->start_step,
+             shock->steps);
+        emit_double(&b, shock->log_return);
+        emit(&b, "}\n");
+    }
+
+    emit(&b, "venue:\n  name: ");
+    emit_string(&b, v->name);
+    emit(&b, "\n");
+    emit_key_double(&b, "  ", "max_leverage", v->max_leverage);
+    emit_key_double(&b, "  ", "insurance_fund_usd", v->insurance_fund_usd);
+    emit_key_double(&b, "  ", "liquidation_fee", v->liquidation_fee);
+    emit(&b, "  max_rounds: %" PRId32 "\n  deficit: uncovered\n  markets:\n", v->max_rounds);
+    for (int i = 0; i < n; i++) {
+        const mf_venue_market_config *market = &v->markets[i];
+        emit(&b, "    - asset: ");
+        emit_string(&b, m->assets[i].name);
+        emit(&b, "\n");
+        emit_key_double(&b, "      ", "depth_usd", market->depth_usd);
+        emit_key_double(&b, "      ", "liquidation_throughput_usd", market->throughput_usd);
+        emit(&b, "      tiers:\n");
+        int n_tiers = market->n_tiers < 0
+                          ? 0
+                          : (market->n_tiers > MF_MAX_TIERS ? MF_MAX_TIERS : market->n_tiers);
+        for (int t = 0; t < n_tiers; t++) {
+            const mf_tier_config *tier = &market->tiers[t];
+            emit(&b, "        - {floor_usd: ");
+            emit_double(&b, tier->floor_usd);
+            emit(&b, ", mmr: ");
+            emit_double(&b, tier->mmr);
+            emit(&b, ", max_leverage: ");
+            emit_double(&b, tier->max_leverage);
+            emit(&b, "}  # cum_usd %.10g\n", tier->cum_usd);
+        }
+    }
+
+    emit(&b, "population:\n  accounts: %" PRId64 "\n  file: ", p->accounts);
+    emit_string(&b, p->file);
+    emit(&b, "\n  margin_modes: {isolated: ");
+    emit_double(&b, p->isolated_share);
+    emit(&b, ", cross: ");
+    emit_double(&b, p->cross_share);
+    emit(&b, "}\n  max_positions: %" PRId32 "\n  notional: {law: %s, sigma: ", p->max_positions,
+         p->notional_law == MF_NOTIONAL_PARETO ? "pareto" : "lognormal");
+    emit_double(&b, p->notional_sigma);
+    emit(&b, ", alpha: ");
+    emit_double(&b, p->notional_alpha);
+    emit(&b, "}\n  leverage: {median: ");
+    emit_double(&b, p->leverage_median);
+    emit(&b, ", sigma: ");
+    emit_double(&b, p->leverage_sigma);
+    emit(&b, "}\n");
+    emit_key_double(&b, "  ", "entry_spread", p->entry_spread);
+    emit(&b, "  assets:\n");
+    for (int i = 0; i < n; i++) {
+        emit(&b, "    - {asset: ");
+        emit_string(&b, m->assets[i].name);
+        emit(&b, ", open_interest_usd: ");
+        emit_double(&b, p->assets[i].open_interest_usd);
+        emit(&b, ", long_share: ");
+        emit_double(&b, p->assets[i].long_share);
+        emit(&b, "}\n");
+    }
+
+    emit(&b, "cascade:\n");
+    emit_key_double(&b, "  ", "threshold_usd", config->cascade.threshold_usd);
+    emit(&b, "  gap_steps: %" PRId32 "\n", config->cascade.gap_steps);
+    emit(&b, "output:\n  paths: %s\n  bins_per_decade: %" PRId32 "\n",
+         config->output.paths ? "true" : "false", config->output.bins_per_decade);
+
+    if (b.failed) {
+        free(b.data);
+        return MF_FAIL(MF_ERR_MEMORY, "out of memory writing the resolved config");
+    }
+    *yaml_text = b.data;
+    return MF_OK;
+}
+
+/* ---- loading ------------------------------------------------------------------------------ */
+
+static mf_status load_text(mf_config *config, const char *text, size_t length, const char *name,
+                           const char *const *overrides, int n_overrides) {
+    if (!config) return MF_FAIL(MF_ERR_INTERNAL, "mf_config_load: NULL config");
+    if (n_overrides < 0 || (n_overrides > 0 && !overrides))
+        return MF_FAIL(MF_ERR_INTERNAL, "mf_config_load: bad override list (%d)", n_overrides);
+    if (strlen(name) >= MF_PATH_LEN)
+        return MF_FAIL(MF_ERR_CONFIG, "%.64s...: config path longer than %d characters", name,
+                       MF_PATH_LEN - 1);
+    mf_cfg_context ctx = {name, overrides, n_overrides, NULL, 0, 0};
+    mf_cfg_node *tree = NULL, *defaults_tree = NULL;
+    char *defaults_text = NULL;
+    mf_config *defaults = calloc(1, sizeof *defaults);
+    mf_config *result = calloc(1, sizeof *result);
+    mf_status status = MF_OK;
+    if (!defaults || !result) {
+        status = MF_FAIL(MF_ERR_MEMORY, "out of memory for a config");
+        goto done;
+    }
+    mf_config_set_defaults(defaults);
+    MF_CHECK_GOTO(mf_cfg_parse(&ctx, text, length, MF_CFG_FROM_FILE, &tree), status, done);
+    if (!tree)
+        MF_CHECK_GOTO(mf_cfg_new_node(MF_CFG_MAPPING, MF_CFG_FROM_FILE, 1, &tree), status, done);
+    if (n_overrides > 0) {
+        /* Lists an override reaches into but the file does not give are copied from here. */
+        MF_CHECK_GOTO(mf_config_to_yaml(defaults, &defaults_text), status, done);
+        MF_CHECK_GOTO(mf_cfg_parse(&ctx, defaults_text, strlen(defaults_text), MF_CFG_FROM_DEFAULTS,
+                                   &defaults_tree),
+                      status, done);
+        for (int i = 0; i < n_overrides; i++)
+            MF_CHECK_GOTO(mf_cfg_apply_override(&ctx, tree, i, defaults_tree), status, done);
+    }
+    MF_CHECK_GOTO(mf_cfg_remember(&ctx, "", "", MF_CFG_FROM_FILE, 1), status, done);
+    *result = *defaults;
+    MF_CHECK_GOTO(convert(&ctx, tree, defaults, result), status, done);
+    copy_name(result->source_file, sizeof result->source_file, name);
+    MF_CHECK_GOTO(validate(result, &ctx), status, done);
+    *config = *result;
+done:
+    mf_cfg_free(tree);
+    mf_cfg_free(defaults_tree);
+    free(defaults_text);
+    free(defaults);
+    free(result);
+    mf_cfg_context_free(&ctx);
+    return status;
+}
+
+mf_status mf_config_load_string(mf_config *config, const char *yaml_text, const char *name,
+                                const char *const *overrides, int n_overrides) {
+    if (!yaml_text) yaml_text = "";
+    return load_text(config, yaml_text, strlen(yaml_text), name ? name : "<string>", overrides,
+                     n_overrides);
+}
+
+mf_status mf_config_load(mf_config *config, const char *path, const char *const *overrides,
+                         int n_overrides) {
+    if (!path) {
+        /* No file: the defaults plus the overrides (source_file stays empty). */
+        MF_CHECK(load_text(config, "", 0, "(defaults)", overrides, n_overrides));
+        memset(config->source_file, 0, sizeof config->source_file);
+        return MF_OK;
+    }
+    FILE *file = fopen(path, "rb");
+    if (!file)
+        return MF_FAIL(MF_ERR_CONFIG, "%s: cannot open the config file: %s", path, strerror(errno));
+    size_t capacity = 8192, length = 0;
+    char *text = malloc(capacity);
+    if (!text) {
+        fclose(file);
+        return MF_FAIL(MF_ERR_MEMORY, "out of memory reading %s", path);
+    }
+    for (;;) {
+        if (length == capacity) {
+            if (capacity > ((size_t)64 << 20)) {
+                free(text);
+                fclose(file);
+                return MF_FAIL(MF_ERR_CONFIG, "%s: larger than 64 MiB: not a config file", path);
+            }
+            char *grown = realloc(text, capacity * 2);
+            if (!grown) {
+                free(text);
+                fclose(file);
+                return MF_FAIL(MF_ERR_MEMORY, "out of memory reading %s", path);
+            }
+            text = grown;
+            capacity *= 2;
+        }
+        size_t got = fread(text + length, 1, capacity - length, file);
+        length += got;
+        if (got == 0) break;
+    }
+    int read_error = ferror(file);
+    int saved_errno = errno;
+    fclose(file);
+    if (read_error) {
+        free(text);
+        return MF_FAIL(MF_ERR_CONFIG, "%s: cannot read the config file: %s", path,
+                       strerror(saved_errno));
+    }
+    mf_status status = load_text(config, text, length, path, overrides, n_overrides);
+    free(text);
+    if (status != MF_OK) mf_error_push_frame(__FILE__, __LINE__, __func__);
+    return status;
+}

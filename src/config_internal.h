@@ -1,0 +1,100 @@
+/* Internals of the config loader, shared by config.c (schema, defaults, validation, emitter)
+ * and config_yaml.c (YAML node tree, --set overrides, located error messages).
+ *
+ * The loader does not convert libyaml's document straight into the struct: it first copies
+ * it into a small tree of its own whose nodes remember where they came from (the file and a
+ * line, one --set argument, or the built-in defaults). Overrides edit that tree, so a value
+ * given with --set goes through exactly the same type and range checks as one in the file,
+ * and every message can name its origin. */
+#ifndef MF_CONFIG_INTERNAL_H
+#define MF_CONFIG_INTERNAL_H
+
+#include <stddef.h>
+
+#include "config.h"
+#include "mf_error.h"
+
+/* Node origins: >= 0 is the index of the --set argument that created the node. */
+enum { MF_CFG_FROM_FILE = -1, MF_CFG_FROM_DEFAULTS = -2 };
+
+typedef enum { MF_CFG_SCALAR = 0, MF_CFG_SEQUENCE = 1, MF_CFG_MAPPING = 2 } mf_cfg_kind;
+
+typedef struct mf_cfg_node mf_cfg_node;
+
+typedef struct {
+    mf_cfg_node *key; /* always a scalar */
+    mf_cfg_node *value;
+} mf_cfg_pair;
+
+struct mf_cfg_node {
+    mf_cfg_kind kind;
+    int origin; /* MF_CFG_FROM_FILE, MF_CFG_FROM_DEFAULTS or a --set index */
+    int line;   /* 1-based line in the file (origin MF_CFG_FROM_FILE) */
+    char *text; /* scalar value, NUL-terminated */
+    int quoted; /* scalar written quoted or as a block scalar: always a string */
+    size_t count;
+    mf_cfg_node **items; /* sequence items (count) */
+    mf_cfg_pair *pairs;  /* mapping pairs (count), in document order */
+};
+
+/* Where a resolved key came from, so checks made after parsing can still name a line. */
+typedef struct {
+    char *lookup;  /* key with struct indices: venue.markets[2].depth_usd (asset 2) */
+    char *display; /* key with YAML indices:   venue.markets[0].depth_usd (first entry) */
+    int origin;
+    int line;
+} mf_cfg_key_entry;
+
+typedef struct {
+    const char *file; /* name used in messages */
+    const char *const *overrides;
+    int n_overrides;
+    mf_cfg_key_entry *keys;
+    size_t n_keys;
+    size_t cap_keys;
+} mf_cfg_context;
+
+#define MF_CFG_KEY_LEN 256
+
+/* Parse YAML text into a tree whose nodes all get `origin`. An empty document gives NULL.
+ * Syntax errors name ctx->file and line:column (origin FILE) or the --set argument. */
+mf_status mf_cfg_parse(const mf_cfg_context *ctx, const char *text, size_t length, int origin,
+                       mf_cfg_node **root);
+void mf_cfg_free(mf_cfg_node *node);
+mf_status mf_cfg_new_node(mf_cfg_kind kind, int origin, int line, mf_cfg_node **node);
+
+/* Value of `key` in a mapping node, or NULL (also when node is NULL or not a mapping). */
+mf_cfg_node *mf_cfg_get(const mf_cfg_node *mapping, const char *key);
+/* The pair holding `key` in a mapping node, or NULL. */
+mf_cfg_pair *mf_cfg_get_pair(const mf_cfg_node *mapping, const char *key);
+
+/* Apply ctx->overrides[index] ("dotted.key=value") to the tree. `defaults` is the tree of the
+ * built-in defaults: a list the file does not give is copied from it before an item of it is
+ * changed (market.assets.0.volatility=0.8 then edits the default BTC). */
+mf_status mf_cfg_apply_override(const mf_cfg_context *ctx, mf_cfg_node *root, int index,
+                                const mf_cfg_node *defaults);
+
+/* Record an error "LOCATION: KEY: message" (MF_ERR_CONFIG). LOCATION is FILE:LINE for the
+ * file and defaults, "--set ARG" for an override; KEY is left out when NULL or empty. */
+mf_status mf_cfg_fail(const mf_cfg_context *ctx, int origin, int line, const char *key,
+                      const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/* Remember where a key came from (copies both strings). */
+mf_status mf_cfg_remember(mf_cfg_context *ctx, const char *lookup, const char *display, int origin,
+                          int line);
+/* Find where a lookup key (or its nearest given ancestor) came from. display receives the
+ * key as the user wrote it. Keys nobody gave fall back to line 1 of the file. */
+void mf_cfg_locate(const mf_cfg_context *ctx, const char *lookup, int *origin, int *line,
+                   char *display, size_t display_size);
+void mf_cfg_context_free(mf_cfg_context *ctx);
+
+/* snprintf for key paths, where cutting a pathological key short is fine. */
+void mf_cfg_format(char *out, size_t size, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Levenshtein distance (for "did you mean" hints). */
+size_t mf_cfg_edit_distance(const char *a, const char *b);
+/* The known name closest to `word` if it is a plausible typo, else NULL. */
+const char *mf_cfg_suggest(const char *word, const char *const *known);
+
+#endif
