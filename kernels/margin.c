@@ -58,3 +58,128 @@ int64_t mf_margin_check(const mf_book_view *book, const mf_tier_table *tiers, in
     }
     return flagged;
 }
+
+#include <math.h>
+
+/* h(P) = q (P - e) - MM(|q| P): the position's contribution to equity minus maintenance.
+ * It is continuous and monotonic in P (increasing for longs, decreasing for shorts). */
+static double headroom_term(const mf_tier_table *tiers, int asset, double quantity, double entry,
+                            double price) {
+    const double size = quantity < 0 ? -quantity : quantity;
+    return quantity * (price - entry) - mf_maintenance_margin(tiers, asset, size * price);
+}
+
+/* The price P > 0 with h(P) = target, tier by tier (h is linear inside a tier); 0 for a long
+ * that never gets there, INFINITY for a short that never does. */
+static double solve_headroom(const mf_tier_table *tiers, int asset, double quantity, double entry,
+                             double target) {
+    const double size = quantity < 0 ? -quantity : quantity;
+    const int n_tiers = tiers->n_tiers[asset];
+    for (int t = 0; t < n_tiers; t++) {
+        const double mmr = tiers->mmr[asset][t];
+        const double cum = tiers->cum_usd[asset][t];
+        /* long: q P (1 - mmr) - q e + cum = target; short: -s P (1 + mmr) + s e + cum = target */
+        const double price = quantity > 0 ? (target + quantity * entry - cum) / (quantity * (1 - mmr))
+                                           : (size * entry + cum - target) / (size * (1 + mmr));
+        const double notional = size * price;
+        if (!(price > 0)) continue;
+        if (notional < tiers->floor_usd[asset][t]) continue;
+        if (t + 1 < n_tiers && notional >= tiers->floor_usd[asset][t + 1]) continue;
+        return price;
+    }
+    return quantity > 0 ? 0.0 : INFINITY;
+}
+
+#define MF_SAFETY_FRACTION 1e-9   /* of notional: far above rounding of the exact check */
+#define MF_SAFE_PRICE_SHRINK 1e-12 /* relative: covers rounding in the solve itself */
+
+static void never_safe(const mf_book_view *book, int64_t first, int64_t stop, double *safe_price) {
+    for (int64_t p = first; p < stop; p++)
+        safe_price[p] = book->position_quantity[p] > 0 ? INFINITY : -INFINITY;
+}
+
+void mf_margin_safe_prices(const mf_book_view *book, const mf_tier_table *tiers,
+                           const double *start_prices, double *safe_price) {
+    for (int64_t account = 0; account < book->n_accounts; account++) {
+        const int64_t first = book->account_first[account];
+        const int64_t stop = first + book->account_positions[account];
+        const int cross = book->account_mode[account] == MF_ACCOUNT_CROSS;
+        double available = cross ? book->account_collateral[account] : 0;
+        double safety = 0;
+        for (int64_t p = first; p < stop; p++) {
+            const int asset = book->position_asset[p];
+            const double quantity = book->position_quantity[p];
+            const double price = start_prices[asset];
+            const double size = quantity < 0 ? -quantity : quantity;
+            const double margin_safety = MF_SAFETY_FRACTION * size * price;
+            if (!cross) {
+                /* Isolated: its own headroom m + h(P0), kept apart from the others. */
+                const double own = book->position_margin[p] +
+                                   headroom_term(tiers, asset, quantity, book->position_entry[p], price);
+                if (!(own > margin_safety)) {
+                    never_safe(book, p, p + 1, safe_price);
+                    continue;
+                }
+                const double target = -book->position_margin[p] + margin_safety;
+                const double bound = solve_headroom(tiers, asset, quantity, book->position_entry[p], target);
+                safe_price[p] = quantity > 0 ? bound * (1 + MF_SAFE_PRICE_SHRINK)
+                                             : bound * (1 - MF_SAFE_PRICE_SHRINK);
+                continue;
+            }
+            available += headroom_term(tiers, asset, quantity, book->position_entry[p], price);
+            safety += margin_safety;
+        }
+        if (!cross) continue;
+        const double share = (available - safety) / (double)(stop - first);
+        if (!(share > 0)) {
+            never_safe(book, first, stop, safe_price);
+            continue;
+        }
+        for (int64_t p = first; p < stop; p++) {
+            const int asset = book->position_asset[p];
+            const double quantity = book->position_quantity[p];
+            const double entry = book->position_entry[p];
+            const double target = headroom_term(tiers, asset, quantity, entry, start_prices[asset]) - share;
+            const double bound = solve_headroom(tiers, asset, quantity, entry, target);
+            safe_price[p] = quantity > 0 ? bound * (1 + MF_SAFE_PRICE_SHRINK)
+                                         : bound * (1 - MF_SAFE_PRICE_SHRINK);
+        }
+    }
+}
+
+int64_t mf_margin_check_filtered(const mf_book_view *book, const mf_tier_table *tiers,
+                                 const double *safe_price, int64_t begin, int64_t end, int batch,
+                                 const double *marks, const uint8_t *active,
+                                 uint8_t *account_state, uint8_t *position_state) {
+    /* The lowest and highest mark of each asset over the active paths: a long inside its bound
+     * at the lowest mark is inside on every path, and a short at the highest. */
+    double lowest[MF_KERNEL_MAX_ASSETS], highest[MF_KERNEL_MAX_ASSETS];
+    int any_active = 0;
+    for (int k = 0; k < book->n_assets; k++) {
+        lowest[k] = INFINITY;
+        highest[k] = -INFINITY;
+        for (int b = 0; b < batch; b++) {
+            if (!active[b]) continue;
+            any_active = 1;
+            const double mark = marks[(int64_t)k * batch + b];
+            if (mark < lowest[k]) lowest[k] = mark;
+            if (mark > highest[k]) highest[k] = mark;
+        }
+    }
+    if (!any_active) return 0;
+    int64_t flagged = 0;
+    for (int64_t account = begin; account < end; account++) {
+        const int64_t first = book->account_first[account];
+        const int64_t stop = first + book->account_positions[account];
+        int all_inside = 1;
+        for (int64_t p = first; p < stop; p++) {
+            const int asset = book->position_asset[p];
+            all_inside &= book->position_quantity[p] > 0 ? lowest[asset] > safe_price[p]
+                                                          : highest[asset] < safe_price[p];
+        }
+        if (all_inside) continue;
+        flagged += mf_margin_check(book, tiers, account, account + 1, batch, marks, active,
+                                   account_state, position_state);
+    }
+    return flagged;
+}

@@ -68,7 +68,7 @@ static void set_default_asset(mf_config *c, int i, const char *name, double pric
 
     mf_venue_market_config *market = &c->venue.markets[i];
     market->depth_usd = depth_usd;
-    market->throughput_usd = 2.5 * depth_usd;
+    market->throughput_usd = 0.5 * depth_usd;
     market->n_tiers = n_tiers;
     for (int t = 0; t < n_tiers; t++) {
         market->tiers[t].floor_usd = tiers[t].floor_usd;
@@ -111,8 +111,8 @@ void mf_config_set_defaults(mf_config *c) {
     m->jump_mean = -0.03;
     m->jump_stdev = 0.03;
     m->impact_law = MF_IMPACT_SQRT;
-    m->impact_permanent_fraction = 0.5;
-    m->impact_half_life_seconds = 600.0;
+    m->impact_permanent_fraction = 0.03;
+    m->impact_half_life_seconds = 60.0;
     m->depth_feedback_beta = 3.0;
     m->depth_feedback_floor = 0.2;
     m->n_stress = 0;
@@ -133,9 +133,9 @@ void mf_config_set_defaults(mf_config *c) {
     p->notional_law = MF_NOTIONAL_LOGNORMAL;
     p->notional_sigma = 1.5;
     p->notional_alpha = 1.5;
-    p->leverage_median = 10.0;
+    p->leverage_median = 4.0;
     p->leverage_sigma = 0.8;
-    p->entry_spread = 0.02;
+    p->entry_spread = 0.01;
 
     c->cascade.threshold_usd = 0.0;
     c->cascade.gap_steps = 5;

@@ -103,6 +103,13 @@ int main(int argc, char **argv) {
         goto done;
     }
 
+    if (strcmp(command, "run") && strcmp(command, "info") && strcmp(command, "population")) {
+        char message[256];
+        snprintf(message, sizeof message, "unknown command '%s'", command);
+        code = usage_error(message, rank);
+        goto done;
+    }
+
     mf_run_options options;
     memset(&options, 0, sizeof options);
     const char **overrides = calloc((size_t)argc, sizeof *overrides);
@@ -182,7 +189,7 @@ int main(int argc, char **argv) {
             mf_status status = mf_output_info(target, stdout);
             if (status != MF_OK) code = fail(status, rank);
         }
-    } else if (!strcmp(command, "population")) {
+    } else { /* population */
         if (!options.output_path) {
             code = usage_error("population needs -o FILE", rank);
         } else if (rank == 0) {
@@ -190,10 +197,6 @@ int main(int argc, char **argv) {
                                                   options.output_path, options.force, stdout);
             if (status != MF_OK) code = fail(status, rank);
         }
-    } else {
-        char message[256];
-        snprintf(message, sizeof message, "unknown command '%s'", command);
-        code = usage_error(message, rank);
     }
 
 cleanup:

@@ -141,12 +141,16 @@ mf_status mf_model_build(mf_model *model, const mf_config *config, const mf_stor
     for (int64_t a = 0; a < store->n_accounts; a++) collateral += store->account_collateral[a];
     for (int64_t p = 0; p < store->n_positions; p++) collateral += store->position_margin[p];
     model->initial_trader_collateral = collateral;
+
+    MF_ALLOC(model->safe_price, store->n_positions);
+    mf_margin_safe_prices(&model->book, &model->tiers, prices, model->safe_price);
     return MF_OK;
 }
 
 void mf_model_free(mf_model *model) {
     free(model->stress);
     free(model->replay_log_index);
+    free(model->safe_price);
     memset(model, 0, sizeof *model);
 }
 
@@ -473,8 +477,12 @@ static mf_status simulate_batch(const mf_model *model, mf_workspace *ws, int64_t
                 int64_t end = begin + MF_CHUNK_ACCOUNTS;
                 if (end > book->n_accounts) end = book->n_accounts;
                 ws->chunk_flags[chunk] =
-                    mf_margin_check(book, &model->tiers, begin, end, stride, ws->marks, active,
-                                    ws->account_state, ws->position_state);
+                    model->reference_kernel
+                        ? mf_margin_check(book, &model->tiers, begin, end, stride, ws->marks,
+                                          active, ws->account_state, ws->position_state)
+                        : mf_margin_check_filtered(book, &model->tiers, model->safe_price, begin,
+                                                   end, stride, ws->marks, active,
+                                                   ws->account_state, ws->position_state);
                 flagged += ws->chunk_flags[chunk];
             }
             int64_t new_per_path[MF_MAX_BATCH] = {0};

@@ -31,6 +31,8 @@ typedef struct {
     double jump_rate_step;    /* Poisson intensity per step */
     double composite_weight[MF_MAX_ASSETS]; /* open-interest weights for venue-level prices */
     double initial_trader_collateral;       /* sum of cross collateral and isolated margins */
+    double *safe_price;       /* n_positions: the optimised margin kernel's prefilter bounds */
+    int reference_kernel;     /* 1: use the full-sweep reference margin kernel (tests, bench) */
 } mf_model;
 
 mf_status mf_model_build(mf_model *model, const mf_config *config, const mf_store *store);
