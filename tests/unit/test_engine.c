@@ -271,3 +271,80 @@ Test(sanity, more_depth_never_raises_and_more_leverage_raises_liquidations) {
         lower = mean;
     }
 }
+
+/* The optimised (prefiltered) margin kernel must flag exactly what the reference full sweep
+ * flags: kernel by kernel on random marks, including marks right at liquidation prices, and
+ * through the whole driver. */
+#include "margin.h"
+#include "rng.h"
+
+Test(margin_kernels, prefiltered_kernel_flags_exactly_what_the_reference_flags) {
+    mf_config config;
+    load_small(&config, 8);
+    mf_store store;
+    cr_assert_eq(mf_population_generate(&store, &config), MF_OK);
+    mf_model model;
+    cr_assert_eq(mf_model_build(&model, &config, &store), MF_OK, "%s", mf_error_message());
+    const int batch = 8, n = config.market.n_assets;
+    const int64_t n_acc = store.n_accounts, n_pos = store.n_positions;
+    uint8_t *accounts_ref = calloc((size_t)(n_acc * batch), 1);
+    uint8_t *positions_ref = calloc((size_t)(n_pos * batch), 1);
+    uint8_t *accounts_fast = calloc((size_t)(n_acc * batch), 1);
+    uint8_t *positions_fast = calloc((size_t)(n_pos * batch), 1);
+    mf_pcg64 rng;
+    mf_rng_stream(&rng, 99, 77, 0);
+    int64_t total_flags = 0;
+    for (int trial = 0; trial < 200; trial++) {
+        double marks[MF_MAX_ASSETS * 8];
+        uint8_t active[8];
+        for (int b = 0; b < batch; b++) active[b] = mf_rng_uniform(&rng) < 0.9;
+        for (int k = 0; k < n; k++)
+            for (int b = 0; b < batch; b++)
+                marks[k * batch + b] =
+                    config.market.assets[k].price * exp(0.15 * (2 * mf_rng_uniform(&rng) - 1));
+        if (trial % 4 == 0) {
+            /* Put one path exactly on positions' bounds and on liquidation prices. */
+            const int64_t p = (int64_t)(mf_rng_uniform(&rng) * (double)n_pos);
+            marks[store.position_asset[p] * batch + 0] = model.safe_price[p];
+        }
+        memset(accounts_ref, 0, (size_t)(n_acc * batch));
+        memset(positions_ref, 0, (size_t)(n_pos * batch));
+        memset(accounts_fast, 0, (size_t)(n_acc * batch));
+        memset(positions_fast, 0, (size_t)(n_pos * batch));
+        const int64_t ref = mf_margin_check(&model.book, &model.tiers, 0, n_acc, batch, marks, active,
+                                            accounts_ref, positions_ref);
+        const int64_t fast = mf_margin_check_filtered(&model.book, &model.tiers, model.safe_price, 0,
+                                                      n_acc, batch, marks, active, accounts_fast,
+                                                      positions_fast);
+        cr_assert_eq(ref, fast, "trial %d: %lld vs %lld flags", trial, (long long)ref, (long long)fast);
+        cr_assert(!memcmp(accounts_ref, accounts_fast, (size_t)(n_acc * batch)), "trial %d", trial);
+        cr_assert(!memcmp(positions_ref, positions_fast, (size_t)(n_pos * batch)), "trial %d", trial);
+        total_flags += ref;
+    }
+    cr_assert(total_flags > 100, "the trials flag something (%lld)", (long long)total_flags);
+    free(accounts_ref);
+    free(positions_ref);
+    free(accounts_fast);
+    free(positions_fast);
+
+    /* Whole driver: identical path rows, cascades and profiles. */
+    mf_block_result results[2];
+    for (int kernel = 0; kernel < 2; kernel++) {
+        model.reference_kernel = kernel;
+        mf_workspace *workspace = NULL;
+        cr_assert_eq(mf_workspace_create(&workspace, &model), MF_OK);
+        cr_assert_eq(mf_block_result_init(&results[kernel], &model, 0, 8), MF_OK);
+        cr_assert_eq(mf_simulate_block(&model, workspace, &results[kernel]), MF_OK);
+        mf_workspace_free(workspace);
+    }
+    cr_assert(!memcmp(results[0].rows, results[1].rows, 8 * sizeof(mf_path_row)));
+    cr_assert_eq(results[0].n_cascades, results[1].n_cascades);
+    cr_assert(!memcmp(results[0].cascades, results[1].cascades,
+                      (size_t)results[0].n_cascades * MF_CASCADE_FIELDS * sizeof(double)));
+    cr_assert(!memcmp(results[0].profile, results[1].profile, 3 * sizeof(double) * (size_t)config.run.steps));
+    cr_assert(results[0].rows[0].liquidated_accounts + results[0].rows[1].liquidated_accounts > 0);
+    mf_block_result_free(&results[0]);
+    mf_block_result_free(&results[1]);
+    mf_model_free(&model);
+    mf_store_free(&store);
+}
