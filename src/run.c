@@ -127,9 +127,16 @@ typedef struct {
     int quiet;
 } progress;
 
+/* Monotonic seconds; not MPI_Wtime, which worker threads may not call (MPI_THREAD_FUNNELED). */
+static double now_seconds(void) {
+    struct timespec time;
+    clock_gettime(CLOCK_MONOTONIC, &time);
+    return (double)time.tv_sec + 1e-9 * (double)time.tv_nsec;
+}
+
 static void progress_report(progress *state, int64_t done, int64_t total, int final) {
     if (state->quiet) return;
-    const double now = MPI_Wtime();
+    const double now = now_seconds();
     const double interval = state->tty ? 0.5 : 10.0;
     if (!final && now - state->last_print < interval) return;
     state->last_print = now;
@@ -184,12 +191,67 @@ static void print_summary(FILE *out, const mf_config *config, const mf_store *st
             output_path);
 }
 
+/* A rank's blocks. With at least two blocks per thread, threads take whole blocks (one
+ * parallel region for the run, each thread with its own workspace); otherwise the threads
+ * share each block's margin sweeps over account chunks. Either way every block's result is
+ * the same bits: where a block runs never changes what it computes. */
+static mf_status simulate_local_blocks(const mf_model *model, mf_workspace *first_workspace,
+                                       mf_block_result *blocks, int64_t first_block,
+                                       int64_t n_local, int threads, progress *bar) {
+    const int64_t paths = model->config->run.paths;
+    const int64_t block_paths = model->config->run.block_paths;
+    const int by_block = threads > 1 && n_local >= 2 * threads;
+    const int n_workspaces = by_block ? threads : 1;
+    mf_workspace *workspaces[256] = {first_workspace};
+    if (n_workspaces > 256) return MF_FAIL(MF_ERR_USAGE, "at most 256 OpenMP threads per rank");
+    mf_status status = MF_OK;
+    for (int t = 1; t < n_workspaces && status == MF_OK; t++)
+        status = mf_workspace_create(&workspaces[t], model);
+    int64_t done_blocks = 0;
+    int64_t failed_block = n_local;
+    mf_status failed_status = MF_OK;
+    char failed_message[2048] = "";
+    if (status == MF_OK) {
+#pragma omp parallel for schedule(dynamic, 1) if (by_block) num_threads(n_workspaces)
+        for (int64_t i = 0; i < n_local; i++) {
+            const int64_t block = first_block + i;
+            const int64_t first_path = block * block_paths;
+            const int64_t count =
+                first_path + block_paths <= paths ? block_paths : paths - first_path;
+            mf_workspace *workspace = workspaces[by_block ? omp_get_thread_num() : 0];
+            mf_status block_status = mf_block_result_init(&blocks[i], model, first_path, count);
+            if (block_status == MF_OK) block_status = mf_simulate_block(model, workspace, &blocks[i]);
+#pragma omp critical(mf_block_progress)
+            {
+                done_blocks++;
+                /* The lowest failing block's error is the one reported: deterministic. */
+                if (block_status != MF_OK && i < failed_block) {
+                    failed_block = i;
+                    failed_status = block_status;
+                    snprintf(failed_message, sizeof failed_message, "%s", mf_error_message());
+                }
+                /* Rank 0's share stands for everyone's: blocks are spread evenly. */
+                const int64_t estimate = paths * done_blocks / n_local;
+                progress_report(bar, estimate < paths ? estimate : paths, paths,
+                                done_blocks == n_local);
+            }
+        }
+    }
+    for (int t = 1; t < n_workspaces; t++) mf_workspace_free(workspaces[t]);
+    if (status != MF_OK) return status;
+    if (failed_status != MF_OK)
+        return mf_error_set(failed_status, __FILE__, __LINE__, __func__, "%s", failed_message);
+    return MF_OK;
+}
+
 mf_status mf_run(const mf_run_options *options, MPI_Comm comm, FILE *summary) {
     const double start = MPI_Wtime();
     int rank, size;
     MPI_Comm_rank(comm, &rank);
     MPI_Comm_size(comm, &size);
     const int threads = omp_get_max_threads();
+    /* Block-level threads must not fan out again inside the margin sweeps. */
+    omp_set_max_active_levels(1);
 
     mf_config *config = calloc(1, sizeof *config);
     if (!config) return MF_FAIL(MF_ERR_MEMORY, "out of memory");
@@ -255,18 +317,9 @@ mf_status mf_run(const mf_run_options *options, MPI_Comm comm, FILE *summary) {
                     threads == 1 ? "" : "s", (long long)store.n_accounts);
         }
     }
-    progress bar = {MPI_Wtime(), 0, isatty(STDERR_FILENO), options->quiet || rank != 0};
-    for (int64_t i = 0; i < n_local && status == MF_OK; i++) {
-        const int64_t block = first_block + i;
-        const int64_t first_path = block * block_paths;
-        const int64_t count = first_path + block_paths <= paths ? block_paths : paths - first_path;
-        status = mf_block_result_init(&blocks[i], &model, first_path, count);
-        if (status == MF_OK) status = mf_simulate_block(&model, workspace, &blocks[i]);
-        /* Rank 0's share of the work stands for everyone's: blocks are spread evenly. */
-        const int64_t done_estimate = n_local ? paths * (i + 1) / n_local : paths;
-        progress_report(&bar, done_estimate < paths ? done_estimate : paths, paths,
-                        i + 1 == n_local);
-    }
+    progress bar = {now_seconds(), 0, isatty(STDERR_FILENO), options->quiet || rank != 0};
+    if (status == MF_OK) status = simulate_local_blocks(&model, workspace, blocks, first_block,
+                                                        n_local, threads, &bar);
     status = agree(status, comm);
     if (status == MF_OK)
         status = mf_reduce_gather(&model, blocks, n_local, config->output.paths, comm, &result);

@@ -23,6 +23,20 @@ for shape, path in files.items():
     check(not diff, f"{shape[0]} rank(s) x {shape[1]} thread(s) equals 1 x 1 bit for bit "
           f"(differs: {diff[:5]})")
 
+# One block for all paths: threads then share each batch's margin sweeps over account
+# chunks instead of taking whole blocks, and a second rank gets no block at all.
+one_block = {}
+for ranks, threads in [(1, 1), (1, 2), (2, 2)]:
+    path = os.path.join(work, f"oneblock_r{ranks}_t{threads}.h5")
+    result = run(["run", config("small.yaml"), "-o", path, "--quiet", "--set", "run.block_paths=24"],
+                 ranks=ranks, threads=threads)
+    check(result.returncode == 0, f"one block, {ranks} rank(s) x {threads} thread(s) runs")
+    one_block[(ranks, threads)] = path
+for shape in [(1, 2), (2, 2)]:
+    if os.path.exists(one_block[shape]) and os.path.exists(one_block[(1, 1)]):
+        diff = differing(one_block[(1, 1)], one_block[shape])
+        check(not diff, f"one block: {shape[0]} x {shape[1]} equals 1 x 1 (differs: {diff[:5]})")
+
 # The batch size (paths sharing one sweep over the accounts) is a performance knob only.
 for batch in (1, 3):
     path = os.path.join(work, f"batch{batch}.h5")
