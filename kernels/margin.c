@@ -93,9 +93,14 @@ static double solve_headroom(const mf_tier_table *tiers, int asset, double quant
 #define MF_SAFETY_FRACTION 1e-9   /* of notional: far above rounding of the exact check */
 #define MF_SAFE_PRICE_SHRINK 1e-12 /* relative: covers rounding in the solve itself */
 
-static void never_safe(const mf_book_view *book, int64_t first, int64_t stop, double *safe_price) {
-    for (int64_t p = first; p < stop; p++)
-        safe_price[p] = book->position_quantity[p] > 0 ? INFINITY : -INFINITY;
+/* Bounds are stored signed, as the hot loop compares them: +bound for a long (inside while
+ * mark > bound), -bound for a short (inside while -mark > -bound). +INFINITY never passes. */
+static void never_safe(int64_t first, int64_t stop, double *safe_price) {
+    for (int64_t p = first; p < stop; p++) safe_price[p] = INFINITY;
+}
+
+static double signed_bound(double quantity, double bound) {
+    return quantity > 0 ? bound * (1 + MF_SAFE_PRICE_SHRINK) : -(bound * (1 - MF_SAFE_PRICE_SHRINK));
 }
 
 void mf_margin_safe_prices(const mf_book_view *book, const mf_tier_table *tiers,
@@ -117,13 +122,12 @@ void mf_margin_safe_prices(const mf_book_view *book, const mf_tier_table *tiers,
                 const double own = book->position_margin[p] +
                                    headroom_term(tiers, asset, quantity, book->position_entry[p], price);
                 if (!(own > margin_safety)) {
-                    never_safe(book, p, p + 1, safe_price);
+                    never_safe(p, p + 1, safe_price);
                     continue;
                 }
                 const double target = -book->position_margin[p] + margin_safety;
                 const double bound = solve_headroom(tiers, asset, quantity, book->position_entry[p], target);
-                safe_price[p] = quantity > 0 ? bound * (1 + MF_SAFE_PRICE_SHRINK)
-                                             : bound * (1 - MF_SAFE_PRICE_SHRINK);
+                safe_price[p] = signed_bound(quantity, bound);
                 continue;
             }
             available += headroom_term(tiers, asset, quantity, book->position_entry[p], price);
@@ -132,7 +136,7 @@ void mf_margin_safe_prices(const mf_book_view *book, const mf_tier_table *tiers,
         if (!cross) continue;
         const double share = (available - safety) / (double)(stop - first);
         if (!(share > 0)) {
-            never_safe(book, first, stop, safe_price);
+            never_safe(first, stop, safe_price);
             continue;
         }
         for (int64_t p = first; p < stop; p++) {
@@ -141,45 +145,76 @@ void mf_margin_safe_prices(const mf_book_view *book, const mf_tier_table *tiers,
             const double entry = book->position_entry[p];
             const double target = headroom_term(tiers, asset, quantity, entry, start_prices[asset]) - share;
             const double bound = solve_headroom(tiers, asset, quantity, entry, target);
-            safe_price[p] = quantity > 0 ? bound * (1 + MF_SAFE_PRICE_SHRINK)
-                                         : bound * (1 - MF_SAFE_PRICE_SHRINK);
+            safe_price[p] = signed_bound(quantity, bound);
         }
     }
+}
+
+/* The exact check of one account that failed the cheap test, on the paths where some
+ * position is outside its bound. */
+static int64_t check_outside_paths(const mf_book_view *book, const mf_tier_table *tiers,
+                                   const double *safe_price, int64_t account, int batch,
+                                   const double *marks, const double *signed_marks,
+                                   const uint8_t *active, uint8_t *account_state,
+                                   uint8_t *position_state) {
+    const int64_t first = book->account_first[account];
+    const int64_t stop = first + book->account_positions[account];
+    uint8_t inside[64];
+    for (int b = 0; b < batch; b++) inside[b] = active[b];
+    for (int64_t p = first; p < stop; p++) {
+        const int slot = 2 * book->position_asset[p] + (book->position_quantity[p] < 0);
+        const double *row = signed_marks + (int64_t)slot * batch;
+        for (int b = 0; b < batch; b++) inside[b] &= (uint8_t)(row[b] > safe_price[p]);
+    }
+    uint8_t needs_check[64];
+    int any = 0;
+    for (int b = 0; b < batch; b++) {
+        needs_check[b] = (uint8_t)(active[b] && !inside[b]);
+        any |= needs_check[b];
+    }
+    if (!any) return 0;
+    return mf_margin_check(book, tiers, account, account + 1, batch, marks, needs_check,
+                           account_state, position_state);
 }
 
 int64_t mf_margin_check_filtered(const mf_book_view *book, const mf_tier_table *tiers,
                                  const double *safe_price, int64_t begin, int64_t end, int batch,
                                  const double *marks, const uint8_t *active,
                                  uint8_t *account_state, uint8_t *position_state) {
-    /* The lowest and highest mark of each asset over the active paths: a long inside its bound
-     * at the lowest mark is inside on every path, and a short at the highest. */
-    double lowest[MF_KERNEL_MAX_ASSETS], highest[MF_KERNEL_MAX_ASSETS];
+    if (begin >= end) return 0;
+    /* worst[2k] is asset k's lowest mark over the active paths (the longs' worst case),
+     * worst[2k + 1] minus its highest (the shorts'): one signed compare per position. */
+    double worst[2 * MF_KERNEL_MAX_ASSETS];
+    double signed_marks[2 * MF_KERNEL_MAX_ASSETS * 64];
     int any_active = 0;
     for (int k = 0; k < book->n_assets; k++) {
-        lowest[k] = INFINITY;
-        highest[k] = -INFINITY;
+        worst[2 * k] = INFINITY;
+        worst[2 * k + 1] = INFINITY;
         for (int b = 0; b < batch; b++) {
+            const double mark = marks[(int64_t)k * batch + b];
+            signed_marks[(2 * k) * batch + b] = mark;
+            signed_marks[(2 * k + 1) * batch + b] = -mark;
             if (!active[b]) continue;
             any_active = 1;
-            const double mark = marks[(int64_t)k * batch + b];
-            if (mark < lowest[k]) lowest[k] = mark;
-            if (mark > highest[k]) highest[k] = mark;
+            if (mark < worst[2 * k]) worst[2 * k] = mark;
+            if (-mark < worst[2 * k + 1]) worst[2 * k + 1] = -mark;
         }
     }
     if (!any_active) return 0;
+    /* Stream over the positions (sorted by account); the rare failures are handled in
+     * account order as they come. */
+    const int64_t first = book->account_first[begin];
+    const int64_t stop = book->account_first[end - 1] + book->account_positions[end - 1];
     int64_t flagged = 0;
-    for (int64_t account = begin; account < end; account++) {
-        const int64_t first = book->account_first[account];
-        const int64_t stop = first + book->account_positions[account];
-        int all_inside = 1;
-        for (int64_t p = first; p < stop; p++) {
-            const int asset = book->position_asset[p];
-            all_inside &= book->position_quantity[p] > 0 ? lowest[asset] > safe_price[p]
-                                                          : highest[asset] < safe_price[p];
-        }
-        if (all_inside) continue;
-        flagged += mf_margin_check(book, tiers, account, account + 1, batch, marks, active,
-                                   account_state, position_state);
+    int64_t last_checked = -1;
+    for (int64_t p = first; p < stop; p++) {
+        const int slot = 2 * book->position_asset[p] + (book->position_quantity[p] < 0);
+        if (worst[slot] > safe_price[p]) continue;
+        const int64_t account = book->position_account[p];
+        if (account == last_checked) continue;
+        last_checked = account;
+        flagged += check_outside_paths(book, tiers, safe_price, account, batch, marks,
+                                       signed_marks, active, account_state, position_state);
     }
     return flagged;
 }

@@ -31,7 +31,8 @@ int64_t mf_margin_check(const mf_book_view *book, const mf_tier_table *tiers, in
 
 /* The optimised kernel's prefilter. For every position, a price beyond which it provably
  * cannot push its account (isolated: the position) to maintenance: a long is safe while its
- * mark is above safe_price, a short while below. For a cross account, the headroom at the
+ * mark is above its bound, a short while below. Stored signed, as compared: safe_price[p] =
+ * +bound for a long, -bound for a short (safe while -mark > -bound); +INFINITY never passes. For a cross account, the headroom at the
  * start prices (minus a safety margin of 1e-9 of notional) is shared equally among its
  * positions, so while every position is inside its bound the account's equity exceeds
  * maintenance in exact arithmetic by far more than rounding can change. An account with

@@ -305,7 +305,8 @@ Test(margin_kernels, prefiltered_kernel_flags_exactly_what_the_reference_flags) 
         if (trial % 4 == 0) {
             /* Put one path exactly on positions' bounds and on liquidation prices. */
             const int64_t p = (int64_t)(mf_rng_uniform(&rng) * (double)n_pos);
-            marks[store.position_asset[p] * batch + 0] = model.safe_price[p];
+            if (isfinite(model.safe_price[p]))
+                marks[store.position_asset[p] * batch + 0] = fabs(model.safe_price[p]);
         }
         memset(accounts_ref, 0, (size_t)(n_acc * batch));
         memset(positions_ref, 0, (size_t)(n_pos * batch));
