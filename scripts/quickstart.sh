@@ -5,8 +5,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/install-deps.sh
-cmake --preset release >/dev/null
-cmake --build --preset release -j"$(nproc)" >/dev/null
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+echo "Building (release preset) ..." >&2
+if ! { cmake --preset release && cmake --build --preset release -j"$(nproc)"; } >"$log" 2>&1; then
+  tail -n 60 "$log" >&2
+  echo "quickstart: the build failed (full log above)" >&2
+  exit 1
+fi
 mkdir -p results
 output="results/default-$(date -u +%Y%m%dT%H%M%SZ).h5"
 export OMP_NUM_THREADS="${OMP_NUM_THREADS:-$(nproc)}"

@@ -6,10 +6,15 @@ cd "$(dirname "$0")/.."
 
 scripts/install-deps.sh --test
 jobs="$(nproc)"
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
 for preset in release asan; do
   echo "=== ${preset}: configure and build" >&2
-  cmake --preset "$preset" >/dev/null
-  cmake --build --preset "$preset" -j"$jobs" >/dev/null
+  if ! { cmake --preset "$preset" && cmake --build --preset "$preset" -j"$jobs"; } >"$log" 2>&1; then
+    tail -n 80 "$log" >&2
+    echo "test.sh: the ${preset} build failed" >&2
+    exit 1
+  fi
   echo "=== ${preset}: tests" >&2
   ctest --preset "$preset" -j"$jobs"
 done
