@@ -8,7 +8,7 @@ packages=(build-essential cmake pkg-config libopenmpi-dev openmpi-bin libhdf5-op
           hdf5-tools libyaml-dev libcriterion-dev)
 if [[ "${1:-}" == "--test" ]]; then
   packages+=(python3-h5py python3-numpy python3-scipy python3-yaml python3-pandas
-             python3-matplotlib python3-xarray python3-h5netcdf python3-pytest)
+             python3-matplotlib python3-xarray python3-h5netcdf python3-pytest slurm-wlm munge)
 fi
 
 missing=()
