@@ -141,12 +141,25 @@ void mf_config_set_defaults(mf_config *c) {
     c->cascade.gap_steps = 5;
     c->output.paths = 0;
     c->output.bins_per_decade = 10;
+    c->sweep.mode = MF_SWEEP_PRODUCT;
+    c->sweep.n_points = 1; /* no sweep: one point, the config itself */
+}
+
+void mf_config_free(mf_config *config) {
+    if (!config) return;
+    mf_sweep_config *s = &config->sweep;
+    for (int p = 0; p < MF_MAX_SWEEP_PARAMS; p++) {
+        free(s->values[p]);
+        free(s->numbers[p]);
+    }
+    memset(s, 0, sizeof *s);
+    s->n_points = 1;
 }
 
 /* ---- the schema's words ------------------------------------------------------------------ */
 
 static const char *const top_keys[] = {"run",     "market", "venue", "population",
-                                       "cascade", "output", NULL};
+                                       "cascade", "output", "sweep", NULL};
 static const char *const run_keys[] = {"paths",       "seed",        "steps", "dt_seconds",
                                        "block_paths", "batch_paths", NULL};
 static const char *const market_keys[] = {"correlation", "student_t_nu", "garch",
@@ -181,11 +194,17 @@ static const char *const population_asset_keys[] = {"asset", "open_interest_usd"
                                                     NULL};
 static const char *const cascade_keys[] = {"threshold_usd", "gap_steps", NULL};
 static const char *const output_keys[] = {"paths", "bins_per_decade", NULL};
+static const char *const sweep_keys[] = {"mode", "parameters", NULL};
+static const char *const sweep_parameter_keys[] = {"key", "values", "linear", "log", NULL};
+static const char *const sweep_range_keys[] = {"start", "stop", "num", NULL};
 
 static const char *const impact_law_names[] = {"linear", "sqrt", NULL};
 static const char *const notional_law_names[] = {"lognormal", "pareto", NULL};
 static const char *const deficit_names[] = {"uncovered", NULL};
 static const char *const replay_format_names[] = {"none", "csv", "hdf5", NULL};
+static const char *const sweep_mode_names[] = {"product", "zip", NULL};
+
+static void format_double(double value, char *out, size_t size);
 
 /* ---- scalars ------------------------------------------------------------------------------ */
 
@@ -402,8 +421,12 @@ static mf_status open_view(mf_cfg_context *ctx, const mf_cfg_node *node, const c
                            const char *lookup, const char *const *known, view *out) {
     out->ctx = ctx;
     out->node = node;
-    snprintf(out->path, sizeof out->path, "%s", path);
-    snprintf(out->lookup, sizeof out->lookup, "%s", lookup);
+    if (ctx->skip_keys) {
+        out->path[0] = out->lookup[0] = '\0';
+    } else {
+        snprintf(out->path, sizeof out->path, "%s", path);
+        snprintf(out->lookup, sizeof out->lookup, "%s", lookup);
+    }
     if (!node) return MF_OK;
     if (node->kind != MF_CFG_MAPPING)
         return node_fail_type(ctx, node, path[0] ? path : "(top level)",
@@ -433,9 +456,11 @@ static mf_status open_view(mf_cfg_context *ctx, const mf_cfg_node *node, const c
 
 static mf_status child_view(const view *parent, const char *key, const char *const *known,
                             view *out) {
-    char path[MF_CFG_KEY_LEN], lookup[MF_CFG_KEY_LEN];
-    join(path, sizeof path, parent->path, key);
-    join(lookup, sizeof lookup, parent->lookup, key);
+    char path[MF_CFG_KEY_LEN] = "", lookup[MF_CFG_KEY_LEN] = "";
+    if (!parent->ctx->skip_keys) {
+        join(path, sizeof path, parent->path, key);
+        join(lookup, sizeof lookup, parent->lookup, key);
+    }
     return open_view(parent->ctx, mf_cfg_get(parent->node, key), path, lookup, known, out);
 }
 
@@ -444,6 +469,12 @@ static const mf_cfg_node *view_key(const view *v, const char *key, char *path, m
     *status = MF_OK;
     const mf_cfg_node *node = mf_cfg_get(v->node, key);
     if (!node) return NULL;
+    if (v->ctx->skip_keys) {
+        /* A dry run: messages are discarded, so no key texts either (they are most of the
+         * cost of checking a sweep point). */
+        path[0] = '\0';
+        return node;
+    }
     char lookup[MF_CFG_KEY_LEN];
     join(path, MF_CFG_KEY_LEN, v->path, key);
     join(lookup, sizeof lookup, v->lookup, key);
@@ -526,9 +557,19 @@ static mf_status require_keys(const view *v, const char *what, const char *const
 
 /* ---- tree -> struct ----------------------------------------------------------------------- */
 
+/* Where the sweep's entries are, for messages about its points. */
+typedef struct {
+    int origin, line; /* sweep.parameters */
+    int param_origin[MF_MAX_SWEEP_PARAMS];
+    int param_line[MF_MAX_SWEEP_PARAMS];
+} sweep_places;
+
 typedef struct {
     mf_cfg_context *ctx;
     const mf_config *defaults;
+    const mf_cfg_node *tree;          /* the whole document (overrides applied) */
+    const mf_cfg_node *defaults_tree; /* the defaults as a tree; may be NULL */
+    sweep_places *places;             /* filled by the sweep's conversion; may be NULL */
     /* The YAML replaced the default asset list, so the per-asset sections must be given. */
     int assets_given;
     int assets_origin;
@@ -1006,9 +1047,336 @@ static mf_status convert_population(conversion *cv, const view *root, mf_config 
     return MF_OK;
 }
 
+/* ---- sweep -------------------------------------------------------------------------------- */
+
+/* Characters a plain scalar may hold and still read back the same inside a flow list
+ * ([a, b]) and as a --set value. Anything else is written double-quoted. */
+static int plain_safe(const char *text) {
+    if (!text[0] || strcmp(text, "-") == 0) return 0;
+    for (const char *p = text; *p; p++) {
+        char ch = *p;
+        int ok = (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+                 ch == '.' || ch == '_' || ch == '+' || ch == '-' || ch == '~' || ch == '/';
+        if (!ok) return 0;
+    }
+    return 1;
+}
+
+/* A sweep value as YAML text that reads back as the same scalar: plain when that is safe,
+ * else double-quoted (a plain scalar that needs quotes is a string either way, so quoting
+ * it keeps its meaning). An empty plain value is written ~ (null, the same meaning). Writes
+ * to out when it is not NULL; returns the length. */
+static size_t scalar_yaml(const mf_cfg_node *node, char *out) {
+    const char *text = node->text;
+    if (!node->quoted) {
+        if (!text[0]) text = "~";
+        if (plain_safe(text)) {
+            size_t length = strlen(text);
+            if (out) memcpy(out, text, length);
+            return length;
+        }
+    }
+    size_t n = 0;
+    if (out) out[n] = '"';
+    n++;
+    char piece[8];
+    for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            snprintf(piece, sizeof piece, "\\%c", *p);
+        else if (*p == '\n')
+            snprintf(piece, sizeof piece, "\\n");
+        else if (*p == '\t')
+            snprintf(piece, sizeof piece, "\\t");
+        else if (*p < 0x20 || *p == 0x7f)
+            snprintf(piece, sizeof piece, "\\x%02x", *p);
+        else
+            snprintf(piece, sizeof piece, "%c", *p);
+        size_t length = strlen(piece);
+        if (out) memcpy(out + n, piece, length);
+        n += length;
+    }
+    if (out) out[n] = '"';
+    return n + 1;
+}
+
+/* Value i of a range, exactly as documented (deterministic on every rank). */
+static double range_value(mf_sweep_kind kind, double start, double stop, int num, int i) {
+    if (num <= 1) return start;
+    if (kind == MF_SWEEP_LOG) return start * pow(stop / start, (double)i / (double)(num - 1));
+    return start + (stop - start) * (double)i / (double)(num - 1);
+}
+
+/* Room for n values of parameter p: the pointer block (pointers, then text_bytes of text)
+ * and the numbers. Freed by mf_config_free, also after a failure half way. */
+static mf_status allocate_values(mf_sweep_config *s, int p, int n, size_t text_bytes) {
+    s->values[p] = malloc((size_t)n * sizeof *s->values[p] + text_bytes);
+    s->numbers[p] = malloc((size_t)n * sizeof *s->numbers[p]);
+    if (!s->values[p] || !s->numbers[p])
+        return MF_FAIL(MF_ERR_MEMORY, "out of memory for %d sweep values", n);
+    s->n_values[p] = n;
+    return MF_OK;
+}
+
+static mf_status convert_sweep_list(conversion *cv, const mf_cfg_node *list, const char *path,
+                                    int p, mf_sweep_config *s) {
+    MF_CHECK(expect_list(cv->ctx, list, path));
+    if (list->count == 0)
+        return mf_cfg_fail(cv->ctx, list->origin, list->line, path,
+                           "an empty list: give at least one value");
+    if (list->count > MF_MAX_SWEEP_VALUES)
+        return mf_cfg_fail(cv->ctx, list->origin, list->line, path,
+                           "%zu values, at most %d (MF_MAX_SWEEP_VALUES)", list->count,
+                           MF_MAX_SWEEP_VALUES);
+    size_t text_bytes = 0;
+    for (size_t i = 0; i < list->count; i++) {
+        const mf_cfg_node *item = list->items[i];
+        if (item->kind != MF_CFG_SCALAR) {
+            char item_path[MF_CFG_KEY_LEN];
+            mf_cfg_format(item_path, sizeof item_path, "%s[%zu]", path, i);
+            return node_fail_type(cv->ctx, item, item_path, "a number or a string");
+        }
+        text_bytes += scalar_yaml(item, NULL) + 1;
+    }
+    int n = (int)list->count;
+    MF_CHECK(allocate_values(s, p, n, text_bytes));
+    char *at = (char *)(s->values[p] + n);
+    for (int i = 0; i < n; i++) {
+        const mf_cfg_node *item = list->items[i];
+        size_t length = scalar_yaml(item, at);
+        at[length] = '\0';
+        s->values[p][i] = at;
+        at += length + 1;
+        double number = NAN;
+        if (item->quoted || parse_number(item->text, &number) > 2) number = NAN;
+        s->numbers[p][i] = number;
+    }
+    s->kind[p] = MF_SWEEP_VALUES;
+    return MF_OK;
+}
+
+static mf_status convert_sweep_range(conversion *cv, const view *item, const char *field, int p,
+                                     mf_sweep_config *s) {
+    view range;
+    MF_CHECK(child_view(item, field, sweep_range_keys, &range));
+    if (!range.node) return MF_OK;
+    double start = NAN, stop = NAN, num_given = NAN;
+    MF_CHECK(view_double(&range, "start", 0, &start));
+    MF_CHECK(view_double(&range, "stop", 0, &stop));
+    char path[MF_CFG_KEY_LEN];
+    mf_status status;
+    const mf_cfg_node *num_node = view_key(&range, "num", path, &status);
+    MF_CHECK(status);
+    long long num = 0;
+    if (num_node) {
+        MF_CHECK(read_integer(cv->ctx, num_node, path, LLONG_MIN, LLONG_MAX, &num));
+        num_given = 0.0;
+        if (num < 1)
+            return mf_cfg_fail(cv->ctx, num_node->origin, num_node->line, path,
+                               "must be >= 1 (the number of values, stop included), got %lld", num);
+        if (num > MF_MAX_SWEEP_VALUES)
+            return mf_cfg_fail(cv->ctx, num_node->origin, num_node->line, path,
+                               "%lld values, at most %d (MF_MAX_SWEEP_VALUES)", num,
+                               MF_MAX_SWEEP_VALUES);
+    }
+    const double values[] = {start, stop, num_given};
+    MF_CHECK(require_keys(&range, "a range gives start, stop and num", sweep_range_keys, values));
+    mf_sweep_kind kind = strcmp(field, "log") == 0 ? MF_SWEEP_LOG : MF_SWEEP_LINEAR;
+    if (kind == MF_SWEEP_LOG) {
+        const char *bad = !(start > 0.0) ? "start" : (!(stop > 0.0) ? "stop" : NULL);
+        if (bad) {
+            const mf_cfg_node *node = mf_cfg_get(range.node, bad);
+            char bad_path[MF_CFG_KEY_LEN];
+            mf_cfg_format(bad_path, sizeof bad_path, "%s.%s", range.path, bad);
+            return mf_cfg_fail(cv->ctx, node->origin, node->line, bad_path,
+                               "a log range needs start > 0 and stop > 0, got %g",
+                               strcmp(bad, "start") == 0 ? start : stop);
+        }
+    }
+    char text[48];
+    size_t text_bytes = 0;
+    for (int i = 0; i < (int)num; i++) {
+        format_double(range_value(kind, start, stop, (int)num, i), text, sizeof text);
+        text_bytes += strlen(text) + 1;
+    }
+    MF_CHECK(allocate_values(s, p, (int)num, text_bytes));
+    char *at = (char *)(s->values[p] + num);
+    for (int i = 0; i < (int)num; i++) {
+        double value = range_value(kind, start, stop, (int)num, i);
+        format_double(value, text, sizeof text);
+        size_t length = strlen(text);
+        memcpy(at, text, length + 1);
+        s->values[p][i] = at;
+        at += length + 1;
+        s->numbers[p][i] = value;
+    }
+    s->kind[p] = kind;
+    s->start[p] = start;
+    s->stop[p] = stop;
+    return MF_OK;
+}
+
+/* Keys a sweep may not change, and why; NULL when the key may be swept. */
+static const char *unsweepable(const char *key) {
+    size_t first = strcspn(key, ".");
+    if (first == 3 && strncmp(key, "run", 3) == 0)
+        return "run.* fixes the shape of the run (paths, steps, step length, seed, blocks), "
+               "which every point shares so that points are comparable path by path";
+    if (first == 6 && strncmp(key, "output", 6) == 0)
+        return "output.* fixes what the run writes, one layout for every point";
+    if (first == 5 && strncmp(key, "sweep", 5) == 0)
+        return "a sweep cannot change its own settings";
+    if (strcmp(key, "population.file") == 0 || strncmp(key, "population.file.", 16) == 0)
+        return "population.file fixes the accounts, which every point shares (sweep the "
+               "generator's keys instead)";
+    return NULL;
+}
+
+static mf_status convert_sweep_parameter(conversion *cv, const mf_cfg_node *node, int p,
+                                         mf_sweep_config *s) {
+    char item_path[MF_CFG_KEY_LEN];
+    mf_cfg_format(item_path, sizeof item_path, "sweep.parameters[%d]", p);
+    view item;
+    MF_CHECK(open_view(cv->ctx, node, item_path, item_path, sweep_parameter_keys, &item));
+    if (cv->places) {
+        cv->places->param_origin[p] = node->origin;
+        cv->places->param_line[p] = node->line;
+    }
+    char key_path[MF_CFG_KEY_LEN];
+    mf_status status;
+    const mf_cfg_node *key_node = view_key(&item, "key", key_path, &status);
+    MF_CHECK(status);
+    if (!key_node)
+        return mf_cfg_fail(cv->ctx, node->origin, node->line, item_path,
+                           "missing key 'key' (the config key to sweep, in --set syntax, e.g. "
+                           "venue.max_leverage)");
+    char *key = s->keys[p];
+    MF_CHECK(read_string(cv->ctx, key_node, key_path, key, MF_PATH_LEN));
+    if (!key[0])
+        return mf_cfg_fail(cv->ctx, key_node->origin, key_node->line, key_path,
+                           "empty: give a config key in --set syntax, e.g. venue.max_leverage");
+    if (strlen(key) >= MF_CFG_KEY_LEN)
+        return mf_cfg_fail(cv->ctx, key_node->origin, key_node->line, key_path,
+                           "too long: %zu characters, at most %d", strlen(key), MF_CFG_KEY_LEN - 1);
+    if (strchr(key, '='))
+        return mf_cfg_fail(cv->ctx, key_node->origin, key_node->line, key_path,
+                           "'%s' is not a key: a key has no '='", key);
+    const char *why = unsweepable(key);
+    if (why)
+        return mf_cfg_fail(cv->ctx, key_node->origin, key_node->line, key_path,
+                           "'%s' cannot be swept: %s", key, why);
+
+    const char *given[3];
+    int n_given = 0;
+    for (int f = 1; f <= 3; f++)
+        if (mf_cfg_get(item.node, sweep_parameter_keys[f]))
+            given[n_given++] = sweep_parameter_keys[f];
+    if (n_given != 1)
+        return mf_cfg_fail(cv->ctx, node->origin, node->line, item_path,
+                           "give exactly one of 'values', 'linear' or 'log', got %s%s%s%s%s",
+                           n_given ? given[0] : "none", n_given > 1 ? " and " : "",
+                           n_given > 1 ? given[1] : "", n_given > 2 ? " and " : "",
+                           n_given > 2 ? given[2] : "");
+    const mf_cfg_node *values_node = mf_cfg_get(item.node, given[0]);
+    if (cv->places && values_node->origin >= 0) {
+        /* The values came from a --set: a bad point is that argument's doing. */
+        cv->places->param_origin[p] = values_node->origin;
+        cv->places->param_line[p] = values_node->line;
+    }
+    if (strcmp(given[0], "values") == 0) {
+        char path[MF_CFG_KEY_LEN];
+        const mf_cfg_node *list = view_key(&item, "values", path, &status);
+        MF_CHECK(status);
+        MF_CHECK(convert_sweep_list(cv, list, path, p, s));
+    } else {
+        MF_CHECK(convert_sweep_range(cv, &item, given[0], p, s));
+    }
+
+    /* The same value twice (maybe spelled differently: BTC or 0 for the first market). */
+    char canonical[MF_CFG_KEY_LEN], other[MF_CFG_KEY_LEN];
+    mf_cfg_canonical_key(cv->tree, cv->defaults_tree, key, canonical, sizeof canonical);
+    for (int q = 0; q < p; q++) {
+        mf_cfg_canonical_key(cv->tree, cv->defaults_tree, s->keys[q], other, sizeof other);
+        if (strcmp(canonical, other) == 0)
+            return mf_cfg_fail(cv->ctx, key_node->origin, key_node->line, key_path,
+                               "'%s' is swept twice (also sweep.parameters[%d], '%s')", key, q,
+                               s->keys[q]);
+        size_t a = strlen(canonical), b = strlen(other);
+        if ((a < b && strncmp(canonical, other, a) == 0 && other[a] == '.') ||
+            (b < a && strncmp(canonical, other, b) == 0 && canonical[b] == '.'))
+            return mf_cfg_fail(cv->ctx, key_node->origin, key_node->line, key_path,
+                               "'%s' and '%s' (sweep.parameters[%d]) overlap: one lies inside "
+                               "the other",
+                               key, s->keys[q], q);
+    }
+    return MF_OK;
+}
+
+/* The number of points, or -1 above MF_MAX_SWEEP_POINTS; `why` says how it was counted. */
+static int64_t count_points(const mf_sweep_config *s, char *why, size_t why_size) {
+    if (why) why[0] = '\0';
+    if (s->n_params <= 0) return 1;
+    if (s->mode == MF_SWEEP_ZIP) return s->n_values[0];
+    int64_t points = 1;
+    int over = 0;
+    for (int p = 0; p < s->n_params; p++) {
+        if (why) {
+            size_t used = strlen(why);
+            snprintf(why + used, why_size - used, "%s%d", p ? " x " : "", s->n_values[p]);
+        }
+        if (!over) points *= s->n_values[p];
+        if (points > MF_MAX_SWEEP_POINTS) over = 1;
+    }
+    return over ? -1 : points;
+}
+
+static mf_status convert_sweep(conversion *cv, const view *root, mf_config *c) {
+    view v;
+    MF_CHECK(child_view(root, "sweep", sweep_keys, &v));
+    mf_sweep_config *s = &c->sweep;
+    int mode = (int)s->mode;
+    MF_CHECK(view_enum(&v, "mode", sweep_mode_names, &mode));
+    s->mode = (mf_sweep_mode)mode;
+    char path[MF_CFG_KEY_LEN];
+    mf_status status;
+    const mf_cfg_node *list = view_key(&v, "parameters", path, &status);
+    MF_CHECK(status);
+    if (!list) return MF_OK;
+    MF_CHECK(expect_list(cv->ctx, list, path));
+    if (cv->places) {
+        cv->places->origin = list->origin;
+        cv->places->line = list->line;
+    }
+    if (list->count > MF_MAX_SWEEP_PARAMS)
+        return mf_cfg_fail(cv->ctx, list->origin, list->line, path,
+                           "%zu parameters, at most %d (MF_MAX_SWEEP_PARAMS)", list->count,
+                           MF_MAX_SWEEP_PARAMS);
+    for (size_t p = 0; p < list->count; p++) {
+        /* Counted first, so that a failure half way frees what was stored. */
+        s->n_params = (int)p + 1;
+        MF_CHECK(convert_sweep_parameter(cv, list->items[p], (int)p, s));
+        if (s->mode == MF_SWEEP_ZIP && s->n_values[p] != s->n_values[0]) {
+            const mf_cfg_node *item = list->items[p];
+            char item_path[MF_CFG_KEY_LEN];
+            mf_cfg_format(item_path, sizeof item_path, "sweep.parameters[%zu]", p);
+            return mf_cfg_fail(cv->ctx, item->origin, item->line, item_path,
+                               "mode zip walks the lists together, so they need the same "
+                               "length: %d values here, %d in sweep.parameters[0] (%s)",
+                               s->n_values[p], s->n_values[0], s->keys[0]);
+        }
+    }
+    char why[256];
+    s->n_points = count_points(s, why, sizeof why);
+    if (s->n_points < 0)
+        return mf_cfg_fail(cv->ctx, list->origin, list->line, path,
+                           "too many points: %s is over %d, the most one sweep may have (fewer "
+                           "values, or mode zip)",
+                           why, MF_MAX_SWEEP_POINTS);
+    return MF_OK;
+}
+
 static mf_status convert(mf_cfg_context *ctx, const mf_cfg_node *tree, const mf_config *defaults,
-                         mf_config *c) {
-    conversion cv = {ctx, defaults, 0, MF_CFG_FROM_FILE, 1};
+                         const mf_cfg_node *defaults_tree, sweep_places *places, mf_config *c) {
+    conversion cv = {ctx, defaults, tree, defaults_tree, places, 0, MF_CFG_FROM_FILE, 1};
     view root;
     MF_CHECK(open_view(ctx, tree, "", "", top_keys, &root));
     MF_CHECK(convert_run(&cv, &root, c));
@@ -1022,6 +1390,7 @@ static mf_status convert(mf_cfg_context *ctx, const mf_cfg_node *tree, const mf_
     MF_CHECK(child_view(&root, "output", output_keys, &output));
     MF_CHECK(view_bool(&output, "paths", &c->output.paths));
     MF_CHECK(view_i32(&output, "bins_per_decade", &c->output.bins_per_decade));
+    MF_CHECK(convert_sweep(&cv, &root, c));
     return MF_OK;
 }
 
@@ -1382,6 +1751,42 @@ static mf_status check_population(checker *k) {
     return MF_OK;
 }
 
+/* The sweep's shape (the loaders also build and check every point, which needs the source). */
+static mf_status check_sweep(checker *k, mf_sweep_config *s) {
+    if (s->n_params < 0 || s->n_params > MF_MAX_SWEEP_PARAMS)
+        return refuse(k, "sweep.parameters",
+                      "%d parameters, expected 0 to %d (MF_MAX_SWEEP_PARAMS)", s->n_params,
+                      MF_MAX_SWEEP_PARAMS);
+    if (s->mode != MF_SWEEP_PRODUCT && s->mode != MF_SWEEP_ZIP)
+        return refuse(k, "sweep.mode", "unknown sweep mode %d", (int)s->mode);
+    for (int p = 0; p < s->n_params; p++) {
+        const char *key = key_of(k, "sweep.parameters[%d]", p);
+        if (!terminated(s->keys[p], sizeof s->keys[p]) || !s->keys[p][0])
+            return refuse(k, key, "the key is empty or unterminated");
+        const char *why = unsweepable(s->keys[p]);
+        if (why) return refuse(k, key, "'%s' cannot be swept: %s", s->keys[p], why);
+        if (s->n_values[p] < 1 || s->n_values[p] > MF_MAX_SWEEP_VALUES)
+            return refuse(k, key, "%d values, expected 1 to %d (MF_MAX_SWEEP_VALUES)",
+                          s->n_values[p], MF_MAX_SWEEP_VALUES);
+        if (!s->values[p] || !s->numbers[p]) return refuse(k, key, "the values are missing");
+        if (s->kind[p] != MF_SWEEP_VALUES && s->kind[p] != MF_SWEEP_LINEAR &&
+            s->kind[p] != MF_SWEEP_LOG)
+            return refuse(k, key, "unknown kind of values %d", (int)s->kind[p]);
+        if (s->mode == MF_SWEEP_ZIP && s->n_values[p] != s->n_values[0])
+            return refuse(k, key,
+                          "mode zip needs lists of the same length: %d values here, %d in "
+                          "sweep.parameters[0]",
+                          s->n_values[p], s->n_values[0]);
+    }
+    char why[256];
+    int64_t points = count_points(s, why, sizeof why);
+    if (points < 0)
+        return refuse(k, "sweep.parameters", "too many points: %s is over %d", why,
+                      MF_MAX_SWEEP_POINTS);
+    s->n_points = points;
+    return MF_OK;
+}
+
 static mf_status validate(mf_config *c, const mf_cfg_context *ctx) {
     checker k = {ctx, c, ""};
     if (!terminated(c->source_file, sizeof c->source_file))
@@ -1400,6 +1805,7 @@ static mf_status validate(mf_config *c, const mf_cfg_context *ctx) {
     if (c->output.bins_per_decade < 1)
         return refuse(&k, "output.bins_per_decade", "must be >= 1, got %" PRId32,
                       c->output.bins_per_decade);
+    MF_CHECK(check_sweep(&k, &c->sweep));
     return MF_OK;
 }
 
@@ -1644,6 +2050,33 @@ mf_status mf_config_to_yaml(const mf_config *config, char **yaml_text) {
     emit(&b, "output:\n  paths: %s\n  bins_per_decade: %" PRId32 "\n",
          config->output.paths ? "true" : "false", config->output.bins_per_decade);
 
+    const mf_sweep_config *sw = &config->sweep;
+    int n_params = sw->n_params < 0
+                       ? 0
+                       : (sw->n_params > MF_MAX_SWEEP_PARAMS ? MF_MAX_SWEEP_PARAMS : sw->n_params);
+    emit(&b, "sweep:\n  mode: %s\n  parameters:%s\n", sw->mode == MF_SWEEP_ZIP ? "zip" : "product",
+         n_params ? "" : " []");
+    for (int q = 0; q < n_params; q++) {
+        emit(&b, "    - key: ");
+        if (terminated(sw->keys[q], sizeof sw->keys[q]))
+            emit_string(&b, sw->keys[q]);
+        else
+            emit(&b, "\"\"");
+        emit(&b, "\n");
+        if (sw->kind[q] == MF_SWEEP_LINEAR || sw->kind[q] == MF_SWEEP_LOG) {
+            emit(&b, "      %s: {start: ", sw->kind[q] == MF_SWEEP_LOG ? "log" : "linear");
+            emit_double(&b, sw->start[q]);
+            emit(&b, ", stop: ");
+            emit_double(&b, sw->stop[q]);
+            emit(&b, ", num: %d}\n", sw->n_values[q]);
+        } else {
+            emit(&b, "      values: [");
+            for (int i = 0; sw->values[q] && i < sw->n_values[q]; i++)
+                emit(&b, "%s%s", i ? ", " : "", sw->values[q][i]);
+            emit(&b, "]\n");
+        }
+    }
+
     if (b.failed) {
         free(b.data);
         return MF_FAIL(MF_ERR_MEMORY, "out of memory writing the resolved config");
@@ -1652,21 +2085,319 @@ mf_status mf_config_to_yaml(const mf_config *config, char **yaml_text) {
     return MF_OK;
 }
 
+/* ---- sweep points ------------------------------------------------------------------------ */
+
+/* The points of a sweep (1 without one; 0 when the struct is not a usable sweep). */
+static int64_t sweep_points(const mf_sweep_config *s) {
+    if (s->n_params == 0) return 1;
+    if (s->n_params < 0 || s->n_params > MF_MAX_SWEEP_PARAMS) return 0;
+    for (int p = 0; p < s->n_params; p++)
+        if (s->n_values[p] < 1 || !s->values[p] || !s->numbers[p]) return 0;
+    int64_t points = count_points(s, NULL, 0);
+    return points < 0 ? 0 : points;
+}
+
+static int value_index(const mf_sweep_config *s, int64_t point, int param) {
+    if (param < 0 || param >= s->n_params || point < 0 || point >= sweep_points(s)) return -1;
+    if (s->mode == MF_SWEEP_ZIP) return (int)point;
+    int64_t stride = 1; /* row-major: the last parameter varies fastest */
+    for (int q = s->n_params - 1; q > param; q--)
+        stride *= s->n_values[q];
+    return (int)((point / stride) % s->n_values[param]);
+}
+
+int mf_sweep_value_index(const mf_config *config, int64_t point, int param) {
+    return config ? value_index(&config->sweep, point, param) : -1;
+}
+
+double mf_sweep_point_value(const mf_config *config, int64_t point, int param) {
+    int i = mf_sweep_value_index(config, point, param);
+    return i < 0 ? NAN : config->sweep.numbers[param][i];
+}
+
+const char *mf_sweep_point_text(const mf_config *config, int64_t point, int param) {
+    int i = mf_sweep_value_index(config, point, param);
+    return i < 0 ? NULL : config->sweep.values[param][i];
+}
+
+void mf_sweep_free_overrides(char **overrides, int n) {
+    if (!overrides) return;
+    for (int i = 0; i < n; i++)
+        free(overrides[i]);
+    free(overrides);
+}
+
+static mf_status point_overrides(const mf_sweep_config *s, int64_t point, char ***overrides_out,
+                                 int *n_out) {
+    *overrides_out = NULL;
+    *n_out = 0;
+    int64_t points = sweep_points(s);
+    if (point < 0 || point >= points)
+        return MF_FAIL(MF_ERR_INTERNAL, "sweep point %lld out of range (the sweep has %lld)",
+                       (long long)point, (long long)points);
+    if (s->n_params == 0) return MF_OK;
+    char **overrides = calloc((size_t)s->n_params, sizeof *overrides);
+    if (!overrides) return MF_FAIL(MF_ERR_MEMORY, "out of memory for sweep overrides");
+    for (int p = 0; p < s->n_params; p++) {
+        const char *text = s->values[p][value_index(s, point, p)];
+        size_t size = strlen(s->keys[p]) + strlen(text) + 2;
+        overrides[p] = malloc(size);
+        if (!overrides[p]) {
+            mf_sweep_free_overrides(overrides, p);
+            return MF_FAIL(MF_ERR_MEMORY, "out of memory for sweep overrides");
+        }
+        snprintf(overrides[p], size, "%s=%s", s->keys[p], text);
+    }
+    *overrides_out = overrides;
+    *n_out = s->n_params;
+    return MF_OK;
+}
+
+mf_status mf_sweep_point_overrides(const mf_config *config, int64_t point, char ***overrides_out,
+                                   int *n_out) {
+    if (!config || !overrides_out || !n_out)
+        return MF_FAIL(MF_ERR_INTERNAL, "mf_sweep_point_overrides: NULL argument");
+    MF_CHECK(point_overrides(&config->sweep, point, overrides_out, n_out));
+    return MF_OK;
+}
+
+/* What every point of one base config shares. */
+typedef struct {
+    const mf_cfg_context *ctx;        /* the base's: file name and the user's overrides */
+    mf_cfg_node *tree;                /* the base document, overrides applied, sweep removed */
+    const mf_cfg_node *defaults_tree; /* for lists the document does not give */
+    const mf_config *defaults;
+    const sweep_places *places;
+    const mf_sweep_config *sweep;
+} point_source;
+
+/* The user's overrides followed by the point's: origins n_user + p are parameter p's. */
+typedef struct {
+    char **point_set;
+    int n_point;
+    const char **all;
+    int n_all;
+} point_overrides_list;
+
+static void free_point_list(point_overrides_list *list) {
+    mf_sweep_free_overrides(list->point_set, list->n_point);
+    free(list->all);
+    memset(list, 0, sizeof *list);
+}
+
+static mf_status make_point_list(const point_source *source, int64_t point,
+                                 point_overrides_list *list) {
+    memset(list, 0, sizeof *list);
+    MF_CHECK(point_overrides(source->sweep, point, &list->point_set, &list->n_point));
+    const int n_user = source->ctx->n_overrides;
+    list->all = calloc((size_t)(n_user + list->n_point) + 1, sizeof *list->all);
+    if (!list->all) {
+        free_point_list(list);
+        return MF_FAIL(MF_ERR_MEMORY, "out of memory for sweep overrides");
+    }
+    for (int i = 0; i < n_user; i++)
+        list->all[i] = source->ctx->overrides[i];
+    for (int p = 0; p < list->n_point; p++)
+        list->all[n_user + p] = list->point_set[p];
+    list->n_all = n_user + list->n_point;
+    return MF_OK;
+}
+
+/* Convert and validate the tree (the point's values already in it) into *out. */
+static mf_status convert_point(const point_source *source, const point_overrides_list *list,
+                               mf_cfg_failure *failure, int skip_keys, mf_config *out) {
+    mf_cfg_context ctx = {source->ctx->file, list->all, list->n_all, NULL, 0, 0,
+                          failure,           skip_keys};
+    *out = *source->defaults;
+    mf_status status = MF_OK;
+    MF_CHECK_GOTO(mf_cfg_remember(&ctx, "", "", MF_CFG_FROM_FILE, 1), status, done);
+    MF_CHECK_GOTO(convert(&ctx, source->tree, source->defaults, source->defaults_tree, NULL, out),
+                  status, done);
+    copy_name(out->source_file, sizeof out->source_file, source->ctx->file);
+    MF_CHECK_GOTO(validate(out, &ctx), status, done);
+done:
+    mf_cfg_context_free(&ctx);
+    return status;
+}
+
+/* A point's failure, reported at the sweep parameter whose value caused it (or at
+ * sweep.parameters when the failing key is not swept), with the point, its values and the
+ * message of the key that failed. */
+static mf_status point_failure(const point_source *source, int64_t point,
+                               const point_overrides_list *list, const mf_cfg_failure *failure) {
+    const int n_user = source->ctx->n_overrides;
+    int param = -1;
+    if (failure->set && failure->origin >= n_user && failure->origin < list->n_all)
+        param = failure->origin - n_user;
+    char inner[1280];
+    if (!failure->set) {
+        snprintf(inner, sizeof inner, "%s", mf_error_message());
+    } else {
+        char where[320] = "";
+        /* A key the user's --set gave says so; a key of the file or the defaults is named
+         * by the key alone (its line could be an ancestor's, which would mislead here). */
+        if (param < 0 && failure->origin >= 0 && failure->origin < n_user)
+            snprintf(where, sizeof where, "--set %.280s: ", list->all[failure->origin]);
+        snprintf(inner, sizeof inner, "%s%s%s%.1000s", where, failure->key,
+                 failure->key[0] ? ": " : "", failure->message);
+    }
+    char values[640] = "";
+    for (int p = 0; p < list->n_point; p++) {
+        size_t used = strlen(values);
+        if (used + 1 < sizeof values)
+            snprintf(values + used, sizeof values - used, "%s%.200s", p ? ", " : "",
+                     list->point_set[p]);
+    }
+    char key[64];
+    int origin = source->places->origin, line = source->places->line;
+    if (param >= 0) {
+        snprintf(key, sizeof key, "sweep.parameters[%d]", param);
+        origin = source->places->param_origin[param];
+        line = source->places->param_line[param];
+    } else {
+        snprintf(key, sizeof key, "sweep.parameters");
+    }
+    mf_error_clear();
+    return mf_cfg_fail(source->ctx, origin, line, key, "point %lld (%s): %s", (long long)point,
+                       values, inner);
+}
+
+/* Apply a point's overrides to the tree (the --set path). */
+static mf_status apply_point(const point_source *source, const point_overrides_list *list,
+                             mf_cfg_failure *failure) {
+    mf_cfg_context ctx = {source->ctx->file, list->all, list->n_all, NULL, 0, 0, failure, 1};
+    for (int i = source->ctx->n_overrides; i < list->n_all; i++)
+        MF_CHECK(mf_cfg_apply_override(&ctx, source->tree, i, source->defaults_tree));
+    return MF_OK;
+}
+
+/* Point `point` as a validated config in *out, the tree edited by its overrides. */
+static mf_status build_point(const point_source *source, int64_t point, mf_config *out) {
+    *out = *source->defaults;
+    point_overrides_list list;
+    MF_CHECK(make_point_list(source, point, &list));
+    mf_cfg_failure failure;
+    memset(&failure, 0, sizeof failure);
+    mf_status status = apply_point(source, &list, &failure);
+    if (status == MF_OK) status = convert_point(source, &list, &failure, 0, out);
+    if (status == MF_ERR_CONFIG) status = point_failure(source, point, &list, &failure);
+    free_point_list(&list);
+    return status;
+}
+
+/* Build and validate every point, so that a sweep is refused before any work when one of its
+ * points is bad. The overrides of point 0 go through the --set path; they leave every swept
+ * key a scalar node in the tree, and the later points only change those nodes' values (the
+ * same tree the --set path would give, without copying the tree a million times). A point
+ * is checked without recording key locations; a failing one is checked again with them. */
+static mf_status check_points(const point_source *source) {
+    const mf_sweep_config *s = source->sweep;
+    const int n_user = source->ctx->n_overrides;
+    mf_config *point_config = malloc(sizeof *point_config);
+    mf_cfg_node **parsed[MF_MAX_SWEEP_PARAMS] = {NULL};
+    mf_cfg_node *targets[MF_MAX_SWEEP_PARAMS] = {NULL};
+    int current[MF_MAX_SWEEP_PARAMS];
+    point_overrides_list list;
+    memset(&list, 0, sizeof list);
+    mf_cfg_failure failure;
+    memset(&failure, 0, sizeof failure);
+    mf_status status = MF_OK;
+    if (!point_config) {
+        status = MF_FAIL(MF_ERR_MEMORY, "out of memory for a sweep point");
+        goto done;
+    }
+    /* Point 0 through the --set path. */
+    MF_CHECK_GOTO(make_point_list(source, 0, &list), status, done);
+    status = apply_point(source, &list, &failure);
+    if (status == MF_ERR_CONFIG) status = point_failure(source, 0, &list, &failure);
+    if (status != MF_OK) goto done;
+    /* Every value as the node --set would make of it. */
+    mf_cfg_context ctx = {source->ctx->file, list.all, list.n_all, NULL, 0, 0, NULL, 1};
+    for (int p = 0; p < s->n_params; p++) {
+        targets[p] = mf_cfg_lookup(source->tree, s->keys[p]);
+        if (!targets[p] || targets[p]->kind != MF_CFG_SCALAR) {
+            status = MF_FAIL(MF_ERR_INTERNAL, "sweep key %s is not a value after its override",
+                             s->keys[p]);
+            goto done;
+        }
+        current[p] = value_index(s, 0, p);
+        parsed[p] = calloc((size_t)s->n_values[p], sizeof *parsed[p]);
+        if (!parsed[p]) {
+            status = MF_FAIL(MF_ERR_MEMORY, "out of memory for sweep values");
+            goto done;
+        }
+        for (int i = 0; i < s->n_values[p]; i++) {
+            const char *text = s->values[p][i];
+            MF_CHECK_GOTO(mf_cfg_parse(&ctx, text, strlen(text), n_user + p, &parsed[p][i]), status,
+                          done);
+            if (!parsed[p][i] || parsed[p][i]->kind != MF_CFG_SCALAR) {
+                status = MF_FAIL(MF_ERR_INTERNAL, "sweep value '%s' is not a scalar", text);
+                goto done;
+            }
+        }
+    }
+    int64_t points = sweep_points(s);
+    for (int64_t point = 0; point < points; point++) {
+        for (int p = 0; p < s->n_params; p++) {
+            int i = value_index(s, point, p);
+            if (point > 0 && i == current[p]) continue;
+            char *text = strdup(parsed[p][i]->text);
+            if (!text) {
+                status = MF_FAIL(MF_ERR_MEMORY, "out of memory for a sweep value");
+                goto done;
+            }
+            free(targets[p]->text);
+            targets[p]->text = text;
+            targets[p]->quoted = parsed[p][i]->quoted;
+            targets[p]->origin = n_user + p;
+            targets[p]->line = 1;
+            current[p] = i;
+        }
+        status = convert_point(source, &list, NULL, 1, point_config);
+        if (status == MF_OK) continue;
+        if (status != MF_ERR_CONFIG) goto done;
+        /* Again with key locations and this point's overrides, for the message. */
+        free_point_list(&list);
+        MF_CHECK_GOTO(make_point_list(source, point, &list), status, done);
+        memset(&failure, 0, sizeof failure);
+        mf_error_clear();
+        status = convert_point(source, &list, &failure, 0, point_config);
+        if (status == MF_OK)
+            status =
+                MF_FAIL(MF_ERR_INTERNAL, "sweep point %lld failed once only", (long long)point);
+        else if (status == MF_ERR_CONFIG)
+            status = point_failure(source, point, &list, &failure);
+        goto done;
+    }
+done:
+    for (int p = 0; p < MF_MAX_SWEEP_PARAMS; p++) {
+        for (int i = 0; parsed[p] && i < s->n_values[p]; i++)
+            mf_cfg_free(parsed[p][i]);
+        free(parsed[p]);
+    }
+    free_point_list(&list);
+    free(point_config);
+    return status;
+}
+
 /* ---- loading ------------------------------------------------------------------------------ */
 
+/* point < 0: the config of the text and overrides, its sweep checked point by point.
+ * point >= 0: that point of the sweep, validated, without a sweep. */
 static mf_status load_text(mf_config *config, const char *text, size_t length, const char *name,
-                           const char *const *overrides, int n_overrides) {
+                           const char *const *overrides, int n_overrides, int64_t point) {
     if (!config) return MF_FAIL(MF_ERR_INTERNAL, "mf_config_load: NULL config");
     if (n_overrides < 0 || (n_overrides > 0 && !overrides))
         return MF_FAIL(MF_ERR_INTERNAL, "mf_config_load: bad override list (%d)", n_overrides);
     if (strlen(name) >= MF_PATH_LEN)
         return MF_FAIL(MF_ERR_CONFIG, "%.64s...: config path longer than %d characters", name,
                        MF_PATH_LEN - 1);
-    mf_cfg_context ctx = {name, overrides, n_overrides, NULL, 0, 0};
+    mf_cfg_context ctx = {name, overrides, n_overrides, NULL, 0, 0, NULL, 0};
     mf_cfg_node *tree = NULL, *defaults_tree = NULL;
     char *defaults_text = NULL;
     mf_config *defaults = calloc(1, sizeof *defaults);
     mf_config *result = calloc(1, sizeof *result);
+    mf_config *point_result = NULL;
     mf_status status = MF_OK;
     if (!defaults || !result) {
         status = MF_FAIL(MF_ERR_MEMORY, "out of memory for a config");
@@ -1676,8 +2407,9 @@ static mf_status load_text(mf_config *config, const char *text, size_t length, c
     MF_CHECK_GOTO(mf_cfg_parse(&ctx, text, length, MF_CFG_FROM_FILE, &tree), status, done);
     if (!tree)
         MF_CHECK_GOTO(mf_cfg_new_node(MF_CFG_MAPPING, MF_CFG_FROM_FILE, 1, &tree), status, done);
-    if (n_overrides > 0) {
-        /* Lists an override reaches into but the file does not give are copied from here. */
+    if (n_overrides > 0 || mf_cfg_get(tree, "sweep")) {
+        /* Lists an override (or a sweep point) reaches into but the file does not give are
+         * copied from here. */
         MF_CHECK_GOTO(mf_config_to_yaml(defaults, &defaults_text), status, done);
         MF_CHECK_GOTO(mf_cfg_parse(&ctx, defaults_text, strlen(defaults_text), MF_CFG_FROM_DEFAULTS,
                                    &defaults_tree),
@@ -1687,32 +2419,65 @@ static mf_status load_text(mf_config *config, const char *text, size_t length, c
     }
     MF_CHECK_GOTO(mf_cfg_remember(&ctx, "", "", MF_CFG_FROM_FILE, 1), status, done);
     *result = *defaults;
-    MF_CHECK_GOTO(convert(&ctx, tree, defaults, result), status, done);
+    sweep_places places;
+    memset(&places, 0, sizeof places);
+    places.origin = MF_CFG_FROM_FILE;
+    places.line = 1;
+    MF_CHECK_GOTO(convert(&ctx, tree, defaults, defaults_tree, &places, result), status, done);
     copy_name(result->source_file, sizeof result->source_file, name);
     MF_CHECK_GOTO(validate(result, &ctx), status, done);
-    *config = *result;
+    if (result->sweep.n_params > 0 || point >= 0) {
+        mf_cfg_remove(tree, "sweep");
+        point_source source = {&ctx, tree, defaults_tree, defaults, &places, &result->sweep};
+        if (point < 0) {
+            MF_CHECK_GOTO(check_points(&source), status, done);
+        } else {
+            point_result = malloc(sizeof *point_result);
+            if (!point_result) {
+                status = MF_FAIL(MF_ERR_MEMORY, "out of memory for a config");
+                goto done;
+            }
+            MF_CHECK_GOTO(build_point(&source, point, point_result), status, done);
+            mf_config_free(result);
+            *result = *point_result;
+        }
+    }
+    *config = *result; /* the sweep's memory moves with it */
+    memset(&result->sweep, 0, sizeof result->sweep);
 done:
+    mf_config_free(result);
     mf_cfg_free(tree);
     mf_cfg_free(defaults_tree);
     free(defaults_text);
     free(defaults);
     free(result);
+    free(point_result);
     mf_cfg_context_free(&ctx);
     return status;
+}
+
+mf_status mf_config_load_point(mf_config *out, const char *yaml_text, const char *name,
+                               int64_t point) {
+    if (!yaml_text) yaml_text = "";
+    if (point < 0)
+        return MF_FAIL(MF_ERR_INTERNAL, "mf_config_load_point: point %lld < 0", (long long)point);
+    MF_CHECK(
+        load_text(out, yaml_text, strlen(yaml_text), name ? name : "<string>", NULL, 0, point));
+    return MF_OK;
 }
 
 mf_status mf_config_load_string(mf_config *config, const char *yaml_text, const char *name,
                                 const char *const *overrides, int n_overrides) {
     if (!yaml_text) yaml_text = "";
     return load_text(config, yaml_text, strlen(yaml_text), name ? name : "<string>", overrides,
-                     n_overrides);
+                     n_overrides, -1);
 }
 
 mf_status mf_config_load(mf_config *config, const char *path, const char *const *overrides,
                          int n_overrides) {
     if (!path) {
         /* No file: the defaults plus the overrides (source_file stays empty). */
-        MF_CHECK(load_text(config, "", 0, "(defaults)", overrides, n_overrides));
+        MF_CHECK(load_text(config, "", 0, "(defaults)", overrides, n_overrides, -1));
         memset(config->source_file, 0, sizeof config->source_file);
         return MF_OK;
     }
@@ -1753,7 +2518,7 @@ mf_status mf_config_load(mf_config *config, const char *path, const char *const 
         return MF_FAIL(MF_ERR_CONFIG, "%s: cannot read the config file: %s", path,
                        strerror(saved_errno));
     }
-    mf_status status = load_text(config, text, length, path, overrides, n_overrides);
+    mf_status status = load_text(config, text, length, path, overrides, n_overrides, -1);
     free(text);
     if (status != MF_OK) mf_error_push_frame(__FILE__, __LINE__, __func__);
     return status;

@@ -1,5 +1,5 @@
 /* The scenario: one YAML file, parsed into a validated struct. The schema grows by
- * sections (run, market, venue, population, cascade, output; later sweep, funding, ...).
+ * sections (run, market, venue, population, cascade, output, sweep; later funding, ...).
  * Every key is documented in docs/config.md with its unit, default and meaning. */
 #ifndef MF_CONFIG_H
 #define MF_CONFIG_H
@@ -125,6 +125,33 @@ typedef struct {
     int32_t bins_per_decade; /* output.bins_per_decade: log-histogram resolution */
 } mf_output_config;
 
+#define MF_MAX_SWEEP_PARAMS 8
+#define MF_MAX_SWEEP_VALUES 4096    /* per parameter */
+#define MF_MAX_SWEEP_POINTS 1000000 /* points of one sweep */
+
+typedef enum { MF_SWEEP_PRODUCT = 0, MF_SWEEP_ZIP = 1 } mf_sweep_mode;
+/* How a parameter's values were given; the resolved YAML writes them back the same way. */
+typedef enum { MF_SWEEP_VALUES = 0, MF_SWEEP_LINEAR = 1, MF_SWEEP_LOG = 2 } mf_sweep_kind;
+
+/* sweep: parameter sweeps over config keys (docs/config.md). The values live on the heap
+ * (only when n_params > 0): a config that holds a sweep is released with mf_config_free.
+ * A struct copy shares that memory, so exactly one of the copies may be freed. */
+typedef struct {
+    int n_params;                                /* 0 = no sweep: one point, the config itself */
+    mf_sweep_mode mode;                          /* sweep.mode */
+    int64_t n_points;                            /* derived: points of the sweep (1 without one) */
+    char keys[MF_MAX_SWEEP_PARAMS][MF_PATH_LEN]; /* .parameters[p].key, in --set syntax */
+    mf_sweep_kind kind[MF_MAX_SWEEP_PARAMS];     /* values, linear or log */
+    int n_values[MF_MAX_SWEEP_PARAMS];           /* values (or the range's num) */
+    double start[MF_MAX_SWEEP_PARAMS];           /* a range's start (linear, log) */
+    double stop[MF_MAX_SWEEP_PARAMS];            /* a range's stop */
+    /* heap, n_values[p] entries: the value as YAML scalar text (what --set would take;
+     * ranges in the shortest text that reads back as the same double). One block per
+     * parameter: the pointers followed by the texts. */
+    char **values[MF_MAX_SWEEP_PARAMS];
+    double *numbers[MF_MAX_SWEEP_PARAMS]; /* heap: the values as doubles (NaN: not a number) */
+} mf_sweep_config;
+
 typedef struct {
     char source_file[MF_PATH_LEN]; /* the YAML file this came from */
     mf_run_config run;
@@ -133,15 +160,24 @@ typedef struct {
     mf_population_config population;
     mf_cascade_config cascade;
     mf_output_config output;
+    mf_sweep_config sweep;
 } mf_config;
 
-/* Fill every field with its documented default (the default scenario's values). */
+/* Fill every field with its documented default (the default scenario's values). Safe on a
+ * zeroed or uninitialised struct: it frees nothing (free a config holding a sweep first). */
 void mf_config_set_defaults(mf_config *config);
+
+/* Release the sweep's values (the only heap memory a config owns) and leave no sweep
+ * (n_params 0, n_points 1). Safe on a zeroed struct and on any loaded config; NULL is fine.
+ * Whoever loads a config frees it; the loaders never free what *config held before. */
+void mf_config_free(mf_config *config);
 
 /* Parse a YAML file, apply "key=value" overrides (dotted keys, list items by index:
  * market.assets.0.volatility=0.8), validate, derive (tier cum amounts). On failure the
  * message names the file, line and key (or the --set argument), and *config is untouched.
- * path NULL: no file, the defaults plus the overrides (source_file stays ""). */
+ * path NULL: no file, the defaults plus the overrides (source_file stays ""). A sweep is
+ * checked by building and validating every point's config; the first failing point is
+ * reported with its values. A loaded sweep owns heap memory: see mf_config_free. */
 mf_status mf_config_load(mf_config *config, const char *path, const char *const *overrides,
                          int n_overrides);
 
@@ -149,12 +185,42 @@ mf_status mf_config_load(mf_config *config, const char *path, const char *const 
 mf_status mf_config_load_string(mf_config *config, const char *yaml_text, const char *name,
                                 const char *const *overrides, int n_overrides);
 
-/* Check every value and cross-field rule; derives cum amounts. Called by the loaders. */
+/* Check every value and cross-field rule; derives cum amounts and sweep.n_points. Called by
+ * the loaders. Of a sweep it checks the shape only: the points need the source (loaders). */
 mf_status mf_config_validate(mf_config *config);
 
-/* The fully resolved config (every key, defaults included) as YAML text; caller frees.
- * Loading this text again gives the same struct. */
+/* The fully resolved config (every key, defaults included, the sweep too) as YAML text;
+ * caller frees. Loading this text again gives the same struct and the same sweep points. */
 mf_status mf_config_to_yaml(const mf_config *config, char **yaml_text);
+
+/* ---- sweeps -------------------------------------------------------------------------------
+ * A sweep point's config is the base config (same source, same overrides) with the point's
+ * overrides applied after the user's, and without the sweep. Product sweeps run through
+ * the values row-major (the last parameter varies fastest); zip sweeps take value i of every
+ * parameter at point i. Without a sweep there is one point, 0: the config itself. */
+
+/* Rank-side loader: `yaml_text` is the resolved YAML of a base config (mf_config_to_yaml,
+ * sweep included); *out receives point `point` of its sweep, validated, without a sweep
+ * (out->sweep.n_params == 0). `name` is used in messages (NULL: "<string>"). The sweep's
+ * points are not all checked again here (the base load did that). */
+mf_status mf_config_load_point(mf_config *out, const char *yaml_text, const char *name,
+                               int64_t point);
+
+/* The overrides ("key=value") that make point `point` (0-based, < n_points) out of the base
+ * config, one per parameter in parameter order (none without a sweep). The caller frees them
+ * with mf_sweep_free_overrides. */
+mf_status mf_sweep_point_overrides(const mf_config *config, int64_t point, char ***overrides_out,
+                                   int *n_out);
+void mf_sweep_free_overrides(char **overrides, int n);
+
+/* Which value of parameter `param` point `point` takes (0-based), -1 for bad arguments. */
+int mf_sweep_value_index(const mf_config *config, int64_t point, int param);
+/* The numeric value of parameter `param` at `point` (NaN when the value is not a number or
+ * the arguments are out of range), for HDF5 attributes and tables. */
+double mf_sweep_point_value(const mf_config *config, int64_t point, int param);
+/* Its text (the YAML scalar, e.g. "0.004", "sqrt"), for labels; NULL for bad arguments.
+ * Points into the config: valid until mf_config_free. */
+const char *mf_sweep_point_text(const mf_config *config, int64_t point, int param);
 
 /* Lower Cholesky factor of the K x K correlation (row-major, K*K); fails if not PD. */
 mf_status mf_cholesky(const double *matrix, int k, double *lower);

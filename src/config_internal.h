@@ -45,6 +45,18 @@ typedef struct {
     int line;
 } mf_cfg_key_entry;
 
+#define MF_CFG_KEY_LEN 256
+
+/* The parts of a failure, kept when a caller wants to reword it (a sweep point's check
+ * reports the point and its values around the message of the key that failed). */
+typedef struct {
+    int set; /* 1 once mf_cfg_fail recorded a failure here */
+    int origin;
+    int line;
+    char key[MF_CFG_KEY_LEN];
+    char message[1536];
+} mf_cfg_failure;
+
 typedef struct {
     const char *file; /* name used in messages */
     const char *const *overrides;
@@ -52,9 +64,11 @@ typedef struct {
     mf_cfg_key_entry *keys;
     size_t n_keys;
     size_t cap_keys;
+    mf_cfg_failure *failure; /* not NULL: mf_cfg_fail also records its parts here */
+    int skip_keys; /* 1: a dry run (one sweep point of many): mf_cfg_remember records nothing
+                      and the conversion builds no key texts, so messages lack their keys; a
+                      failure is redone without it for its message */
 } mf_cfg_context;
-
-#define MF_CFG_KEY_LEN 256
 
 /* Parse YAML text into a tree whose nodes all get `origin`. An empty document gives NULL.
  * Syntax errors name ctx->file and line:column (origin FILE) or the --set argument. */
@@ -62,6 +76,8 @@ mf_status mf_cfg_parse(const mf_cfg_context *ctx, const char *text, size_t lengt
                        mf_cfg_node **root);
 void mf_cfg_free(mf_cfg_node *node);
 mf_status mf_cfg_new_node(mf_cfg_kind kind, int origin, int line, mf_cfg_node **node);
+/* Remove `key` (and its value) from a mapping node; nothing happens when it is absent. */
+void mf_cfg_remove(mf_cfg_node *mapping, const char *key);
 
 /* Value of `key` in a mapping node, or NULL (also when node is NULL or not a mapping). */
 mf_cfg_node *mf_cfg_get(const mf_cfg_node *mapping, const char *key);
@@ -73,6 +89,17 @@ mf_cfg_pair *mf_cfg_get_pair(const mf_cfg_node *mapping, const char *key);
  * changed (market.assets.0.volatility=0.8 then edits the default BTC). */
 mf_status mf_cfg_apply_override(const mf_cfg_context *ctx, mf_cfg_node *root, int index,
                                 const mf_cfg_node *defaults);
+
+/* A dotted --set key with list items named by position: venue.markets.BTC.tiers.0.mmr becomes
+ * venue.markets.0.tiers.0.mmr when BTC is the first entry of venue.markets in `root` (or, for
+ * a list `root` does not give, in `defaults`), and index 007 becomes 7. Segments that name
+ * nothing are kept as written. Two keys that address the same value give the same text. */
+void mf_cfg_canonical_key(const mf_cfg_node *root, const mf_cfg_node *defaults, const char *key,
+                          char *out, size_t size);
+
+/* The node a dotted --set key addresses in the tree (list items by position or name), or NULL
+ * when the tree does not give it. */
+mf_cfg_node *mf_cfg_lookup(mf_cfg_node *root, const char *key);
 
 /* Record an error "LOCATION: KEY: message" (MF_ERR_CONFIG). LOCATION is FILE:LINE for the
  * file and defaults, "--set ARG" for an override; KEY is left out when NULL or empty. */

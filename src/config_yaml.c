@@ -20,6 +20,14 @@ mf_status mf_cfg_fail(const mf_cfg_context *ctx, int origin, int line, const cha
     va_start(args, fmt);
     vsnprintf(message, sizeof message, fmt, args);
     va_end(args);
+    if (ctx && ctx->failure && !ctx->failure->set) {
+        mf_cfg_failure *failure = ctx->failure;
+        failure->set = 1;
+        failure->origin = origin;
+        failure->line = line;
+        snprintf(failure->key, sizeof failure->key, "%s", key ? key : "");
+        snprintf(failure->message, sizeof failure->message, "%s", message);
+    }
     char where[1280];
     if (ctx && origin >= 0 && origin < ctx->n_overrides)
         snprintf(where, sizeof where, "--set %s", ctx->overrides[origin]);
@@ -346,6 +354,19 @@ fail:
     return status;
 }
 
+void mf_cfg_remove(mf_cfg_node *mapping, const char *key) {
+    if (!mapping || mapping->kind != MF_CFG_MAPPING) return;
+    for (size_t i = 0; i < mapping->count; i++) {
+        if (strcmp(mapping->pairs[i].key->text, key) != 0) continue;
+        mf_cfg_free(mapping->pairs[i].key);
+        mf_cfg_free(mapping->pairs[i].value);
+        memmove(&mapping->pairs[i], &mapping->pairs[i + 1],
+                (mapping->count - i - 1) * sizeof mapping->pairs[0]);
+        mapping->count--;
+        return;
+    }
+}
+
 static int is_index(const char *segment) {
     if (!*segment) return 0;
     for (const char *p = segment; *p; p++)
@@ -378,6 +399,64 @@ static void describe_entries(const mf_cfg_node *sequence, char *out, size_t size
         if (!name || name->kind != MF_CFG_SCALAR) continue;
         used += (size_t)snprintf(out + used, size - used, "%s%s", i == 0 ? ": " : ", ", name->text);
     }
+}
+
+void mf_cfg_canonical_key(const mf_cfg_node *root, const mf_cfg_node *defaults, const char *key,
+                          char *out, size_t size) {
+    char copy[MF_CFG_KEY_LEN];
+    snprintf(copy, sizeof copy, "%s", key);
+    out[0] = '\0';
+    /* The walk of mf_cfg_apply_override: the tree where it gives the key, else the defaults. */
+    const mf_cfg_node *current = root, *current_default = defaults;
+    char *rest = copy;
+    for (int first = 1; rest; first = 0) {
+        char *segment = rest;
+        char *dot = strchr(rest, '.');
+        if (dot) *dot = '\0';
+        rest = dot ? dot + 1 : NULL;
+        char written[MF_CFG_KEY_LEN];
+        snprintf(written, sizeof written, "%s", segment);
+        const mf_cfg_node *list = NULL;
+        if (current && current->kind == MF_CFG_SEQUENCE)
+            list = current;
+        else if (!current && current_default && current_default->kind == MF_CFG_SEQUENCE)
+            list = current_default;
+        if (list) {
+            long item = find_item(list, segment);
+            long default_item = find_item(current_default, segment);
+            if (item >= 0) snprintf(written, sizeof written, "%ld", item);
+            current = current && item >= 0 ? current->items[item] : NULL;
+            current_default = default_item >= 0 ? current_default->items[default_item] : NULL;
+        } else {
+            current = mf_cfg_get(current, segment);
+            current_default = mf_cfg_get(current_default, segment);
+        }
+        size_t used = strlen(out);
+        if (used < size) snprintf(out + used, size - used, "%s%s", first ? "" : ".", written);
+    }
+}
+
+mf_cfg_node *mf_cfg_lookup(mf_cfg_node *root, const char *key) {
+    char copy[MF_CFG_KEY_LEN];
+    if (strlen(key) >= sizeof copy) return NULL;
+    snprintf(copy, sizeof copy, "%s", key);
+    mf_cfg_node *current = root;
+    char *rest = copy;
+    while (rest && current) {
+        char *segment = rest;
+        char *dot = strchr(rest, '.');
+        if (dot) *dot = '\0';
+        rest = dot ? dot + 1 : NULL;
+        if (current->kind == MF_CFG_MAPPING) {
+            current = mf_cfg_get(current, segment);
+        } else if (current->kind == MF_CFG_SEQUENCE) {
+            long item = find_item(current, segment);
+            current = item >= 0 ? current->items[item] : NULL;
+        } else {
+            current = NULL;
+        }
+    }
+    return current;
 }
 
 mf_status mf_cfg_apply_override(const mf_cfg_context *ctx, mf_cfg_node *root, int index,
@@ -510,7 +589,7 @@ done:
 
 mf_status mf_cfg_remember(mf_cfg_context *ctx, const char *lookup, const char *display, int origin,
                           int line) {
-    if (!ctx) return MF_OK;
+    if (!ctx || ctx->skip_keys) return MF_OK;
     if (ctx->n_keys == ctx->cap_keys) {
         size_t capacity = ctx->cap_keys ? 2 * ctx->cap_keys : 256;
         mf_cfg_key_entry *grown = realloc(ctx->keys, capacity * sizeof *grown);

@@ -640,3 +640,632 @@ Test(config, cholesky_names_the_failing_pivot) {
     cr_assert_eq(mf_cholesky(singular, 2, lower), MF_ERR_CONFIG);
     cr_expect(strstr(mf_error_message(), "pivot 2 of 2") != NULL, "%s", mf_error_message());
 }
+
+/* ---- sweeps --------------------------------------------------------------------------------- */
+
+static void load_ok(mf_config *config, const char *text, const char *const *overrides, int n) {
+    memset(config, 0, sizeof *config);
+    mf_error_clear();
+    cr_assert_eq(mf_config_load_string(config, text, "sweep.yaml", overrides, n), MF_OK, "%s",
+                 mf_error_message());
+}
+
+/* Loading `text` must fail with MF_ERR_CONFIG and a message holding `fragment`. */
+static void expect_sweep_error(const char *text, const char *const *overrides, int n,
+                               const char *fragment) {
+    mf_config config;
+    memset(&config, 0, sizeof config);
+    mf_error_clear();
+    mf_status status = mf_config_load_string(&config, text, "sweep.yaml", overrides, n);
+    cr_expect_eq(status, MF_ERR_CONFIG, "status %d (%s) for:\n%s", status, mf_error_message(),
+                 text);
+    cr_expect(strstr(mf_error_message(), fragment) != NULL, "'%s' not in: %s", fragment,
+              mf_error_message());
+    if (status == MF_OK) mf_config_free(&config);
+}
+
+static double linear_value(double start, double stop, int num, int i) {
+    return num == 1 ? start : start + (stop - start) * (double)i / (double)(num - 1);
+}
+
+static double log_value(double start, double stop, int num, int i) {
+    return num == 1 ? start : start * pow(stop / start, (double)i / (double)(num - 1));
+}
+
+Test(config, no_sweep_is_one_point) {
+    mf_config config, zeroed, point;
+    mf_config_set_defaults(&config);
+    cr_expect_eq(config.sweep.n_params, 0);
+    cr_expect_eq(config.sweep.n_points, 1);
+    char **overrides = (char **)&config; /* must be replaced */
+    int n = -1;
+    mf_error_clear();
+    cr_assert_eq(mf_sweep_point_overrides(&config, 0, &overrides, &n), MF_OK, "%s",
+                 mf_error_message());
+    cr_expect_eq(n, 0);
+    cr_expect_null(overrides);
+    mf_sweep_free_overrides(overrides, n);
+    cr_expect_eq(mf_sweep_point_overrides(&config, 1, &overrides, &n), MF_ERR_INTERNAL);
+    cr_expect(isnan(mf_sweep_point_value(&config, 0, 0)));
+    cr_expect_null(mf_sweep_point_text(&config, 0, 0));
+    cr_expect_eq(mf_sweep_value_index(&config, 0, 0), -1);
+
+    /* A zeroed struct is a config without a sweep too; freeing it (twice) is harmless. */
+    memset(&zeroed, 0, sizeof zeroed);
+    mf_config_free(&zeroed);
+    mf_config_free(&zeroed);
+    mf_config_free(NULL);
+    cr_expect_eq(zeroed.sweep.n_points, 1);
+
+    /* Point 0 of a config without a sweep is the config itself. */
+    char *text = NULL;
+    cr_assert_eq(mf_config_to_yaml(&config, &text), MF_OK);
+    cr_expect(strstr(text, "sweep:\n  mode: product\n  parameters: []\n") != NULL, "%s", text);
+    cr_assert_eq(mf_config_load_point(&point, text, "resolved.yaml", 0), MF_OK, "%s",
+                 mf_error_message());
+    expect_equal_configs(&config, &point);
+    cr_expect_eq(point.sweep.n_params, 0);
+    cr_expect_eq(mf_config_load_point(&point, text, "resolved.yaml", 1), MF_ERR_INTERNAL);
+    cr_expect_eq(mf_config_load_point(&point, text, "resolved.yaml", -1), MF_ERR_INTERNAL);
+    free(text);
+}
+
+Test(config, sweep_product_order_is_row_major) {
+    const char *text = "sweep:\n"
+                       "  parameters:\n"
+                       "    - key: venue.max_leverage\n"
+                       "      values: [10, 20]\n"
+                       "    - key: market.impact.law\n"
+                       "      values: [linear, sqrt, \"sqrt\"]\n"
+                       "    - key: venue.insurance_fund_usd\n"
+                       "      linear: {start: 0, stop: 1e9, num: 2}\n";
+    mf_config config;
+    load_ok(&config, text, NULL, 0);
+    const mf_sweep_config *s = &config.sweep;
+    cr_assert_eq(s->n_params, 3);
+    cr_expect_eq(s->mode, MF_SWEEP_PRODUCT);
+    cr_assert_eq(s->n_points, 12);
+    cr_expect_str_eq(s->keys[1], "market.impact.law");
+    cr_expect_eq(s->kind[0], MF_SWEEP_VALUES);
+    cr_expect_eq(s->kind[2], MF_SWEEP_LINEAR);
+    /* numpy.meshgrid(indexing='ij') flattened: the last parameter varies fastest. */
+    for (int64_t point = 0; point < 12; point++) {
+        int expected[3] = {(int)(point / 6), (int)(point / 2 % 3), (int)(point % 2)};
+        for (int p = 0; p < 3; p++)
+            cr_expect_eq(mf_sweep_value_index(&config, point, p), expected[p], "point %d param %d",
+                         (int)point, p);
+    }
+    cr_expect_str_eq(mf_sweep_point_text(&config, 7, 0), "20");
+    cr_expect_str_eq(mf_sweep_point_text(&config, 7, 1), "linear");
+    cr_expect_str_eq(mf_sweep_point_text(&config, 7, 2), "1000000000");
+    cr_expect_eq(mf_sweep_point_value(&config, 7, 0), 20.0);
+    cr_expect(isnan(mf_sweep_point_value(&config, 7, 1)), "a word is not a number");
+    cr_expect_eq(mf_sweep_point_value(&config, 7, 2), 1e9);
+    /* A quoted value keeps its quotes: it is still the string it was. */
+    cr_expect_str_eq(mf_sweep_point_text(&config, 4, 1), "\"sqrt\"");
+    cr_expect_null(mf_sweep_point_text(&config, 12, 0));
+    cr_expect_null(mf_sweep_point_text(&config, 0, 3));
+    cr_expect(isnan(mf_sweep_point_value(&config, -1, 0)));
+
+    char **overrides = NULL;
+    int n = 0;
+    cr_assert_eq(mf_sweep_point_overrides(&config, 11, &overrides, &n), MF_OK, "%s",
+                 mf_error_message());
+    cr_assert_eq(n, 3);
+    cr_expect_str_eq(overrides[0], "venue.max_leverage=20");
+    cr_expect_str_eq(overrides[1], "market.impact.law=\"sqrt\"");
+    cr_expect_str_eq(overrides[2], "venue.insurance_fund_usd=1000000000");
+    mf_sweep_free_overrides(overrides, n);
+    cr_expect_eq(mf_sweep_point_overrides(&config, 12, &overrides, &n), MF_ERR_INTERNAL);
+    mf_config_free(&config);
+    cr_expect_eq(config.sweep.n_params, 0);
+    cr_expect_null(config.sweep.values[0]);
+}
+
+Test(config, sweep_zip_walks_the_lists_together) {
+    const char *text = "sweep:\n"
+                       "  mode: zip\n"
+                       "  parameters:\n"
+                       "    - {key: venue.max_leverage, values: [10, 20, 50]}\n"
+                       "    - {key: venue.liquidation_fee, linear: {start: 0.01, stop: 0.03, "
+                       "num: 3}}\n"
+                       "    - {key: venue.name, values: [a, b c, \"d\"]}\n";
+    mf_config config;
+    load_ok(&config, text, NULL, 0);
+    cr_assert_eq(config.sweep.mode, MF_SWEEP_ZIP);
+    cr_assert_eq(config.sweep.n_points, 3);
+    for (int64_t point = 0; point < 3; point++)
+        for (int p = 0; p < 3; p++)
+            cr_expect_eq(mf_sweep_value_index(&config, point, p), (int)point);
+    cr_expect_eq(mf_sweep_point_value(&config, 2, 0), 50.0);
+    EXPECT_SAME(mf_sweep_point_value(&config, 1, 1), linear_value(0.01, 0.03, 3, 1), "fee");
+    /* A plain value that would not survive a flow list is written quoted (same string). */
+    cr_expect_str_eq(mf_sweep_point_text(&config, 1, 2), "\"b c\"");
+    char *resolved = NULL;
+    cr_assert_eq(mf_config_to_yaml(&config, &resolved), MF_OK);
+    mf_config point;
+    cr_assert_eq(mf_config_load_point(&point, resolved, "resolved.yaml", 1), MF_OK, "%s",
+                 mf_error_message());
+    cr_expect_eq(point.venue.max_leverage, 20.0);
+    EXPECT_SAME(point.venue.liquidation_fee, linear_value(0.01, 0.03, 3, 1), "fee");
+    cr_expect_str_eq(point.venue.name, "b c");
+    cr_assert_eq(mf_config_load_point(&point, resolved, "resolved.yaml", 2), MF_OK, "%s",
+                 mf_error_message());
+    cr_expect_str_eq(point.venue.name, "d");
+    free(resolved);
+    mf_config_free(&config);
+}
+
+Test(config, sweep_ranges_are_exact) {
+    const char *text = "sweep:\n"
+                       "  parameters:\n"
+                       "    - key: venue.markets.BTC.tiers.0.mmr\n"
+                       "      linear: {start: 0.002, stop: 0.004, num: 5}\n"
+                       "    - key: venue.insurance_fund_usd\n"
+                       "      log: {start: 1.0e7, stop: 1.0e10, num: 4}\n"
+                       "    - key: venue.liquidation_fee\n"
+                       "      linear: {start: 0.02, stop: 0.9, num: 1}\n"
+                       "    - key: market.jumps.mean\n"
+                       "      log: {start: 3, stop: 0.1, num: 7}\n";
+    mf_config config;
+    load_ok(&config, text, NULL, 0);
+    const mf_sweep_config *s = &config.sweep;
+    cr_assert_eq(s->n_points, 5 * 4 * 1 * 7);
+    cr_expect_eq(s->kind[1], MF_SWEEP_LOG);
+    for (int i = 0; i < 5; i++) {
+        EXPECT_SAME(s->numbers[0][i], linear_value(0.002, 0.004, 5, i), "linear");
+        EXPECT_SAME(strtod(s->values[0][i], NULL), s->numbers[0][i], "linear text");
+    }
+    for (int i = 0; i < 4; i++) {
+        EXPECT_SAME(s->numbers[1][i], log_value(1e7, 1e10, 4, i), "log");
+        EXPECT_SAME(strtod(s->values[1][i], NULL), s->numbers[1][i], "log text");
+    }
+    for (int i = 0; i < 7; i++)
+        EXPECT_SAME(s->numbers[3][i], log_value(3, 0.1, 7, i), "descending log");
+    cr_expect_eq(s->n_values[2], 1);
+    cr_expect_eq(s->numbers[2][0], 0.02, "num 1 is start");
+    cr_expect_eq(s->numbers[0][0], 0.002);
+    cr_expect_eq(s->numbers[1][0], 1e7);
+    cr_expect_str_eq(s->values[0][2], "0.003");
+
+    /* Every point's config holds the value bit for bit, through the resolved text. */
+    char *resolved = NULL;
+    cr_assert_eq(mf_config_to_yaml(&config, &resolved), MF_OK);
+    for (int64_t point = 0; point < s->n_points; point += 5) {
+        mf_config at;
+        cr_assert_eq(mf_config_load_point(&at, resolved, "resolved.yaml", point), MF_OK, "%s",
+                     mf_error_message());
+        EXPECT_SAME(at.venue.markets[0].tiers[0].mmr, mf_sweep_point_value(&config, point, 0),
+                    "mmr");
+        EXPECT_SAME(at.venue.insurance_fund_usd, mf_sweep_point_value(&config, point, 1), "fund");
+        EXPECT_SAME(at.market.jump_mean, mf_sweep_point_value(&config, point, 3), "jump mean");
+        cr_expect_eq(at.sweep.n_params, 0);
+    }
+    free(resolved);
+    mf_config_free(&config);
+}
+
+Test(config, sweep_point_equals_the_source_with_its_overrides) {
+    const char *user[] = {"run.paths=7", "venue.markets.ETH.depth_usd=5e6"};
+    mf_config config;
+    mf_error_clear();
+    cr_assert_eq(mf_config_load(&config, MF_SOURCE_DIR "/configs/sweep-leverage-mmr.yaml", user, 2),
+                 MF_OK, "%s", mf_error_message());
+    cr_assert_eq(config.sweep.n_points, 15);
+    char *resolved = NULL;
+    cr_assert_eq(mf_config_to_yaml(&config, &resolved), MF_OK);
+    for (int64_t point = 0; point < 15; point++) {
+        /* The same source, the user's overrides, then the point's, and no sweep. */
+        char **overrides = NULL;
+        int n = 0;
+        cr_assert_eq(mf_sweep_point_overrides(&config, point, &overrides, &n), MF_OK);
+        const char *all[8];
+        all[0] = user[0];
+        all[1] = user[1];
+        for (int i = 0; i < n; i++)
+            all[2 + i] = overrides[i];
+        all[2 + n] = "sweep.parameters=[]";
+        mf_config direct, from_text;
+        cr_assert_eq(
+            mf_config_load(&direct, MF_SOURCE_DIR "/configs/sweep-leverage-mmr.yaml", all, 3 + n),
+            MF_OK, "%s", mf_error_message());
+        cr_assert_eq(mf_config_load_point(&from_text, resolved, "resolved.yaml", point), MF_OK,
+                     "%s", mf_error_message());
+        expect_equal_configs(&direct, &from_text);
+        cr_expect_eq(from_text.sweep.n_params, 0);
+        cr_expect_eq(from_text.sweep.n_points, 1);
+        cr_expect_eq(direct.sweep.n_params, 0);
+        cr_expect_eq(from_text.run.paths, 7);
+        cr_expect_eq(from_text.venue.markets[1].depth_usd, 5e6);
+        cr_expect_eq(from_text.venue.max_leverage, mf_sweep_point_value(&config, point, 0));
+        cr_expect_eq(from_text.venue.markets[0].tiers[0].mmr,
+                     mf_sweep_point_value(&config, point, 1));
+        /* The derived maintenance amounts follow the swept rate. */
+        cr_expect(fabs(from_text.venue.markets[0].tiers[1].cum_usd -
+                       50e3 * (0.005 - from_text.venue.markets[0].tiers[0].mmr)) < 1e-9);
+        cr_expect_str_eq(from_text.source_file, "resolved.yaml");
+        mf_sweep_free_overrides(overrides, n);
+    }
+    free(resolved);
+    mf_config_free(&config);
+}
+
+Test(config, sweep_round_trips_through_the_resolved_text) {
+    const char *text = "sweep:\n"
+                       "  mode: product\n"
+                       "  parameters:\n"
+                       "    - key: venue.markets.BTC.tiers.0.mmr\n"
+                       "      linear: {start: 0.002, stop: 0.0041, num: 3}\n"
+                       "    - key: venue.insurance_fund_usd\n"
+                       "      log: {start: 1.0e7, stop: 1.0e10, num: 4}\n"
+                       "    - key: venue.name\n"
+                       "      values: [plain, with space, \"quo\\\"ted\", '#hash', \"\"]\n"
+                       "    - key: market.student_t_nu\n"
+                       "      values: [3, 1.0e1, .inf]\n";
+    mf_config config, reloaded;
+    load_ok(&config, text, NULL, 0);
+    cr_assert_eq(config.sweep.n_points, 3 * 4 * 5 * 3);
+    char *resolved = NULL, *again = NULL;
+    cr_assert_eq(mf_config_to_yaml(&config, &resolved), MF_OK);
+    cr_expect(strstr(resolved, "      linear: {start: 0.002, stop: 0.0041, num: 3}\n") != NULL,
+              "%s", resolved);
+    cr_expect(strstr(resolved, "      log: {start: 10000000, stop: 10000000000, num: 4}\n") != NULL,
+              "%s", resolved);
+    cr_expect(strstr(resolved, "values: [3, 1.0e1, .inf]") != NULL, "%s", resolved);
+    mf_error_clear();
+    cr_assert_eq(mf_config_load_string(&reloaded, resolved, "resolved.yaml", NULL, 0), MF_OK,
+                 "%s\n%s", mf_error_message(), resolved);
+    expect_equal_configs(&config, &reloaded);
+    const mf_sweep_config *a = &config.sweep, *b = &reloaded.sweep;
+    cr_assert_eq(a->n_params, b->n_params);
+    cr_expect_eq(a->mode, b->mode);
+    cr_expect_eq(a->n_points, b->n_points);
+    for (int p = 0; p < a->n_params; p++) {
+        cr_expect_str_eq(a->keys[p], b->keys[p]);
+        cr_expect_eq(a->kind[p], b->kind[p]);
+        cr_assert_eq(a->n_values[p], b->n_values[p]);
+        for (int i = 0; i < a->n_values[p]; i++) {
+            cr_expect_str_eq(a->values[p][i], b->values[p][i]);
+            cr_expect_eq(memcmp(&a->numbers[p][i], &b->numbers[p][i], sizeof(double)), 0,
+                         "param %d value %d", p, i);
+        }
+    }
+    cr_assert_eq(mf_config_to_yaml(&reloaded, &again), MF_OK);
+    cr_expect_str_eq(resolved, again);
+    /* The string values reach the point configs intact. */
+    static const char *const names[] = {"plain", "with space", "quo\"ted", "#hash", ""};
+    for (int i = 0; i < 5; i++) {
+        mf_config point;
+        int64_t index = 3 * i; /* name i, the first t_nu */
+        cr_assert_eq(mf_config_load_point(&point, resolved, "resolved.yaml", index), MF_OK, "%s",
+                     mf_error_message());
+        cr_expect_str_eq(point.venue.name, names[i]);
+        cr_expect_eq(point.market.student_t_nu, 3.0);
+    }
+    cr_expect(isinf(mf_sweep_point_value(&config, 2, 3)));
+    free(resolved);
+    free(again);
+    mf_config_free(&config);
+    mf_config_free(&reloaded);
+}
+
+Test(config, sweep_set_overrides_edit_the_sweep) {
+    const char *text = "sweep:\n"
+                       "  parameters:\n"
+                       "    - key: venue.max_leverage\n"
+                       "      values: [10, 20]\n";
+    mf_config config;
+    const char *values[] = {"sweep.parameters.0.values=[5, 15, 25]", "sweep.mode=zip"};
+    load_ok(&config, text, values, 2);
+    cr_expect_eq(config.sweep.n_points, 3);
+    cr_expect_eq(config.sweep.mode, MF_SWEEP_ZIP);
+    cr_expect_eq(mf_sweep_point_value(&config, 2, 0), 25.0);
+    mf_config_free(&config);
+
+    const char *key[] = {"sweep.parameters.0.key=venue.insurance_fund_usd"};
+    load_ok(&config, text, key, 1);
+    cr_expect_str_eq(config.sweep.keys[0], "venue.insurance_fund_usd");
+    mf_config_free(&config);
+
+    /* A whole sweep from the command line, on a file without one. */
+    const char *whole[] = {
+        "sweep.parameters=[{key: venue.liquidation_fee, linear: {start: 0.01, "
+        "stop: 0.02, num: 3}}, {key: market.impact.law, values: [linear, sqrt]}]"};
+    load_ok(&config, "run: {paths: 5}\n", whole, 1);
+    cr_expect_eq(config.sweep.n_points, 6);
+    cr_expect_str_eq(mf_sweep_point_text(&config, 5, 1), "sqrt");
+    mf_config_free(&config);
+
+    /* ... and switched off. */
+    const char *off[] = {"sweep.parameters=[]"};
+    load_ok(&config, text, off, 1);
+    cr_expect_eq(config.sweep.n_params, 0);
+    cr_expect_eq(config.sweep.n_points, 1);
+
+    /* Bad values from a --set are that argument's fault. */
+    const char *bad[] = {"sweep.parameters.0.values=[1, 0]"};
+    expect_sweep_error(text, bad, 1,
+                       "--set sweep.parameters.0.values=[1, 0]: sweep.parameters[0]: point 1 "
+                       "(venue.max_leverage=0): venue.max_leverage: must be >= 1, got 0");
+    const char *none[] = {"sweep.parameters.0.values=[1]"};
+    expect_sweep_error("run: {paths: 5}\n", none, 1,
+                       "--set sweep.parameters.0.values=[1]: no entry 0 in sweep.parameters (it "
+                       "has 0 entries)");
+    const char *typo[] = {"sweep.parameters.0.valeus=[1]"};
+    expect_sweep_error(text, typo, 1, "unknown key 'valeus' in sweep.parameters[0]");
+    const char *mode[] = {"sweep.mode=grid"};
+    expect_sweep_error(text, mode, 1,
+                       "--set sweep.mode=grid: sweep.mode: expected one of product, zip");
+}
+
+Test(config, sweep_with_user_overrides_of_swept_lists) {
+    /* The file gives no venue.markets: the point's override reaches into the default list,
+     * and the user's override of another BTC key stays in force at every point. */
+    const char *text = "sweep:\n"
+                       "  parameters:\n"
+                       "    - key: venue.markets.BTC.tiers.0.mmr\n"
+                       "      values: [0.002, 0.003]\n";
+    const char *user[] = {"venue.markets.BTC.depth_usd=1e7"};
+    mf_config config, point;
+    load_ok(&config, text, user, 1);
+    char *resolved = NULL;
+    cr_assert_eq(mf_config_to_yaml(&config, &resolved), MF_OK);
+    cr_assert_eq(mf_config_load_point(&point, resolved, "r.yaml", 1), MF_OK, "%s",
+                 mf_error_message());
+    cr_expect_eq(point.venue.markets[0].tiers[0].mmr, 0.003);
+    cr_expect_eq(point.venue.markets[0].depth_usd, 1e7);
+    cr_expect_eq(point.venue.markets[0].n_tiers, 10);
+    cr_expect_eq(point.venue.markets[1].tiers[0].mmr, 0.005);
+    free(resolved);
+    mf_config_free(&config);
+}
+
+Test(config, sweep_bad_point_names_the_point_and_its_values) {
+    expect_fixture_error(FIXTURE("sweep_bad_point.yaml"),
+                         "sweep_bad_point.yaml:7: sweep.parameters[0]: point 3 "
+                         "(venue.max_leverage=0.5, venue.liquidation_fee=0.01): "
+                         "venue.max_leverage: must be >= 1, got 0.5",
+                         NULL);
+    /* The failing key is not a swept one: the sweep is blamed, with the key that failed. */
+    expect_fixture_error(FIXTURE("sweep_tier_order.yaml"),
+                         "sweep_tier_order.yaml:6: sweep.parameters: point 1 "
+                         "(venue.max_leverage=20, venue.markets.BTC.tiers.0.mmr=0.006): "
+                         "venue.markets[0].tiers[1].mmr: maintenance rates must not decrease",
+                         NULL);
+    expect_fixture_error(FIXTURE("sweep_range_typo.yaml"),
+                         "sweep_range_typo.yaml:4: sweep.parameters[0].linear.nun: unknown key "
+                         "'nun'",
+                         "did you mean 'num'?");
+    expect_fixture_error(FIXTURE("sweep_unsweepable.yaml"),
+                         "sweep_unsweepable.yaml:8: sweep.parameters[1].key: 'run.steps' cannot "
+                         "be swept: run.*",
+                         NULL);
+}
+
+Test(config, sweep_refusals_name_file_line_and_key) {
+    static const struct {
+        const char *text;
+        const char *expected;
+    } cases[] = {
+        {"sweep:\n  parametres: []\n",
+         "sweep.yaml:2: sweep.parametres: unknown key 'parametres' in sweep (did you mean "
+         "'parameters'?)"},
+        {"sweep:\n  mode: grid\n", "sweep.yaml:2: sweep.mode: expected one of product, zip"},
+        {"sweep:\n  parameters: {key: venue.max_leverage}\n",
+         "sweep.yaml:2: sweep.parameters: expected a list, got a mapping"},
+        {"sweep:\n  parameters:\n    - key: venue.max_leverage\n      value: [1]\n",
+         "sweep.yaml:4: sweep.parameters[0].value: unknown key 'value' in sweep.parameters[0] "
+         "(did you mean 'values'?)"},
+        {"sweep:\n  parameters:\n    - key: venue.max_leverage\n",
+         "sweep.yaml:3: sweep.parameters[0]: give exactly one of 'values', 'linear' or 'log', "
+         "got none"},
+        {"sweep:\n  parameters:\n    - key: venue.max_leverage\n      values: [1]\n"
+         "      linear: {start: 1, stop: 2, num: 2}\n",
+         "sweep.yaml:3: sweep.parameters[0]: give exactly one of 'values', 'linear' or 'log', "
+         "got values and linear"},
+        {"sweep:\n  parameters:\n    - values: [1, 2]\n",
+         "sweep.yaml:3: sweep.parameters[0]: missing key 'key'"},
+        {"sweep:\n  parameters:\n    - key: \"\"\n      values: [1]\n",
+         "sweep.yaml:3: sweep.parameters[0].key: empty"},
+        {"sweep:\n  parameters:\n    - key: venue.max_leverage\n      values: []\n",
+         "sweep.yaml:4: sweep.parameters[0].values: an empty list"},
+        {"sweep:\n  parameters:\n    - key: venue.max_leverage\n      values: 10\n",
+         "sweep.yaml:4: sweep.parameters[0].values: expected a list, got '10'"},
+        {"sweep:\n  parameters:\n    - key: venue.max_leverage\n      values: [[10]]\n",
+         "sweep.yaml:4: sweep.parameters[0].values[0]: expected a number or a string, got a list"},
+        {"sweep:\n  parameters:\n    - key: venue.max_leverage\n"
+         "      linear: {start: 1, stop: 2, nun: 3}\n",
+         "sweep.yaml:4: sweep.parameters[0].linear.nun: unknown key 'nun'"},
+        {"sweep:\n  parameters:\n    - key: venue.max_leverage\n      linear: {start: 1, num: 3}\n",
+         "sweep.yaml:4: sweep.parameters[0].linear: missing key 'stop'"},
+        {"sweep:\n  parameters:\n    - key: venue.max_leverage\n"
+         "      linear: {start: 1, stop: 2, num: 0}\n",
+         "sweep.yaml:4: sweep.parameters[0].linear.num: must be >= 1"},
+        {"sweep:\n  parameters:\n    - key: venue.max_leverage\n"
+         "      linear: {start: 1, stop: 2, num: 2.5}\n",
+         "sweep.yaml:4: sweep.parameters[0].linear.num: expected an integer"},
+        {"sweep:\n  parameters:\n    - key: venue.max_leverage\n"
+         "      linear: {start: 1, stop: 2, num: 4097}\n",
+         "sweep.yaml:4: sweep.parameters[0].linear.num: 4097 values, at most 4096"},
+        {"sweep:\n  parameters:\n    - key: venue.max_leverage\n"
+         "      linear: {start: 1, stop: .inf, num: 2}\n",
+         "sweep.yaml:4: sweep.parameters[0].linear.stop: must be a finite number"},
+        {"sweep:\n  parameters:\n    - key: venue.max_leverage\n"
+         "      log: {start: .nan, stop: 2, num: 2}\n",
+         "sweep.yaml:4: sweep.parameters[0].log.start: NaN is not a usable value"},
+        {"sweep:\n  parameters:\n    - key: venue.max_leverage\n"
+         "      log: {start: 0, stop: 100, num: 3}\n",
+         "sweep.yaml:4: sweep.parameters[0].log.start: a log range needs start > 0 and stop > 0, "
+         "got 0"},
+        {"sweep:\n  parameters:\n    - key: venue.max_leverage\n"
+         "      log: {start: 10, stop: -1, num: 3}\n",
+         "sweep.yaml:4: sweep.parameters[0].log.stop: a log range needs start > 0"},
+        {"sweep:\n  mode: zip\n  parameters:\n    - key: venue.max_leverage\n      values: [10, "
+         "20]\n    - key: venue.liquidation_fee\n      values: [0.01, 0.02, 0.03]\n",
+         "sweep.yaml:6: sweep.parameters[1]: mode zip walks the lists together, so they need the "
+         "same length: 3 values here, 2 in sweep.parameters[0]"},
+        {"sweep:\n  parameters:\n    - key: venue.max_leverage\n      values: [10]\n"
+         "    - key: venue.max_leverage\n      values: [20]\n",
+         "sweep.yaml:5: sweep.parameters[1].key: 'venue.max_leverage' is swept twice (also "
+         "sweep.parameters[0]"},
+        {"sweep:\n  parameters:\n    - key: venue.markets.ETH.depth_usd\n      values: [1e6]\n"
+         "    - key: venue.markets.1.depth_usd\n      values: [2e6]\n",
+         "sweep.yaml:5: sweep.parameters[1].key: 'venue.markets.1.depth_usd' is swept twice"},
+        {"sweep:\n  parameters:\n    - key: market.stress.0\n      values: [1]\n"
+         "    - key: market.stress.0.steps\n      values: [2]\n",
+         "sweep.yaml:5: sweep.parameters[1].key: 'market.stress.0.steps' and 'market.stress.0' "
+         "(sweep.parameters[0]) overlap"},
+        {"sweep:\n  parameters:\n    - key: run.paths\n      values: [10, 20]\n",
+         "sweep.yaml:3: sweep.parameters[0].key: 'run.paths' cannot be swept: run.* fixes the "
+         "shape of the run"},
+        {"sweep:\n  parameters:\n    - key: output.bins_per_decade\n      values: [10, 20]\n",
+         "sweep.yaml:3: sweep.parameters[0].key: 'output.bins_per_decade' cannot be swept"},
+        {"sweep:\n  parameters:\n    - key: sweep.mode\n      values: [zip]\n",
+         "sweep.yaml:3: sweep.parameters[0].key: 'sweep.mode' cannot be swept"},
+        {"sweep:\n  parameters:\n    - key: population.file\n      values: [a.h5, b.h5]\n",
+         "sweep.yaml:3: sweep.parameters[0].key: 'population.file' cannot be swept: "
+         "population.file fixes the accounts"},
+        {"sweep:\n  parameters:\n    - key: venue.max_leverag\n      values: [10]\n",
+         "sweep.yaml:3: sweep.parameters[0]: point 0 (venue.max_leverag=10): unknown key "
+         "'max_leverag' in venue (did you mean 'max_leverage'?)"},
+        {"sweep:\n  parameters:\n    - key: venue.markets.XRP.depth_usd\n      values: [10]\n",
+         "sweep.yaml:3: sweep.parameters[0]: point 0 (venue.markets.XRP.depth_usd=10): no entry "
+         "named 'XRP' in venue.markets"},
+        {"sweep:\n  parameters:\n    - key: venue.max_leverage\n      values: [10, high]\n",
+         "sweep.yaml:3: sweep.parameters[0]: point 1 (venue.max_leverage=high): "
+         "venue.max_leverage: expected a number, got 'high'"},
+        {"sweep:\n  parameters:\n    - key: venue.max_leverage\n      values: [10, \"20\"]\n",
+         "sweep.yaml:3: sweep.parameters[0]: point 1 (venue.max_leverage=\"20\"): "
+         "venue.max_leverage: expected a number, got the quoted string \"20\""},
+        {"sweep:\n  parameters:\n    - key: market.impact.law\n      values: [linear, cubic]\n",
+         "sweep.yaml:3: sweep.parameters[0]: point 1 (market.impact.law=cubic): "
+         "market.impact.law: expected one of linear, sqrt"},
+        {"sweep:\n  parameters:\n    - key: venue.max_leverage\n      values: [10, 20]\n"
+         "    - key: venue.markets.SOL.tiers.0.mmr\n      linear: {start: 0.01, stop: 0.03, "
+         "num: 3}\n",
+         "sweep.yaml:5: sweep.parameters[1]: point 2 (venue.max_leverage=10, "
+         "venue.markets.SOL.tiers.0.mmr=0.03): venue.markets[2].tiers[0].mmr: 0.03 is not below "
+         "the initial margin rate"},
+        {"sweep:\n  parameters:\n    - key: market.stress.0.start_step\n      values: [1]\n",
+         "sweep.yaml:3: sweep.parameters[0]: point 0 (market.stress.0.start_step=1): no entry 0 "
+         "in market.stress (it has 0 entries)"},
+        {"sweep:\n  parameters:\n    - key: venue.insurance_fund_usd\n"
+         "      linear: {start: 1, stop: 2, num: 1000}\n    - key: venue.liquidation_fee\n"
+         "      linear: {start: 0, stop: 0.1, num: 1001}\n",
+         "sweep.yaml:2: sweep.parameters: too many points: 1000 x 1001 is over 1000000"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        mf_config config;
+        memset(&config, 0, sizeof config);
+        mf_error_clear();
+        mf_status status = mf_config_load_string(&config, cases[i].text, "sweep.yaml", NULL, 0);
+        cr_expect_eq(status, MF_ERR_CONFIG, "case %zu: status %d (%s)", i, status,
+                     mf_error_message());
+        cr_expect(strstr(mf_error_message(), cases[i].expected) != NULL,
+                  "case %zu: '%s' not in: %s", i, cases[i].expected, mf_error_message());
+        if (status == MF_OK) mf_config_free(&config);
+    }
+}
+
+Test(config, sweep_size_limits) {
+    /* Nine parameters. */
+    char text[1 << 16] = "sweep:\n  parameters:\n";
+    static const char *const keys[] = {
+        "venue.max_leverage",         "venue.insurance_fund_usd",  "venue.liquidation_fee",
+        "market.jumps.mean",          "market.jumps.stdev",        "market.garch.alpha",
+        "market.depth_feedback.beta", "population.leverage.sigma", "population.entry_spread"};
+    for (int p = 0; p < 9; p++) {
+        size_t used = strlen(text);
+        snprintf(text + used, sizeof text - used, "    - {key: %s, values: [1]}\n", keys[p]);
+    }
+    expect_sweep_error(text, NULL, 0, "sweep.yaml:2: sweep.parameters: 9 parameters, at most 8");
+
+    /* Eight are fine: 2^8 points, zip of equal lengths. */
+    snprintf(text, sizeof text, "sweep:\n  parameters:\n");
+    for (int p = 0; p < 8; p++) {
+        size_t used = strlen(text);
+        snprintf(text + used, sizeof text - used, "    - {key: %s, values: [%s]}\n", keys[p],
+                 p == 2 ? "0.01, 0.02" : (p == 5 ? "0.01, 0.02" : "1.5, 2"));
+    }
+    mf_config config;
+    load_ok(&config, text, NULL, 0);
+    cr_expect_eq(config.sweep.n_points, 256);
+    mf_config_free(&config);
+
+    /* 4097 explicit values. */
+    snprintf(text, sizeof text,
+             "sweep:\n  parameters:\n    - key: venue.insurance_fund_usd\n"
+             "      values: [");
+    for (int i = 0; i <= MF_MAX_SWEEP_VALUES; i++) {
+        size_t used = strlen(text);
+        snprintf(text + used, sizeof text - used, "%s%d", i ? "," : "", i);
+    }
+    strcat(text, "]\n");
+    expect_sweep_error(text, NULL, 0,
+                       "sweep.yaml:4: sweep.parameters[0].values: 4097 values, "
+                       "at most 4096");
+
+    /* Exactly 1000000 points is allowed (and every one of them is checked). */
+    const char *million = "sweep:\n  parameters:\n"
+                          "    - {key: venue.insurance_fund_usd, linear: {start: 0, stop: 1e9, "
+                          "num: 1000}}\n"
+                          "    - {key: venue.liquidation_fee, linear: {start: 0, stop: 0.1, "
+                          "num: 1000}}\n";
+    load_ok(&config, million, NULL, 0);
+    cr_expect_eq(config.sweep.n_points, 1000000);
+    cr_expect_eq(mf_sweep_point_value(&config, 999999, 1), 0.1);
+    mf_config_free(&config);
+}
+
+Test(config, sweep_leverage_mmr_config_loads) {
+    mf_config config;
+    mf_error_clear();
+    cr_assert_eq(mf_config_load(&config, MF_SOURCE_DIR "/configs/sweep-leverage-mmr.yaml", NULL, 0),
+                 MF_OK, "%s", mf_error_message());
+    cr_expect_eq(config.sweep.n_params, 2);
+    cr_expect_eq(config.sweep.mode, MF_SWEEP_PRODUCT);
+    cr_assert_eq(config.sweep.n_points, 15);
+    cr_expect_str_eq(config.sweep.keys[0], "venue.max_leverage");
+    cr_expect_str_eq(config.sweep.keys[1], "venue.markets.BTC.tiers.0.mmr");
+    cr_expect_eq(config.run.paths, 400);
+    cr_expect_eq(config.population.accounts, 10000);
+    cr_expect_eq(config.market.n_stress, 1);
+    cr_expect_eq(config.market.stress[0].asset, -1);
+    cr_expect_eq(config.market.stress[0].log_return, -0.10);
+    cr_expect_eq(mf_sweep_point_value(&config, 0, 0), 10.0);
+    cr_expect_eq(mf_sweep_point_value(&config, 0, 1), 0.002);
+    cr_expect_eq(mf_sweep_point_value(&config, 14, 0), 125.0);
+    cr_expect_eq(mf_sweep_point_value(&config, 14, 1), 0.004);
+    char *resolved = NULL;
+    cr_assert_eq(mf_config_to_yaml(&config, &resolved), MF_OK);
+    for (int64_t point = 0; point < 15; point++) {
+        mf_config at;
+        cr_assert_eq(mf_config_load_point(&at, resolved, "resolved.yaml", point), MF_OK, "%s",
+                     mf_error_message());
+        cr_expect_eq(at.venue.max_leverage, mf_sweep_point_value(&config, point, 0));
+        cr_expect_eq(at.venue.markets[0].tiers[0].mmr, mf_sweep_point_value(&config, point, 1));
+        cr_expect_eq(at.sweep.n_params, 0);
+        cr_expect_eq(mf_config_validate(&at), MF_OK, "%s", mf_error_message());
+    }
+    free(resolved);
+    mf_config_free(&config);
+}
+
+Test(config, validate_checks_a_sweep_struct) {
+    mf_config config;
+    mf_error_clear();
+    cr_assert_eq(mf_config_load(&config, MF_SOURCE_DIR "/configs/sweep-leverage-mmr.yaml", NULL, 0),
+                 MF_OK, "%s", mf_error_message());
+    cr_expect_eq(mf_config_validate(&config), MF_OK, "%s", mf_error_message());
+    config.sweep.mode = MF_SWEEP_ZIP; /* 5 and 3 values */
+    cr_expect_eq(mf_config_validate(&config), MF_ERR_CONFIG);
+    cr_expect(strstr(mf_error_message(), "sweep.parameters[1]: mode zip needs lists of the same "
+                                         "length") != NULL,
+              "%s", mf_error_message());
+    config.sweep.mode = MF_SWEEP_PRODUCT;
+    snprintf(config.sweep.keys[1], MF_PATH_LEN, "output.paths");
+    cr_expect_eq(mf_config_validate(&config), MF_ERR_CONFIG);
+    cr_expect(strstr(mf_error_message(), "'output.paths' cannot be swept") != NULL, "%s",
+              mf_error_message());
+    mf_config_free(&config);
+}
