@@ -13,7 +13,9 @@
 static const char usage_text[] =
     "Usage:\n"
     "  marginfall run CONFIG [-o FILE] [--paths N] [--seed S] [--set KEY=VALUE]...\n"
-    "                        [--force] [--quiet]\n"
+    "                        [--points START:STOP | --points-part I/N] [--resume]\n"
+    "                        [--checkpoint-interval SECONDS] [--force] [--quiet]\n"
+    "  marginfall merge OUT IN... [--allow-gaps] [--force]\n"
     "  marginfall info FILE\n"
     "  marginfall population CONFIG -o FILE [--set KEY=VALUE]... [--force]\n"
     "  marginfall --help | --version\n";
@@ -28,6 +30,8 @@ static const char help_text[] =
     "  run CONFIG        Simulate the scenario in the YAML file CONFIG. Run it under\n"
     "                    mpirun/srun for several ranks; set OMP_NUM_THREADS for threads.\n"
     "                    Results are bit-identical for any number of ranks and threads.\n"
+    "  merge OUT IN...   Combine the part files of one sweep (--points, --points-part)\n"
+    "                    into OUT; the result equals a single job's, bit for bit.\n"
     "  info FILE         Print a readable summary of a result file.\n"
     "  population CONFIG Generate the scenario's account population and save it as HDF5\n"
     "                    (load it back with population.file in a config).\n"
@@ -40,13 +44,27 @@ static const char help_text[] =
     "  -S, --set KEY=VALUE Override any config key, with the same checks as the file:\n"
     "                      --set venue.max_leverage=50  --set market.assets.0.volatility=0.8\n"
     "                      --set venue.markets.BTC.depth_usd=1e7 (list items by index or name)\n"
-    "  -f, --force         Replace an existing output file.\n"
+    "  --points START:STOP Run only points START..STOP-1 of the config's sweep (or one\n"
+    "                      point: --points 3).\n"
+    "  --points-part I/N   Run part I (0-based) of N near-equal contiguous parts of the sweep:\n"
+    "                      --points-part ${SLURM_ARRAY_TASK_ID}/${SLURM_ARRAY_TASK_COUNT}\n"
+    "  --resume            Continue from FILE.checkpoint/ if an interrupted run left one\n"
+    "                      (starts afresh if none; does nothing if FILE is complete).\n"
+    "  --checkpoint-interval SECONDS\n"
+    "                      Write FILE.checkpoint/ this often (default 300; 0 = only on\n"
+    "                      SIGTERM). SIGTERM (Slurm pre-emption) writes a checkpoint and exits 8.\n"
+    "  -f, --force         Replace an existing output file (or discard a checkpoint).\n"
     "  -q, --quiet         No progress or summary; print only the output file name.\n"
     "\n"
     "Exit status:\n"
     "  0 success; 1 usage error; 2 config error; 3 unreadable input (replay, population or\n"
     "  result file); 4 output error (file exists without --force, or cannot be written);\n"
-    "  5 out of memory; 6 MPI error; 7 internal error (a bug: please report it).\n"
+    "  5 out of memory; 6 MPI error; 7 internal error (a bug: please report it);\n"
+    "  8 stopped by SIGTERM after writing a checkpoint (rerun with --resume).\n"
+    "\n"
+    "Options for merge:\n"
+    "  --allow-gaps        Merge even if some points of the sweep are in no input.\n"
+    "  -f, --force         Replace an existing OUT.\n"
     "\n"
     "Documentation: docs/config.md (every key), docs/model.md, docs/output.md.\n";
 
@@ -67,6 +85,46 @@ static int parse_count(const char *text, int64_t *value) {
     char *end = NULL;
     long long parsed = strtoll(text, &end, 10);
     if (!*text || *end || parsed <= 0) return 0;
+    *value = parsed;
+    return 1;
+}
+
+/* "START:STOP" (half-open) or a single point "I". */
+static int parse_points(const char *text, int64_t *first, int64_t *stop) {
+    char *end = NULL;
+    long long a = strtoll(text, &end, 10);
+    if (end == text || a < 0) return 0;
+    if (*end == '\0') {
+        *first = a;
+        *stop = a + 1;
+        return 1;
+    }
+    if (*end != ':') return 0;
+    const char *second = end + 1;
+    long long b = strtoll(second, &end, 10);
+    if (end == second || *end || b <= a) return 0;
+    *first = a;
+    *stop = b;
+    return 1;
+}
+
+/* "I/N" with 0 <= I < N. */
+static int parse_part(const char *text, int64_t *index, int64_t *count) {
+    char *end = NULL;
+    long long i = strtoll(text, &end, 10);
+    if (end == text || *end != '/' || i < 0) return 0;
+    const char *second = end + 1;
+    long long n = strtoll(second, &end, 10);
+    if (end == second || *end || n < 1 || i >= n) return 0;
+    *index = i;
+    *count = n;
+    return 1;
+}
+
+static int parse_seconds(const char *text, double *value) {
+    char *end = NULL;
+    double parsed = strtod(text, &end);
+    if (end == text || *end || !(parsed >= 0) || parsed > 1e9) return 0;
     *value = parsed;
     return 1;
 }
@@ -103,7 +161,8 @@ int main(int argc, char **argv) {
         goto done;
     }
 
-    if (strcmp(command, "run") && strcmp(command, "info") && strcmp(command, "population")) {
+    if (strcmp(command, "run") && strcmp(command, "info") && strcmp(command, "population") &&
+        strcmp(command, "merge")) {
         char message[256];
         snprintf(message, sizeof message, "unknown command '%s'", command);
         code = usage_error(message, rank);
@@ -129,7 +188,12 @@ int main(int argc, char **argv) {
         {"output", required_argument, NULL, 'o'}, {"paths", required_argument, NULL, 'n'},
         {"seed", required_argument, NULL, 's'},   {"set", required_argument, NULL, 'S'},
         {"force", no_argument, NULL, 'f'},        {"quiet", no_argument, NULL, 'q'},
-        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
+        {"help", no_argument, NULL, 'h'},         {"points", required_argument, NULL, 'P'},
+        {"points-part", required_argument, NULL, 'A'}, {"resume", no_argument, NULL, 'R'},
+        {"checkpoint-interval", required_argument, NULL, 'C'},
+        {"allow-gaps", no_argument, NULL, 'G'},   {NULL, 0, NULL, 0}};
+    options.checkpoint_interval = 300;
+    int allow_gaps = 0;
     optind = 2;
     opterr = 0;
     int option;
@@ -156,6 +220,26 @@ int main(int argc, char **argv) {
             }
             overrides[options.n_overrides++] = optarg;
             break;
+        case 'P':
+            if (!parse_points(optarg, &options.points_first, &options.points_stop)) {
+                code = usage_error("--points needs START:STOP (0 <= START < STOP) or one point", rank);
+                goto cleanup;
+            }
+            break;
+        case 'A':
+            if (!parse_part(optarg, &options.part_index, &options.part_count)) {
+                code = usage_error("--points-part needs I/N with 0 <= I < N", rank);
+                goto cleanup;
+            }
+            break;
+        case 'R': options.resume = 1; break;
+        case 'C':
+            if (!parse_seconds(optarg, &options.checkpoint_interval)) {
+                code = usage_error("--checkpoint-interval needs a number of seconds >= 0", rank);
+                goto cleanup;
+            }
+            break;
+        case 'G': allow_gaps = 1; break;
         case 'f': options.force = 1; break;
         case 'q': options.quiet = 1; break;
         case 'h':
@@ -169,6 +253,23 @@ int main(int argc, char **argv) {
             goto cleanup;
         }
         }
+    }
+    if (options.points_stop > 0 && options.part_count > 0) {
+        code = usage_error("--points and --points-part exclude each other", rank);
+        goto cleanup;
+    }
+    if (!strcmp(command, "merge")) {
+        if (argc - optind < 2) {
+            code = usage_error("merge needs OUT and at least one IN file", rank);
+        } else if (rank == 0) {
+            mf_status status = mf_output_merge(argv[optind], (const char *const *)&argv[optind + 1],
+                                               argc - optind - 1, options.force, allow_gaps,
+                                               command_line);
+            if (status != MF_OK) code = fail(status, rank);
+            else printf("Wrote %s from %d file%s\n", argv[optind], argc - optind - 1,
+                        argc - optind - 1 == 1 ? "" : "s");
+        }
+        goto cleanup;
     }
     if (optind != argc - 1) {
         code = usage_error(optind >= argc ? "missing CONFIG or FILE argument"

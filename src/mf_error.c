@@ -47,6 +47,7 @@ const char *mf_status_name(mf_status status) {
     case MF_ERR_MEMORY: return "out of memory";
     case MF_ERR_MPI: return "MPI error";
     case MF_ERR_INTERNAL: return "internal error";
+    case MF_ERR_INTERRUPTED: return "interrupted";
     }
     return "unknown error";
 }

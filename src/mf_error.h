@@ -15,6 +15,7 @@ typedef enum {
     MF_ERR_MEMORY = 5,   /* allocation failed */
     MF_ERR_MPI = 6,      /* an MPI call failed */
     MF_ERR_INTERNAL = 7, /* a broken invariant: a bug */
+    MF_ERR_INTERRUPTED = 8, /* stopped by SIGTERM after writing a checkpoint: rerun with --resume */
 } mf_status;
 
 /* Record the first error of a failure chain (printf-style). Returns status for chaining. */

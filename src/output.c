@@ -461,13 +461,35 @@ static mf_status write_paths(const writer *w, hid_t point_group, const mf_point_
     return status;
 }
 
-static mf_status write_point(const writer *w, hid_t file, int index, const mf_point_result *point) {
-    char name[32];
-    snprintf(name, sizeof name, "point_%d", index);
+/* "key=value, key=value" for point `point` of the sweep ("" without a sweep). */
+static void point_label(const mf_sweep_table *sweep, int64_t point, char *label, size_t size) {
+    label[0] = '\0';
+    if (!sweep || sweep->n_params == 0) return;
+    size_t used = 0;
+    for (int p = 0; p < sweep->n_params && used < size; p++)
+        used += (size_t)snprintf(label + used, size - used, "%s%s=%s", p ? ", " : "",
+                                 sweep->keys[p], sweep->texts[point * sweep->n_params + p]);
+}
+
+static mf_status write_point(const writer *w, hid_t file, const mf_sweep_table *sweep,
+                             const mf_point_result *point) {
+    char name[48];
+    snprintf(name, sizeof name, "point_%d", point->point_index);
     hid_t group;
     MF_CHECK(create_group(w, file, name, &group));
     hid_t metrics = H5I_INVALID_HID;
     mf_status status = attr_int32(w, group, "point_index", point->point_index);
+    if (status == MF_OK && sweep && sweep->n_params > 0) {
+        /* The point's parameters as attributes: key = value (number, or text). */
+        char label[2048];
+        point_label(sweep, point->point_index, label, sizeof label);
+        status = attr_string(w, group, "label", label);
+        for (int p = 0; p < sweep->n_params && status == MF_OK; p++) {
+            const int64_t at = (int64_t)point->point_index * sweep->n_params + p;
+            status = isnan(sweep->values[at]) ? attr_string(w, group, sweep->keys[p], sweep->texts[at])
+                                              : attr_double(w, group, sweep->keys[p], sweep->values[at]);
+        }
+    }
     if (status == MF_OK) status = scalar_f64(w, group, "prob_bad_debt", point->prob_bad_debt);
     if (status == MF_OK)
         status = scalar_f64(w, group, "prob_fund_shortfall", point->prob_fund_shortfall);
@@ -483,6 +505,63 @@ static mf_status write_point(const writer *w, hid_t file, int index, const mf_po
     return status;
 }
 
+/* /sweep: one dataset per swept key over the `point` dimension (numbers, or texts when a
+ * value is not a number) and `label`, for every point of the sweep, so a notebook opens it
+ * with xarray and selects points by parameter. */
+static mf_status write_sweep(const writer *w, hid_t file, const mf_sweep_table *sweep) {
+    hid_t group;
+    MF_CHECK(create_group(w, file, "sweep", &group));
+    const int64_t n = sweep->n_points;
+    int64_t *index = calloc((size_t)(n > 0 ? n : 1), sizeof *index);
+    double *column = calloc((size_t)(n > 0 ? n : 1), sizeof *column);
+    const char **texts = calloc((size_t)(n > 0 ? n : 1), sizeof *texts);
+    char *labels = calloc((size_t)(n > 0 ? n : 1), 2048);
+    const char **label_ptrs = calloc((size_t)(n > 0 ? n : 1), sizeof *label_ptrs);
+    const char **targets = calloc((size_t)sweep->n_params + 1, sizeof *targets);
+    mf_status status = MF_OK;
+    if (!index || !column || !texts || !labels || !label_ptrs || !targets)
+        status = MF_FAIL(MF_ERR_MEMORY, "out of memory writing the sweep table");
+    for (int64_t i = 0; i < n && status == MF_OK; i++) {
+        index[i] = i;
+        point_label(sweep, i, labels + i * 2048, 2048);
+        label_ptrs[i] = labels + i * 2048;
+    }
+    if (status == MF_OK)
+        status = write_dataset(w, group, "point", H5T_NATIVE_INT64, H5T_STD_I64LE, 1, (hsize_t)n,
+                               index, 0);
+    for (int p = 0; p < sweep->n_params && status == MF_OK; p++) {
+        int numeric = 1;
+        for (int64_t i = 0; i < n; i++) {
+            column[i] = sweep->values[i * sweep->n_params + p];
+            texts[i] = sweep->texts[i * sweep->n_params + p];
+            if (isnan(column[i])) numeric = 0;
+        }
+        status = numeric ? write_dataset(w, group, sweep->keys[p], H5T_NATIVE_DOUBLE,
+                                         H5T_IEEE_F64LE, 1, (hsize_t)n, column, 0)
+                         : write_dataset(w, group, sweep->keys[p], w->string_type, w->string_type,
+                                         1, (hsize_t)n, texts, 0);
+        targets[p] = sweep->keys[p];
+    }
+    if (status == MF_OK)
+        status = write_dataset(w, group, "label", w->string_type, w->string_type, 1, (hsize_t)n,
+                               label_ptrs, 0);
+    if (status == MF_OK) {
+        targets[sweep->n_params] = "label";
+        status = attach_scale(w, group, "point", "point", targets, sweep->n_params + 1);
+    }
+    if (status == MF_OK)
+        status = attr_strings(w, group, "parameters", sweep->keys, sweep->n_params);
+    free(index);
+    free(column);
+    free(texts);
+    free(labels);
+    free(label_ptrs);
+    free(targets);
+    H5Gclose(group);
+    if (status != MF_OK) mf_error_push_frame(__FILE__, __LINE__, __func__);
+    return status;
+}
+
 static void utc_now(char *buffer, size_t size) {
     time_t now = time(NULL);
     struct tm utc;
@@ -492,7 +571,8 @@ static void utc_now(char *buffer, size_t size) {
         snprintf(buffer, size, "unknown");
 }
 
-static mf_status write_root(const writer *w, hid_t file, const mf_run_info *info, int n_points) {
+static mf_status write_root(const writer *w, hid_t file, const mf_run_info *info, int n_points,
+                            const int64_t *points_present) {
     static const int32_t version[2] = {MF_FORMAT_VERSION_MAJOR, MF_FORMAT_VERSION_MINOR};
     char created[64];
     utc_now(created, sizeof created);
@@ -514,8 +594,15 @@ static mf_status write_root(const writer *w, hid_t file, const mf_run_info *info
     MF_CHECK(attr_int64(w, file, "accounts", info->accounts));
     MF_CHECK(attr_int64(w, file, "positions", info->positions));
     MF_CHECK(attr_strings(w, file, "assets", info->asset_names, info->n_assets));
-    MF_CHECK(attr_int32(w, file, "points", n_points));
-    return MF_OK;
+    const int64_t total = info->points_total > 0 ? info->points_total : n_points;
+    MF_CHECK(attr_int64(w, file, "points", total));
+    int64_t *present = calloc((size_t)(n_points > 0 ? n_points : 1), sizeof *present);
+    if (!present) return MF_FAIL(MF_ERR_MEMORY, "out of memory");
+    for (int i = 0; i < n_points; i++) present[i] = points_present ? points_present[i] : i;
+    mf_status status = write_attr(w, file, "points_in_file", H5T_NATIVE_INT64, H5T_STD_I64LE, 1,
+                                  (hsize_t)n_points, present);
+    free(present);
+    return status;
 }
 
 /* The HDF5 file is built in memory (core driver, no backing store) and its image written with
@@ -544,9 +631,15 @@ static mf_status write_file(const char *temp_path, const char *path, const mf_ru
         status =
             MF_FAIL(MF_ERR_OUTPUT, "cannot create '%s' in memory: %s", path, h5_reason(reason));
     }
-    if (status == MF_OK) status = write_root(&w, file, info, n_points);
+    int64_t *present = calloc((size_t)(n_points > 0 ? n_points : 1), sizeof *present);
+    if (!present && status == MF_OK) status = MF_FAIL(MF_ERR_MEMORY, "out of memory");
+    for (int i = 0; i < n_points && present; i++) present[i] = points[i].point_index;
+    if (status == MF_OK) status = write_root(&w, file, info, n_points, present);
+    free(present);
+    if (status == MF_OK && info->sweep && info->sweep->n_params > 0)
+        status = write_sweep(&w, file, info->sweep);
     for (int i = 0; i < n_points && status == MF_OK; i++)
-        status = write_point(&w, file, i, &points[i]);
+        status = write_point(&w, file, info->sweep, &points[i]);
     void *image = NULL;
     ssize_t size = -1;
     if (status == MF_OK) {
@@ -910,6 +1003,9 @@ static void print_point(FILE *out, hid_t file, int index) {
     format_value(bad, sizeof bad, prob_bad_debt, "fraction");
     format_value(shortfall, sizeof shortfall, prob_shortfall, "fraction");
     fprintf(out, "\npoint %d (%s): %s paths\n", point_index, name, paths_text);
+    char *label = H5Aexists(group, "label") > 0 ? read_attr_string(group, "label") : NULL;
+    if (label && *label) fprintf(out, "  %-28s %s\n", "parameters", label);
+    free(label);
     fprintf(out, "  %-28s %s\n", "P(bad debt > 0)", bad);
     fprintf(out, "  %-28s %s\n", "P(insurance fund shortfall)", shortfall);
 
@@ -970,6 +1066,34 @@ static void print_point(FILE *out, hid_t file, int index) {
     H5Gclose(group);
 }
 
+/* The sweep's points and their parameters, one line each (at most 50 lines). */
+static void print_sweep(FILE *out, hid_t file, const int64_t *present, int64_t n_present) {
+    if (H5Lexists(file, "sweep", H5P_DEFAULT) <= 0) return;
+    hid_t labels = H5Dopen2(file, "sweep/label", H5P_DEFAULT);
+    if (labels < 0) return;
+    hid_t space = H5Dget_space(labels);
+    const hssize_t n = space >= 0 ? H5Sget_simple_extent_npoints(space) : 0;
+    char **texts = n > 0 ? calloc((size_t)n, sizeof *texts) : NULL;
+    hid_t type = H5Tcopy(H5T_C_S1);
+    H5Tset_size(type, H5T_VARIABLE);
+    if (texts && H5Dread(labels, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, texts) >= 0) {
+        fprintf(out, "\nsweep: %lld points\n", (long long)n);
+        for (hssize_t i = 0; i < n && i < 50; i++) {
+            int here = present == NULL;
+            for (int64_t j = 0; j < n_present && !here; j++) here = present[j] == i;
+            fprintf(out, "  %s point %-5lld %s\n", here ? "*" : " ", (long long)i,
+                    texts[i] ? texts[i] : "");
+        }
+        if (n > 50) fprintf(out, "  ... %lld more\n", (long long)(n - 50));
+        fprintf(out, "  (* = in this file)\n");
+        H5Dvlen_reclaim(type, space, H5P_DEFAULT, texts);
+    }
+    free(texts);
+    H5Tclose(type);
+    if (space >= 0) H5Sclose(space);
+    H5Dclose(labels);
+}
+
 static mf_status info_open(const char *path, hid_t *file, int32_t *version) {
     struct stat st;
     if (stat(path, &st) != 0)
@@ -1023,14 +1147,309 @@ mf_status mf_output_info(const char *path, FILE *out) {
     mf_status status = info_open(path, &file, version);
     if (status == MF_OK) {
         print_provenance(out, file, path, version);
-        int32_t n_points = 0;
-        read_attr_numbers(file, "points", H5T_NATIVE_INT32, &n_points, 1);
-        fprintf(out, "  %-16s %d\n", "points", n_points);
-        for (int i = 0; i < n_points; i++)
-            print_point(out, file, i);
+        int64_t n_points = 0;
+        read_attr_numbers(file, "points", H5T_NATIVE_INT64, &n_points, 1);
+        /* Format 1.1 lists the points this file holds (a part of a split sweep holds some). */
+        int64_t *present = NULL;
+        int64_t n_present = n_points;
+        hid_t attr = H5Aexists(file, "points_in_file") > 0
+                         ? H5Aopen(file, "points_in_file", H5P_DEFAULT)
+                         : H5I_INVALID_HID;
+        if (attr >= 0) {
+            hid_t space = H5Aget_space(attr);
+            n_present = space >= 0 ? H5Sget_simple_extent_npoints(space) : 0;
+            present = calloc((size_t)(n_present > 0 ? n_present : 1), sizeof *present);
+            if (present && n_present > 0 && H5Aread(attr, H5T_NATIVE_INT64, present) < 0)
+                n_present = 0;
+            if (space >= 0) H5Sclose(space);
+            H5Aclose(attr);
+        }
+        if (n_present == n_points)
+            fprintf(out, "  %-16s %lld\n", "points", (long long)n_points);
+        else
+            fprintf(out, "  %-16s %lld of the sweep's %lld\n", "points", (long long)n_present,
+                    (long long)n_points);
+        print_sweep(out, file, present, n_present);
+        for (int64_t i = 0; i < n_present; i++)
+            print_point(out, file, present ? (int)present[i] : (int)i);
+        free(present);
         H5Fclose(file);
     }
     quiet_end(&saved);
     if (status != MF_OK) mf_error_push_frame(__FILE__, __LINE__, __func__);
+    return status;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Merge: `marginfall merge OUT IN...`
+ * ------------------------------------------------------------------------------------- */
+
+typedef struct {
+    hid_t destination;
+    const char *const *skip;
+    int failed;
+} attribute_copy;
+
+/* Copy one attribute as stored (variable-length strings included). */
+static herr_t copy_attribute(hid_t source, const char *name, const H5A_info_t *info, void *data) {
+    (void)info;
+    attribute_copy *copy = data;
+    for (const char *const *skip = copy->skip; *skip; skip++)
+        if (strcmp(*skip, name) == 0) return 0;
+    hid_t attr = H5Aopen(source, name, H5P_DEFAULT);
+    hid_t type = attr >= 0 ? H5Aget_type(attr) : H5I_INVALID_HID;
+    hid_t space = attr >= 0 ? H5Aget_space(attr) : H5I_INVALID_HID;
+    const hssize_t n = space >= 0 ? H5Sget_simple_extent_npoints(space) : -1;
+    const size_t size = type >= 0 ? H5Tget_size(type) : 0;
+    void *buffer = n >= 0 && size > 0 ? calloc((size_t)(n > 0 ? n : 1), size) : NULL;
+    herr_t status = buffer ? 0 : -1;
+    if (status >= 0 && n > 0) status = H5Aread(attr, type, buffer);
+    hid_t target = status >= 0 ? H5Acreate2(copy->destination, name, type, space, H5P_DEFAULT,
+                                            H5P_DEFAULT)
+                               : H5I_INVALID_HID;
+    if (target < 0) status = -1;
+    if (status >= 0 && n > 0) status = H5Awrite(target, type, buffer);
+    if (buffer && n > 0 && H5Tis_variable_str(type) > 0) H5Dvlen_reclaim(type, space, H5P_DEFAULT, buffer);
+    free(buffer);
+    if (target >= 0) H5Aclose(target);
+    if (space >= 0) H5Sclose(space);
+    if (type >= 0) H5Tclose(type);
+    if (attr >= 0) H5Aclose(attr);
+    if (status < 0) copy->failed = 1;
+    return 0;
+}
+
+static int read_points_in_file(hid_t file, int64_t **points, int64_t *n) {
+    *points = NULL;
+    *n = 0;
+    int64_t total = 0;
+    read_attr_numbers(file, "points", H5T_NATIVE_INT64, &total, 1);
+    hid_t attr = H5Aexists(file, "points_in_file") > 0 ? H5Aopen(file, "points_in_file", H5P_DEFAULT)
+                                                         : H5I_INVALID_HID;
+    if (attr < 0) { /* a 1.0 file: every point */
+        *points = calloc((size_t)(total > 0 ? total : 1), sizeof **points);
+        if (!*points) return -1;
+        for (int64_t i = 0; i < total; i++) (*points)[i] = i;
+        *n = total;
+        return 0;
+    }
+    hid_t space = H5Aget_space(attr);
+    const hssize_t count = space >= 0 ? H5Sget_simple_extent_npoints(space) : -1;
+    *points = count >= 0 ? calloc((size_t)(count > 0 ? count : 1), sizeof **points) : NULL;
+    const int ok = *points && (count == 0 || H5Aread(attr, H5T_NATIVE_INT64, *points) >= 0);
+    if (space >= 0) H5Sclose(space);
+    H5Aclose(attr);
+    *n = ok ? count : 0;
+    return ok ? 0 : -1;
+}
+
+static int strings_equal(const char *a, const char *b) {
+    return a && b && strcmp(a, b) == 0;
+}
+
+typedef struct {
+    const char *path;
+    hid_t file;
+    int64_t *points;
+    int64_t n_points;
+} merge_input;
+
+static mf_status merge_check(merge_input *inputs, int n_inputs, int allow_gaps,
+                             int64_t *total_out, int *owner_of, int64_t total_capacity) {
+    (void)total_capacity;
+    char *config0 = read_attr_string(inputs[0].file, "config");
+    char *engine0 = read_attr_string(inputs[0].file, "engine_version");
+    int32_t version0[2] = {0, 0};
+    read_attr_numbers(inputs[0].file, "format_version", H5T_NATIVE_INT32, version0, 2);
+    int64_t total0 = 0;
+    read_attr_numbers(inputs[0].file, "points", H5T_NATIVE_INT64, &total0, 1);
+    mf_status status = MF_OK;
+    for (int i = 1; i < n_inputs && status == MF_OK; i++) {
+        char *config = read_attr_string(inputs[i].file, "config");
+        char *engine = read_attr_string(inputs[i].file, "engine_version");
+        int32_t version[2] = {0, 0};
+        read_attr_numbers(inputs[i].file, "format_version", H5T_NATIVE_INT32, version, 2);
+        uint64_t seed0 = 0, seed = 0;
+        int64_t paths0 = 0, paths = 0, total = 0;
+        read_attr_numbers(inputs[0].file, "seed", H5T_NATIVE_UINT64, &seed0, 1);
+        read_attr_numbers(inputs[i].file, "seed", H5T_NATIVE_UINT64, &seed, 1);
+        read_attr_numbers(inputs[0].file, "paths", H5T_NATIVE_INT64, &paths0, 1);
+        read_attr_numbers(inputs[i].file, "paths", H5T_NATIVE_INT64, &paths, 1);
+        read_attr_numbers(inputs[i].file, "points", H5T_NATIVE_INT64, &total, 1);
+        if (version[0] != version0[0] || version[1] != version0[1])
+            status = MF_FAIL(MF_ERR_INPUT, "cannot merge: '%s' has format version %d.%d, '%s' %d.%d",
+                             inputs[i].path, version[0], version[1], inputs[0].path, version0[0],
+                             version0[1]);
+        else if (!strings_equal(engine, engine0))
+            status = MF_FAIL(MF_ERR_INPUT,
+                             "cannot merge: '%s' was made by marginfall %s, '%s' by %s",
+                             inputs[i].path, engine ? engine : "?", inputs[0].path,
+                             engine0 ? engine0 : "?");
+        else if (seed != seed0)
+            status = MF_FAIL(MF_ERR_INPUT, "cannot merge: '%s' has seed %llu, '%s' seed %llu",
+                             inputs[i].path, (unsigned long long)seed, inputs[0].path,
+                             (unsigned long long)seed0);
+        else if (paths != paths0)
+            status = MF_FAIL(MF_ERR_INPUT, "cannot merge: '%s' has %lld paths, '%s' %lld",
+                             inputs[i].path, (long long)paths, inputs[0].path, (long long)paths0);
+        else if (!strings_equal(config, config0) || total != total0)
+            status = MF_FAIL(MF_ERR_INPUT,
+                             "cannot merge: '%s' and '%s' come from different configurations "
+                             "(compare their 'config' attributes)",
+                             inputs[i].path, inputs[0].path);
+        free(config);
+        free(engine);
+    }
+    free(config0);
+    free(engine0);
+    MF_CHECK(status);
+    for (int64_t p = 0; p < total0; p++) owner_of[p] = -1;
+    for (int i = 0; i < n_inputs; i++)
+        for (int64_t j = 0; j < inputs[i].n_points; j++) {
+            const int64_t p = inputs[i].points[j];
+            if (p < 0 || p >= total0)
+                return MF_FAIL(MF_ERR_INPUT, "'%s' lists point %lld outside the sweep's %lld",
+                               inputs[i].path, (long long)p, (long long)total0);
+            if (owner_of[p] >= 0)
+                return MF_FAIL(MF_ERR_INPUT, "cannot merge: point %lld is in both '%s' and '%s'",
+                               (long long)p, inputs[owner_of[p]].path, inputs[i].path);
+            owner_of[p] = i;
+        }
+    if (!allow_gaps) {
+        int64_t missing = 0, first_missing = -1;
+        for (int64_t p = 0; p < total0; p++)
+            if (owner_of[p] < 0) {
+                if (first_missing < 0) first_missing = p;
+                missing++;
+            }
+        if (missing)
+            return MF_FAIL(MF_ERR_INPUT,
+                           "cannot merge: %lld of the sweep's %lld points are in no input (the "
+                           "first is point %lld); pass --allow-gaps to merge anyway",
+                           (long long)missing, (long long)total0, (long long)first_missing);
+    }
+    *total_out = total0;
+    return MF_OK;
+}
+
+mf_status mf_output_merge(const char *output_path, const char *const *input_paths, int n_inputs,
+                          int force, int allow_gaps, const char *command_line) {
+    if (n_inputs < 1) return MF_FAIL(MF_ERR_USAGE, "merge: no input files");
+    for (int i = 0; i < n_inputs; i++)
+        if (strcmp(input_paths[i], output_path) == 0)
+            return MF_FAIL(MF_ERR_USAGE, "merge: the output '%s' is also an input", output_path);
+    MF_CHECK(mf_output_check_target(output_path, force));
+    h5_quiet saved;
+    quiet_begin(&saved);
+    merge_input *inputs = calloc((size_t)n_inputs, sizeof *inputs);
+    mf_status status = inputs ? MF_OK : MF_FAIL(MF_ERR_MEMORY, "out of memory");
+    int opened = 0;
+    for (int i = 0; i < n_inputs && status == MF_OK; i++) {
+        int32_t version[2];
+        inputs[i].path = input_paths[i];
+        status = info_open(input_paths[i], &inputs[i].file, version);
+        if (status != MF_OK) break;
+        opened = i + 1;
+        if (read_points_in_file(inputs[i].file, &inputs[i].points, &inputs[i].n_points) != 0)
+            status = MF_FAIL(MF_ERR_INPUT, "'%s': cannot read its list of points", input_paths[i]);
+    }
+    int64_t total = 0;
+    int *owner_of = NULL;
+    if (status == MF_OK) {
+        int64_t capacity = 0;
+        read_attr_numbers(inputs[0].file, "points", H5T_NATIVE_INT64, &capacity, 1);
+        owner_of = calloc((size_t)(capacity > 0 ? capacity : 1), sizeof *owner_of);
+        status = owner_of ? merge_check(inputs, n_inputs, allow_gaps, &total, owner_of, capacity)
+                          : MF_FAIL(MF_ERR_MEMORY, "out of memory");
+    }
+
+    /* Build the merged file in memory, like the writer, then publish it atomically. */
+    writer w = {.path = output_path, .string_type = H5I_INVALID_HID};
+    hid_t fcpl = H5I_INVALID_HID, fapl = H5I_INVALID_HID, file = H5I_INVALID_HID;
+    char temp_path[4200];
+    mf_output_temp_name(output_path, temp_path, sizeof temp_path);
+    if (status == MF_OK) {
+        w.string_type = H5Tcopy(H5T_C_S1);
+        H5Tset_size(w.string_type, H5T_VARIABLE);
+        H5Tset_cset(w.string_type, H5T_CSET_UTF8);
+        fcpl = H5Pcreate(H5P_FILE_CREATE);
+        fapl = H5Pcreate(H5P_FILE_ACCESS);
+        H5Pset_obj_track_times(fcpl, 0);
+        H5Pset_fapl_core(fapl, (size_t)4 << 20, 0);
+        H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG);
+        file = H5Fcreate(temp_path, H5F_ACC_TRUNC, fcpl, fapl);
+        if (file < 0) status = write_failed(&w, H5I_INVALID_HID, output_path, "file");
+    }
+    if (status == MF_OK) {
+        static const char *const skip[] = {"command_line", "created", "points_in_file",
+                                           "wall_seconds", "merged_from", NULL};
+        attribute_copy copy = {file, skip, 0};
+        hsize_t position = 0;
+        H5Aiterate2(inputs[0].file, H5_INDEX_NAME, H5_ITER_INC, &position, copy_attribute, &copy);
+        if (copy.failed) status = write_failed(&w, file, "", "root attributes of");
+    }
+    int64_t n_merged = 0;
+    int64_t *merged = NULL;
+    double wall = 0;
+    if (status == MF_OK) {
+        merged = calloc((size_t)(total > 0 ? total : 1), sizeof *merged);
+        if (!merged) status = MF_FAIL(MF_ERR_MEMORY, "out of memory");
+        for (int64_t p = 0; p < total && merged; p++)
+            if (owner_of[p] >= 0) merged[n_merged++] = p;
+        for (int i = 0; i < n_inputs; i++) {
+            double seconds = 0;
+            read_attr_numbers(inputs[i].file, "wall_seconds", H5T_NATIVE_DOUBLE, &seconds, 1);
+            wall += seconds;
+        }
+    }
+    char created[64];
+    utc_now(created, sizeof created);
+    if (status == MF_OK) status = attr_string(&w, file, "command_line", command_line);
+    if (status == MF_OK) status = attr_string(&w, file, "created", created);
+    if (status == MF_OK) status = attr_double(&w, file, "wall_seconds", wall);
+    if (status == MF_OK)
+        status = write_attr(&w, file, "points_in_file", H5T_NATIVE_INT64, H5T_STD_I64LE, 1,
+                            (hsize_t)n_merged, merged);
+    if (status == MF_OK) status = attr_strings(&w, file, "merged_from", input_paths, n_inputs);
+    hid_t copy_properties = H5Pcreate(H5P_OBJECT_COPY);
+    if (status == MF_OK && H5Lexists(inputs[0].file, "sweep", H5P_DEFAULT) > 0 &&
+        H5Ocopy(inputs[0].file, "sweep", file, "sweep", copy_properties, H5P_DEFAULT) < 0)
+        status = write_failed(&w, file, "sweep", "group");
+    for (int64_t k = 0; k < n_merged && status == MF_OK; k++) {
+        char name[48];
+        snprintf(name, sizeof name, "point_%lld", (long long)merged[k]);
+        const merge_input *source = &inputs[owner_of[merged[k]]];
+        if (H5Lexists(source->file, name, H5P_DEFAULT) <= 0)
+            status = MF_FAIL(MF_ERR_INPUT, "'%s' lists point %lld but has no group '%s'",
+                             source->path, (long long)merged[k], name);
+        else if (H5Ocopy(source->file, name, file, name, copy_properties, H5P_DEFAULT) < 0)
+            status = write_failed(&w, file, name, "group");
+    }
+    if (copy_properties >= 0) H5Pclose(copy_properties);
+    void *image = NULL;
+    ssize_t size = -1;
+    if (status == MF_OK) {
+        if (H5Fflush(file, H5F_SCOPE_GLOBAL) >= 0) size = H5Fget_file_image(file, NULL, 0);
+        image = size > 0 ? malloc((size_t)size) : NULL;
+        if (!image || H5Fget_file_image(file, image, (size_t)size) != size)
+            status = write_failed(&w, H5I_INVALID_HID, output_path, "image of");
+    }
+    if (file >= 0) H5Fclose(file);
+    if (fapl >= 0) H5Pclose(fapl);
+    if (fcpl >= 0) H5Pclose(fcpl);
+    if (w.string_type >= 0) H5Tclose(w.string_type);
+    for (int i = 0; i < opened; i++) H5Fclose(inputs[i].file);
+    for (int i = 0; i < n_inputs && inputs; i++) free(inputs[i].points);
+    free(inputs);
+    free(owner_of);
+    free(merged);
+    quiet_end(&saved);
+    if (status == MF_OK) status = mf_output_save_bytes(temp_path, output_path, image, (size_t)size);
+    free(image);
+    if (status == MF_OK) status = mf_output_publish(temp_path, output_path, force);
+    if (status != MF_OK) {
+        unlink(temp_path);
+        mf_error_push_frame(__FILE__, __LINE__, __func__);
+    }
     return status;
 }

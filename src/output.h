@@ -12,7 +12,17 @@
 
 #define MF_FORMAT_NAME "marginfall"
 #define MF_FORMAT_VERSION_MAJOR 1
-#define MF_FORMAT_VERSION_MINOR 0
+#define MF_FORMAT_VERSION_MINOR 1
+
+/* The swept parameters of every point of a sweep (not only the points in this file), so that
+ * part files of a split sweep carry the same table as a single job's file. */
+typedef struct {
+    int n_params;               /* 0: no sweep */
+    const char *const *keys;    /* n_params config keys */
+    int64_t n_points;           /* all points of the sweep */
+    const double *values;       /* n_points * n_params, row-major; NaN where not numeric */
+    const char *const *texts;   /* n_points * n_params value texts, row-major */
+} mf_sweep_table;
 
 typedef struct {
     const char *config_yaml;  /* resolved config text */
@@ -27,6 +37,8 @@ typedef struct {
     int64_t positions;
     int n_assets;
     const char *const *asset_names;
+    int64_t points_total;         /* points of the whole sweep (1 without a sweep) */
+    const mf_sweep_table *sweep;  /* NULL or n_params == 0 without a sweep */
 } mf_run_info;
 
 /* Fails before any simulation work when the file exists and force is 0, or when its
@@ -48,6 +60,14 @@ mf_status mf_output_publish(const char *temp_path, const char *path, int force);
  * removed and the message names path, the file the caller is producing. */
 mf_status mf_output_save_bytes(const char *temp_path, const char *path, const void *data,
                                size_t size);
+
+/* `marginfall merge OUT IN...`: combine part files of one sweep (from --points or
+ * --points-part) into OUT. Refuses inputs whose format version, engine version, resolved
+ * config (hence seed, paths and sweep) differ, points present in two inputs, and (unless
+ * allow_gaps) points of the sweep present in none; writes nothing then. Point groups and the
+ * sweep table are copied unchanged, so OUT's datasets equal a single job's bit for bit. */
+mf_status mf_output_merge(const char *output_path, const char *const *inputs, int n_inputs,
+                          int force, int allow_gaps, const char *command_line);
 
 /* Print a readable summary of a result file (what `marginfall info FILE` shows). */
 mf_status mf_output_info(const char *path, FILE *out);

@@ -33,7 +33,7 @@ static int cascade_field(mf_metric_id id) {
 
 /* One metric: moments per block merged in block order, histogram counts, and quantiles and
  * expected shortfall from the sorted full sample. */
-static mf_status reduce_metric(const mf_model *model, const mf_block_result *blocks,
+static mf_status reduce_metric(const mf_config *config, const mf_block_result *blocks,
                                int64_t n_blocks, mf_metric_id id, mf_metric_result *result) {
     const mf_metric_info *info = mf_metric_describe(id);
     const int field = cascade_field(id);
@@ -41,7 +41,7 @@ static mf_status reduce_metric(const mf_model *model, const mf_block_result *blo
     for (int64_t i = 0; i < n_blocks; i++)
         n_samples += field >= 0 ? blocks[i].n_cascades : blocks[i].n_paths;
 
-    const int bins_per_decade = model->config->output.bins_per_decade;
+    const int bins_per_decade = config->output.bins_per_decade;
     result->n_bins = mf_log_bins(info->hist_min, info->hist_max, bins_per_decade, NULL);
     MF_ALLOC(result->edges, result->n_bins + 1);
     MF_ALLOC(result->counts, result->n_bins);
@@ -86,16 +86,16 @@ static mf_status reduce_metric(const mf_model *model, const mf_block_result *blo
     return MF_OK;
 }
 
-mf_status mf_reduce_blocks(const mf_model *model, const mf_block_result *blocks, int64_t n_blocks,
-                           int keep_paths, mf_point_result *out) {
+mf_status mf_reduce_blocks(const mf_config *config, const mf_block_result *blocks,
+                           int64_t n_blocks, int keep_paths, mf_point_result *out) {
     memset(out, 0, sizeof *out);
-    const int32_t steps = model->steps;
+    const int32_t steps = config->run.steps;
     int64_t n_paths = 0;
     for (int64_t i = 0; i < n_blocks; i++) n_paths += blocks[i].n_paths;
     out->n_paths = n_paths;
     out->n_steps = steps;
     for (int m = 0; m < MF_METRIC_COUNT; m++)
-        MF_CHECK(reduce_metric(model, blocks, n_blocks, (mf_metric_id)m, &out->metrics[m]));
+        MF_CHECK(reduce_metric(config, blocks, n_blocks, (mf_metric_id)m, &out->metrics[m]));
 
     MF_ALLOC(out->profile_liquidated_notional, steps);
     MF_ALLOC(out->profile_liquidated_accounts, steps);
@@ -131,6 +131,11 @@ mf_status mf_reduce_blocks(const mf_model *model, const mf_block_result *blocks,
 }
 
 /* ---------------------------------------------------------------- MPI gather */
+
+static int compare_first_path(const void *a, const void *b) {
+    const mf_block_result *x = a, *y = b;
+    return (x->first_path > y->first_path) - (x->first_path < y->first_path);
+}
 
 static mf_status mpi_check(int code, const char *what) {
     if (code == MPI_SUCCESS) return MF_OK;
@@ -185,25 +190,25 @@ static mf_status gather_bytes(const void *send, int64_t send_bytes, MPI_Comm com
     return MF_OK;
 }
 
-mf_status mf_reduce_gather(const mf_model *model, const mf_block_result *local_blocks,
+mf_status mf_reduce_gather(const mf_config *config, const mf_block_result *const *local_blocks,
                            int64_t n_local_blocks, int keep_paths, MPI_Comm comm,
                            mf_point_result *out) {
     int rank;
     MPI_Comm_rank(comm, &rank);
     memset(out, 0, sizeof *out);
-    const int32_t steps = model->steps;
+    const int32_t steps = config->run.steps;
 
     /* Pack: per block a header (first path, paths, cascades), then rows, cascades, profile. */
     int64_t bytes = 0;
     for (int64_t i = 0; i < n_local_blocks; i++)
-        bytes += 3 * sizeof(int64_t) + local_blocks[i].n_paths * sizeof(mf_path_row) +
-                 local_blocks[i].n_cascades * MF_CASCADE_FIELDS * sizeof(double) +
+        bytes += 3 * sizeof(int64_t) + local_blocks[i]->n_paths * sizeof(mf_path_row) +
+                 local_blocks[i]->n_cascades * MF_CASCADE_FIELDS * sizeof(double) +
                  3 * (int64_t)steps * sizeof(double);
     char *packed = malloc(bytes ? (size_t)bytes : 1);
     if (!packed) return MF_FAIL(MF_ERR_MEMORY, "out of memory packing block results");
     char *cursor = packed;
     for (int64_t i = 0; i < n_local_blocks; i++) {
-        const mf_block_result *block = &local_blocks[i];
+        const mf_block_result *block = local_blocks[i];
         const int64_t header[3] = {block->first_path, block->n_paths, block->n_cascades};
         memcpy(cursor, header, sizeof header);
         cursor += sizeof header;
@@ -256,14 +261,27 @@ mf_status mf_reduce_gather(const mf_model *model, const mf_block_result *local_b
         free(gathered);
         return MF_FAIL(MF_ERR_MEMORY, "out of memory unpacking block results");
     }
-    for (int64_t i = 1; i < n_blocks; i++)
-        if (blocks[i].first_path != blocks[i - 1].first_path + blocks[i - 1].n_paths) {
+    /* Blocks arrive in rank order; after a resume, rank 0 also holds restored blocks from
+     * anywhere in the range. Block order is path order. */
+    qsort(blocks, (size_t)n_blocks, sizeof *blocks, compare_first_path);
+    int64_t expected = 0;
+    for (int64_t i = 0; i < n_blocks; i++) {
+        if (blocks[i].first_path != expected) {
             free(blocks);
             free(gathered);
-            return MF_FAIL(MF_ERR_INTERNAL, "gathered blocks are not contiguous at block %lld",
-                           (long long)i);
+            return MF_FAIL(MF_ERR_INTERNAL, "gathered blocks do not tile the paths: block %lld "
+                           "starts at path %lld, expected %lld", (long long)i,
+                           (long long)blocks[i].first_path, (long long)expected);
         }
-    status = mf_reduce_blocks(model, blocks, n_blocks, keep_paths, out);
+        expected += blocks[i].n_paths;
+    }
+    if (expected != config->run.paths) {
+        free(blocks);
+        free(gathered);
+        return MF_FAIL(MF_ERR_INTERNAL, "gathered blocks cover %lld of %lld paths",
+                       (long long)expected, (long long)config->run.paths);
+    }
+    status = mf_reduce_blocks(config, blocks, n_blocks, keep_paths, out);
     free(blocks);
     free(gathered);
     MF_CHECK(status);

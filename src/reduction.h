@@ -11,15 +11,16 @@
 #include "results.h"
 #include "simulate.h"
 
-/* Serial: combine n_blocks block results, given in block order, into `out` (allocates its
- * arrays; free with mf_point_result_free). keep_paths: also copy the per-path table. */
-mf_status mf_reduce_blocks(const mf_model *model, const mf_block_result *blocks, int64_t n_blocks,
-                           int keep_paths, mf_point_result *out);
+/* Serial: combine n_blocks block results of one point, given in block order, into `out`
+ * (allocates its arrays; free with mf_point_result_free). keep_paths: also copy the per-path
+ * table. Uses config->run.steps and config->output.bins_per_decade. */
+mf_status mf_reduce_blocks(const mf_config *config, const mf_block_result *blocks,
+                           int64_t n_blocks, int keep_paths, mf_point_result *out);
 
-/* Collective: gather every rank's blocks (each rank holds a contiguous, ascending range of
- * blocks, and ranks hold them in rank order) and reduce on rank 0. Other ranks get an empty
- * `out`. */
-mf_status mf_reduce_gather(const mf_model *model, const mf_block_result *local_blocks,
+/* Collective: gather one point's blocks from every rank (each rank passes the blocks of that
+ * point it holds, in block order; ranks hold ascending, non-overlapping ranges in rank order)
+ * and reduce them on rank 0. Other ranks get an empty `out`. */
+mf_status mf_reduce_gather(const mf_config *config, const mf_block_result *const *local_blocks,
                            int64_t n_local_blocks, int keep_paths, MPI_Comm comm,
                            mf_point_result *out);
 

@@ -1,6 +1,8 @@
 #include "run.h"
 
 #include <libgen.h>
+#include <signal.h>
+#include <sys/stat.h>
 #include <math.h>
 #include <omp.h>
 #include <stdlib.h>
@@ -8,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "checkpoint.h"
 #include "config.h"
 #include "mf_version.h"
 #include "output.h"
@@ -67,7 +70,8 @@ static void default_output_path(const char *config_path, char *out, size_t size)
 
 /* Rank 0 loads and validates the config (with the command line's overrides); the other
  * ranks parse the resolved text it broadcasts, so every rank runs the same scenario. */
-static mf_status load_config(const mf_run_options *options, MPI_Comm comm, mf_config *config) {
+static mf_status load_config(const mf_run_options *options, MPI_Comm comm, mf_config *config,
+                             char **text_out) {
     int rank;
     MPI_Comm_rank(comm, &rank);
     mf_status status = MF_OK;
@@ -116,7 +120,7 @@ static mf_status load_config(const mf_run_options *options, MPI_Comm comm, mf_co
         if (status == MF_OK)
             snprintf(config->source_file, sizeof config->source_file, "%s", options->config_path);
     }
-    free(text);
+    *text_out = text;
     return agree(status, comm);
 }
 
@@ -125,6 +129,7 @@ typedef struct {
     double last_print;
     int tty;
     int quiet;
+    double paths_per_item; /* progress counts work items and reports paths */
 } progress;
 
 /* Monotonic seconds; not MPI_Wtime, which worker threads may not call (MPI_THREAD_FUNNELED). */
@@ -141,11 +146,13 @@ static void progress_report(progress *state, int64_t done, int64_t total, int fi
     if (!final && now - state->last_print < interval) return;
     state->last_print = now;
     const double elapsed = now - state->start;
-    const double rate = elapsed > 0 ? (double)done / elapsed : 0;
-    const double eta = rate > 0 ? (double)(total - done) / rate : 0;
-    fprintf(stderr, "%s  [%3.0f%%] %lld/%lld paths  %.1f paths/s  elapsed %.0fs  ETA %.0fs%s",
-            state->tty ? "\r" : "", 100.0 * (double)done / (double)total, (long long)done,
-            (long long)total, rate, elapsed, eta, state->tty && !final ? "" : "\n");
+    const double paths_done = (double)done * state->paths_per_item;
+    const double paths_total = (double)total * state->paths_per_item;
+    const double rate = elapsed > 0 ? paths_done / elapsed : 0;
+    const double eta = rate > 0 ? (paths_total - paths_done) / rate : 0;
+    fprintf(stderr, "%s  [%3.0f%%] %.0f/%.0f paths  %.1f paths/s  elapsed %.0fs  ETA %.0fs%s",
+            state->tty ? "\r" : "", 100.0 * (double)done / (double)(total > 0 ? total : 1),
+            paths_done, paths_total, rate, elapsed, eta, state->tty && !final ? "" : "\n");
     fflush(stderr);
 }
 
@@ -191,57 +198,186 @@ static void print_summary(FILE *out, const mf_config *config, const mf_store *st
             output_path);
 }
 
-/* A rank's blocks. With at least two blocks per thread, threads take whole blocks (one
- * parallel region for the run, each thread with its own workspace); otherwise the threads
- * share each block's margin sweeps over account chunks. Either way every block's result is
- * the same bits: where a block runs never changes what it computes. */
-static mf_status simulate_local_blocks(const mf_model *model, mf_workspace *first_workspace,
-                                       mf_block_result *blocks, int64_t first_block,
-                                       int64_t n_local, int threads, progress *bar) {
+/* ------------------------------------------------------------------ sweeps and work items */
+
+/* Set by SIGTERM (Slurm's pre-emption signal): finish the blocks in hand, checkpoint, exit. */
+static volatile sig_atomic_t stop_requested = 0;
+static void request_stop(int signal_number) {
+    (void)signal_number;
+    stop_requested = 1;
+}
+
+/* The points this run covers, [first, stop), from --points START:STOP or --points-part I/N. */
+static mf_status resolve_points(const mf_run_options *options, int64_t total, int64_t *first,
+                                int64_t *stop) {
+    *first = 0;
+    *stop = total;
+    if (options->part_count > 0) {
+        if (options->part_index < 0 || options->part_index >= options->part_count)
+            return MF_FAIL(MF_ERR_USAGE, "--points-part %lld/%lld: the part must be in 0..%lld",
+                           (long long)options->part_index, (long long)options->part_count,
+                           (long long)options->part_count - 1);
+        if (options->part_count > total)
+            return MF_FAIL(MF_ERR_USAGE, "--points-part %lld/%lld: the sweep has only %lld point%s",
+                           (long long)options->part_index, (long long)options->part_count,
+                           (long long)total, total == 1 ? "" : "s");
+        *first = total * options->part_index / options->part_count;
+        *stop = total * (options->part_index + 1) / options->part_count;
+    } else if (options->points_stop > 0) {
+        if (options->points_first < 0 || options->points_first >= options->points_stop ||
+            options->points_stop > total)
+            return MF_FAIL(MF_ERR_USAGE,
+                           "--points %lld:%lld is not a non-empty range inside the sweep's %lld "
+                           "point%s (0:%lld)",
+                           (long long)options->points_first, (long long)options->points_stop,
+                           (long long)total, total == 1 ? "" : "s", (long long)total);
+        *first = options->points_first;
+        *stop = options->points_stop;
+    }
+    return MF_OK;
+}
+
+/* A point's configuration: the base itself without a sweep, else the base text with the
+ * point's overrides (every rank derives it the same way). */
+static mf_status point_config(const mf_config *base, const char *base_text, int64_t point,
+                              mf_config *out) {
+    if (base->sweep.n_params == 0) {
+        *out = *base;
+        return MF_OK;
+    }
+    MF_CHECK(mf_config_load_point(out, base_text, base->source_file, point));
+    snprintf(out->source_file, sizeof out->source_file, "%s", base->source_file);
+    return MF_OK;
+}
+
+static mf_status build_population(const mf_config *config, mf_store *store) {
+    if (!config->population.file[0]) return mf_population_generate(store, config);
+    char resolved[2 * MF_PATH_LEN];
+    const char *file = config->population.file;
+    if (file[0] != '/' && config->source_file[0]) {
+        char copy[MF_PATH_LEN];
+        snprintf(copy, sizeof copy, "%s", config->source_file);
+        snprintf(resolved, sizeof resolved, "%s/%s", dirname(copy), file);
+        file = resolved;
+    }
+    return mf_population_load(store, file, config);
+}
+
+/* Rough bytes rank 0 holds for the results of `points` points: refuse a sweep that cannot
+ * fit before doing any work. */
+static double result_bytes_per_point(const mf_config *config) {
+    double bytes = 3.0 * config->run.steps * sizeof(double);
+    bytes += MF_METRIC_COUNT * (2.0 * 13 * config->output.bins_per_decade + 16) * 8.0;
+    if (config->output.paths) bytes += (double)config->run.paths * sizeof(mf_path_row);
+    /* One point's gathered blocks at a time: rows, profiles, cascades (about 10 per path). */
+    return bytes;
+}
+
+static double gather_bytes_one_point(const mf_config *config) {
+    const double blocks = ceil((double)config->run.paths / config->run.block_paths);
+    return (double)config->run.paths * (sizeof(mf_path_row) + 10.0 * MF_CASCADE_FIELDS * 8.0) +
+           blocks * 3.0 * config->run.steps * sizeof(double);
+}
+
+typedef struct {
+    const char *checkpoint_dir;
+    mf_checkpoint_identity identity;
+    double interval;
+    double last_write;
+    int rank;
+    /* What this rank writes: the items it computed plus, on rank 0, those it loaded. */
+    mf_work_result *items;
+    uint8_t *done;
+    int64_t n_items;
+} checkpointer;
+
+/* A segment of this rank's items that all belong to one point (a contiguous range of the
+ * checkpointer's item array). With at least two items per thread, threads take whole blocks
+ * (one parallel region, a workspace each); otherwise they share each block's margin sweeps
+ * over account chunks. Either way a block's result is the same bits. */
+static mf_status simulate_segment(const mf_model *model, int64_t begin, int64_t end,
+                                  int threads, progress *bar, int64_t *done_items,
+                                  int64_t total_items, checkpointer *checkpoint) {
+    const int64_t n = end - begin;
     const int64_t paths = model->config->run.paths;
     const int64_t block_paths = model->config->run.block_paths;
-    const int by_block = threads > 1 && n_local >= 2 * threads;
+    const int by_block = threads > 1 && n >= 2 * threads;
     const int n_workspaces = by_block ? threads : 1;
-    mf_workspace *workspaces[256] = {first_workspace};
+    mf_workspace *workspaces[256] = {NULL};
     if (n_workspaces > 256) return MF_FAIL(MF_ERR_USAGE, "at most 256 OpenMP threads per rank");
     mf_status status = MF_OK;
-    for (int t = 1; t < n_workspaces && status == MF_OK; t++)
+    for (int t = 0; t < n_workspaces && status == MF_OK; t++)
         status = mf_workspace_create(&workspaces[t], model);
-    int64_t done_blocks = 0;
-    int64_t failed_block = n_local;
+    int64_t failed_item = end;
     mf_status failed_status = MF_OK;
     char failed_message[2048] = "";
     if (status == MF_OK) {
 #pragma omp parallel for schedule(dynamic, 1) if (by_block) num_threads(n_workspaces)
-        for (int64_t i = 0; i < n_local; i++) {
-            const int64_t block = first_block + i;
-            const int64_t first_path = block * block_paths;
+        for (int64_t i = begin; i < end; i++) {
+            if (stop_requested) continue;
+            mf_work_result *item = &checkpoint->items[i];
+            const int64_t first_path = item->block * block_paths;
             const int64_t count =
                 first_path + block_paths <= paths ? block_paths : paths - first_path;
             mf_workspace *workspace = workspaces[by_block ? omp_get_thread_num() : 0];
-            mf_status block_status = mf_block_result_init(&blocks[i], model, first_path, count);
-            if (block_status == MF_OK) block_status = mf_simulate_block(model, workspace, &blocks[i]);
-#pragma omp critical(mf_block_progress)
+            mf_status item_status = mf_block_result_init(&item->result, model, first_path, count);
+            if (item_status == MF_OK)
+                item_status = mf_simulate_block(model, workspace, &item->result);
+#pragma omp critical(mf_item_done)
             {
-                done_blocks++;
-                /* The lowest failing block's error is the one reported: deterministic. */
-                if (block_status != MF_OK && i < failed_block) {
-                    failed_block = i;
-                    failed_status = block_status;
+                if (item_status == MF_OK) {
+                    checkpoint->done[i] = 1;
+                    (*done_items)++;
+                } else if (i < failed_item) {
+                    /* The lowest failing item's error is reported: deterministic. */
+                    failed_item = i;
+                    failed_status = item_status;
                     snprintf(failed_message, sizeof failed_message, "%s", mf_error_message());
                 }
-                /* Rank 0's share stands for everyone's: blocks are spread evenly. */
-                const int64_t estimate = paths * done_blocks / n_local;
-                progress_report(bar, estimate < paths ? estimate : paths, paths,
-                                done_blocks == n_local);
+                progress_report(bar, *done_items, total_items, 0);
+                const double now = now_seconds();
+                if (checkpoint->interval > 0 && now - checkpoint->last_write >= checkpoint->interval) {
+                    checkpoint->last_write = now;
+                    if (mf_checkpoint_write(checkpoint->checkpoint_dir, checkpoint->rank,
+                                            &checkpoint->identity, checkpoint->items,
+                                            checkpoint->done, checkpoint->n_items) != MF_OK)
+                        fprintf(stderr, "marginfall: warning: %s\n", mf_error_message());
+                }
             }
         }
     }
-    for (int t = 1; t < n_workspaces; t++) mf_workspace_free(workspaces[t]);
+    for (int t = 0; t < n_workspaces; t++) mf_workspace_free(workspaces[t]);
     if (status != MF_OK) return status;
     if (failed_status != MF_OK)
         return mf_error_set(failed_status, __FILE__, __LINE__, __func__, "%s", failed_message);
     return MF_OK;
+}
+
+/* One line per point of a sweep (at most 40): parameters and headline figures. */
+static void print_sweep_summary(FILE *out, const mf_config *config,
+                                const mf_point_result *results, int64_t n) {
+    fprintf(out, "\n  %-6s %-44s %11s %11s %9s %9s\n", "point", "parameters", "E[liq]",
+            "p99 casc.", "P(bad)", "P(short)");
+    for (int64_t i = 0; i < n && i < 40; i++) {
+        const mf_point_result *result = &results[i];
+        char label[512] = "", liquidated[32], largest[32];
+        size_t used = 0;
+        for (int p = 0; p < config->sweep.n_params && used < sizeof label; p++) {
+            const char *key = config->sweep.keys[p];
+            const char *short_key = strrchr(key, '.');
+            used += (size_t)snprintf(label + used, sizeof label - used, "%s%s=%s", p ? " " : "",
+                                     short_key ? short_key + 1 : key,
+                                     mf_sweep_point_text(config, result->point_index, p));
+        }
+        mf_format_usd(result->metrics[MF_METRIC_LIQUIDATED_NOTIONAL].mean, liquidated,
+                      sizeof liquidated);
+        mf_format_usd(result->metrics[MF_METRIC_LARGEST_CASCADE].quantiles[2], largest,
+                      sizeof largest);
+        fprintf(out, "  %-6d %-44.44s %11s %11s %8.1f%% %8.1f%%\n", result->point_index, label,
+                liquidated, largest, 100 * result->prob_bad_debt,
+                100 * result->prob_fund_shortfall);
+    }
+    if (n > 40) fprintf(out, "  ... %lld more points: marginfall info\n", (long long)(n - 40));
 }
 
 mf_status mf_run(const mf_run_options *options, MPI_Comm comm, FILE *summary) {
@@ -252,104 +388,290 @@ mf_status mf_run(const mf_run_options *options, MPI_Comm comm, FILE *summary) {
     const int threads = omp_get_max_threads();
     /* Block-level threads must not fan out again inside the margin sweeps. */
     omp_set_max_active_levels(1);
+    stop_requested = 0;
 
     mf_config *config = calloc(1, sizeof *config);
-    if (!config) return MF_FAIL(MF_ERR_MEMORY, "out of memory");
-    mf_status status = load_config(options, comm, config);
-    if (status != MF_OK) {
+    mf_config *point = calloc(1, sizeof *point);
+    if (!config || !point) {
         free(config);
-        return status;
+        free(point);
+        return MF_FAIL(MF_ERR_MEMORY, "out of memory");
     }
+    char *config_text = NULL;
+    mf_status status = load_config(options, comm, config, &config_text);
+    const int64_t total_points = status == MF_OK && config->sweep.n_params > 0
+                                     ? config->sweep.n_points : 1;
+    int64_t point_first = 0, point_stop = 1;
+    if (status == MF_OK) status = resolve_points(options, total_points, &point_first, &point_stop);
+    status = agree(status, comm);
 
-    char output_path[MF_PATH_LEN];
+    char output_path[MF_PATH_LEN], checkpoint_dir[MF_PATH_LEN + 16];
     if (options->output_path)
         snprintf(output_path, sizeof output_path, "%s", options->output_path);
     else
         default_output_path(options->config_path, output_path, sizeof output_path);
-    /* Refuse to clobber a result before doing any work. */
-    if (rank == 0) status = mf_output_check_target(output_path, options->force);
-    status = agree(status, comm);
-
-    mf_store store;
-    memset(&store, 0, sizeof store);
-    mf_model model;
-    memset(&model, 0, sizeof model);
-    mf_workspace *workspace = NULL;
-    mf_block_result *blocks = NULL;
-    int64_t first_block = 0, n_local = 0;
-    mf_point_result result;
-    memset(&result, 0, sizeof result);
-
-    if (status == MF_OK) {
-        if (config->population.file[0]) {
-            char resolved[2 * MF_PATH_LEN];
-            const char *file = config->population.file;
-            if (file[0] != '/' && config->source_file[0]) {
-                char copy[MF_PATH_LEN];
-                snprintf(copy, sizeof copy, "%s", config->source_file);
-                snprintf(resolved, sizeof resolved, "%s/%s", dirname(copy), file);
-                file = resolved;
-            }
-            status = mf_population_load(&store, file, config);
+    mf_checkpoint_dir(output_path, checkpoint_dir, sizeof checkpoint_dir);
+    const int64_t n_points = point_stop - point_first;
+    const int64_t blocks_per_point =
+        status == MF_OK ? (config->run.paths + config->run.block_paths - 1) / config->run.block_paths
+                        : 0;
+    int already_complete = 0;
+    if (status == MF_OK && rank == 0) {
+        struct stat st;
+        if (options->resume && stat(output_path, &st) == 0 && !mf_checkpoint_exists(checkpoint_dir)) {
+            already_complete = 1; /* a requeued job whose run had finished */
         } else {
-            status = mf_population_generate(&store, config);
+            status = mf_output_check_target(output_path, options->force);
+            if (status == MF_OK && mf_checkpoint_exists(checkpoint_dir) && !options->resume) {
+                if (options->force)
+                    status = mf_checkpoint_remove(checkpoint_dir);
+                else
+                    status = MF_FAIL(MF_ERR_OUTPUT,
+                                     "'%s' holds the checkpoint of an interrupted run: pass "
+                                     "--resume to continue it, or --force to discard it",
+                                     checkpoint_dir);
+            }
         }
+        /* Refuse what cannot fit before any work. */
+        const double physical = (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE);
+        const double needed = (double)n_points * result_bytes_per_point(config) +
+                              gather_bytes_one_point(config);
+        if (status == MF_OK && physical > 0 && needed > 0.5 * physical)
+            status = MF_FAIL(MF_ERR_CONFIG,
+                             "%s: %lld points x %lld paths need about %.3g GB of results on rank 0, "
+                             "more than half of this machine's %.3g GB: split the sweep with "
+                             "--points or --points-part and merge the parts",
+                             options->config_path, (long long)n_points,
+                             (long long)config->run.paths, needed / 1e9, physical / 1e9);
+    }
+    MPI_Bcast(&already_complete, 1, MPI_INT, 0, comm);
+    status = agree(status, comm);
+    if (status == MF_OK && already_complete) {
+        if (rank == 0 && summary)
+            fprintf(summary, "%s exists and no checkpoint is left: the run is complete\n",
+                    output_path);
+        free(config_text);
+        free(config);
+        free(point);
+        return MF_OK;
+    }
+
+    /* Work items: (point, block), point-major. Rank 0 loads a checkpoint when resuming and
+     * tells everyone which items are done; the rest are split into contiguous ranges. */
+    checkpointer checkpoint;
+    memset(&checkpoint, 0, sizeof checkpoint);
+    checkpoint.checkpoint_dir = checkpoint_dir;
+    checkpoint.rank = rank;
+    checkpoint.interval = options->checkpoint_interval;
+    checkpoint.last_write = now_seconds();
+    if (status == MF_OK)
+        checkpoint.identity = (mf_checkpoint_identity){mf_hash_text(config_text), point_first,
+                                                       point_stop, blocks_per_point,
+                                                       config->run.steps};
+    mf_work_result *loaded = NULL;
+    int64_t n_loaded = 0;
+    if (status == MF_OK && rank == 0 && options->resume)
+        status = mf_checkpoint_load(checkpoint_dir, &checkpoint.identity, &loaded, &n_loaded);
+    status = agree(status, comm);
+    const int64_t n_total_items = n_points * blocks_per_point;
+    uint8_t *item_done = NULL;
+    if (status == MF_OK) {
+        item_done = calloc((size_t)(n_total_items > 0 ? n_total_items : 1), 1);
+        if (!item_done) status = MF_FAIL(MF_ERR_MEMORY, "out of memory");
+        for (int64_t i = 0; i < n_loaded && item_done; i++)
+            item_done[(loaded[i].point - point_first) * blocks_per_point + loaded[i].block] = 1;
+        MPI_Bcast(item_done, (int)(n_total_items > 0 ? n_total_items : 1), MPI_BYTE, 0, comm);
     }
     status = agree(status, comm);
-    if (status == MF_OK) status = mf_model_build(&model, config, &store);
-    if (status == MF_OK) status = mf_workspace_create(&workspace, &model);
+    int64_t n_remaining = 0;
+    for (int64_t i = 0; i < n_total_items && status == MF_OK; i++) n_remaining += !item_done[i];
+    /* This rank's share of the remaining items, plus (rank 0) the loaded ones. */
+    const int64_t mine_first = n_remaining * rank / size;
+    const int64_t mine_stop = n_remaining * (rank + 1) / size;
+    const int64_t n_mine = mine_stop - mine_first;
+    checkpoint.n_items = n_mine + (rank == 0 ? n_loaded : 0);
+    if (status == MF_OK) {
+        checkpoint.items = calloc((size_t)(checkpoint.n_items ? checkpoint.n_items : 1),
+                                  sizeof *checkpoint.items);
+        checkpoint.done = calloc((size_t)(checkpoint.n_items ? checkpoint.n_items : 1), 1);
+        if (!checkpoint.items || !checkpoint.done) status = MF_FAIL(MF_ERR_MEMORY, "out of memory");
+    }
+    if (status == MF_OK) {
+        int64_t seen = 0, k = 0;
+        for (int64_t i = 0; i < n_total_items && k < n_mine; i++) {
+            if (item_done[i]) continue;
+            if (seen++ < mine_first) continue;
+            checkpoint.items[k].point = point_first + i / blocks_per_point;
+            checkpoint.items[k].block = i % blocks_per_point;
+            k++;
+        }
+        for (int64_t i = 0; i < n_loaded && rank == 0; i++) {
+            checkpoint.items[n_mine + i] = loaded[i];
+            checkpoint.done[n_mine + i] = 1;
+        }
+    }
+    free(loaded);
     status = agree(status, comm);
 
-    const int64_t paths = config->run.paths;
-    const int64_t block_paths = config->run.block_paths;
-    const int64_t n_blocks = (paths + block_paths - 1) / block_paths;
-    if (status == MF_OK) {
-        first_block = n_blocks * rank / size;
-        n_local = n_blocks * (rank + 1) / size - first_block;
-        blocks = calloc((size_t)(n_local ? n_local : 1), sizeof *blocks);
-        if (!blocks) status = MF_FAIL(MF_ERR_MEMORY, "out of memory");
-        if (rank == 0 && !options->quiet) {
-            fprintf(stderr,
-                    "marginfall %s (%s): %s, %lld paths in %lld blocks, %d rank%s x %d thread%s, "
-                    "%lld accounts\n",
-                    MF_VERSION_STRING, MF_GIT_COMMIT, options->config_path, (long long)paths,
-                    (long long)n_blocks, size, size == 1 ? "" : "s", threads,
-                    threads == 1 ? "" : "s", (long long)store.n_accounts);
+    if (status == MF_OK && rank == 0 && !options->quiet)
+        fprintf(stderr,
+                "marginfall %s (%s): %s, points %lld:%lld of %lld, %lld paths in %lld blocks per "
+                "point, %d rank%s x %d thread%s%s\n",
+                MF_VERSION_STRING, MF_GIT_COMMIT, options->config_path, (long long)point_first,
+                (long long)point_stop, (long long)total_points, (long long)config->run.paths,
+                (long long)blocks_per_point, size, size == 1 ? "" : "s", threads,
+                threads == 1 ? "" : "s",
+                n_loaded ? ", resuming from a checkpoint" : "");
+    if (status == MF_OK && rank == 0 && !options->quiet && n_loaded)
+        fprintf(stderr, "  %lld of %lld blocks restored from %s\n", (long long)n_loaded,
+                (long long)n_total_items, checkpoint_dir);
+
+    struct sigaction action, previous;
+    memset(&action, 0, sizeof action);
+    action.sa_handler = request_stop;
+    sigemptyset(&action.sa_mask);
+    sigaction(SIGTERM, &action, &previous);
+
+    /* Simulate this rank's items, one point at a time. */
+    progress bar = {now_seconds(), 0, isatty(STDERR_FILENO), options->quiet || rank != 0,
+                    n_mine > 0 ? (double)n_remaining * (double)config->run.block_paths / (double)n_mine
+                               : 0};
+    /* Rank 0's progress stands for everyone's: the remaining items are spread evenly. */
+    const int64_t scale_items = n_mine > 0 ? n_mine : 1;
+    int64_t local_done = 0;
+    int64_t accounts = 0, positions = 0;
+    for (int64_t begin = 0; begin < n_mine && status == MF_OK && !stop_requested;) {
+        int64_t end = begin;
+        while (end < n_mine && checkpoint.items[end].point == checkpoint.items[begin].point) end++;
+        mf_store store;
+        memset(&store, 0, sizeof store);
+        mf_model model;
+        memset(&model, 0, sizeof model);
+        status = point_config(config, config_text, checkpoint.items[begin].point, point);
+        if (status == MF_OK) status = build_population(point, &store);
+        if (status == MF_OK) status = mf_model_build(&model, point, &store);
+        if (status == MF_OK) {
+            accounts = store.n_accounts;
+            positions = store.n_positions;
+            status = simulate_segment(&model, begin, end, threads, &bar, &local_done,
+                                      scale_items, &checkpoint);
         }
+        mf_model_free(&model);
+        mf_store_free(&store);
+        if (point != config && config->sweep.n_params > 0) mf_config_free(point);
+        begin = end;
     }
-    progress bar = {now_seconds(), 0, isatty(STDERR_FILENO), options->quiet || rank != 0};
-    if (status == MF_OK) status = simulate_local_blocks(&model, workspace, blocks, first_block,
-                                                        n_local, threads, &bar);
+    if (!bar.quiet && n_mine > 0 && !stop_requested) progress_report(&bar, scale_items, scale_items, 1);
+
+    /* Pre-emption: every rank writes what it has, then all stop together. */
+    int interrupted = stop_requested ? 1 : 0, any_interrupted = 0;
+    MPI_Allreduce(&interrupted, &any_interrupted, 1, MPI_INT, MPI_MAX, comm);
     status = agree(status, comm);
-    if (status == MF_OK)
-        status = mf_reduce_gather(&model, blocks, n_local, config->output.paths, comm, &result);
+    if (status == MF_OK && any_interrupted) {
+        status = mf_checkpoint_write(checkpoint_dir, rank, &checkpoint.identity, checkpoint.items,
+                                     checkpoint.done, checkpoint.n_items);
+        status = agree(status, comm);
+        int64_t written = 0, mine_written = 0;
+        for (int64_t i = 0; i < checkpoint.n_items; i++) mine_written += checkpoint.done[i];
+        MPI_Reduce(&mine_written, &written, 1, MPI_INT64_T, MPI_SUM, 0, comm);
+        if (status == MF_OK)
+            status = mf_error_set(MF_ERR_INTERRUPTED, __FILE__, __LINE__, __func__,
+                                  "stopped by SIGTERM: %lld of %lld blocks are saved in %s; run "
+                                  "the same command with --resume to continue",
+                                  (long long)written, (long long)n_total_items, checkpoint_dir);
+    }
+
+    /* Reduce point by point on rank 0. */
+    mf_point_result *results = NULL;
+    if (status == MF_OK && rank == 0) {
+        results = calloc((size_t)n_points, sizeof *results);
+        if (!results) status = MF_FAIL(MF_ERR_MEMORY, "out of memory");
+    }
     status = agree(status, comm);
+    const mf_block_result **local = NULL;
+    if (status == MF_OK) {
+        local = calloc((size_t)(checkpoint.n_items ? checkpoint.n_items : 1), sizeof *local);
+        if (!local) status = MF_FAIL(MF_ERR_MEMORY, "out of memory");
+    }
+    status = agree(status, comm);
+    for (int64_t p = point_first; p < point_stop && status == MF_OK; p++) {
+        int64_t n_local = 0;
+        for (int64_t i = 0; i < checkpoint.n_items; i++)
+            if (checkpoint.items[i].point == p) local[n_local++] = &checkpoint.items[i].result;
+        mf_point_result reduced;
+        status = mf_reduce_gather(config, local, n_local, config->output.paths, comm, &reduced);
+        if (status == MF_OK && rank == 0) {
+            reduced.point_index = (int)p;
+            results[p - point_first] = reduced;
+        }
+        status = agree(status, comm);
+    }
+    free(local);
 
     if (status == MF_OK && rank == 0) {
-        char *config_text = NULL;
-        status = mf_config_to_yaml(config, &config_text);
+        /* The whole sweep's parameter table goes in every file, parts included. */
+        const int n_params = config->sweep.n_params;
+        double *values = calloc((size_t)(total_points * (n_params ? n_params : 1)), sizeof *values);
+        const char **texts = calloc((size_t)(total_points * (n_params ? n_params : 1)), sizeof *texts);
+        const char *keys[MF_MAX_SWEEP_PARAMS];
+        if (!values || !texts) status = MF_FAIL(MF_ERR_MEMORY, "out of memory");
+        for (int p = 0; p < n_params; p++) keys[p] = config->sweep.keys[p];
+        for (int64_t i = 0; i < total_points && status == MF_OK && n_params; i++)
+            for (int p = 0; p < n_params; p++) {
+                values[i * n_params + p] = mf_sweep_point_value(config, i, p);
+                texts[i * n_params + p] = mf_sweep_point_text(config, i, p);
+            }
+        mf_sweep_table table = {n_params, keys, total_points, values, texts};
         const char *names[MF_MAX_ASSETS];
         for (int k = 0; k < config->market.n_assets; k++) names[k] = config->market.assets[k].name;
         const double wall = MPI_Wtime() - start;
-        mf_run_info info = {config_text, options->config_path, options->command_line,
-                            config->run.seed, paths, size, threads, wall, store.n_accounts,
-                            store.n_positions, config->market.n_assets, names};
-        result.point_index = 0;
-        if (status == MF_OK) status = mf_output_write(output_path, options->force, &info, &result, 1);
-        free(config_text);
-        if (status == MF_OK && !options->quiet && summary)
-            print_summary(summary, config, &store, &result, output_path, size, threads, wall);
+        mf_run_info info = {config_text,       options->config_path,  options->command_line,
+                            config->run.seed,  config->run.paths,     size,
+                            threads,           wall,                  accounts,
+                            positions,         config->market.n_assets, names,
+                            total_points,      n_params ? &table : NULL};
+        if (status == MF_OK)
+            status = mf_output_write(output_path, options->force, &info, results, (int)n_points);
+        if (status == MF_OK) status = mf_checkpoint_remove(checkpoint_dir);
+        if (status == MF_OK && !options->quiet && summary) {
+            if (n_params == 0) {
+                mf_store first;
+                memset(&first, 0, sizeof first);
+                first.n_accounts = accounts;
+                first.n_positions = positions;
+                first.n_assets = config->market.n_assets;
+                print_summary(summary, config, &first, &results[0], output_path, size, threads,
+                              wall);
+            } else {
+                fprintf(summary, "\nmarginfall %s: %s, sweep points %lld:%lld of %lld\n",
+                        MF_VERSION_STRING, config->source_file, (long long)point_first,
+                        (long long)point_stop, (long long)total_points);
+                fprintf(summary, "  %lld paths x %d steps per point, %d rank%s x %d thread%s, "
+                                 "%.1f s\n",
+                        (long long)config->run.paths, config->run.steps, size,
+                        size == 1 ? "" : "s", threads, threads == 1 ? "" : "s", wall);
+                print_sweep_summary(summary, config, results, n_points);
+                fprintf(summary, "\n  Wrote %s  (marginfall info %s for every metric)\n",
+                        output_path, output_path);
+            }
+        }
         if (status == MF_OK && options->quiet && summary) fprintf(summary, "%s\n", output_path);
+        free(values);
+        free(texts);
     }
     status = agree(status, comm);
+    sigaction(SIGTERM, &previous, NULL);
 
-    for (int64_t i = 0; i < n_local && blocks; i++) mf_block_result_free(&blocks[i]);
-    free(blocks);
-    mf_point_result_free(&result);
-    mf_workspace_free(workspace);
-    mf_model_free(&model);
-    mf_store_free(&store);
+    for (int64_t i = 0; results && i < n_points; i++) mf_point_result_free(&results[i]);
+    free(results);
+    for (int64_t i = 0; i < checkpoint.n_items; i++) mf_block_result_free(&checkpoint.items[i].result);
+    free(checkpoint.items);
+    free(checkpoint.done);
+    free(item_done);
+    free(config_text);
+    mf_config_free(config);
     free(config);
+    free(point);
     return status;
 }
 

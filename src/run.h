@@ -19,6 +19,12 @@ typedef struct {
     int force;
     int quiet;
     const char *command_line;
+    /* Which points of a sweep: [points_first, points_stop) when points_stop > 0, or part
+     * part_index of part_count near-equal contiguous parts when part_count > 0. */
+    int64_t points_first, points_stop;
+    int64_t part_index, part_count;
+    int resume;                 /* continue from OUTPUT.checkpoint/ if it exists */
+    double checkpoint_interval; /* seconds between checkpoints; 0 = only when stopped */
 } mf_run_options;
 
 /* Collective over comm. Progress goes to stderr and the summary to `summary` (rank 0 only,

@@ -1,0 +1,252 @@
+#include "checkpoint.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "mf_version.h"
+
+#define CHECKPOINT_MAGIC "MFCKPT01"
+
+typedef struct {
+    char magic[8];
+    char engine_version[32];
+    char git_commit[32];
+    mf_checkpoint_identity identity;
+    int64_t n_items;
+} file_header;
+
+typedef struct {
+    int64_t point, block, first_path, n_paths, n_cascades;
+} item_header;
+
+uint64_t mf_hash_text(const char *text) {
+    uint64_t hash = 1469598103934665603ull; /* FNV-1a, 64 bit */
+    for (const unsigned char *c = (const unsigned char *)text; *c; c++) {
+        hash ^= *c;
+        hash *= 1099511628211ull;
+    }
+    return hash;
+}
+
+void mf_checkpoint_dir(const char *output_path, char *dir, size_t size) {
+    snprintf(dir, size, "%s.checkpoint", output_path);
+}
+
+int mf_checkpoint_exists(const char *dir) {
+    struct stat st;
+    return stat(dir, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+static void fill_header(file_header *header, const mf_checkpoint_identity *identity,
+                        int64_t n_items) {
+    memset(header, 0, sizeof *header);
+    memcpy(header->magic, CHECKPOINT_MAGIC, 8);
+    snprintf(header->engine_version, sizeof header->engine_version, "%s", MF_VERSION_STRING);
+    snprintf(header->git_commit, sizeof header->git_commit, "%s", MF_GIT_COMMIT);
+    header->identity = *identity;
+    header->n_items = n_items;
+}
+
+static int write_all(FILE *file, const void *data, size_t bytes) {
+    return bytes == 0 || fwrite(data, 1, bytes, file) == bytes;
+}
+
+mf_status mf_checkpoint_write(const char *dir, int rank, const mf_checkpoint_identity *identity,
+                              const mf_work_result *items, const uint8_t *done, int64_t n_items) {
+    if (mkdir(dir, 0755) != 0 && errno != EEXIST)
+        return MF_FAIL(MF_ERR_OUTPUT, "cannot create checkpoint directory '%s': %s", dir,
+                       strerror(errno));
+    char path[4200], temp[4300];
+    snprintf(path, sizeof path, "%s/rank-%d.ckpt", dir, rank);
+    snprintf(temp, sizeof temp, "%s.tmp", path);
+    FILE *file = fopen(temp, "wb");
+    if (!file)
+        return MF_FAIL(MF_ERR_OUTPUT, "cannot write checkpoint '%s': %s", temp, strerror(errno));
+    int64_t count = 0;
+    for (int64_t i = 0; i < n_items; i++) count += done[i] != 0;
+    file_header header;
+    fill_header(&header, identity, count);
+    int ok = write_all(file, &header, sizeof header);
+    const size_t profile_bytes = 3 * (size_t)identity->steps * sizeof(double);
+    for (int64_t i = 0; i < n_items && ok; i++) {
+        if (!done[i]) continue;
+        const mf_block_result *block = &items[i].result;
+        const item_header item = {items[i].point, items[i].block, block->first_path,
+                                  block->n_paths, block->n_cascades};
+        ok = write_all(file, &item, sizeof item) &&
+             write_all(file, block->rows, (size_t)block->n_paths * sizeof(mf_path_row)) &&
+             write_all(file, block->cascades,
+                       (size_t)block->n_cascades * MF_CASCADE_FIELDS * sizeof(double)) &&
+             write_all(file, block->profile, profile_bytes);
+    }
+    ok = ok && fflush(file) == 0 && fsync(fileno(file)) == 0;
+    const int closed = fclose(file) == 0;
+    if (!ok || !closed) {
+        const int saved = errno;
+        unlink(temp);
+        return MF_FAIL(MF_ERR_OUTPUT, "cannot write checkpoint '%s': %s", temp, strerror(saved));
+    }
+    if (rename(temp, path) != 0) {
+        const int saved = errno;
+        unlink(temp);
+        return MF_FAIL(MF_ERR_OUTPUT, "cannot publish checkpoint '%s': %s", path,
+                       strerror(saved));
+    }
+    return MF_OK;
+}
+
+static int read_all(FILE *file, void *data, size_t bytes) {
+    return bytes == 0 || fread(data, 1, bytes, file) == bytes;
+}
+
+static mf_status load_file(const char *path, const mf_checkpoint_identity *identity,
+                           mf_work_result **items, int64_t *n_items, int64_t *capacity) {
+    FILE *file = fopen(path, "rb");
+    if (!file)
+        return MF_FAIL(MF_ERR_INPUT, "cannot read checkpoint '%s': %s", path, strerror(errno));
+    file_header header;
+    mf_status status = MF_OK;
+    if (!read_all(file, &header, sizeof header) || memcmp(header.magic, CHECKPOINT_MAGIC, 8) != 0)
+        status = MF_FAIL(MF_ERR_INPUT, "'%s' is not a marginfall checkpoint", path);
+    else if (strncmp(header.engine_version, MF_VERSION_STRING, sizeof header.engine_version) != 0 ||
+             strncmp(header.git_commit, MF_GIT_COMMIT, sizeof header.git_commit) != 0)
+        status = MF_FAIL(MF_ERR_INPUT,
+                         "checkpoint '%s' was written by marginfall %.32s (commit %.32s), not "
+                         "this %s (commit %s): it cannot be resumed; remove it or use --force",
+                         path, header.engine_version, header.git_commit, MF_VERSION_STRING,
+                         MF_GIT_COMMIT);
+    else if (header.identity.config_hash != identity->config_hash)
+        status = MF_FAIL(MF_ERR_INPUT,
+                         "checkpoint '%s' belongs to a different configuration (seed, paths, "
+                         "sweep or any other key differ): it cannot be resumed with this one",
+                         path);
+    else if (header.identity.point_first != identity->point_first ||
+             header.identity.point_stop != identity->point_stop ||
+             header.identity.blocks_per_point != identity->blocks_per_point ||
+             header.identity.steps != identity->steps)
+        status = MF_FAIL(MF_ERR_INPUT,
+                         "checkpoint '%s' covers points %lld:%lld, this run %lld:%lld: resume "
+                         "with the same --points",
+                         path, (long long)header.identity.point_first,
+                         (long long)header.identity.point_stop, (long long)identity->point_first,
+                         (long long)identity->point_stop);
+    const size_t profile_bytes = 3 * (size_t)identity->steps * sizeof(double);
+    for (int64_t i = 0; i < header.n_items && status == MF_OK; i++) {
+        item_header item;
+        if (!read_all(file, &item, sizeof item) || item.n_paths < 1 || item.n_cascades < 0 ||
+            item.n_paths > (1 << 26) || item.n_cascades > ((int64_t)1 << 32)) {
+            status = MF_FAIL(MF_ERR_INPUT, "checkpoint '%s' is truncated or corrupt", path);
+            break;
+        }
+        if (*n_items == *capacity) {
+            const int64_t grown_capacity = *capacity ? 2 * *capacity : 64;
+            mf_work_result *grown = realloc(*items, (size_t)grown_capacity * sizeof *grown);
+            if (!grown) {
+                status = MF_FAIL(MF_ERR_MEMORY, "out of memory loading checkpoint '%s'", path);
+                break;
+            }
+            *items = grown;
+            *capacity = grown_capacity;
+        }
+        mf_work_result *result = &(*items)[*n_items];
+        memset(result, 0, sizeof *result);
+        result->point = item.point;
+        result->block = item.block;
+        mf_block_result *block = &result->result;
+        block->first_path = item.first_path;
+        block->n_paths = item.n_paths;
+        block->n_cascades = item.n_cascades;
+        block->cascade_capacity = item.n_cascades ? item.n_cascades : 1;
+        block->rows = calloc((size_t)item.n_paths, sizeof *block->rows);
+        block->ledgers = calloc((size_t)item.n_paths, sizeof *block->ledgers);
+        block->cascades = calloc((size_t)block->cascade_capacity * MF_CASCADE_FIELDS, sizeof(double));
+        block->profile = calloc(3 * (size_t)identity->steps, sizeof(double));
+        if (!block->rows || !block->ledgers || !block->cascades || !block->profile) {
+            mf_block_result_free(block);
+            status = MF_FAIL(MF_ERR_MEMORY, "out of memory loading checkpoint '%s'", path);
+            break;
+        }
+        (*n_items)++;
+        if (!read_all(file, block->rows, (size_t)item.n_paths * sizeof(mf_path_row)) ||
+            !read_all(file, block->cascades,
+                      (size_t)item.n_cascades * MF_CASCADE_FIELDS * sizeof(double)) ||
+            !read_all(file, block->profile, profile_bytes))
+            status = MF_FAIL(MF_ERR_INPUT, "checkpoint '%s' is truncated", path);
+    }
+    fclose(file);
+    return status;
+}
+
+static int compare_items(const void *a, const void *b) {
+    const mf_work_result *x = a, *y = b;
+    if (x->point != y->point) return x->point < y->point ? -1 : 1;
+    return (x->block > y->block) - (x->block < y->block);
+}
+
+mf_status mf_checkpoint_load(const char *dir, const mf_checkpoint_identity *identity,
+                             mf_work_result **items, int64_t *n_items) {
+    *items = NULL;
+    *n_items = 0;
+    DIR *listing = opendir(dir);
+    if (!listing) {
+        if (errno == ENOENT) return MF_OK;
+        return MF_FAIL(MF_ERR_INPUT, "cannot read checkpoint directory '%s': %s", dir,
+                       strerror(errno));
+    }
+    int64_t capacity = 0;
+    mf_status status = MF_OK;
+    struct dirent *entry;
+    while (status == MF_OK && (entry = readdir(listing)) != NULL) {
+        const size_t length = strlen(entry->d_name);
+        if (length < 5 || strcmp(entry->d_name + length - 5, ".ckpt") != 0) continue;
+        char path[4200];
+        snprintf(path, sizeof path, "%s/%s", dir, entry->d_name);
+        status = load_file(path, identity, items, n_items, &capacity);
+    }
+    closedir(listing);
+    if (status == MF_OK && *n_items > 1) {
+        /* Files overlap after a resume on another rank count: keep one copy of each item. */
+        qsort(*items, (size_t)*n_items, sizeof **items, compare_items);
+        int64_t kept = 1;
+        for (int64_t i = 1; i < *n_items; i++) {
+            if (compare_items(&(*items)[i], &(*items)[kept - 1]) == 0)
+                mf_block_result_free(&(*items)[i].result);
+            else
+                (*items)[kept++] = (*items)[i];
+        }
+        *n_items = kept;
+    }
+    if (status != MF_OK) {
+        for (int64_t i = 0; i < *n_items; i++) mf_block_result_free(&(*items)[i].result);
+        free(*items);
+        *items = NULL;
+        *n_items = 0;
+        mf_error_push_frame(__FILE__, __LINE__, __func__);
+    }
+    return status;
+}
+
+mf_status mf_checkpoint_remove(const char *dir) {
+    DIR *listing = opendir(dir);
+    if (!listing) return MF_OK;
+    struct dirent *entry;
+    while ((entry = readdir(listing)) != NULL) {
+        const size_t length = strlen(entry->d_name);
+        const int ours = (length > 5 && strcmp(entry->d_name + length - 5, ".ckpt") == 0) ||
+                         (length > 9 && strcmp(entry->d_name + length - 9, ".ckpt.tmp") == 0);
+        if (!ours) continue;
+        char path[4200];
+        snprintf(path, sizeof path, "%s/%s", dir, entry->d_name);
+        unlink(path);
+    }
+    closedir(listing);
+    if (rmdir(dir) != 0 && errno != ENOENT)
+        return MF_FAIL(MF_ERR_OUTPUT, "cannot remove checkpoint directory '%s': %s", dir,
+                       strerror(errno));
+    return MF_OK;
+}
