@@ -66,7 +66,10 @@ def datasets(path):
         def visit(name, obj):
             if isinstance(obj, h5py.Dataset):
                 value = np.asarray(obj[()])
-                out[name] = (value.dtype.str, value.shape, value.tobytes())
+                if value.dtype.kind == "O":  # variable-length strings: compare the texts
+                    out[name] = ("O", value.shape, repr(value.tolist()).encode())
+                else:
+                    out[name] = (value.dtype.str, value.shape, value.tobytes())
         f.visititems(visit)
     return out
 

@@ -79,14 +79,20 @@ refused(["merge", out("overlap2.h5"), parts[0], overlap, parts[2]], 3, "in both"
 
 # --- common random numbers --------------------------------------------------------------------
 crn_config = out("crn.yaml")
-with open(sweep) as f:
-    text = f.read()
-text = text.replace("      values: [20, 50, 100]\n", "      values: [50]\n")
-text = text.replace("      log: {start: 1.0e6, stop: 4.0e6, num: 2}\n",
-                    "      values: [2.0e6, 2.4e6]\n")
-text = text.replace("  paths: 16\n", "  paths: 48\n")
+# The default market on a small book with a -5% shock (as tests/configs/sanity.yaml), two
+# neighbouring BTC depths.
 with open(crn_config, "w") as f:
-    f.write(text)
+    f.write("""run: {paths: 48, steps: 360, block_paths: 8, batch_paths: 8}
+market:
+  stress:
+    - {asset: all, start_step: 100, steps: 10, log_return: -0.05}
+population: {accounts: 2000}
+output: {paths: true}
+sweep:
+  parameters:
+    - key: venue.markets.BTC.depth_usd
+      values: [2.0e7, 2.4e7]
+""")
 crn = out("crn.h5")
 independent = out("independent.h5")
 check(run(["run", crn_config, "-o", crn, "--quiet"], threads=2).returncode == 0, "CRN sweep runs")
