@@ -267,11 +267,12 @@ mf_status mf_reduce_gather(const mf_config *config, const mf_block_result *const
     int64_t expected = 0;
     for (int64_t i = 0; i < n_blocks; i++) {
         if (blocks[i].first_path != expected) {
+            const long long found = (long long)blocks[i].first_path;
             free(blocks);
             free(gathered);
             return MF_FAIL(MF_ERR_INTERNAL, "gathered blocks do not tile the paths: block %lld "
-                           "starts at path %lld, expected %lld", (long long)i,
-                           (long long)blocks[i].first_path, (long long)expected);
+                           "starts at path %lld, expected %lld", (long long)i, found,
+                           (long long)expected);
         }
         expected += blocks[i].n_paths;
     }

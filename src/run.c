@@ -451,6 +451,7 @@ mf_status mf_run(const mf_run_options *options, MPI_Comm comm, FILE *summary) {
             fprintf(summary, "%s exists and no checkpoint is left: the run is complete\n",
                     output_path);
         free(config_text);
+        mf_config_free(config);
         free(config);
         free(point);
         return MF_OK;

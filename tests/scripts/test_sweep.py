@@ -192,7 +192,9 @@ for how in ("SIGKILL", "SIGTERM"):
         check(not diff, f"{how}: resumed result equals the uninterrupted one bit for bit ({diff[:5]})")
         check(not os.path.exists(target + ".checkpoint"), f"{how}: checkpoint removed when done")
     again = run(["run", long_config, "-o", target, "--resume", "--quiet"])
-    check(again.returncode == 0 and "complete" in again.stdout, f"{how}: --resume on a finished run is a no-op")
+    check(again.returncode == 0 and "complete" in again.stdout,
+          f"{how}: --resume on a finished run is a no-op (exit {again.returncode}: "
+          f"{again.stdout.strip()[-200:]!r} {again.stderr.strip()[-300:]!r})")
 
 # A checkpoint from another configuration is refused.
 target = out("foreign.h5")
