@@ -39,13 +39,13 @@ static inline int mf_tier_index(const mf_tier_table *tiers, int asset, double no
     int tier = 0;
     int last = tiers->n_tiers[asset] - 1;
     /* Most positions sit in the first tiers: scan upwards. */
-    while (tier < last && notional >= tiers->floor_usd[asset][tier + 1]) tier++;
+    while (tier < last && notional >= tiers->floor_usd[asset][tier + 1])
+        tier++;
     return tier;
 }
 
 /* Maintenance margin of one position of USD notional n (continuous in n). */
-static inline double mf_maintenance_margin(const mf_tier_table *tiers, int asset,
-                                           double notional) {
+static inline double mf_maintenance_margin(const mf_tier_table *tiers, int asset, double notional) {
     int tier = mf_tier_index(tiers, asset, notional);
     return notional * tiers->mmr[asset][tier] - tiers->cum_usd[asset][tier];
 }

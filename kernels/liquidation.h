@@ -11,10 +11,10 @@
 #include "market.h"
 
 typedef struct {
-    int64_t position;   /* store index of the position */
-    double remaining;   /* signed coins still to close */
-    int32_t record;     /* the liquidation this order belongs to */
-    int32_t next;       /* next order in the same asset's FIFO, -1 at the tail */
+    int64_t position; /* store index of the position */
+    double remaining; /* signed coins still to close */
+    int32_t record;   /* the liquidation this order belongs to */
+    int32_t next;     /* next order in the same asset's FIFO, -1 at the tail */
 } mf_order;
 
 /* One liquidation event: an isolated position, or a whole cross account. */
@@ -28,25 +28,25 @@ typedef struct {
 } mf_liquidation_record;
 
 typedef struct {
-    mf_order *orders;                 /* order pool (capacity by the driver) */
+    mf_order *orders; /* order pool (capacity by the driver) */
     int32_t n_orders;
     int32_t head[MF_KERNEL_MAX_ASSETS]; /* FIFO heads, -1 when empty */
     int32_t tail[MF_KERNEL_MAX_ASSETS];
     mf_liquidation_record *records;
     int32_t n_records;
     /* Money, USD. */
-    double fund;                /* insurance fund */
+    double fund; /* insurance fund */
     double fund_min;
-    double uncovered_deficit;   /* bad debt the fund could not pay */
-    double bad_debt;            /* all negative remaining equity at settlement */
-    double fees;                /* liquidation fees taken by the fund */
-    double trader_kept;         /* equity returned to liquidated traders */
-    double realized_trading_pnl;/* sum over fills of quantity x (fill - entry) */
+    double uncovered_deficit;    /* bad debt the fund could not pay */
+    double bad_debt;             /* all negative remaining equity at settlement */
+    double fees;                 /* liquidation fees taken by the fund */
+    double trader_kept;          /* equity returned to liquidated traders */
+    double realized_trading_pnl; /* sum over fills of quantity x (fill - entry) */
 } mf_engine_state;
 
 typedef struct {
-    double liquidation_fee;                          /* fraction of closed notional */
-    double throughput_usd[MF_KERNEL_MAX_ASSETS];     /* per step; INFINITY = no cap */
+    double liquidation_fee;                      /* fraction of closed notional */
+    double throughput_usd[MF_KERNEL_MAX_ASSETS]; /* per step; INFINITY = no cap */
 } mf_engine_params;
 
 typedef struct {

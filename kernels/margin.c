@@ -79,8 +79,9 @@ static double solve_headroom(const mf_tier_table *tiers, int asset, double quant
         const double mmr = tiers->mmr[asset][t];
         const double cum = tiers->cum_usd[asset][t];
         /* long: q P (1 - mmr) - q e + cum = target; short: -s P (1 + mmr) + s e + cum = target */
-        const double price = quantity > 0 ? (target + quantity * entry - cum) / (quantity * (1 - mmr))
-                                           : (size * entry + cum - target) / (size * (1 + mmr));
+        const double price = quantity > 0
+                                 ? (target + quantity * entry - cum) / (quantity * (1 - mmr))
+                                 : (size * entry + cum - target) / (size * (1 + mmr));
         const double notional = size * price;
         if (!(price > 0)) continue;
         if (notional < tiers->floor_usd[asset][t]) continue;
@@ -90,17 +91,19 @@ static double solve_headroom(const mf_tier_table *tiers, int asset, double quant
     return quantity > 0 ? 0.0 : INFINITY;
 }
 
-#define MF_SAFETY_FRACTION 1e-9   /* of notional: far above rounding of the exact check */
+#define MF_SAFETY_FRACTION 1e-9    /* of notional: far above rounding of the exact check */
 #define MF_SAFE_PRICE_SHRINK 1e-12 /* relative: covers rounding in the solve itself */
 
 /* Bounds are stored signed, as the hot loop compares them: +bound for a long (inside while
  * mark > bound), -bound for a short (inside while -mark > -bound). +INFINITY never passes. */
 static void never_safe(int64_t first, int64_t stop, double *safe_price) {
-    for (int64_t p = first; p < stop; p++) safe_price[p] = INFINITY;
+    for (int64_t p = first; p < stop; p++)
+        safe_price[p] = INFINITY;
 }
 
 static double signed_bound(double quantity, double bound) {
-    return quantity > 0 ? bound * (1 + MF_SAFE_PRICE_SHRINK) : -(bound * (1 - MF_SAFE_PRICE_SHRINK));
+    return quantity > 0 ? bound * (1 + MF_SAFE_PRICE_SHRINK)
+                        : -(bound * (1 - MF_SAFE_PRICE_SHRINK));
 }
 
 void mf_margin_safe_prices(const mf_book_view *book, const mf_tier_table *tiers,
@@ -119,14 +122,16 @@ void mf_margin_safe_prices(const mf_book_view *book, const mf_tier_table *tiers,
             const double margin_safety = MF_SAFETY_FRACTION * size * price;
             if (!cross) {
                 /* Isolated: its own headroom m + h(P0), kept apart from the others. */
-                const double own = book->position_margin[p] +
-                                   headroom_term(tiers, asset, quantity, book->position_entry[p], price);
+                const double own =
+                    book->position_margin[p] +
+                    headroom_term(tiers, asset, quantity, book->position_entry[p], price);
                 if (!(own > margin_safety)) {
                     never_safe(p, p + 1, safe_price);
                     continue;
                 }
                 const double target = -book->position_margin[p] + margin_safety;
-                const double bound = solve_headroom(tiers, asset, quantity, book->position_entry[p], target);
+                const double bound =
+                    solve_headroom(tiers, asset, quantity, book->position_entry[p], target);
                 safe_price[p] = signed_bound(quantity, bound);
                 continue;
             }
@@ -143,7 +148,8 @@ void mf_margin_safe_prices(const mf_book_view *book, const mf_tier_table *tiers,
             const int asset = book->position_asset[p];
             const double quantity = book->position_quantity[p];
             const double entry = book->position_entry[p];
-            const double target = headroom_term(tiers, asset, quantity, entry, start_prices[asset]) - share;
+            const double target =
+                headroom_term(tiers, asset, quantity, entry, start_prices[asset]) - share;
             const double bound = solve_headroom(tiers, asset, quantity, entry, target);
             safe_price[p] = signed_bound(quantity, bound);
         }
@@ -160,11 +166,13 @@ static int64_t check_outside_paths(const mf_book_view *book, const mf_tier_table
     const int64_t first = book->account_first[account];
     const int64_t stop = first + book->account_positions[account];
     uint8_t inside[64];
-    for (int b = 0; b < batch; b++) inside[b] = active[b];
+    for (int b = 0; b < batch; b++)
+        inside[b] = active[b];
     for (int64_t p = first; p < stop; p++) {
         const int slot = 2 * book->position_asset[p] + (book->position_quantity[p] < 0);
         const double *row = signed_marks + (int64_t)slot * batch;
-        for (int b = 0; b < batch; b++) inside[b] &= (uint8_t)(row[b] > safe_price[p]);
+        for (int b = 0; b < batch; b++)
+            inside[b] &= (uint8_t)(row[b] > safe_price[p]);
     }
     uint8_t needs_check[64];
     int any = 0;
@@ -179,8 +187,8 @@ static int64_t check_outside_paths(const mf_book_view *book, const mf_tier_table
 
 int64_t mf_margin_check_filtered(const mf_book_view *book, const mf_tier_table *tiers,
                                  const double *safe_price, int64_t begin, int64_t end, int batch,
-                                 const double *marks, const uint8_t *active,
-                                 uint8_t *account_state, uint8_t *position_state) {
+                                 const double *marks, const uint8_t *active, uint8_t *account_state,
+                                 uint8_t *position_state) {
     if (begin >= end) return 0;
     /* worst[2k] is asset k's lowest mark over the active paths (the longs' worst case),
      * worst[2k + 1] minus its highest (the shorts'): one signed compare per position. */
@@ -213,8 +221,8 @@ int64_t mf_margin_check_filtered(const mf_book_view *book, const mf_tier_table *
         const int64_t account = book->position_account[p];
         if (account == last_checked) continue;
         last_checked = account;
-        flagged += check_outside_paths(book, tiers, safe_price, account, batch, marks,
-                                       signed_marks, active, account_state, position_state);
+        flagged += check_outside_paths(book, tiers, safe_price, account, batch, marks, signed_marks,
+                                       active, account_state, position_state);
     }
     return flagged;
 }

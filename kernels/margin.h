@@ -32,11 +32,11 @@ int64_t mf_margin_check(const mf_book_view *book, const mf_tier_table *tiers, in
 /* The optimised kernel's prefilter. For every position, a price beyond which it provably
  * cannot push its account (isolated: the position) to maintenance: a long is safe while its
  * mark is above its bound, a short while below. Stored signed, as compared: safe_price[p] =
- * +bound for a long, -bound for a short (safe while -mark > -bound); +INFINITY never passes. For a cross account, the headroom at the
- * start prices (minus a safety margin of 1e-9 of notional) is shared equally among its
- * positions, so while every position is inside its bound the account's equity exceeds
- * maintenance in exact arithmetic by far more than rounding can change. An account with
- * (almost) no headroom gets bounds that never pass, so it is always checked exactly. */
+ * +bound for a long, -bound for a short (safe while -mark > -bound); +INFINITY never passes. For a
+ * cross account, the headroom at the start prices (minus a safety margin of 1e-9 of notional) is
+ * shared equally among its positions, so while every position is inside its bound the account's
+ * equity exceeds maintenance in exact arithmetic by far more than rounding can change. An account
+ * with (almost) no headroom gets bounds that never pass, so it is always checked exactly. */
 void mf_margin_safe_prices(const mf_book_view *book, const mf_tier_table *tiers,
                            const double *start_prices, double *safe_price);
 
@@ -44,7 +44,7 @@ void mf_margin_safe_prices(const mf_book_view *book, const mf_tier_table *tiers,
  * positions are all inside their safe prices are skipped; all others get the exact check. */
 int64_t mf_margin_check_filtered(const mf_book_view *book, const mf_tier_table *tiers,
                                  const double *safe_price, int64_t begin, int64_t end, int batch,
-                                 const double *marks, const uint8_t *active,
-                                 uint8_t *account_state, uint8_t *position_state);
+                                 const double *marks, const uint8_t *active, uint8_t *account_state,
+                                 uint8_t *position_state);
 
 #endif

@@ -27,7 +27,8 @@ void mf_index_path(const mf_market_params *params, int32_t steps, const double *
             }
             /* Correlate: eps_k = sum_j L[k][j] z_j, then the shared Student-t mixing. */
             double correlated = 0;
-            for (int j = 0; j <= k; j++) correlated += params->cholesky[k * n + j] * z[j];
+            for (int j = 0; j <= k; j++)
+                correlated += params->cholesky[k * n + j] * z[j];
             const double shock = sqrt(variance[k]) * correlated * mixing[t];
             last_shock[k] = shock;
             if (replayed && replayed[k]) {
@@ -35,8 +36,8 @@ void mf_index_path(const mf_market_params *params, int32_t steps, const double *
                 next[k] += replay_stress[k];
                 continue;
             }
-            double step = params->drift_step[k] - 0.5 * variance[k] + shock +
-                          params->jump_beta[k] * jumps[t];
+            double step =
+                params->drift_step[k] - 0.5 * variance[k] + shock + params->jump_beta[k] * jumps[t];
             if (stress) step += stress[(int64_t)t * n + k];
             next[k] = previous[k] + step;
         }
@@ -85,8 +86,7 @@ void mf_asset_step(const mf_market_params *params, int asset, double log_index,
     state->depth = effective_depth(params, asset, state);
 }
 
-double mf_asset_impact(const mf_market_params *params, mf_asset_state *state,
-                       double net_sold_usd) {
+double mf_asset_impact(const mf_market_params *params, mf_asset_state *state, double net_sold_usd) {
     if (net_sold_usd == 0 || isinf(state->depth)) return state->mark;
     const double u = net_sold_usd / state->depth;
     const double g = params->impact_law == MF_LAW_SQRT ? copysign(sqrt(fabs(u)), u) : u;

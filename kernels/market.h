@@ -12,18 +12,18 @@ enum { MF_LAW_LINEAR = 0, MF_LAW_SQRT = 1 };
 typedef struct {
     int n_assets;
     /* Index dynamics, per step. */
-    double drift_step[MF_KERNEL_MAX_ASSETS];    /* mu dt */
-    double variance_step[MF_KERNEL_MAX_ASSETS]; /* long-run sigma^2 dt */
+    double drift_step[MF_KERNEL_MAX_ASSETS];                      /* mu dt */
+    double variance_step[MF_KERNEL_MAX_ASSETS];                   /* long-run sigma^2 dt */
     double cholesky[MF_KERNEL_MAX_ASSETS * MF_KERNEL_MAX_ASSETS]; /* lower, row-major */
-    int garch;                                  /* 1: GARCH(1,1) per asset */
-    double garch_alpha, garch_beta;             /* omega = variance_step (1 - alpha - beta) */
-    double jump_beta[MF_KERNEL_MAX_ASSETS];     /* loading on the market-wide jump */
+    int garch;                                                    /* 1: GARCH(1,1) per asset */
+    double garch_alpha, garch_beta;         /* omega = variance_step (1 - alpha - beta) */
+    double jump_beta[MF_KERNEL_MAX_ASSETS]; /* loading on the market-wide jump */
     /* Impact. */
-    int impact_law;                             /* MF_LAW_LINEAR or MF_LAW_SQRT */
-    double permanent_fraction;                  /* phi */
-    double transient_decay;                     /* per-step factor 2^(-dt / half-life) */
-    double depth_usd[MF_KERNEL_MAX_ASSETS];     /* base depth D_k; INFINITY = no impact */
-    double feedback_beta, feedback_floor;       /* D(t) = D max(floor, exp(-beta drawdown)) */
+    int impact_law;                         /* MF_LAW_LINEAR or MF_LAW_SQRT */
+    double permanent_fraction;              /* phi */
+    double transient_decay;                 /* per-step factor 2^(-dt / half-life) */
+    double depth_usd[MF_KERNEL_MAX_ASSETS]; /* base depth D_k; INFINITY = no impact */
+    double feedback_beta, feedback_floor;   /* D(t) = D max(floor, exp(-beta drawdown)) */
 } mf_market_params;
 
 /* Index log-prices for one path: log_index[t * K + k], t = 0..steps. The noise comes in as
@@ -38,13 +38,13 @@ void mf_index_path(const mf_market_params *params, int32_t steps, const double *
 
 /* The venue-side state of one asset on one path. */
 typedef struct {
-    double log_index;    /* x_k(t) */
-    double impact_perm;  /* J_perm, log units */
-    double impact_trans; /* J_trans, log units */
-    double mark;         /* P = exp(x + J) */
-    double mark_peak;    /* running maximum of the mark */
-    double index_peak;   /* running maximum of the index */
-    double depth;        /* current depth D_k(t), USD per 1% */
+    double log_index;          /* x_k(t) */
+    double impact_perm;        /* J_perm, log units */
+    double impact_trans;       /* J_trans, log units */
+    double mark;               /* P = exp(x + J) */
+    double mark_peak;          /* running maximum of the mark */
+    double index_peak;         /* running maximum of the index */
+    double depth;              /* current depth D_k(t), USD per 1% */
     double max_mark_drawdown;  /* max over t of 1 - P / peak */
     double max_index_drawdown; /* same for the index */
 } mf_asset_state;
@@ -57,7 +57,6 @@ void mf_asset_step(const mf_market_params *params, int asset, double log_index,
                    mf_asset_state *state);
 /* Apply one round's net liquidation flow (USD, > 0 = net selling) to the mark; returns the
  * post-impact mark. With infinite depth or zero flow the mark is unchanged. */
-double mf_asset_impact(const mf_market_params *params, mf_asset_state *state,
-                       double net_sold_usd);
+double mf_asset_impact(const mf_market_params *params, mf_asset_state *state, double net_sold_usd);
 
 #endif

@@ -86,6 +86,7 @@ double mf_sorted_expected_shortfall(const double *sorted, int64_t n, double q) {
     if (tail < 1) tail = 1;
     if (tail > n) tail = n;
     double sum = 0;
-    for (int64_t i = n - tail; i < n; i++) sum += sorted[i];
+    for (int64_t i = n - tail; i < n; i++)
+        sum += sorted[i];
     return sum / (double)tail;
 }

@@ -68,7 +68,8 @@ mf_status mf_checkpoint_write(const char *dir, int rank, const mf_checkpoint_ide
     if (!file)
         return MF_FAIL(MF_ERR_OUTPUT, "cannot write checkpoint '%s': %s", temp, strerror(errno));
     int64_t count = 0;
-    for (int64_t i = 0; i < n_items; i++) count += done[i] != 0;
+    for (int64_t i = 0; i < n_items; i++)
+        count += done[i] != 0;
     file_header header;
     fill_header(&header, identity, count);
     int ok = write_all(file, &header, sizeof header);
@@ -76,8 +77,8 @@ mf_status mf_checkpoint_write(const char *dir, int rank, const mf_checkpoint_ide
     for (int64_t i = 0; i < n_items && ok; i++) {
         if (!done[i]) continue;
         const mf_block_result *block = &items[i].result;
-        const item_header item = {items[i].point, items[i].block, block->first_path,
-                                  block->n_paths, block->n_cascades};
+        const item_header item = {items[i].point, items[i].block, block->first_path, block->n_paths,
+                                  block->n_cascades};
         ok = write_all(file, &item, sizeof item) &&
              write_all(file, block->rows, (size_t)block->n_paths * sizeof(mf_path_row)) &&
              write_all(file, block->cascades,
@@ -94,8 +95,7 @@ mf_status mf_checkpoint_write(const char *dir, int rank, const mf_checkpoint_ide
     if (rename(temp, path) != 0) {
         const int saved = errno;
         unlink(temp);
-        return MF_FAIL(MF_ERR_OUTPUT, "cannot publish checkpoint '%s': %s", path,
-                       strerror(saved));
+        return MF_FAIL(MF_ERR_OUTPUT, "cannot publish checkpoint '%s': %s", path, strerror(saved));
     }
     return MF_OK;
 }
@@ -164,7 +164,8 @@ static mf_status load_file(const char *path, const mf_checkpoint_identity *ident
         block->cascade_capacity = item.n_cascades ? item.n_cascades : 1;
         block->rows = calloc((size_t)item.n_paths, sizeof *block->rows);
         block->ledgers = calloc((size_t)item.n_paths, sizeof *block->ledgers);
-        block->cascades = calloc((size_t)block->cascade_capacity * MF_CASCADE_FIELDS, sizeof(double));
+        block->cascades =
+            calloc((size_t)block->cascade_capacity * MF_CASCADE_FIELDS, sizeof(double));
         block->profile = calloc(3 * (size_t)identity->steps, sizeof(double));
         if (!block->rows || !block->ledgers || !block->cascades || !block->profile) {
             mf_block_result_free(block);
@@ -222,7 +223,8 @@ mf_status mf_checkpoint_load(const char *dir, const mf_checkpoint_identity *iden
         *n_items = kept;
     }
     if (status != MF_OK) {
-        for (int64_t i = 0; i < *n_items; i++) mf_block_result_free(&(*items)[i].result);
+        for (int64_t i = 0; i < *n_items; i++)
+            mf_block_result_free(&(*items)[i].result);
         free(*items);
         *items = NULL;
         *n_items = 0;

@@ -13,8 +13,8 @@
 
 /* What a checkpoint belongs to; a checkpoint whose identity differs is refused. */
 typedef struct {
-    uint64_t config_hash;     /* FNV-1a of the resolved config text (seed, paths, sweep...) */
-    int64_t point_first;      /* the run's point range [first, stop) */
+    uint64_t config_hash; /* FNV-1a of the resolved config text (seed, paths, sweep...) */
+    int64_t point_first;  /* the run's point range [first, stop) */
     int64_t point_stop;
     int64_t blocks_per_point;
     int32_t steps;

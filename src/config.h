@@ -23,20 +23,21 @@ typedef enum { MF_DEFICIT_UNCOVERED = 0 } mf_deficit_policy;
 typedef enum { MF_REPLAY_NONE = 0, MF_REPLAY_CSV = 1, MF_REPLAY_HDF5 = 2 } mf_replay_format;
 
 typedef struct {
-    int64_t paths;        /* run.paths: Monte Carlo paths */
-    uint64_t seed;        /* run.seed */
-    int32_t steps;        /* run.steps: steps per path */
-    double dt_seconds;    /* run.dt_seconds: step length */
-    int32_t block_paths;  /* run.block_paths: paths per reduction block (fixed, rank-independent) */
-    int32_t batch_paths;  /* run.batch_paths: paths sharing one sweep over the accounts, <= MF_MAX_BATCH */
+    int64_t paths;       /* run.paths: Monte Carlo paths */
+    uint64_t seed;       /* run.seed */
+    int32_t steps;       /* run.steps: steps per path */
+    double dt_seconds;   /* run.dt_seconds: step length */
+    int32_t block_paths; /* run.block_paths: paths per reduction block (fixed, rank-independent) */
+    int32_t batch_paths; /* run.batch_paths: paths sharing one sweep over the accounts, <=
+                            MF_MAX_BATCH */
 } mf_run_config;
 
 typedef struct {
-    char name[MF_NAME_LEN];     /* market.assets[i].name */
-    double price;               /* .price: index price at t = 0, USD */
-    double volatility;          /* .volatility: annualised (365-day) volatility */
-    double drift;               /* .drift: annualised drift mu */
-    double jump_beta;           /* .jump_beta: loading on the market-wide jump */
+    char name[MF_NAME_LEN];           /* market.assets[i].name */
+    double price;                     /* .price: index price at t = 0, USD */
+    double volatility;                /* .volatility: annualised (365-day) volatility */
+    double drift;                     /* .drift: annualised drift mu */
+    double jump_beta;                 /* .jump_beta: loading on the market-wide jump */
     mf_replay_format replay_format;   /* .replay.format (csv | hdf5), NONE when no replay */
     char replay_file[MF_PATH_LEN];    /* .replay.file (relative paths: to the config file) */
     char replay_column[MF_NAME_LEN];  /* .replay.column: CSV column (default "close") */
@@ -44,84 +45,86 @@ typedef struct {
 } mf_asset_config;
 
 typedef struct {
-    int asset;           /* index into market.assets; -1 = every asset (YAML: asset: all) */
-    int32_t start_step;  /* first step of the shock */
-    int32_t steps;       /* number of steps it is spread over (>= 1) */
-    double log_return;   /* total log-price shock, e.g. -0.128 for -12% */
+    int asset;          /* index into market.assets; -1 = every asset (YAML: asset: all) */
+    int32_t start_step; /* first step of the shock */
+    int32_t steps;      /* number of steps it is spread over (>= 1) */
+    double log_return;  /* total log-price shock, e.g. -0.128 for -12% */
 } mf_stress_config;
 
 typedef struct {
     int n_assets;
     mf_asset_config assets[MF_MAX_ASSETS];
     double correlation[MF_MAX_ASSETS][MF_MAX_ASSETS]; /* market.correlation */
-    double student_t_nu;          /* market.student_t_nu: > 2, or INFINITY (YAML .inf) = Gaussian */
-    int garch_enabled;            /* market.garch.enabled */
-    double garch_alpha;           /* market.garch.alpha */
-    double garch_beta;            /* market.garch.beta: alpha + beta < 1 */
-    double jump_intensity;        /* market.jumps.intensity_per_year */
-    double jump_mean;             /* market.jumps.mean: mean log jump size */
-    double jump_stdev;            /* market.jumps.stdev */
-    mf_impact_law impact_law;     /* market.impact.law: linear | sqrt */
+    double student_t_nu;      /* market.student_t_nu: > 2, or INFINITY (YAML .inf) = Gaussian */
+    int garch_enabled;        /* market.garch.enabled */
+    double garch_alpha;       /* market.garch.alpha */
+    double garch_beta;        /* market.garch.beta: alpha + beta < 1 */
+    double jump_intensity;    /* market.jumps.intensity_per_year */
+    double jump_mean;         /* market.jumps.mean: mean log jump size */
+    double jump_stdev;        /* market.jumps.stdev */
+    mf_impact_law impact_law; /* market.impact.law: linear | sqrt */
     double impact_permanent_fraction; /* market.impact.permanent_fraction: phi in [0, 1] */
     double impact_half_life_seconds;  /* market.impact.half_life_seconds: transient decay */
-    double depth_feedback_beta;   /* market.depth_feedback.beta: 0 switches it off */
-    double depth_feedback_floor;  /* market.depth_feedback.floor in (0, 1] */
+    double depth_feedback_beta;       /* market.depth_feedback.beta: 0 switches it off */
+    double depth_feedback_floor;      /* market.depth_feedback.floor in (0, 1] */
     int n_stress;
     mf_stress_config stress[MF_MAX_STRESS]; /* market.stress */
 } mf_market_config;
 
 typedef struct {
-    double floor_usd;     /* tier lower bound on position notional */
-    double mmr;           /* maintenance margin rate in this tier */
-    double max_leverage;  /* tier's maximum leverage (IM rate = 1/max_leverage) */
-    double cum_usd;       /* derived: maintenance amount that keeps MM continuous */
+    double floor_usd;    /* tier lower bound on position notional */
+    double mmr;          /* maintenance margin rate in this tier */
+    double max_leverage; /* tier's maximum leverage (IM rate = 1/max_leverage) */
+    double cum_usd;      /* derived: maintenance amount that keeps MM continuous */
 } mf_tier_config;
 
 /* One asset's market on the venue: its book, liquidation engine and risk tiers. */
 typedef struct {
-    double depth_usd;           /* venue.markets[i].depth_usd: USD that moves the price 1%; INFINITY = unlimited */
-    double throughput_usd;      /* .liquidation_throughput_usd: liquidation engine capacity per step; INFINITY = no cap */
+    double depth_usd;      /* venue.markets[i].depth_usd: USD that moves the price 1%; INFINITY =
+                              unlimited */
+    double throughput_usd; /* .liquidation_throughput_usd: liquidation engine capacity per step;
+                              INFINITY = no cap */
     int n_tiers;
     mf_tier_config tiers[MF_MAX_TIERS]; /* .tiers, ascending floors, first floor 0 */
 } mf_venue_market_config;
 
 typedef struct {
-    char name[MF_NAME_LEN];     /* venue.name */
-    double max_leverage;        /* venue.max_leverage (>= 1) */
-    double insurance_fund_usd;  /* venue.insurance_fund_usd */
-    double liquidation_fee;     /* venue.liquidation_fee: fraction of notional to the fund */
-    int32_t max_rounds;         /* venue.max_rounds: cascade rounds per step */
-    mf_deficit_policy deficit;  /* venue.deficit */
+    char name[MF_NAME_LEN];    /* venue.name */
+    double max_leverage;       /* venue.max_leverage (>= 1) */
+    double insurance_fund_usd; /* venue.insurance_fund_usd */
+    double liquidation_fee;    /* venue.liquidation_fee: fraction of notional to the fund */
+    int32_t max_rounds;        /* venue.max_rounds: cascade rounds per step */
+    mf_deficit_policy deficit; /* venue.deficit */
     mf_venue_market_config markets[MF_MAX_ASSETS]; /* venue.markets[i], one per asset, same order */
 } mf_venue_config;
 
 typedef struct {
-    double open_interest_usd;   /* population.assets[i].open_interest_usd: target OI */
-    double long_share;          /* .long_share: share of the asset's positions that are long */
+    double open_interest_usd; /* population.assets[i].open_interest_usd: target OI */
+    double long_share;        /* .long_share: share of the asset's positions that are long */
 } mf_population_asset_config;
 
 typedef struct {
-    int64_t accounts;           /* population.accounts */
-    char file[MF_PATH_LEN];     /* population.file: load this HDF5 snapshot instead of generating */
-    double isolated_share;      /* population.margin_modes.isolated */
-    double cross_share;         /* population.margin_modes.cross; the shares sum to 1 */
-    int32_t max_positions;      /* population.max_positions: positions per account drawn from 1..max */
+    int64_t accounts;       /* population.accounts */
+    char file[MF_PATH_LEN]; /* population.file: load this HDF5 snapshot instead of generating */
+    double isolated_share;  /* population.margin_modes.isolated */
+    double cross_share;     /* population.margin_modes.cross; the shares sum to 1 */
+    int32_t max_positions;  /* population.max_positions: positions per account drawn from 1..max */
     mf_notional_law notional_law; /* population.notional.law */
-    double notional_sigma;      /* population.notional.sigma (lognormal) */
-    double notional_alpha;      /* population.notional.alpha (Pareto tail index, > 1) */
-    double leverage_median;     /* population.leverage.median */
-    double leverage_sigma;      /* population.leverage.sigma: lognormal spread */
-    double entry_spread;        /* population.entry_spread: stdev of log(entry / start price) */
+    double notional_sigma;        /* population.notional.sigma (lognormal) */
+    double notional_alpha;        /* population.notional.alpha (Pareto tail index, > 1) */
+    double leverage_median;       /* population.leverage.median */
+    double leverage_sigma;        /* population.leverage.sigma: lognormal spread */
+    double entry_spread;          /* population.entry_spread: stdev of log(entry / start price) */
     mf_population_asset_config assets[MF_MAX_ASSETS]; /* population.assets[i], same order */
 } mf_population_config;
 
 typedef struct {
-    double threshold_usd;   /* cascade.threshold_usd: a step is "in a cascade" above this */
-    int32_t gap_steps;      /* cascade.gap_steps: quiet steps allowed inside one cascade */
+    double threshold_usd; /* cascade.threshold_usd: a step is "in a cascade" above this */
+    int32_t gap_steps;    /* cascade.gap_steps: quiet steps allowed inside one cascade */
 } mf_cascade_config;
 
 typedef struct {
-    int paths;              /* output.paths: write the per-path table */
+    int paths;               /* output.paths: write the per-path table */
     int32_t bins_per_decade; /* output.bins_per_decade: log-histogram resolution */
 } mf_output_config;
 

@@ -173,7 +173,8 @@ int main(int argc, char **argv) {
     memset(&options, 0, sizeof options);
     const char **overrides = calloc((size_t)argc, sizeof *overrides);
     size_t line_length = 1;
-    for (int i = 0; i < argc; i++) line_length += strlen(argv[i]) + 1;
+    for (int i = 0; i < argc; i++)
+        line_length += strlen(argv[i]) + 1;
     char *command_line = calloc(line_length, 1);
     if (!overrides || !command_line) {
         code = fail(MF_FAIL(MF_ERR_MEMORY, "out of memory"), rank);
@@ -185,13 +186,19 @@ int main(int argc, char **argv) {
     }
 
     static const struct option long_options[] = {
-        {"output", required_argument, NULL, 'o'}, {"paths", required_argument, NULL, 'n'},
-        {"seed", required_argument, NULL, 's'},   {"set", required_argument, NULL, 'S'},
-        {"force", no_argument, NULL, 'f'},        {"quiet", no_argument, NULL, 'q'},
-        {"help", no_argument, NULL, 'h'},         {"points", required_argument, NULL, 'P'},
-        {"points-part", required_argument, NULL, 'A'}, {"resume", no_argument, NULL, 'R'},
+        {"output", required_argument, NULL, 'o'},
+        {"paths", required_argument, NULL, 'n'},
+        {"seed", required_argument, NULL, 's'},
+        {"set", required_argument, NULL, 'S'},
+        {"force", no_argument, NULL, 'f'},
+        {"quiet", no_argument, NULL, 'q'},
+        {"help", no_argument, NULL, 'h'},
+        {"points", required_argument, NULL, 'P'},
+        {"points-part", required_argument, NULL, 'A'},
+        {"resume", no_argument, NULL, 'R'},
         {"checkpoint-interval", required_argument, NULL, 'C'},
-        {"allow-gaps", no_argument, NULL, 'G'},   {NULL, 0, NULL, 0}};
+        {"allow-gaps", no_argument, NULL, 'G'},
+        {NULL, 0, NULL, 0}};
     options.checkpoint_interval = 300;
     int allow_gaps = 0;
     optind = 2;
@@ -199,7 +206,9 @@ int main(int argc, char **argv) {
     int option;
     while ((option = getopt_long(argc, argv, "o:n:s:S:fqh", long_options, NULL)) != -1) {
         switch (option) {
-        case 'o': options.output_path = optarg; break;
+        case 'o':
+            options.output_path = optarg;
+            break;
         case 'n':
             if (!parse_count(optarg, &options.paths)) {
                 code = usage_error("--paths needs a positive integer", rank);
@@ -222,7 +231,8 @@ int main(int argc, char **argv) {
             break;
         case 'P':
             if (!parse_points(optarg, &options.points_first, &options.points_stop)) {
-                code = usage_error("--points needs START:STOP (0 <= START < STOP) or one point", rank);
+                code =
+                    usage_error("--points needs START:STOP (0 <= START < STOP) or one point", rank);
                 goto cleanup;
             }
             break;
@@ -232,16 +242,24 @@ int main(int argc, char **argv) {
                 goto cleanup;
             }
             break;
-        case 'R': options.resume = 1; break;
+        case 'R':
+            options.resume = 1;
+            break;
         case 'C':
             if (!parse_seconds(optarg, &options.checkpoint_interval)) {
                 code = usage_error("--checkpoint-interval needs a number of seconds >= 0", rank);
                 goto cleanup;
             }
             break;
-        case 'G': allow_gaps = 1; break;
-        case 'f': options.force = 1; break;
-        case 'q': options.quiet = 1; break;
+        case 'G':
+            allow_gaps = 1;
+            break;
+        case 'f':
+            options.force = 1;
+            break;
+        case 'q':
+            options.quiet = 1;
+            break;
         case 'h':
             if (rank == 0) printf("%s%s", usage_text, help_text);
             goto cleanup;
@@ -262,19 +280,20 @@ int main(int argc, char **argv) {
         if (argc - optind < 2) {
             code = usage_error("merge needs OUT and at least one IN file", rank);
         } else if (rank == 0) {
-            mf_status status = mf_output_merge(argv[optind], (const char *const *)&argv[optind + 1],
-                                               argc - optind - 1, options.force, allow_gaps,
-                                               command_line);
-            if (status != MF_OK) code = fail(status, rank);
-            else printf("Wrote %s from %d file%s\n", argv[optind], argc - optind - 1,
-                        argc - optind - 1 == 1 ? "" : "s");
+            mf_status status =
+                mf_output_merge(argv[optind], (const char *const *)&argv[optind + 1],
+                                argc - optind - 1, options.force, allow_gaps, command_line);
+            if (status != MF_OK)
+                code = fail(status, rank);
+            else
+                printf("Wrote %s from %d file%s\n", argv[optind], argc - optind - 1,
+                       argc - optind - 1 == 1 ? "" : "s");
         }
         goto cleanup;
     }
     if (optind != argc - 1) {
-        code = usage_error(optind >= argc ? "missing CONFIG or FILE argument"
-                                          : "too many arguments",
-                           rank);
+        code = usage_error(
+            optind >= argc ? "missing CONFIG or FILE argument" : "too many arguments", rank);
         goto cleanup;
     }
     const char *target = argv[optind];

@@ -27,9 +27,15 @@ void mf_error_push_frame(const char *file, int line, const char *func) {
                  func, file, line);
 }
 
-const char *mf_error_message(void) { return current_message; }
-const char *mf_error_traceback(void) { return current_traceback; }
-mf_status mf_error_status(void) { return current_status; }
+const char *mf_error_message(void) {
+    return current_message;
+}
+const char *mf_error_traceback(void) {
+    return current_traceback;
+}
+mf_status mf_error_status(void) {
+    return current_status;
+}
 
 void mf_error_clear(void) {
     current_status = MF_OK;
@@ -39,15 +45,24 @@ void mf_error_clear(void) {
 
 const char *mf_status_name(mf_status status) {
     switch (status) {
-    case MF_OK: return "ok";
-    case MF_ERR_USAGE: return "usage error";
-    case MF_ERR_CONFIG: return "config error";
-    case MF_ERR_INPUT: return "input error";
-    case MF_ERR_OUTPUT: return "output error";
-    case MF_ERR_MEMORY: return "out of memory";
-    case MF_ERR_MPI: return "MPI error";
-    case MF_ERR_INTERNAL: return "internal error";
-    case MF_ERR_INTERRUPTED: return "interrupted";
+    case MF_OK:
+        return "ok";
+    case MF_ERR_USAGE:
+        return "usage error";
+    case MF_ERR_CONFIG:
+        return "config error";
+    case MF_ERR_INPUT:
+        return "input error";
+    case MF_ERR_OUTPUT:
+        return "output error";
+    case MF_ERR_MEMORY:
+        return "out of memory";
+    case MF_ERR_MPI:
+        return "MPI error";
+    case MF_ERR_INTERNAL:
+        return "internal error";
+    case MF_ERR_INTERRUPTED:
+        return "interrupted";
     }
     return "unknown error";
 }

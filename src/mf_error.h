@@ -8,13 +8,13 @@
 
 typedef enum {
     MF_OK = 0,
-    MF_ERR_USAGE = 1,    /* bad command line */
-    MF_ERR_CONFIG = 2,   /* config file: syntax, unknown key, wrong type, impossible value */
-    MF_ERR_INPUT = 3,    /* unreadable replay or population file, or a result file for info */
-    MF_ERR_OUTPUT = 4,   /* output exists (no --force) or cannot be written */
-    MF_ERR_MEMORY = 5,   /* allocation failed */
-    MF_ERR_MPI = 6,      /* an MPI call failed */
-    MF_ERR_INTERNAL = 7, /* a broken invariant: a bug */
+    MF_ERR_USAGE = 1,       /* bad command line */
+    MF_ERR_CONFIG = 2,      /* config file: syntax, unknown key, wrong type, impossible value */
+    MF_ERR_INPUT = 3,       /* unreadable replay or population file, or a result file for info */
+    MF_ERR_OUTPUT = 4,      /* output exists (no --force) or cannot be written */
+    MF_ERR_MEMORY = 5,      /* allocation failed */
+    MF_ERR_MPI = 6,         /* an MPI call failed */
+    MF_ERR_INTERNAL = 7,    /* a broken invariant: a bug */
     MF_ERR_INTERRUPTED = 8, /* stopped by SIGTERM after writing a checkpoint: rerun with --resume */
 } mf_status;
 
@@ -34,33 +34,33 @@ const char *mf_status_name(mf_status status);
 #define MF_FAIL(status, ...) mf_error_set((status), __FILE__, __LINE__, __func__, __VA_ARGS__)
 
 /* Evaluate an mf_status expression; on failure add a frame and return the status. */
-#define MF_CHECK(expr)                                                                        \
-    do {                                                                                      \
-        mf_status mf_check_status_ = (expr);                                                  \
-        if (mf_check_status_ != MF_OK) {                                                      \
-            mf_error_push_frame(__FILE__, __LINE__, __func__);                                \
-            return mf_check_status_;                                                          \
-        }                                                                                     \
+#define MF_CHECK(expr)                                                                             \
+    do {                                                                                           \
+        mf_status mf_check_status_ = (expr);                                                       \
+        if (mf_check_status_ != MF_OK) {                                                           \
+            mf_error_push_frame(__FILE__, __LINE__, __func__);                                     \
+            return mf_check_status_;                                                               \
+        }                                                                                          \
     } while (0)
 
 /* Like MF_CHECK but jumps to a cleanup label, storing the status in `var`. */
-#define MF_CHECK_GOTO(expr, var, label)                                                       \
-    do {                                                                                      \
-        (var) = (expr);                                                                       \
-        if ((var) != MF_OK) {                                                                 \
-            mf_error_push_frame(__FILE__, __LINE__, __func__);                                \
-            goto label;                                                                       \
-        }                                                                                     \
+#define MF_CHECK_GOTO(expr, var, label)                                                            \
+    do {                                                                                           \
+        (var) = (expr);                                                                            \
+        if ((var) != MF_OK) {                                                                      \
+            mf_error_push_frame(__FILE__, __LINE__, __func__);                                     \
+            goto label;                                                                            \
+        }                                                                                          \
     } while (0)
 
 /* Allocation that records where it failed. */
-#define MF_ALLOC(ptr, count)                                                                  \
-    do {                                                                                      \
-        size_t mf_alloc_n_ = (size_t)(count);                                                 \
-        (ptr) = calloc(mf_alloc_n_ ? mf_alloc_n_ : 1, sizeof(*(ptr)));                        \
-        if (!(ptr))                                                                           \
-            return MF_FAIL(MF_ERR_MEMORY, "out of memory allocating %zu x %zu bytes",         \
-                           mf_alloc_n_, sizeof(*(ptr)));                                      \
+#define MF_ALLOC(ptr, count)                                                                       \
+    do {                                                                                           \
+        size_t mf_alloc_n_ = (size_t)(count);                                                      \
+        (ptr) = calloc(mf_alloc_n_ ? mf_alloc_n_ : 1, sizeof(*(ptr)));                             \
+        if (!(ptr))                                                                                \
+            return MF_FAIL(MF_ERR_MEMORY, "out of memory allocating %zu x %zu bytes", mf_alloc_n_, \
+                           sizeof(*(ptr)));                                                        \
     } while (0)
 
 #endif

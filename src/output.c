@@ -486,8 +486,9 @@ static mf_status write_point(const writer *w, hid_t file, const mf_sweep_table *
         status = attr_string(w, group, "label", label);
         for (int p = 0; p < sweep->n_params && status == MF_OK; p++) {
             const int64_t at = (int64_t)point->point_index * sweep->n_params + p;
-            status = isnan(sweep->values[at]) ? attr_string(w, group, sweep->keys[p], sweep->texts[at])
-                                              : attr_double(w, group, sweep->keys[p], sweep->values[at]);
+            status = isnan(sweep->values[at])
+                         ? attr_string(w, group, sweep->keys[p], sweep->texts[at])
+                         : attr_double(w, group, sweep->keys[p], sweep->values[at]);
         }
     }
     if (status == MF_OK) status = scalar_f64(w, group, "prob_bad_debt", point->prob_bad_debt);
@@ -598,7 +599,8 @@ static mf_status write_root(const writer *w, hid_t file, const mf_run_info *info
     MF_CHECK(attr_int64(w, file, "points", total));
     int64_t *present = calloc((size_t)(n_points > 0 ? n_points : 1), sizeof *present);
     if (!present) return MF_FAIL(MF_ERR_MEMORY, "out of memory");
-    for (int i = 0; i < n_points; i++) present[i] = points_present ? points_present[i] : i;
+    for (int i = 0; i < n_points; i++)
+        present[i] = points_present ? points_present[i] : i;
     mf_status status = write_attr(w, file, "points_in_file", H5T_NATIVE_INT64, H5T_STD_I64LE, 1,
                                   (hsize_t)n_points, present);
     free(present);
@@ -633,7 +635,8 @@ static mf_status write_file(const char *temp_path, const char *path, const mf_ru
     }
     int64_t *present = calloc((size_t)(n_points > 0 ? n_points : 1), sizeof *present);
     if (!present && status == MF_OK) status = MF_FAIL(MF_ERR_MEMORY, "out of memory");
-    for (int i = 0; i < n_points && present; i++) present[i] = points[i].point_index;
+    for (int i = 0; i < n_points && present; i++)
+        present[i] = points[i].point_index;
     if (status == MF_OK) status = write_root(&w, file, info, n_points, present);
     free(present);
     if (status == MF_OK && info->sweep && info->sweep->n_params > 0)
@@ -1080,7 +1083,8 @@ static void print_sweep(FILE *out, hid_t file, const int64_t *present, int64_t n
         fprintf(out, "\nsweep: %lld points\n", (long long)n);
         for (hssize_t i = 0; i < n && i < 50; i++) {
             int here = present == NULL;
-            for (int64_t j = 0; j < n_present && !here; j++) here = present[j] == i;
+            for (int64_t j = 0; j < n_present && !here; j++)
+                here = present[j] == i;
             fprintf(out, "  %s point %-5lld %s\n", here ? "*" : " ", (long long)i,
                     texts[i] ? texts[i] : "");
         }
@@ -1204,12 +1208,13 @@ static herr_t copy_attribute(hid_t source, const char *name, const H5A_info_t *i
     void *buffer = n >= 0 && size > 0 ? calloc((size_t)(n > 0 ? n : 1), size) : NULL;
     herr_t status = buffer ? 0 : -1;
     if (status >= 0 && n > 0) status = H5Aread(attr, type, buffer);
-    hid_t target = status >= 0 ? H5Acreate2(copy->destination, name, type, space, H5P_DEFAULT,
-                                            H5P_DEFAULT)
-                               : H5I_INVALID_HID;
+    hid_t target = status >= 0
+                       ? H5Acreate2(copy->destination, name, type, space, H5P_DEFAULT, H5P_DEFAULT)
+                       : H5I_INVALID_HID;
     if (target < 0) status = -1;
     if (status >= 0 && n > 0) status = H5Awrite(target, type, buffer);
-    if (buffer && n > 0 && H5Tis_variable_str(type) > 0) H5Dvlen_reclaim(type, space, H5P_DEFAULT, buffer);
+    if (buffer && n > 0 && H5Tis_variable_str(type) > 0)
+        H5Dvlen_reclaim(type, space, H5P_DEFAULT, buffer);
     free(buffer);
     if (target >= 0) H5Aclose(target);
     if (space >= 0) H5Sclose(space);
@@ -1224,12 +1229,14 @@ static int read_points_in_file(hid_t file, int64_t **points, int64_t *n) {
     *n = 0;
     int64_t total = 0;
     read_attr_numbers(file, "points", H5T_NATIVE_INT64, &total, 1);
-    hid_t attr = H5Aexists(file, "points_in_file") > 0 ? H5Aopen(file, "points_in_file", H5P_DEFAULT)
-                                                         : H5I_INVALID_HID;
+    hid_t attr = H5Aexists(file, "points_in_file") > 0
+                     ? H5Aopen(file, "points_in_file", H5P_DEFAULT)
+                     : H5I_INVALID_HID;
     if (attr < 0) { /* a 1.0 file: every point */
         *points = calloc((size_t)(total > 0 ? total : 1), sizeof **points);
         if (!*points) return -1;
-        for (int64_t i = 0; i < total; i++) (*points)[i] = i;
+        for (int64_t i = 0; i < total; i++)
+            (*points)[i] = i;
         *n = total;
         return 0;
     }
@@ -1254,8 +1261,8 @@ typedef struct {
     int64_t n_points;
 } merge_input;
 
-static mf_status merge_check(merge_input *inputs, int n_inputs, int allow_gaps,
-                             int64_t *total_out, int *owner_of, int64_t total_capacity) {
+static mf_status merge_check(merge_input *inputs, int n_inputs, int allow_gaps, int64_t *total_out,
+                             int *owner_of, int64_t total_capacity) {
     (void)total_capacity;
     char *config0 = read_attr_string(inputs[0].file, "config");
     char *engine0 = read_attr_string(inputs[0].file, "engine_version");
@@ -1277,14 +1284,13 @@ static mf_status merge_check(merge_input *inputs, int n_inputs, int allow_gaps,
         read_attr_numbers(inputs[i].file, "paths", H5T_NATIVE_INT64, &paths, 1);
         read_attr_numbers(inputs[i].file, "points", H5T_NATIVE_INT64, &total, 1);
         if (version[0] != version0[0] || version[1] != version0[1])
-            status = MF_FAIL(MF_ERR_INPUT, "cannot merge: '%s' has format version %d.%d, '%s' %d.%d",
-                             inputs[i].path, version[0], version[1], inputs[0].path, version0[0],
-                             version0[1]);
+            status = MF_FAIL(
+                MF_ERR_INPUT, "cannot merge: '%s' has format version %d.%d, '%s' %d.%d",
+                inputs[i].path, version[0], version[1], inputs[0].path, version0[0], version0[1]);
         else if (!strings_equal(engine, engine0))
-            status = MF_FAIL(MF_ERR_INPUT,
-                             "cannot merge: '%s' was made by marginfall %s, '%s' by %s",
-                             inputs[i].path, engine ? engine : "?", inputs[0].path,
-                             engine0 ? engine0 : "?");
+            status = MF_FAIL(
+                MF_ERR_INPUT, "cannot merge: '%s' was made by marginfall %s, '%s' by %s",
+                inputs[i].path, engine ? engine : "?", inputs[0].path, engine0 ? engine0 : "?");
         else if (seed != seed0)
             status = MF_FAIL(MF_ERR_INPUT, "cannot merge: '%s' has seed %llu, '%s' seed %llu",
                              inputs[i].path, (unsigned long long)seed, inputs[0].path,
@@ -1303,7 +1309,8 @@ static mf_status merge_check(merge_input *inputs, int n_inputs, int allow_gaps,
     free(config0);
     free(engine0);
     MF_CHECK(status);
-    for (int64_t p = 0; p < total0; p++) owner_of[p] = -1;
+    for (int64_t p = 0; p < total0; p++)
+        owner_of[p] = -1;
     for (int i = 0; i < n_inputs; i++)
         for (int64_t j = 0; j < inputs[i].n_points; j++) {
             const int64_t p = inputs[i].points[j];
@@ -1381,7 +1388,7 @@ mf_status mf_output_merge(const char *output_path, const char *const *input_path
         if (file < 0) status = write_failed(&w, H5I_INVALID_HID, output_path, "file");
     }
     if (status == MF_OK) {
-        static const char *const skip[] = {"command_line", "created", "points_in_file",
+        static const char *const skip[] = {"command_line", "created",     "points_in_file",
                                            "wall_seconds", "merged_from", NULL};
         attribute_copy copy = {file, skip, 0};
         hsize_t position = 0;
@@ -1438,8 +1445,10 @@ mf_status mf_output_merge(const char *output_path, const char *const *input_path
     if (fapl >= 0) H5Pclose(fapl);
     if (fcpl >= 0) H5Pclose(fcpl);
     if (w.string_type >= 0) H5Tclose(w.string_type);
-    for (int i = 0; i < opened; i++) H5Fclose(inputs[i].file);
-    for (int i = 0; i < n_inputs && inputs; i++) free(inputs[i].points);
+    for (int i = 0; i < opened; i++)
+        H5Fclose(inputs[i].file);
+    for (int i = 0; i < n_inputs && inputs; i++)
+        free(inputs[i].points);
     free(inputs);
     free(owner_of);
     free(merged);

@@ -17,11 +17,11 @@
 /* The swept parameters of every point of a sweep (not only the points in this file), so that
  * part files of a split sweep carry the same table as a single job's file. */
 typedef struct {
-    int n_params;               /* 0: no sweep */
-    const char *const *keys;    /* n_params config keys */
-    int64_t n_points;           /* all points of the sweep */
-    const double *values;       /* n_points * n_params, row-major; NaN where not numeric */
-    const char *const *texts;   /* n_points * n_params value texts, row-major */
+    int n_params;             /* 0: no sweep */
+    const char *const *keys;  /* n_params config keys */
+    int64_t n_points;         /* all points of the sweep */
+    const double *values;     /* n_points * n_params, row-major; NaN where not numeric */
+    const char *const *texts; /* n_points * n_params value texts, row-major */
 } mf_sweep_table;
 
 typedef struct {
@@ -37,8 +37,8 @@ typedef struct {
     int64_t positions;
     int n_assets;
     const char *const *asset_names;
-    int64_t points_total;         /* points of the whole sweep (1 without a sweep) */
-    const mf_sweep_table *sweep;  /* NULL or n_params == 0 without a sweep */
+    int64_t points_total;        /* points of the whole sweep (1 without a sweep) */
+    const mf_sweep_table *sweep; /* NULL or n_params == 0 without a sweep */
 } mf_run_info;
 
 /* Fails before any simulation work when the file exists and force is 0, or when its

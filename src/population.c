@@ -22,13 +22,15 @@ typedef struct {
 
 static double tier_max_leverage(const mf_venue_market_config *market, double notional) {
     int tier = 0;
-    while (tier + 1 < market->n_tiers && notional >= market->tiers[tier + 1].floor_usd) tier++;
+    while (tier + 1 < market->n_tiers && notional >= market->tiers[tier + 1].floor_usd)
+        tier++;
     return market->tiers[tier].max_leverage;
 }
 
 static double tier_maintenance(const mf_venue_market_config *market, double notional) {
     int tier = 0;
-    while (tier + 1 < market->n_tiers && notional >= market->tiers[tier + 1].floor_usd) tier++;
+    while (tier + 1 < market->n_tiers && notional >= market->tiers[tier + 1].floor_usd)
+        tier++;
     return notional * market->tiers[tier].mmr - market->tiers[tier].cum_usd;
 }
 
@@ -38,7 +40,8 @@ static void draw_account(const mf_config *config, int64_t account, account_draw 
     mf_pcg64 rng;
     mf_rng_stream(&rng, config->run.seed, MF_STREAM_POPULATION, (uint64_t)account);
 
-    draw->mode = mf_rng_uniform(&rng) < population->isolated_share ? MF_MODE_ISOLATED : MF_MODE_CROSS;
+    draw->mode =
+        mf_rng_uniform(&rng) < population->isolated_share ? MF_MODE_ISOLATED : MF_MODE_CROSS;
     int max_positions = population->max_positions < n_assets ? population->max_positions : n_assets;
     draw->count = 1 + (int32_t)(mf_rng_uniform(&rng) * max_positions);
     if (draw->count > max_positions) draw->count = max_positions;
@@ -50,10 +53,12 @@ static void draw_account(const mf_config *config, int64_t account, account_draw 
 
     /* Assets without replacement, weighted by target open interest. */
     double weight[MF_MAX_ASSETS];
-    for (int k = 0; k < n_assets; k++) weight[k] = population->assets[k].open_interest_usd;
+    for (int k = 0; k < n_assets; k++)
+        weight[k] = population->assets[k].open_interest_usd;
     for (int i = 0; i < draw->count; i++) {
         double total = 0;
-        for (int k = 0; k < n_assets; k++) total += weight[k];
+        for (int k = 0; k < n_assets; k++)
+            total += weight[k];
         double target = mf_rng_uniform(&rng) * total;
         int chosen = -1;
         for (int k = 0; k < n_assets; k++) {
@@ -91,8 +96,8 @@ static void draw_account(const mf_config *config, int64_t account, account_draw 
 
 /* Margin posted for a position opened at `entry`: notional at entry over the leverage, the
  * leverage capped by the venue and by the position's risk tier. */
-static double initial_margin(const mf_venue_market_config *market, double leverage,
-                             double quantity, double entry) {
+static double initial_margin(const mf_venue_market_config *market, double leverage, double quantity,
+                             double entry) {
     const double notional = fabs(quantity) * entry;
     double cap = tier_max_leverage(market, notional);
     if (leverage > cap) leverage = cap;
@@ -106,7 +111,8 @@ mf_status mf_population_generate(mf_store *store, const mf_config *config) {
     account_draw *draws = NULL;
     MF_ALLOC(draws, n_accounts);
 #pragma omp parallel for schedule(static)
-    for (int64_t a = 0; a < n_accounts; a++) draw_account(config, a, &draws[a]);
+    for (int64_t a = 0; a < n_accounts; a++)
+        draw_account(config, a, &draws[a]);
 
     /* Rescale sizes so that each asset's open interest hits its target exactly (sums in
      * account order: deterministic). */
@@ -114,7 +120,8 @@ mf_status mf_population_generate(mf_store *store, const mf_config *config) {
     int64_t n_positions = 0;
     for (int64_t a = 0; a < n_accounts; a++) {
         n_positions += draws[a].count;
-        for (int i = 0; i < draws[a].count; i++) raw_total[draws[a].asset[i]] += draws[a].size[i];
+        for (int i = 0; i < draws[a].count; i++)
+            raw_total[draws[a].asset[i]] += draws[a].size[i];
     }
     double scale[MF_MAX_ASSETS];
     for (int k = 0; k < n_assets; k++)
@@ -151,11 +158,11 @@ mf_status mf_population_generate(mf_store *store, const mf_config *config) {
                 const int k = store->position_asset[q];
                 const mf_venue_market_config *market = &config->venue.markets[k];
                 const double price = config->market.assets[k].price;
-                const double margin = initial_margin(market, draw->leverage,
-                                                     store->position_quantity[q],
-                                                     store->position_entry[q]);
+                const double margin = initial_margin(
+                    market, draw->leverage, store->position_quantity[q], store->position_entry[q]);
                 const double pnl = store->position_quantity[q] * (price - store->position_entry[q]);
-                const double mm = tier_maintenance(market, fabs(store->position_quantity[q]) * price);
+                const double mm =
+                    tier_maintenance(market, fabs(store->position_quantity[q]) * price);
                 if (draw->mode == MF_MODE_ISOLATED) {
                     store->position_margin[q] = margin;
                     if (margin + pnl <= mm) healthy = 0;

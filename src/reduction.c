@@ -8,26 +8,41 @@
 
 static double path_metric(const mf_path_row *row, mf_metric_id id) {
     switch (id) {
-    case MF_METRIC_LIQUIDATED_NOTIONAL: return row->liquidated_notional;
-    case MF_METRIC_LIQUIDATED_ACCOUNTS: return (double)row->liquidated_accounts;
-    case MF_METRIC_BAD_DEBT: return row->bad_debt;
-    case MF_METRIC_UNCOVERED_DEFICIT: return row->uncovered_deficit;
-    case MF_METRIC_FUND_MIN: return row->fund_min;
-    case MF_METRIC_LARGEST_CASCADE: return row->largest_cascade;
-    case MF_METRIC_CASCADE_COUNT: return (double)row->cascades;
-    case MF_METRIC_MARK_DRAWDOWN: return row->mark_drawdown;
-    case MF_METRIC_INDEX_DRAWDOWN: return row->index_drawdown;
-    default: return NAN;
+    case MF_METRIC_LIQUIDATED_NOTIONAL:
+        return row->liquidated_notional;
+    case MF_METRIC_LIQUIDATED_ACCOUNTS:
+        return (double)row->liquidated_accounts;
+    case MF_METRIC_BAD_DEBT:
+        return row->bad_debt;
+    case MF_METRIC_UNCOVERED_DEFICIT:
+        return row->uncovered_deficit;
+    case MF_METRIC_FUND_MIN:
+        return row->fund_min;
+    case MF_METRIC_LARGEST_CASCADE:
+        return row->largest_cascade;
+    case MF_METRIC_CASCADE_COUNT:
+        return (double)row->cascades;
+    case MF_METRIC_MARK_DRAWDOWN:
+        return row->mark_drawdown;
+    case MF_METRIC_INDEX_DRAWDOWN:
+        return row->index_drawdown;
+    default:
+        return NAN;
     }
 }
 
 static int cascade_field(mf_metric_id id) {
     switch (id) {
-    case MF_METRIC_CASCADE_NOTIONAL: return 0;
-    case MF_METRIC_CASCADE_ACCOUNTS: return 1;
-    case MF_METRIC_CASCADE_AMPLIFICATION: return 2;
-    case MF_METRIC_CASCADE_DURATION: return 3;
-    default: return -1;
+    case MF_METRIC_CASCADE_NOTIONAL:
+        return 0;
+    case MF_METRIC_CASCADE_ACCOUNTS:
+        return 1;
+    case MF_METRIC_CASCADE_AMPLIFICATION:
+        return 2;
+    case MF_METRIC_CASCADE_DURATION:
+        return 3;
+    default:
+        return -1;
     }
 }
 
@@ -86,12 +101,13 @@ static mf_status reduce_metric(const mf_config *config, const mf_block_result *b
     return MF_OK;
 }
 
-mf_status mf_reduce_blocks(const mf_config *config, const mf_block_result *blocks,
-                           int64_t n_blocks, int keep_paths, mf_point_result *out) {
+mf_status mf_reduce_blocks(const mf_config *config, const mf_block_result *blocks, int64_t n_blocks,
+                           int keep_paths, mf_point_result *out) {
     memset(out, 0, sizeof *out);
     const int32_t steps = config->run.steps;
     int64_t n_paths = 0;
-    for (int64_t i = 0; i < n_blocks; i++) n_paths += blocks[i].n_paths;
+    for (int64_t i = 0; i < n_blocks; i++)
+        n_paths += blocks[i].n_paths;
     out->n_paths = n_paths;
     out->n_steps = steps;
     for (int m = 0; m < MF_METRIC_COUNT; m++)
@@ -125,7 +141,8 @@ mf_status mf_reduce_blocks(const mf_config *config, const mf_block_result *block
         MF_ALLOC(out->paths, n_paths);
         int64_t row = 0;
         for (int64_t i = 0; i < n_blocks; i++)
-            for (int64_t j = 0; j < blocks[i].n_paths; j++) out->paths[row++] = blocks[i].rows[j];
+            for (int64_t j = 0; j < blocks[i].n_paths; j++)
+                out->paths[row++] = blocks[i].rows[j];
     }
     return MF_OK;
 }
@@ -152,8 +169,10 @@ static mf_status gather_bytes(const void *send, int64_t send_bytes, MPI_Comm com
     MPI_Comm_rank(comm, &rank);
     MPI_Comm_size(comm, &size);
     if (send_bytes > INT32_MAX)
-        return MF_FAIL(MF_ERR_MPI, "a rank's results exceed 2 GiB (%lld bytes); use more ranks "
-                       "or fewer paths per run", (long long)send_bytes);
+        return MF_FAIL(MF_ERR_MPI,
+                       "a rank's results exceed 2 GiB (%lld bytes); use more ranks "
+                       "or fewer paths per run",
+                       (long long)send_bytes);
     int count = (int)send_bytes;
     int *counts = NULL, *offsets = NULL;
     if (rank == 0) {
@@ -270,9 +289,10 @@ mf_status mf_reduce_gather(const mf_config *config, const mf_block_result *const
             const long long found = (long long)blocks[i].first_path;
             free(blocks);
             free(gathered);
-            return MF_FAIL(MF_ERR_INTERNAL, "gathered blocks do not tile the paths: block %lld "
-                           "starts at path %lld, expected %lld", (long long)i, found,
-                           (long long)expected);
+            return MF_FAIL(MF_ERR_INTERNAL,
+                           "gathered blocks do not tile the paths: block %lld "
+                           "starts at path %lld, expected %lld",
+                           (long long)i, found, (long long)expected);
         }
         expected += blocks[i].n_paths;
     }

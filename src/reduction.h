@@ -14,8 +14,8 @@
 /* Serial: combine n_blocks block results of one point, given in block order, into `out`
  * (allocates its arrays; free with mf_point_result_free). keep_paths: also copy the per-path
  * table. Uses config->run.steps and config->output.bins_per_decade. */
-mf_status mf_reduce_blocks(const mf_config *config, const mf_block_result *blocks,
-                           int64_t n_blocks, int keep_paths, mf_point_result *out);
+mf_status mf_reduce_blocks(const mf_config *config, const mf_block_result *blocks, int64_t n_blocks,
+                           int keep_paths, mf_point_result *out);
 
 /* Collective: gather one point's blocks from every rank (each rank passes the blocks of that
  * point it holds, in block order; ranks hold ascending, non-overlapping ranges in rank order)

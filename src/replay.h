@@ -12,7 +12,6 @@
  * Relative file names are resolved against the directory of config->source_file.
  * Fails (MF_ERR_INPUT, naming the file and the row or dataset) when the file cannot be read,
  * has a non-positive or non-numeric price, or has fewer than steps + 1 prices. */
-mf_status mf_replay_load(const mf_config *config, int asset, int32_t steps,
-                         double *log_index_out);
+mf_status mf_replay_load(const mf_config *config, int asset, int32_t steps, double *log_index_out);
 
 #endif

@@ -17,12 +17,12 @@ typedef enum {
     MF_METRIC_FUND_MIN,                /* per path: insurance fund minimum, USD */
     MF_METRIC_LARGEST_CASCADE,         /* per path: largest cascade's liquidated notional, USD */
     MF_METRIC_CASCADE_COUNT,           /* per path: number of cascades */
-    MF_METRIC_MARK_DRAWDOWN,           /* per path: max fractional drawdown of the mark (worst asset) */
-    MF_METRIC_INDEX_DRAWDOWN,          /* per path: max fractional drawdown of the index (worst asset) */
-    MF_METRIC_CASCADE_NOTIONAL,        /* per cascade: liquidated notional, USD */
-    MF_METRIC_CASCADE_ACCOUNTS,        /* per cascade: liquidated accounts */
-    MF_METRIC_CASCADE_AMPLIFICATION,   /* per cascade: mark / index log-drawdown over the run */
-    MF_METRIC_CASCADE_DURATION,        /* per cascade: steps from first to last liquidation */
+    MF_METRIC_MARK_DRAWDOWN,    /* per path: max fractional drawdown of the mark (worst asset) */
+    MF_METRIC_INDEX_DRAWDOWN,   /* per path: max fractional drawdown of the index (worst asset) */
+    MF_METRIC_CASCADE_NOTIONAL, /* per cascade: liquidated notional, USD */
+    MF_METRIC_CASCADE_ACCOUNTS, /* per cascade: liquidated accounts */
+    MF_METRIC_CASCADE_AMPLIFICATION, /* per cascade: mark / index log-drawdown over the run */
+    MF_METRIC_CASCADE_DURATION,      /* per cascade: steps from first to last liquidation */
     MF_METRIC_COUNT
 } mf_metric_id;
 

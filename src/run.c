@@ -53,8 +53,8 @@ static mf_status agree(mf_status status, MPI_Comm comm) {
         if (first_failed == 0)
             mf_error_set((mf_status)code, __FILE__, __LINE__, __func__, "%s", message);
         else
-            mf_error_set((mf_status)code, __FILE__, __LINE__, __func__, "rank %d: %s",
-                         first_failed, message);
+            mf_error_set((mf_status)code, __FILE__, __LINE__, __func__, "rank %d: %s", first_failed,
+                         message);
     }
     return (mf_status)code;
 }
@@ -85,7 +85,8 @@ static mf_status load_config(const mf_run_options *options, MPI_Comm comm, mf_co
         if (!overrides) {
             status = MF_FAIL(MF_ERR_MEMORY, "out of memory");
         } else {
-            for (int i = 0; i < options->n_overrides; i++) overrides[count++] = options->overrides[i];
+            for (int i = 0; i < options->n_overrides; i++)
+                overrides[count++] = options->overrides[i];
             if (options->paths > 0) {
                 snprintf(paths_override, sizeof paths_override, "run.paths=%lld",
                          (long long)options->paths);
@@ -165,8 +166,9 @@ static void print_summary(FILE *out, const mf_config *config, const mf_store *st
     const mf_metric_result *bad_debt = &result->metrics[MF_METRIC_BAD_DEBT];
     const mf_metric_result *cascades = &result->metrics[MF_METRIC_CASCADE_NOTIONAL];
     fprintf(out, "\nmarginfall %s: %s\n", MF_VERSION_STRING, config->source_file);
-    fprintf(out, "  %lld paths x %d steps of %gs, %lld accounts (%lld positions), %d assets, "
-                 "venue %s\n",
+    fprintf(out,
+            "  %lld paths x %d steps of %gs, %lld accounts (%lld positions), %d assets, "
+            "venue %s\n",
             (long long)result->n_paths, result->n_steps, config->run.dt_seconds,
             (long long)store->n_accounts, (long long)store->n_positions, store->n_assets,
             config->venue.name);
@@ -186,8 +188,7 @@ static void print_summary(FILE *out, const mf_config *config, const mf_store *st
     fprintf(out, "    bad debt: mean %s, p99 %s\n", a, b);
     fprintf(out, "  Insurance-fund shortfall prob.   %.2f%%\n",
             100.0 * result->prob_fund_shortfall);
-    fprintf(out, "  Cascades: %lld over all paths, mean %.2f per path",
-            (long long)cascades->count,
+    fprintf(out, "  Cascades: %lld over all paths, mean %.2f per path", (long long)cascades->count,
             (double)cascades->count / (double)(result->n_paths ? result->n_paths : 1));
     if (cascades->count > 0) {
         mf_format_usd(cascades->quantiles[0], a, sizeof a);
@@ -295,9 +296,9 @@ typedef struct {
  * checkpointer's item array). With at least two items per thread, threads take whole blocks
  * (one parallel region, a workspace each); otherwise they share each block's margin sweeps
  * over account chunks. Either way a block's result is the same bits. */
-static mf_status simulate_segment(const mf_model *model, int64_t begin, int64_t end,
-                                  int threads, progress *bar, int64_t *done_items,
-                                  int64_t total_items, checkpointer *checkpoint) {
+static mf_status simulate_segment(const mf_model *model, int64_t begin, int64_t end, int threads,
+                                  progress *bar, int64_t *done_items, int64_t total_items,
+                                  checkpointer *checkpoint) {
     const int64_t n = end - begin;
     const int64_t paths = model->config->run.paths;
     const int64_t block_paths = model->config->run.block_paths;
@@ -336,7 +337,8 @@ static mf_status simulate_segment(const mf_model *model, int64_t begin, int64_t 
                 }
                 progress_report(bar, *done_items, total_items, 0);
                 const double now = now_seconds();
-                if (checkpoint->interval > 0 && now - checkpoint->last_write >= checkpoint->interval) {
+                if (checkpoint->interval > 0 &&
+                    now - checkpoint->last_write >= checkpoint->interval) {
                     checkpoint->last_write = now;
                     if (mf_checkpoint_write(checkpoint->checkpoint_dir, checkpoint->rank,
                                             &checkpoint->identity, checkpoint->items,
@@ -346,7 +348,8 @@ static mf_status simulate_segment(const mf_model *model, int64_t begin, int64_t 
             }
         }
     }
-    for (int t = 0; t < n_workspaces; t++) mf_workspace_free(workspaces[t]);
+    for (int t = 0; t < n_workspaces; t++)
+        mf_workspace_free(workspaces[t]);
     if (status != MF_OK) return status;
     if (failed_status != MF_OK)
         return mf_error_set(failed_status, __FILE__, __LINE__, __func__, "%s", failed_message);
@@ -354,10 +357,10 @@ static mf_status simulate_segment(const mf_model *model, int64_t begin, int64_t 
 }
 
 /* One line per point of a sweep (at most 40): parameters and headline figures. */
-static void print_sweep_summary(FILE *out, const mf_config *config,
-                                const mf_point_result *results, int64_t n) {
-    fprintf(out, "\n  %-6s %-44s %11s %11s %9s %9s\n", "point", "parameters", "E[liq]",
-            "p99 casc.", "P(bad)", "P(short)");
+static void print_sweep_summary(FILE *out, const mf_config *config, const mf_point_result *results,
+                                int64_t n) {
+    fprintf(out, "\n  %-6s %-44s %11s %11s %9s %9s\n", "point", "parameters", "E[liq]", "p99 casc.",
+            "P(bad)", "P(short)");
     for (int64_t i = 0; i < n && i < 40; i++) {
         const mf_point_result *result = &results[i];
         char label[512] = "", liquidated[32], largest[32];
@@ -399,8 +402,8 @@ mf_status mf_run(const mf_run_options *options, MPI_Comm comm, FILE *summary) {
     }
     char *config_text = NULL;
     mf_status status = load_config(options, comm, config, &config_text);
-    const int64_t total_points = status == MF_OK && config->sweep.n_params > 0
-                                     ? config->sweep.n_points : 1;
+    const int64_t total_points =
+        status == MF_OK && config->sweep.n_params > 0 ? config->sweep.n_points : 1;
     int64_t point_first = 0, point_stop = 1;
     if (status == MF_OK) status = resolve_points(options, total_points, &point_first, &point_stop);
     status = agree(status, comm);
@@ -413,12 +416,14 @@ mf_status mf_run(const mf_run_options *options, MPI_Comm comm, FILE *summary) {
     mf_checkpoint_dir(output_path, checkpoint_dir, sizeof checkpoint_dir);
     const int64_t n_points = point_stop - point_first;
     const int64_t blocks_per_point =
-        status == MF_OK ? (config->run.paths + config->run.block_paths - 1) / config->run.block_paths
-                        : 0;
+        status == MF_OK
+            ? (config->run.paths + config->run.block_paths - 1) / config->run.block_paths
+            : 0;
     int already_complete = 0;
     if (status == MF_OK && rank == 0) {
         struct stat st;
-        if (options->resume && stat(output_path, &st) == 0 && !mf_checkpoint_exists(checkpoint_dir)) {
+        if (options->resume && stat(output_path, &st) == 0 &&
+            !mf_checkpoint_exists(checkpoint_dir)) {
             already_complete = 1; /* a requeued job whose run had finished */
         } else {
             status = mf_output_check_target(output_path, options->force);
@@ -434,15 +439,16 @@ mf_status mf_run(const mf_run_options *options, MPI_Comm comm, FILE *summary) {
         }
         /* Refuse what cannot fit before any work. */
         const double physical = (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE);
-        const double needed = (double)n_points * result_bytes_per_point(config) +
-                              gather_bytes_one_point(config);
+        const double needed =
+            (double)n_points * result_bytes_per_point(config) + gather_bytes_one_point(config);
         if (status == MF_OK && physical > 0 && needed > 0.5 * physical)
-            status = MF_FAIL(MF_ERR_CONFIG,
-                             "%s: %lld points x %lld paths need about %.3g GB of results on rank 0, "
-                             "more than half of this machine's %.3g GB: split the sweep with "
-                             "--points or --points-part and merge the parts",
-                             options->config_path, (long long)n_points,
-                             (long long)config->run.paths, needed / 1e9, physical / 1e9);
+            status =
+                MF_FAIL(MF_ERR_CONFIG,
+                        "%s: %lld points x %lld paths need about %.3g GB of results on rank 0, "
+                        "more than half of this machine's %.3g GB: split the sweep with "
+                        "--points or --points-part and merge the parts",
+                        options->config_path, (long long)n_points, (long long)config->run.paths,
+                        needed / 1e9, physical / 1e9);
     }
     MPI_Bcast(&already_complete, 1, MPI_INT, 0, comm);
     status = agree(status, comm);
@@ -466,9 +472,9 @@ mf_status mf_run(const mf_run_options *options, MPI_Comm comm, FILE *summary) {
     checkpoint.interval = options->checkpoint_interval;
     checkpoint.last_write = now_seconds();
     if (status == MF_OK)
-        checkpoint.identity = (mf_checkpoint_identity){mf_hash_text(config_text), point_first,
-                                                       point_stop, blocks_per_point,
-                                                       config->run.steps};
+        checkpoint.identity =
+            (mf_checkpoint_identity){mf_hash_text(config_text), point_first, point_stop,
+                                     blocks_per_point, config->run.steps};
     mf_work_result *loaded = NULL;
     int64_t n_loaded = 0;
     if (status == MF_OK && rank == 0 && options->resume)
@@ -485,15 +491,16 @@ mf_status mf_run(const mf_run_options *options, MPI_Comm comm, FILE *summary) {
     }
     status = agree(status, comm);
     int64_t n_remaining = 0;
-    for (int64_t i = 0; i < n_total_items && status == MF_OK; i++) n_remaining += !item_done[i];
+    for (int64_t i = 0; i < n_total_items && status == MF_OK; i++)
+        n_remaining += !item_done[i];
     /* This rank's share of the remaining items, plus (rank 0) the loaded ones. */
     const int64_t mine_first = n_remaining * rank / size;
     const int64_t mine_stop = n_remaining * (rank + 1) / size;
     const int64_t n_mine = mine_stop - mine_first;
     checkpoint.n_items = n_mine + (rank == 0 ? n_loaded : 0);
     if (status == MF_OK) {
-        checkpoint.items = calloc((size_t)(checkpoint.n_items ? checkpoint.n_items : 1),
-                                  sizeof *checkpoint.items);
+        checkpoint.items =
+            calloc((size_t)(checkpoint.n_items ? checkpoint.n_items : 1), sizeof *checkpoint.items);
         checkpoint.done = calloc((size_t)(checkpoint.n_items ? checkpoint.n_items : 1), 1);
         if (!checkpoint.items || !checkpoint.done) status = MF_FAIL(MF_ERR_MEMORY, "out of memory");
     }
@@ -521,8 +528,7 @@ mf_status mf_run(const mf_run_options *options, MPI_Comm comm, FILE *summary) {
                 MF_VERSION_STRING, MF_GIT_COMMIT, options->config_path, (long long)point_first,
                 (long long)point_stop, (long long)total_points, (long long)config->run.paths,
                 (long long)blocks_per_point, size, size == 1 ? "" : "s", threads,
-                threads == 1 ? "" : "s",
-                n_loaded ? ", resuming from a checkpoint" : "");
+                threads == 1 ? "" : "s", n_loaded ? ", resuming from a checkpoint" : "");
     if (status == MF_OK && rank == 0 && !options->quiet && n_loaded)
         fprintf(stderr, "  %lld of %lld blocks restored from %s\n", (long long)n_loaded,
                 (long long)n_total_items, checkpoint_dir);
@@ -534,16 +540,17 @@ mf_status mf_run(const mf_run_options *options, MPI_Comm comm, FILE *summary) {
     sigaction(SIGTERM, &action, &previous);
 
     /* Simulate this rank's items, one point at a time. */
-    progress bar = {now_seconds(), 0, isatty(STDERR_FILENO), options->quiet || rank != 0,
-                    n_mine > 0 ? (double)n_remaining * (double)config->run.block_paths / (double)n_mine
-                               : 0};
+    progress bar = {
+        now_seconds(), 0, isatty(STDERR_FILENO), options->quiet || rank != 0,
+        n_mine > 0 ? (double)n_remaining * (double)config->run.block_paths / (double)n_mine : 0};
     /* Rank 0's progress stands for everyone's: the remaining items are spread evenly. */
     const int64_t scale_items = n_mine > 0 ? n_mine : 1;
     int64_t local_done = 0;
     int64_t accounts = 0, positions = 0;
     for (int64_t begin = 0; begin < n_mine && status == MF_OK && !stop_requested;) {
         int64_t end = begin;
-        while (end < n_mine && checkpoint.items[end].point == checkpoint.items[begin].point) end++;
+        while (end < n_mine && checkpoint.items[end].point == checkpoint.items[begin].point)
+            end++;
         mf_store store;
         memset(&store, 0, sizeof store);
         mf_model model;
@@ -554,15 +561,16 @@ mf_status mf_run(const mf_run_options *options, MPI_Comm comm, FILE *summary) {
         if (status == MF_OK) {
             accounts = store.n_accounts;
             positions = store.n_positions;
-            status = simulate_segment(&model, begin, end, threads, &bar, &local_done,
-                                      scale_items, &checkpoint);
+            status = simulate_segment(&model, begin, end, threads, &bar, &local_done, scale_items,
+                                      &checkpoint);
         }
         mf_model_free(&model);
         mf_store_free(&store);
         if (point != config && config->sweep.n_params > 0) mf_config_free(point);
         begin = end;
     }
-    if (!bar.quiet && n_mine > 0 && !stop_requested) progress_report(&bar, scale_items, scale_items, 1);
+    if (!bar.quiet && n_mine > 0 && !stop_requested)
+        progress_report(&bar, scale_items, scale_items, 1);
 
     /* Pre-emption: every rank writes what it has, then all stop together. */
     int interrupted = stop_requested ? 1 : 0, any_interrupted = 0;
@@ -573,7 +581,8 @@ mf_status mf_run(const mf_run_options *options, MPI_Comm comm, FILE *summary) {
                                      checkpoint.done, checkpoint.n_items);
         status = agree(status, comm);
         int64_t written = 0, mine_written = 0;
-        for (int64_t i = 0; i < checkpoint.n_items; i++) mine_written += checkpoint.done[i];
+        for (int64_t i = 0; i < checkpoint.n_items; i++)
+            mine_written += checkpoint.done[i];
         MPI_Reduce(&mine_written, &written, 1, MPI_INT64_T, MPI_SUM, 0, comm);
         if (status == MF_OK)
             status = mf_error_set(MF_ERR_INTERRUPTED, __FILE__, __LINE__, __func__,
@@ -613,10 +622,12 @@ mf_status mf_run(const mf_run_options *options, MPI_Comm comm, FILE *summary) {
         /* The whole sweep's parameter table goes in every file, parts included. */
         const int n_params = config->sweep.n_params;
         double *values = calloc((size_t)(total_points * (n_params ? n_params : 1)), sizeof *values);
-        const char **texts = calloc((size_t)(total_points * (n_params ? n_params : 1)), sizeof *texts);
+        const char **texts =
+            calloc((size_t)(total_points * (n_params ? n_params : 1)), sizeof *texts);
         const char *keys[MF_MAX_SWEEP_PARAMS];
         if (!values || !texts) status = MF_FAIL(MF_ERR_MEMORY, "out of memory");
-        for (int p = 0; p < n_params; p++) keys[p] = config->sweep.keys[p];
+        for (int p = 0; p < n_params; p++)
+            keys[p] = config->sweep.keys[p];
         for (int64_t i = 0; i < total_points && status == MF_OK && n_params; i++)
             for (int p = 0; p < n_params; p++) {
                 values[i * n_params + p] = mf_sweep_point_value(config, i, p);
@@ -624,13 +635,23 @@ mf_status mf_run(const mf_run_options *options, MPI_Comm comm, FILE *summary) {
             }
         mf_sweep_table table = {n_params, keys, total_points, values, texts};
         const char *names[MF_MAX_ASSETS];
-        for (int k = 0; k < config->market.n_assets; k++) names[k] = config->market.assets[k].name;
+        for (int k = 0; k < config->market.n_assets; k++)
+            names[k] = config->market.assets[k].name;
         const double wall = MPI_Wtime() - start;
-        mf_run_info info = {config_text,       options->config_path,  options->command_line,
-                            config->run.seed,  config->run.paths,     size,
-                            threads,           wall,                  accounts,
-                            positions,         config->market.n_assets, names,
-                            total_points,      n_params ? &table : NULL};
+        mf_run_info info = {config_text,
+                            options->config_path,
+                            options->command_line,
+                            config->run.seed,
+                            config->run.paths,
+                            size,
+                            threads,
+                            wall,
+                            accounts,
+                            positions,
+                            config->market.n_assets,
+                            names,
+                            total_points,
+                            n_params ? &table : NULL};
         if (status == MF_OK)
             status = mf_output_write(output_path, options->force, &info, results, (int)n_points);
         if (status == MF_OK) status = mf_checkpoint_remove(checkpoint_dir);
@@ -647,10 +668,11 @@ mf_status mf_run(const mf_run_options *options, MPI_Comm comm, FILE *summary) {
                 fprintf(summary, "\nmarginfall %s: %s, sweep points %lld:%lld of %lld\n",
                         MF_VERSION_STRING, config->source_file, (long long)point_first,
                         (long long)point_stop, (long long)total_points);
-                fprintf(summary, "  %lld paths x %d steps per point, %d rank%s x %d thread%s, "
-                                 "%.1f s\n",
-                        (long long)config->run.paths, config->run.steps, size,
-                        size == 1 ? "" : "s", threads, threads == 1 ? "" : "s", wall);
+                fprintf(summary,
+                        "  %lld paths x %d steps per point, %d rank%s x %d thread%s, "
+                        "%.1f s\n",
+                        (long long)config->run.paths, config->run.steps, size, size == 1 ? "" : "s",
+                        threads, threads == 1 ? "" : "s", wall);
                 print_sweep_summary(summary, config, results, n_points);
                 fprintf(summary, "\n  Wrote %s  (marginfall info %s for every metric)\n",
                         output_path, output_path);
@@ -663,9 +685,11 @@ mf_status mf_run(const mf_run_options *options, MPI_Comm comm, FILE *summary) {
     status = agree(status, comm);
     sigaction(SIGTERM, &previous, NULL);
 
-    for (int64_t i = 0; results && i < n_points; i++) mf_point_result_free(&results[i]);
+    for (int64_t i = 0; results && i < n_points; i++)
+        mf_point_result_free(&results[i]);
     free(results);
-    for (int64_t i = 0; i < checkpoint.n_items; i++) mf_block_result_free(&checkpoint.items[i].result);
+    for (int64_t i = 0; i < checkpoint.n_items; i++)
+        mf_block_result_free(&checkpoint.items[i].result);
     free(checkpoint.items);
     free(checkpoint.done);
     free(item_done);
@@ -676,8 +700,8 @@ mf_status mf_run(const mf_run_options *options, MPI_Comm comm, FILE *summary) {
     return status;
 }
 
-mf_status mf_save_population(const char *config_path, const char *const *overrides,
-                             int n_overrides, const char *output_path, int force, FILE *summary) {
+mf_status mf_save_population(const char *config_path, const char *const *overrides, int n_overrides,
+                             const char *output_path, int force, FILE *summary) {
     mf_config *config = calloc(1, sizeof *config);
     if (!config) return MF_FAIL(MF_ERR_MEMORY, "out of memory");
     mf_status status = mf_config_load(config, config_path, overrides, n_overrides);
@@ -688,7 +712,8 @@ mf_status mf_save_population(const char *config_path, const char *const *overrid
     if (status == MF_OK) status = mf_population_save(&store, output_path, force);
     if (status == MF_OK && summary) {
         double prices[MF_MAX_ASSETS], open_interest[MF_MAX_ASSETS];
-        for (int k = 0; k < config->market.n_assets; k++) prices[k] = config->market.assets[k].price;
+        for (int k = 0; k < config->market.n_assets; k++)
+            prices[k] = config->market.assets[k].price;
         mf_store_open_interest(&store, prices, open_interest);
         fprintf(summary, "Wrote %s: %lld accounts, %lld positions\n", output_path,
                 (long long)store.n_accounts, (long long)store.n_positions);

@@ -10,10 +10,10 @@
 
 typedef struct {
     const char *config_path;
-    const char *output_path;  /* NULL: <config stem>.h5 in the current directory */
-    int64_t paths;            /* > 0 overrides run.paths */
+    const char *output_path; /* NULL: <config stem>.h5 in the current directory */
+    int64_t paths;           /* > 0 overrides run.paths */
     int has_seed;
-    uint64_t seed;            /* overrides run.seed when has_seed */
+    uint64_t seed;                /* overrides run.seed when has_seed */
     const char *const *overrides; /* "key=value" */
     int n_overrides;
     int force;
@@ -32,8 +32,8 @@ typedef struct {
 mf_status mf_run(const mf_run_options *options, MPI_Comm comm, FILE *summary);
 
 /* `marginfall population CONFIG -o FILE`: generate the config's population and save it. */
-mf_status mf_save_population(const char *config_path, const char *const *overrides,
-                             int n_overrides, const char *output_path, int force, FILE *summary);
+mf_status mf_save_population(const char *config_path, const char *const *overrides, int n_overrides,
+                             const char *output_path, int force, FILE *summary);
 
 /* Format USD amounts for people: $1.23B, $45.6M, $789k, $12. */
 void mf_format_usd(double value, char *text, size_t size);

@@ -18,26 +18,26 @@ struct mf_workspace {
     int32_t steps;
     int n_assets;
     int64_t n_chunks;
-    double *log_index;      /* batch * (steps + 1) * K */
-    double *normals;        /* steps * K (one path at a time) */
-    double *mixing;         /* steps */
-    double *jumps;          /* steps */
-    uint8_t *account_state; /* n_accounts * batch */
-    uint8_t *position_state;/* n_positions * batch */
-    int64_t *chunk_flags;   /* n_chunks */
+    double *log_index;       /* batch * (steps + 1) * K */
+    double *normals;         /* steps * K (one path at a time) */
+    double *mixing;          /* steps */
+    double *jumps;           /* steps */
+    uint8_t *account_state;  /* n_accounts * batch */
+    uint8_t *position_state; /* n_positions * batch */
+    int64_t *chunk_flags;    /* n_chunks */
     mf_engine_state engines[MF_MAX_BATCH];
     int32_t order_capacity[MF_MAX_BATCH];
     int32_t record_capacity[MF_MAX_BATCH];
     mf_asset_state assets[MF_MAX_BATCH][MF_MAX_ASSETS];
-    double *marks;          /* K * batch */
+    double *marks; /* K * batch */
     double budget[MF_MAX_BATCH][MF_MAX_ASSETS];
-    double *step_notional;  /* batch * steps */
-    double *step_accounts;  /* batch * steps */
-    double *step_fund;      /* batch * steps */
-    double *composite_mark; /* batch * (steps + 1) */
-    double *composite_index;/* batch * (steps + 1) */
+    double *step_notional;   /* batch * steps */
+    double *step_accounts;   /* batch * steps */
+    double *step_fund;       /* batch * steps */
+    double *composite_mark;  /* batch * (steps + 1) */
+    double *composite_index; /* batch * (steps + 1) */
     int32_t max_rounds[MF_MAX_BATCH];
-    mf_cascade *cascades;   /* steps */
+    mf_cascade *cascades; /* steps */
     mf_trace *trace;
 };
 
@@ -47,19 +47,18 @@ mf_status mf_model_build(mf_model *model, const mf_config *config, const mf_stor
     memset(model, 0, sizeof *model);
     const int n = config->market.n_assets;
     if (store->n_assets != n)
-        return MF_FAIL(MF_ERR_INPUT, "the population has %d assets, the config %d",
-                       store->n_assets, n);
+        return MF_FAIL(MF_ERR_INPUT, "the population has %d assets, the config %d", store->n_assets,
+                       n);
     model->config = config;
     model->store = store;
     model->n_assets = n;
     model->steps = config->run.steps;
 
-    model->book = (mf_book_view){store->n_accounts,        store->n_positions,
-                                 store->n_assets,          store->account_mode,
-                                 store->account_collateral, store->account_first,
-                                 store->account_positions, store->position_account,
-                                 store->position_asset,    store->position_quantity,
-                                 store->position_entry,    store->position_margin};
+    model->book =
+        (mf_book_view){store->n_accounts,        store->n_positions,        store->n_assets,
+                       store->account_mode,      store->account_collateral, store->account_first,
+                       store->account_positions, store->position_account,   store->position_asset,
+                       store->position_quantity, store->position_entry,     store->position_margin};
 
     for (int k = 0; k < n; k++) {
         const mf_venue_market_config *venue_market = &config->venue.markets[k];
@@ -79,7 +78,8 @@ mf_status mf_model_build(mf_model *model, const mf_config *config, const mf_stor
     market->n_assets = n;
     double correlation[MF_MAX_ASSETS * MF_MAX_ASSETS] = {0};
     for (int i = 0; i < n; i++)
-        for (int j = 0; j < n; j++) correlation[i * n + j] = config->market.correlation[i][j];
+        for (int j = 0; j < n; j++)
+            correlation[i * n + j] = config->market.correlation[i][j];
     MF_CHECK(mf_cholesky(correlation, n, market->cholesky));
     for (int k = 0; k < n; k++) {
         const mf_asset_config *asset = &config->market.assets[k];
@@ -114,8 +114,7 @@ mf_status mf_model_build(mf_model *model, const mf_config *config, const mf_stor
     }
     for (int k = 0; k < n; k++) {
         if (config->market.assets[k].replay_format == MF_REPLAY_NONE) continue;
-        if (!model->replay_log_index)
-            MF_ALLOC(model->replay_log_index, (size_t)(steps + 1) * n);
+        if (!model->replay_log_index) MF_ALLOC(model->replay_log_index, (size_t)(steps + 1) * n);
         double *column = NULL;
         MF_ALLOC(column, steps + 1);
         mf_status status = mf_replay_load(config, k, steps, column);
@@ -124,22 +123,28 @@ mf_status mf_model_build(mf_model *model, const mf_config *config, const mf_stor
             mf_error_push_frame(__FILE__, __LINE__, __func__);
             return status;
         }
-        for (int32_t t = 0; t <= steps; t++) model->replay_log_index[(int64_t)t * n + k] = column[t];
+        for (int32_t t = 0; t <= steps; t++)
+            model->replay_log_index[(int64_t)t * n + k] = column[t];
         free(column);
         model->replayed[k] = 1;
     }
 
     double open_interest[MF_MAX_ASSETS];
     double prices[MF_MAX_ASSETS];
-    for (int k = 0; k < n; k++) prices[k] = config->market.assets[k].price;
+    for (int k = 0; k < n; k++)
+        prices[k] = config->market.assets[k].price;
     mf_store_open_interest(store, prices, open_interest);
     double total = 0;
-    for (int k = 0; k < n; k++) total += open_interest[k];
-    for (int k = 0; k < n; k++) model->composite_weight[k] = total > 0 ? open_interest[k] / total : 1.0 / n;
+    for (int k = 0; k < n; k++)
+        total += open_interest[k];
+    for (int k = 0; k < n; k++)
+        model->composite_weight[k] = total > 0 ? open_interest[k] / total : 1.0 / n;
 
     double collateral = 0;
-    for (int64_t a = 0; a < store->n_accounts; a++) collateral += store->account_collateral[a];
-    for (int64_t p = 0; p < store->n_positions; p++) collateral += store->position_margin[p];
+    for (int64_t a = 0; a < store->n_accounts; a++)
+        collateral += store->account_collateral[a];
+    for (int64_t p = 0; p < store->n_positions; p++)
+        collateral += store->position_margin[p];
     model->initial_trader_collateral = collateral;
 
     MF_ALLOC(model->safe_price, store->n_positions);
@@ -213,7 +218,9 @@ void mf_workspace_free(mf_workspace *ws) {
     free(ws);
 }
 
-void mf_workspace_set_trace(mf_workspace *ws, mf_trace *trace) { ws->trace = trace; }
+void mf_workspace_set_trace(mf_workspace *ws, mf_trace *trace) {
+    ws->trace = trace;
+}
 
 /* The engine's pools grow here, in the driver, so the kernels never allocate. */
 static mf_status ensure_engine_capacity(mf_workspace *ws, int b, int32_t orders, int32_t records) {
@@ -263,7 +270,8 @@ void mf_block_result_free(mf_block_result *block) {
 static mf_status block_add_cascade(mf_block_result *block, const mf_cascade *cascade) {
     if (block->n_cascades == block->cascade_capacity) {
         int64_t capacity = 2 * block->cascade_capacity;
-        double *grown = realloc(block->cascades, (size_t)capacity * MF_CASCADE_FIELDS * sizeof *grown);
+        double *grown =
+            realloc(block->cascades, (size_t)capacity * MF_CASCADE_FIELDS * sizeof *grown);
         if (!grown) return MF_FAIL(MF_ERR_MEMORY, "out of memory storing cascades");
         block->cascades = grown;
         block->cascade_capacity = capacity;
@@ -290,18 +298,21 @@ static void generate_index_path(const mf_model *model, mf_workspace *ws, int64_t
     mf_rng_stream(&mixing, config->run.seed, MF_STREAM_MIXING, (uint64_t)path);
     mf_rng_stream(&jumps, config->run.seed, MF_STREAM_JUMPS, (uint64_t)path);
     const double nu = config->market.student_t_nu;
-    for (int64_t i = 0; i < (int64_t)steps * n; i++) ws->normals[i] = mf_rng_normal(&diffusion);
+    for (int64_t i = 0; i < (int64_t)steps * n; i++)
+        ws->normals[i] = mf_rng_normal(&diffusion);
     for (int32_t t = 0; t < steps; t++) {
         ws->mixing[t] = isinf(nu) ? 1.0 : sqrt((nu - 2.0) / mf_rng_chisq(&mixing, nu));
         double jump = 0;
         if (model->jump_rate_step > 0) {
             const uint64_t count = mf_rng_poisson(&jumps, model->jump_rate_step);
             for (uint64_t j = 0; j < count; j++)
-                jump += config->market.jump_mean + config->market.jump_stdev * mf_rng_normal(&jumps);
+                jump +=
+                    config->market.jump_mean + config->market.jump_stdev * mf_rng_normal(&jumps);
         }
         ws->jumps[t] = jump;
     }
-    for (int k = 0; k < n; k++) log_index[k] = model->log_price0[k];
+    for (int k = 0; k < n; k++)
+        log_index[k] = model->log_price0[k];
     if (model->replay_log_index)
         for (int64_t i = 0; i < (int64_t)(steps + 1) * n; i++)
             if (model->replayed[i % n]) log_index[i] = model->replay_log_index[i];
@@ -325,10 +336,11 @@ static double composite_log_price(const mf_model *model, const mf_asset_state *a
 
 /* Hand this round's new flags to the engines: accounts in id order, so each path's FIFO
  * receives them in account order whatever the thread count. */
-static mf_status collect_flags(const mf_model *model, mf_workspace *ws, int batch,
-                               int32_t step, int64_t *new_per_path) {
+static mf_status collect_flags(const mf_model *model, mf_workspace *ws, int batch, int32_t step,
+                               int64_t *new_per_path) {
     const mf_book_view *book = &model->book;
-    for (int b = 0; b < batch; b++) new_per_path[b] = 0;
+    for (int b = 0; b < batch; b++)
+        new_per_path[b] = 0;
     for (int64_t chunk = 0; chunk < ws->n_chunks; chunk++) {
         if (ws->chunk_flags[chunk] == 0) continue;
         const int64_t begin = chunk * MF_CHUNK_ACCOUNTS;
@@ -431,7 +443,8 @@ static mf_status simulate_batch(const mf_model *model, mf_workspace *ws, int64_t
     const int stride = ws->batch;
 
     for (int b = 0; b < batch; b++)
-        generate_index_path(model, ws, first_path + b, ws->log_index + (int64_t)b * (steps + 1) * n);
+        generate_index_path(model, ws, first_path + b,
+                            ws->log_index + (int64_t)b * (steps + 1) * n);
 
     memset(ws->account_state, 0, (size_t)book->n_accounts * stride);
     memset(ws->position_state, 0, (size_t)book->n_positions * stride);

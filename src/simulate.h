@@ -28,11 +28,11 @@ typedef struct {
     double *stress;           /* steps * K deterministic log shocks, or NULL */
     double *replay_log_index; /* (steps + 1) * K, replayed assets' columns filled, or NULL */
     uint8_t replayed[MF_MAX_ASSETS];
-    double jump_rate_step;    /* Poisson intensity per step */
+    double jump_rate_step;                  /* Poisson intensity per step */
     double composite_weight[MF_MAX_ASSETS]; /* open-interest weights for venue-level prices */
     double initial_trader_collateral;       /* sum of cross collateral and isolated margins */
-    double *safe_price;       /* n_positions: the optimised margin kernel's prefilter bounds */
-    int reference_kernel;     /* 1: use the full-sweep reference margin kernel (tests, bench) */
+    double *safe_price;   /* n_positions: the optimised margin kernel's prefilter bounds */
+    int reference_kernel; /* 1: use the full-sweep reference margin kernel (tests, bench) */
 } mf_model;
 
 mf_status mf_model_build(mf_model *model, const mf_config *config, const mf_store *store);
@@ -43,8 +43,8 @@ void mf_model_free(mf_model *model);
 typedef struct {
     double initial_collateral;
     double initial_fund;
-    double trading_pnl;          /* fills: q (fill - entry); open: q (final mark - entry) */
-    double final_trader_equity;  /* open positions marked, kept equity of settled ones */
+    double trading_pnl;         /* fills: q (fill - entry); open: q (final mark - entry) */
+    double final_trader_equity; /* open positions marked, kept equity of settled ones */
     double final_fund;
     double uncovered_deficit;
 } mf_path_ledger;
@@ -53,11 +53,11 @@ typedef struct {
 typedef struct {
     int64_t first_path;
     int64_t n_paths;
-    mf_path_row *rows;         /* n_paths */
-    mf_path_ledger *ledgers;   /* n_paths */
-    double *profile;           /* 3 * steps: sums over the block's paths of notional,
-                                  accounts and fund, per step */
-    double *cascades;          /* MF_CASCADE_FIELDS per cascade, in (path, cascade) order */
+    mf_path_row *rows;       /* n_paths */
+    mf_path_ledger *ledgers; /* n_paths */
+    double *profile;         /* 3 * steps: sums over the block's paths of notional,
+                                accounts and fund, per step */
+    double *cascades;        /* MF_CASCADE_FIELDS per cascade, in (path, cascade) order */
     int64_t n_cascades, cascade_capacity;
 } mf_block_result;
 
@@ -75,8 +75,7 @@ void mf_block_result_free(mf_block_result *block);
 
 /* Simulate paths [block->first_path, + n_paths) into block (rows, ledgers, profile, cascades).
  * Results depend only on (seed, path index, config), never on threads or batch placement. */
-mf_status mf_simulate_block(const mf_model *model, mf_workspace *workspace,
-                            mf_block_result *block);
+mf_status mf_simulate_block(const mf_model *model, mf_workspace *workspace, mf_block_result *block);
 
 /* The exogenous index path of one path: log_index[t * K + k], t = 0..steps (tests and
  * notebooks check its statistics against the configuration). */
@@ -87,9 +86,9 @@ void mf_model_index_path(const mf_model *model, mf_workspace *workspace, int64_t
  * the next mf_simulate_block records its prices and liquidations per step. */
 typedef struct {
     int64_t path;
-    double *mark;  /* (steps + 1) * K: mark of every asset at the end of each step */
-    double *index; /* (steps + 1) * K: index, same layout */
-    double *liquidated_notional; /* steps */
+    double *mark;                 /* (steps + 1) * K: mark of every asset at the end of each step */
+    double *index;                /* (steps + 1) * K: index, same layout */
+    double *liquidated_notional;  /* steps */
     uint8_t *liquidated_accounts; /* n_accounts: 1 where the account was liquidated */
 } mf_trace;
 void mf_workspace_set_trace(mf_workspace *workspace, mf_trace *trace);

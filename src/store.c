@@ -54,8 +54,8 @@ mf_status mf_store_finish(mf_store *store) {
     for (int64_t p = 0; p < store->n_positions; p++) {
         int64_t account = store->position_account[p];
         if (account < 0 || account >= store->n_accounts)
-            return MF_FAIL(MF_ERR_INPUT, "position %lld: account %lld out of range",
-                           (long long)p, (long long)account);
+            return MF_FAIL(MF_ERR_INPUT, "position %lld: account %lld out of range", (long long)p,
+                           (long long)account);
         if (account < previous)
             return MF_FAIL(MF_ERR_INPUT, "position %lld: positions are not sorted by account",
                            (long long)p);
@@ -71,8 +71,8 @@ mf_status mf_store_finish(mf_store *store) {
                            (long long)p, quantity);
         double entry = store->position_entry[p];
         if (!isfinite(entry) || entry <= 0)
-            return MF_FAIL(MF_ERR_INPUT, "position %lld: entry price %g must be > 0",
-                           (long long)p, entry);
+            return MF_FAIL(MF_ERR_INPUT, "position %lld: entry price %g must be > 0", (long long)p,
+                           entry);
         double margin = store->position_margin[p];
         if (!isfinite(margin) || margin < 0)
             return MF_FAIL(MF_ERR_INPUT, "position %lld: margin %g must be finite and >= 0",
@@ -89,7 +89,8 @@ mf_status mf_store_finish(mf_store *store) {
 }
 
 void mf_store_open_interest(const mf_store *store, const double *prices, double *oi_out) {
-    for (int k = 0; k < store->n_assets; k++) oi_out[k] = 0;
+    for (int k = 0; k < store->n_assets; k++)
+        oi_out[k] = 0;
     for (int64_t p = 0; p < store->n_positions; p++) {
         int k = store->position_asset[p];
         oi_out[k] += fabs(store->position_quantity[p]) * prices[k];

@@ -23,11 +23,11 @@ typedef struct {
     int32_t *account_positions; /* number of positions */
 
     /* Positions (n_positions). */
-    int64_t *position_account;  /* owning account */
-    uint8_t *position_asset;    /* asset index */
-    double *position_quantity;  /* signed coins: > 0 long, < 0 short */
-    double *position_entry;     /* entry price, USD */
-    double *position_margin;    /* isolated margin m (USD); 0 for positions of cross accounts */
+    int64_t *position_account; /* owning account */
+    uint8_t *position_asset;   /* asset index */
+    double *position_quantity; /* signed coins: > 0 long, < 0 short */
+    double *position_entry;    /* entry price, USD */
+    double *position_margin;   /* isolated margin m (USD); 0 for positions of cross accounts */
 } mf_store;
 
 /* Allocate arrays for the given sizes (zeroed). */

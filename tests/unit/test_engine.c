@@ -14,8 +14,8 @@
 #define N_BOOK 8
 
 typedef struct {
-    double start_price;     /* index at t = 0 */
-    double shocked_price;   /* index after the one-step stress */
+    double start_price;   /* index at t = 0 */
+    double shocked_price; /* index after the one-step stress */
     double mmr;
     double liquidation_price[N_BOOK];
     double quantity[N_BOOK];
@@ -32,7 +32,8 @@ static cascade_book make_cascade_book(void) {
     for (int i = 0; i < N_BOOK; i++) {
         book.liquidation_price[i] = 95.0 * pow(0.998, i);
         book.quantity[i] = 1.0;
-        book.margin[i] = book.quantity[i] * (book.start_price - book.liquidation_price[i] * (1 - book.mmr));
+        book.margin[i] =
+            book.quantity[i] * (book.start_price - book.liquidation_price[i] * (1 - book.mmr));
     }
     return book;
 }
@@ -56,7 +57,8 @@ static void one_asset_config(mf_config *config, const cascade_book *book, double
     config->market.impact_permanent_fraction = 1.0;
     config->market.depth_feedback_beta = 0;
     config->market.n_stress = 1;
-    config->market.stress[0] = (mf_stress_config){0, 1, 1, log(book->shocked_price / book->start_price)};
+    config->market.stress[0] =
+        (mf_stress_config){0, 1, 1, log(book->shocked_price / book->start_price)};
     config->venue.insurance_fund_usd = 1e9;
     config->venue.liquidation_fee = 0;
     config->venue.max_rounds = 1000;
@@ -89,7 +91,8 @@ static void load_cascade_store(mf_store *store, const cascade_book *book) {
  * at once into linear permanent impact", until nobody new is flagged. */
 static double fixed_point(const cascade_book *book, double depth, int *liquidated) {
     double price = book->shocked_price;
-    for (int i = 0; i < N_BOOK; i++) liquidated[i] = 0;
+    for (int i = 0; i < N_BOOK; i++)
+        liquidated[i] = 0;
     for (;;) {
         double sold = 0;
         for (int i = 0; i < N_BOOK; i++) {
@@ -140,8 +143,8 @@ Test(closed_form, cascade_matches_fixed_point_around_critical_depth) {
     const cascade_book book = make_cascade_book();
     /* Critical depth: the first liquidation's impact just reaches the second liquidation
      * price, 0.01 q P1 / D* = ln(P1 / L_1). */
-    const double critical =
-        0.01 * book.quantity[0] * book.shocked_price / log(book.shocked_price / book.liquidation_price[1]);
+    const double critical = 0.01 * book.quantity[0] * book.shocked_price /
+                            log(book.shocked_price / book.liquidation_price[1]);
     const double depths[] = {1.05 * critical, 0.95 * critical, 3 * critical, 0.2 * critical};
     for (int d = 0; d < 4; d++) {
         int expected[N_BOOK];
@@ -156,7 +159,8 @@ Test(closed_form, cascade_matches_fixed_point_around_critical_depth) {
             count += expected[i];
         }
         if (d == 0) cr_assert_eq(count, 1, "just above critical depth the cascade stops at once");
-        if (d == 1) cr_assert_eq(count, N_BOOK, "just below critical depth it runs through the book");
+        if (d == 1)
+            cr_assert_eq(count, N_BOOK, "just below critical depth it runs through the book");
     }
 }
 
@@ -203,9 +207,12 @@ static scenario_summary simulate_config(const mf_config *config, int64_t paths) 
     scenario_summary summary = {0, 0, block.n_cascades, 1, 1};
     for (int64_t p = 0; p < paths; p++) {
         const mf_path_ledger *ledger = &block.ledgers[p];
-        const double before = ledger->initial_collateral + ledger->initial_fund + ledger->trading_pnl;
-        const double after = ledger->final_trader_equity + ledger->final_fund - ledger->uncovered_deficit;
-        cr_assert_float_eq(before, after, 1e-9 * (ledger->initial_collateral + ledger->initial_fund),
+        const double before =
+            ledger->initial_collateral + ledger->initial_fund + ledger->trading_pnl;
+        const double after =
+            ledger->final_trader_equity + ledger->final_fund - ledger->uncovered_deficit;
+        cr_assert_float_eq(before, after,
+                           1e-9 * (ledger->initial_collateral + ledger->initial_fund),
                            "path %lld: %.6f in, %.6f out", (long long)p, before, after);
         summary.mean_liquidated += block.rows[p].liquidated_notional / (double)paths;
         summary.total_bad_debt += block.rows[p].bad_debt;
@@ -237,7 +244,8 @@ Test(accounting, every_dollar_is_accounted_for_on_every_path) {
 Test(sanity, unlimited_depth_keeps_mark_on_index_and_amplification_one) {
     mf_config config;
     load_small(&config, 8);
-    for (int k = 0; k < config.market.n_assets; k++) config.venue.markets[k].depth_usd = INFINITY;
+    for (int k = 0; k < config.market.n_assets; k++)
+        config.venue.markets[k].depth_usd = INFINITY;
     const scenario_summary summary = simulate_config(&config, 8);
     cr_assert(summary.cascades > 0, "there are cascades to measure");
     cr_assert(summary.marks_equal_index, "mark == index at every step");
@@ -297,7 +305,8 @@ Test(margin_kernels, prefiltered_kernel_flags_exactly_what_the_reference_flags) 
     for (int trial = 0; trial < 200; trial++) {
         double marks[MF_MAX_ASSETS * 8];
         uint8_t active[8];
-        for (int b = 0; b < batch; b++) active[b] = mf_rng_uniform(&rng) < 0.9;
+        for (int b = 0; b < batch; b++)
+            active[b] = mf_rng_uniform(&rng) < 0.9;
         for (int k = 0; k < n; k++)
             for (int b = 0; b < batch; b++)
                 marks[k * batch + b] =
@@ -312,14 +321,16 @@ Test(margin_kernels, prefiltered_kernel_flags_exactly_what_the_reference_flags) 
         memset(positions_ref, 0, (size_t)(n_pos * batch));
         memset(accounts_fast, 0, (size_t)(n_acc * batch));
         memset(positions_fast, 0, (size_t)(n_pos * batch));
-        const int64_t ref = mf_margin_check(&model.book, &model.tiers, 0, n_acc, batch, marks, active,
-                                            accounts_ref, positions_ref);
-        const int64_t fast = mf_margin_check_filtered(&model.book, &model.tiers, model.safe_price, 0,
-                                                      n_acc, batch, marks, active, accounts_fast,
-                                                      positions_fast);
-        cr_assert_eq(ref, fast, "trial %d: %lld vs %lld flags", trial, (long long)ref, (long long)fast);
+        const int64_t ref = mf_margin_check(&model.book, &model.tiers, 0, n_acc, batch, marks,
+                                            active, accounts_ref, positions_ref);
+        const int64_t fast =
+            mf_margin_check_filtered(&model.book, &model.tiers, model.safe_price, 0, n_acc, batch,
+                                     marks, active, accounts_fast, positions_fast);
+        cr_assert_eq(ref, fast, "trial %d: %lld vs %lld flags", trial, (long long)ref,
+                     (long long)fast);
         cr_assert(!memcmp(accounts_ref, accounts_fast, (size_t)(n_acc * batch)), "trial %d", trial);
-        cr_assert(!memcmp(positions_ref, positions_fast, (size_t)(n_pos * batch)), "trial %d", trial);
+        cr_assert(!memcmp(positions_ref, positions_fast, (size_t)(n_pos * batch)), "trial %d",
+                  trial);
         total_flags += ref;
     }
     cr_assert(total_flags > 100, "the trials flag something (%lld)", (long long)total_flags);
@@ -342,7 +353,8 @@ Test(margin_kernels, prefiltered_kernel_flags_exactly_what_the_reference_flags) 
     cr_assert_eq(results[0].n_cascades, results[1].n_cascades);
     cr_assert(!memcmp(results[0].cascades, results[1].cascades,
                       (size_t)results[0].n_cascades * MF_CASCADE_FIELDS * sizeof(double)));
-    cr_assert(!memcmp(results[0].profile, results[1].profile, 3 * sizeof(double) * (size_t)config.run.steps));
+    cr_assert(!memcmp(results[0].profile, results[1].profile,
+                      3 * sizeof(double) * (size_t)config.run.steps));
     cr_assert(results[0].rows[0].liquidated_accounts + results[0].rows[1].liquidated_accounts > 0);
     mf_block_result_free(&results[0]);
     mf_block_result_free(&results[1]);

@@ -3,7 +3,9 @@
 
 #include "mf_error.h"
 
-static mf_status inner(void) { return MF_FAIL(MF_ERR_CONFIG, "bad value %d", 42); }
+static mf_status inner(void) {
+    return MF_FAIL(MF_ERR_CONFIG, "bad value %d", 42);
+}
 static mf_status outer(void) {
     MF_CHECK(inner());
     return MF_OK;

@@ -36,8 +36,8 @@ Test(margin, tiered_maintenance_is_continuous_and_matches_brackets) {
     for (int i = 0; i < 3; i++) {
         const double below = mf_maintenance_margin(&tiers, 0, floors[i] * (1 - 1e-12));
         const double at = mf_maintenance_margin(&tiers, 0, floors[i]);
-        cr_assert_float_eq(below, at, 1e-6 * at, "MM jumps at floor %g: %g vs %g", floors[i],
-                           below, at);
+        cr_assert_float_eq(below, at, 1e-6 * at, "MM jumps at floor %g: %g vs %g", floors[i], below,
+                           at);
     }
 }
 
@@ -69,9 +69,18 @@ static void make_small_book(small_book *book) {
     /* Cross: 10 coins long asset 0 at 100, 10 coins short asset 1 at 100, collateral 2000. */
     book->account[1] = 1, book->asset[1] = 0, book->quantity[1] = 10, book->entry[1] = 100;
     book->account[2] = 1, book->asset[2] = 1, book->quantity[2] = -10, book->entry[2] = 100;
-    book->view = (mf_book_view){2,        3,           2,           book->mode, book->collateral,
-                                book->first, book->count, book->account, book->asset,
-                                book->quantity, book->entry, book->margin};
+    book->view = (mf_book_view){2,
+                                3,
+                                2,
+                                book->mode,
+                                book->collateral,
+                                book->first,
+                                book->count,
+                                book->account,
+                                book->asset,
+                                book->quantity,
+                                book->entry,
+                                book->margin};
 }
 
 static mf_tier_table flat_tiers(double mmr) {
@@ -96,8 +105,8 @@ Test(margin, flags_exactly_the_positions_and_accounts_under_maintenance) {
     uint8_t active[4] = {1, 1, 1, 1};
     uint8_t account_state[2 * 4] = {0};
     uint8_t position_state[3 * 4] = {0};
-    int64_t flagged = mf_margin_check(&book.view, &tiers, 0, 2, batch, marks, active,
-                                      account_state, position_state);
+    int64_t flagged = mf_margin_check(&book.view, &tiers, 0, 2, batch, marks, active, account_state,
+                                      position_state);
     /* Path 0 (P=95): isolated equity 5 > 0.95: safe. Path 1 (90.9): equity 0.9 <= 0.909:
      * flagged. Path 2 (90): flagged. Path 3 (P0 100, P1 300): cross equity 2000 - 2000 = 0 <=
      * 40: flagged; isolated safe. */
@@ -105,7 +114,8 @@ Test(margin, flags_exactly_the_positions_and_accounts_under_maintenance) {
     cr_assert_eq(position_state[0 * batch + 1], MF_POSITION_NEW);
     cr_assert_eq(position_state[0 * batch + 2], MF_POSITION_NEW);
     cr_assert_eq(position_state[0 * batch + 3], MF_POSITION_OPEN);
-    for (int b = 0; b < 3; b++) cr_assert_eq(account_state[1 * batch + b], 0);
+    for (int b = 0; b < 3; b++)
+        cr_assert_eq(account_state[1 * batch + b], 0);
     cr_assert_eq(account_state[1 * batch + 3], MF_ACCOUNT_LIQUIDATING | MF_ACCOUNT_NEW);
     cr_assert_eq(flagged, 3);
     /* A second sweep flags nothing new: flagged entities are not OPEN any more. */
@@ -156,7 +166,8 @@ Test(liquidation, throughput_cap_splits_fifo_and_fills_at_mid) {
     mf_engine_enqueue(&engine, 0, 1, 10.0, r1);
     mf_engine_enqueue(&engine, 1, 2, -10.0, r1);
     double budget[2] = {1500, INFINITY};
-    mf_round_outcome outcome = mf_engine_round(&params, &market, &book.view, assets, budget, &engine);
+    mf_round_outcome outcome =
+        mf_engine_round(&params, &market, &book.view, assets, budget, &engine);
     /* Asset 0: at the pre-impact mark 90 the two orders cost 90 + 900 = 990 <= 1500: both
      * execute whole, netted into one sale of 11 coins. */
     const double pre0 = 90.0;
@@ -315,13 +326,15 @@ Test(cascade, runs_with_gaps_and_amplification) {
 
 Test(reduce, merged_moments_equal_two_pass_statistics) {
     double x[1000];
-    for (int i = 0; i < 1000; i++) x[i] = exp(sin(i * 0.37) * 3) * 1e6;
+    for (int i = 0; i < 1000; i++)
+        x[i] = exp(sin(i * 0.37) * 3) * 1e6;
     mf_moments total;
     mf_moments_init(&total);
     for (int block = 0; block < 10; block++) {
         mf_moments part;
         mf_moments_init(&part);
-        for (int i = block * 100; i < block * 100 + 100 - block; i++) mf_moments_add(&part, x[i]);
+        for (int i = block * 100; i < block * 100 + 100 - block; i++)
+            mf_moments_add(&part, x[i]);
         mf_moments_merge(&total, &part);
     }
     double sum = 0, sq = 0, lo = INFINITY, hi = -INFINITY;
@@ -346,13 +359,14 @@ Test(reduce, merged_moments_equal_two_pass_statistics) {
 
 Test(reduce, quantiles_expected_shortfall_and_bins) {
     double sorted[100];
-    for (int i = 0; i < 100; i++) sorted[i] = i + 1; /* 1..100 */
+    for (int i = 0; i < 100; i++)
+        sorted[i] = i + 1; /* 1..100 */
     cr_assert_eq(mf_sorted_quantile(sorted, 100, 0.5), 50);
     cr_assert_eq(mf_sorted_quantile(sorted, 100, 0.9), 90);
     cr_assert_eq(mf_sorted_quantile(sorted, 100, 0.99), 99);
     cr_assert_eq(mf_sorted_quantile(sorted, 100, 0.999), 100);
-    cr_assert_eq(mf_sorted_expected_shortfall(sorted, 100, 0.99), 100);    /* top 1 */
-    cr_assert_eq(mf_sorted_expected_shortfall(sorted, 100, 0.9), 95.5);    /* top 10 */
+    cr_assert_eq(mf_sorted_expected_shortfall(sorted, 100, 0.99), 100); /* top 1 */
+    cr_assert_eq(mf_sorted_expected_shortfall(sorted, 100, 0.9), 95.5); /* top 10 */
     cr_assert(isnan(mf_sorted_quantile(sorted, 0, 0.5)));
     double edges[64];
     const int n = mf_log_bins(1e3, 1e6, 10, edges);
@@ -366,5 +380,6 @@ Test(reduce, quantiles_expected_shortfall_and_bins) {
     cr_assert_eq(mf_bin_index(edges, n, 2e6), 30);
     double values[5] = {3, 1, 2, 5, 4};
     mf_sort_doubles(values, 5);
-    for (int i = 0; i < 5; i++) cr_assert_eq(values[i], i + 1);
+    for (int i = 0; i < 5; i++)
+        cr_assert_eq(values[i], i + 1);
 }

@@ -35,11 +35,13 @@ static return_stats measure(mf_config *config, int64_t n_paths) {
         mf_model_index_path(&model, workspace, p, path);
         for (int32_t t = 0; t < steps; t++, count++) {
             double r[3];
-            for (int k = 0; k < n; k++) r[k] = path[(t + 1) * n + k] - path[t * n + k];
+            for (int k = 0; k < n; k++)
+                r[k] = path[(t + 1) * n + k] - path[t * n + k];
             for (int k = 0; k < n; k++) {
                 sum[k] += r[k];
                 fourth[k] += r[k] * r[k] * r[k] * r[k];
-                for (int j = 0; j < n; j++) cross[k][j] += r[k] * r[j];
+                for (int j = 0; j < n; j++)
+                    cross[k][j] += r[k] * r[j];
             }
         }
     }
@@ -52,9 +54,8 @@ static return_stats measure(mf_config *config, int64_t n_paths) {
     }
     for (int k = 0; k < n; k++)
         for (int j = 0; j < n; j++)
-            stats.correlation[k][j] =
-                (cross[k][j] / count - (sum[k] / count) * (sum[j] / count)) /
-                sqrt(stats.variance[k] * stats.variance[j]);
+            stats.correlation[k][j] = (cross[k][j] / count - (sum[k] / count) * (sum[j] / count)) /
+                                      sqrt(stats.variance[k] * stats.variance[j]);
     free(path);
     mf_workspace_free(workspace);
     mf_model_free(&model);
@@ -69,7 +70,8 @@ static void quiet_market(mf_config *config) {
     config->market.garch_enabled = 0;
     config->market.jump_intensity = 0;
     config->market.student_t_nu = INFINITY;
-    for (int k = 0; k < config->market.n_assets; k++) config->market.assets[k].drift = 0;
+    for (int k = 0; k < config->market.n_assets; k++)
+        config->market.assets[k].drift = 0;
 }
 
 Test(market_stats, gaussian_variance_and_correlation_match_config) {
@@ -137,8 +139,8 @@ Test(market_stats, garch_long_run_variance_and_jumps_add_their_variance) {
     for (int k = 0; k < 3; k++) {
         const double sigma = config.market.assets[k].volatility;
         const double beta = config.market.assets[k].jump_beta;
-        const double expected = sigma * sigma * dt_years +
-                                beta * beta * rate * (0.002 * 0.002 + 0.003 * 0.003);
+        const double expected =
+            sigma * sigma * dt_years + beta * beta * rate * (0.002 * 0.002 + 0.003 * 0.003);
         cr_assert_float_eq(jumps.variance[k], expected, 0.05 * expected,
                            "jump variance, asset %d: %g vs %g", k, jumps.variance[k], expected);
     }
