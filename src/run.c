@@ -540,9 +540,16 @@ mf_status mf_run(const mf_run_options *options, MPI_Comm comm, FILE *summary) {
     sigaction(SIGTERM, &action, &previous);
 
     /* Simulate this rank's items, one point at a time. */
-    progress bar = {
-        now_seconds(), 0, isatty(STDERR_FILENO), options->quiet || rank != 0,
-        n_mine > 0 ? (double)n_remaining * (double)config->run.block_paths / (double)n_mine : 0};
+    double remaining_paths = 0;
+    for (int64_t i = 0; i < n_total_items && status == MF_OK; i++) {
+        const int64_t first_path = (i % blocks_per_point) * config->run.block_paths;
+        if (!item_done[i])
+            remaining_paths += (double)(first_path + config->run.block_paths <= config->run.paths
+                                            ? config->run.block_paths
+                                            : config->run.paths - first_path);
+    }
+    progress bar = {now_seconds(), 0, isatty(STDERR_FILENO), options->quiet || rank != 0,
+                    n_mine > 0 ? remaining_paths / (double)n_mine : 0};
     /* Rank 0's progress stands for everyone's: the remaining items are spread evenly. */
     const int64_t scale_items = n_mine > 0 ? n_mine : 1;
     int64_t local_done = 0;
