@@ -1,8 +1,7 @@
 """The Slurm job scripts (jobs/slurm/) on a real one-node cluster on 127.0.0.1
 (tests/slurm/cluster.sh): a job submitted like a user would equals a local run bit for bit;
-job arrays and afterok dependencies work and a failed part stops the merge; when marginfall
-has sweeps (`merge` in --help), an array of two parts plus the merge job equals a single job
-of the same sweep bit for bit. The cluster is always stopped (finally, atexit, SIGTERM), and
+job arrays and afterok dependencies work and a failed part stops the merge; an array of two
+sweep parts plus the merge job equals a single job of the same sweep bit for bit. The cluster is always stopped (finally, atexit, SIGTERM), and
 its daemons must be gone afterwards.
 
 Installs nothing: needs the Debian packages slurm-wlm and munge, and root."""
@@ -303,15 +302,10 @@ try:
                 step()
             except Exception as error:  # a broken step must not skip the others or the stop
                 check(False, f"{name}: unexpected {error!r}")
-        help_text = subprocess.run([BINARY_PATH, "--help"], capture_output=True, text=True).stdout
-        if re.search(r"\bmerge\b", help_text):
-            try:
-                sweep_parts()
-            except Exception as error:
-                check(False, f"sweep parts: unexpected {error!r}")
-        else:
-            print("skip sweep array + merge: this marginfall has no `merge` command yet "
-                  "(not counted as a check)")
+        try:
+            sweep_parts()
+        except Exception as error:
+            check(False, f"sweep parts: unexpected {error!r}")
 finally:
     stop_cluster()
 
