@@ -8,7 +8,7 @@ import time
 import h5py
 import numpy as np
 
-from mftest import (BINARY, SANITIZED, check, cleanup, config, differing, digest, finish, run,
+from mftest import (BINARY, MPIEXEC, SANITIZED, check, cleanup, config, differing, digest, finish, run,
                     tmpdir)
 
 work = tmpdir()
@@ -195,6 +195,25 @@ for how in ("SIGKILL", "SIGTERM"):
     check(again.returncode == 0 and "complete" in again.stdout,
           f"{how}: --resume on a finished run is a no-op (exit {again.returncode}: "
           f"{again.stdout.strip()[-200:]!r} {again.stderr.strip()[-300:]!r})")
+
+# Two ranks stopped by SIGTERM through mpiexec both checkpoint; three ranks resume them.
+target = out("ranks.h5")
+env = dict(os.environ, OMP_NUM_THREADS="1", OMPI_ALLOW_RUN_AS_ROOT="1",
+           OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
+process = subprocess.Popen([MPIEXEC, "-n", "2", "--oversubscribe", "--bind-to", "none", BINARY,
+                            "run", long_config, "-o", target, "--quiet",
+                            "--checkpoint-interval", "0.2"],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+if check(wait_for_checkpoint(target, process), "2 ranks: a checkpoint appears"):
+    process.send_signal(signal.SIGTERM)
+stdout, stderr = process.communicate(timeout=120)
+check("--resume" in stderr or process.returncode == 0,
+      f"2 ranks: SIGTERM through mpiexec stops the run with a checkpoint ({stderr.strip()[-200:]!r})")
+resumed = run(["run", long_config, "-o", target, "--resume", "--quiet"], ranks=3)
+check(resumed.returncode == 0, f"3 ranks resume what 2 ranks saved ({resumed.stderr.strip()[-200:]!r})")
+if resumed.returncode == 0:
+    diff = differing(reference, target)
+    check(not diff, f"resumed on another rank count: bit for bit ({diff[:5]})")
 
 # A checkpoint from another configuration is refused.
 target = out("foreign.h5")
