@@ -536,6 +536,7 @@ mf_status mf_run(const mf_run_options *options, MPI_Comm comm, FILE *summary) {
     struct sigaction action, previous;
     memset(&action, 0, sizeof action);
     action.sa_handler = request_stop;
+    action.sa_flags = SA_RESTART; /* interrupted file writes carry on */
     sigemptyset(&action.sa_mask);
     sigaction(SIGTERM, &action, &previous);
 
@@ -573,7 +574,7 @@ mf_status mf_run(const mf_run_options *options, MPI_Comm comm, FILE *summary) {
         }
         mf_model_free(&model);
         mf_store_free(&store);
-        if (point != config && config->sweep.n_params > 0) mf_config_free(point);
+        if (config->sweep.n_params > 0) mf_config_free(point); /* a copy of config otherwise */
         begin = end;
     }
     if (!bar.quiet && n_mine > 0 && !stop_requested)
