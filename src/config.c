@@ -1497,6 +1497,10 @@ static mf_status check_run(checker *k) {
     if (r->batch_paths < 1 || r->batch_paths > MF_MAX_BATCH)
         return refuse(k, "run.batch_paths", "must be in 1..%d (MF_MAX_BATCH), got %" PRId32,
                       MF_MAX_BATCH, r->batch_paths);
+    /* A stream key (seed, purpose, path) is a list of 32-bit words; a seed of two words could
+     * alias another key (docs/rng.md), so seeds stay below 2^32. */
+    if (r->seed > UINT32_MAX)
+        return refuse(k, "run.seed", "must be below 2^32 = 4294967296, got %" PRIu64, r->seed);
     return MF_OK;
 }
 

@@ -182,7 +182,7 @@ Test(config, keys_not_given_keep_defaults) {
 Test(config, resolved_yaml_round_trips_exactly) {
     mf_config original;
     mf_config_set_defaults(&original);
-    original.run.seed = UINT64_MAX;
+    original.run.seed = UINT32_MAX; /* the largest seed the config accepts */
     original.run.paths = INT64_C(123456789012);
     original.market.assets[1].drift = 0.1 + 0.2;
     original.market.assets[2].volatility = 1.0 / 3.0;
@@ -418,6 +418,7 @@ Test(config, more_range_checks_name_their_key) {
          "    - {asset: SOL}\n",
          "s.yaml:3: population.assets[0].open_interest_usd"},
         {"output:\n  bins_per_decade: 0\n", "s.yaml:2: output.bins_per_decade"},
+        {"run:\n  seed: 4294967296\n", "s.yaml:2: run.seed: must be below 2^32"},
         {"output:\n  paths: yes\n", "s.yaml:2: output.paths: expected true or false"},
         {"venue:\n  name: 0123456789012345678901234567890123456789\n",
          "s.yaml:2: venue.name: too long"},
