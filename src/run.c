@@ -157,7 +157,7 @@ static void progress_report(progress *state, int64_t done, int64_t total, int fi
     fflush(stderr);
 }
 
-static void print_summary(FILE *out, const mf_config *config, const mf_store *store,
+static void print_summary(FILE *out, const mf_config *config, int64_t accounts, int64_t positions,
                           const mf_point_result *result, const char *output_path, int ranks,
                           int threads, double wall) {
     char a[32], b[32], c[32];
@@ -170,8 +170,7 @@ static void print_summary(FILE *out, const mf_config *config, const mf_store *st
             "  %lld paths x %d steps of %gs, %lld accounts (%lld positions), %d assets, "
             "venue %s\n",
             (long long)result->n_paths, result->n_steps, config->run.dt_seconds,
-            (long long)store->n_accounts, (long long)store->n_positions, store->n_assets,
-            config->venue.name);
+            (long long)accounts, (long long)positions, config->market.n_assets, config->venue.name);
     fprintf(out, "  %d rank%s x %d thread%s, %.1f s (%.1f paths/s)\n\n", ranks,
             ranks == 1 ? "" : "s", threads, threads == 1 ? "" : "s", wall,
             wall > 0 ? (double)result->n_paths / wall : 0.0);
@@ -264,16 +263,16 @@ static mf_status build_population(const mf_config *config, mf_store *store) {
     return mf_population_load(store, file, config);
 }
 
-/* Rough bytes rank 0 holds for the results of `points` points: refuse a sweep that cannot
- * fit before doing any work. */
+/* Rough bytes rank 0 holds per point result (profiles, histograms, optional per-path table),
+ * to refuse a sweep that cannot fit before doing any work. */
 static double result_bytes_per_point(const mf_config *config) {
     double bytes = 3.0 * config->run.steps * sizeof(double);
     bytes += MF_METRIC_COUNT * (2.0 * 13 * config->output.bins_per_decade + 16) * 8.0;
     if (config->output.paths) bytes += (double)config->run.paths * sizeof(mf_path_row);
-    /* One point's gathered blocks at a time: rows, profiles, cascades (about 10 per path). */
     return bytes;
 }
 
+/* Plus one point's gathered blocks at a time: rows, profiles, cascades (about 10 per path). */
 static double gather_bytes_one_point(const mf_config *config) {
     const double blocks = ceil((double)config->run.paths / config->run.block_paths);
     return (double)config->run.paths * (sizeof(mf_path_row) + 10.0 * MF_CASCADE_FIELDS * 8.0) +
@@ -665,13 +664,8 @@ mf_status mf_run(const mf_run_options *options, MPI_Comm comm, FILE *summary) {
         if (status == MF_OK) status = mf_checkpoint_remove(checkpoint_dir);
         if (status == MF_OK && !options->quiet && summary) {
             if (n_params == 0) {
-                mf_store first;
-                memset(&first, 0, sizeof first);
-                first.n_accounts = accounts;
-                first.n_positions = positions;
-                first.n_assets = config->market.n_assets;
-                print_summary(summary, config, &first, &results[0], output_path, size, threads,
-                              wall);
+                print_summary(summary, config, accounts, positions, &results[0], output_path, size,
+                              threads, wall);
             } else {
                 fprintf(summary, "\nmarginfall %s: %s, sweep points %lld:%lld of %lld\n",
                         MF_VERSION_STRING, config->source_file, (long long)point_first,
