@@ -2242,8 +2242,10 @@ static mf_status point_failure(const point_source *source, int64_t point,
          * by the key alone (its line could be an ancestor's, which would mislead here). */
         if (param < 0 && failure->origin >= 0 && failure->origin < n_user)
             snprintf(where, sizeof where, "--set %.280s: ", list->all[failure->origin]);
-        snprintf(inner, sizeof inner, "%s%s%s%.1000s", where, failure->key,
-                 failure->key[0] ? ": " : "", failure->message);
+        /* A message too long for the buffer is cut: fine for a one-line error. */
+        const int length = snprintf(inner, sizeof inner, "%s%s%s%.1000s", where, failure->key,
+                                    failure->key[0] ? ": " : "", failure->message);
+        (void)length;
     }
     char values[640] = "";
     for (int p = 0; p < list->n_point; p++) {
