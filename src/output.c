@@ -609,16 +609,18 @@ static mf_status write_root(const writer *w, hid_t file, const mf_run_info *info
 
 /* The HDF5 file is built in memory (core driver, no backing store) and its image written with
  * plain POSIX calls: HDF5 1.10 crashes at exit after an H5Fclose that failed on a full disk,
- * so HDF5 itself never writes to disk here. */
-static mf_status write_file(const char *temp_path, const char *path, const mf_run_info *info,
-                            const mf_point_result *points, int n_points) {
-    writer w = {.path = path, .string_type = H5I_INVALID_HID};
-    w.can_deflate = H5Zfilter_avail(H5Z_FILTER_DEFLATE) > 0;
-    w.string_type = H5Tcopy(H5T_C_S1);
-    if (w.string_type < 0 || H5Tset_size(w.string_type, H5T_VARIABLE) < 0 ||
-        H5Tset_cset(w.string_type, H5T_CSET_UTF8) < 0) {
-        if (w.string_type >= 0) H5Tclose(w.string_type);
-        return write_failed(&w, H5I_INVALID_HID, "", "string type for");
+ * so HDF5 itself never writes to disk here. memory_file_open sets up the writer (string type)
+ * and the file; memory_file_close writes the image to temp_path when status is MF_OK and
+ * releases everything either way. */
+static mf_status memory_file_open(writer *w, const char *temp_path, hid_t *file) {
+    *file = H5I_INVALID_HID;
+    w->can_deflate = H5Zfilter_avail(H5Z_FILTER_DEFLATE) > 0;
+    w->string_type = H5Tcopy(H5T_C_S1);
+    if (w->string_type < 0 || H5Tset_size(w->string_type, H5T_VARIABLE) < 0 ||
+        H5Tset_cset(w->string_type, H5T_CSET_UTF8) < 0) {
+        if (w->string_type >= 0) H5Tclose(w->string_type);
+        w->string_type = H5I_INVALID_HID;
+        return write_failed(w, H5I_INVALID_HID, "", "string type for");
     }
     hid_t fcpl = H5Pcreate(H5P_FILE_CREATE);
     hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
@@ -626,15 +628,47 @@ static mf_status write_file(const char *temp_path, const char *path, const mf_ru
     if (ready >= 0) ready = H5Pset_fapl_core(fapl, (size_t)4 << 20, 0);
     /* Closing the file closes anything a failure left open. */
     if (ready >= 0) ready = H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG);
-    hid_t file = ready < 0 ? H5I_INVALID_HID : H5Fcreate(temp_path, H5F_ACC_TRUNC, fcpl, fapl);
-    mf_status status = MF_OK;
-    if (file < 0) {
+    if (ready >= 0) *file = H5Fcreate(temp_path, H5F_ACC_TRUNC, fcpl, fapl);
+    if (fapl >= 0) H5Pclose(fapl);
+    if (fcpl >= 0) H5Pclose(fcpl);
+    if (*file >= 0) return MF_OK;
+    char reason[256];
+    H5Tclose(w->string_type);
+    w->string_type = H5I_INVALID_HID;
+    return MF_FAIL(MF_ERR_OUTPUT, "cannot create '%s' in memory: %s", w->path, h5_reason(reason));
+}
+
+static mf_status memory_file_close(writer *w, hid_t file, mf_status status, const char *temp_path) {
+    void *image = NULL;
+    ssize_t size = -1;
+    if (status == MF_OK) {
+        if (H5Fflush(file, H5F_SCOPE_GLOBAL) >= 0) size = H5Fget_file_image(file, NULL, 0);
+        image = size > 0 ? malloc((size_t)size) : NULL;
         char reason[256];
-        status =
-            MF_FAIL(MF_ERR_OUTPUT, "cannot create '%s' in memory: %s", path, h5_reason(reason));
+        if (size <= 0)
+            status = MF_FAIL(MF_ERR_OUTPUT, "cannot finish '%s': %s", w->path, h5_reason(reason));
+        else if (!image)
+            status = MF_FAIL(MF_ERR_MEMORY, "out of memory for the %lld-byte image of '%s'",
+                             (long long)size, w->path);
+        else if (H5Fget_file_image(file, image, (size_t)size) != size)
+            status = MF_FAIL(MF_ERR_OUTPUT, "cannot finish '%s': %s", w->path, h5_reason(reason));
     }
+    if (file >= 0) H5Fclose(file);
+    if (w->string_type >= 0) H5Tclose(w->string_type);
+    w->string_type = H5I_INVALID_HID;
+    if (status == MF_OK) status = mf_output_save_bytes(temp_path, w->path, image, (size_t)size);
+    free(image);
+    return status;
+}
+
+static mf_status write_file(const char *temp_path, const char *path, const mf_run_info *info,
+                            const mf_point_result *points, int n_points) {
+    writer w = {.path = path, .string_type = H5I_INVALID_HID};
+    hid_t file;
+    MF_CHECK(memory_file_open(&w, temp_path, &file));
+    mf_status status = MF_OK;
     int64_t *present = calloc((size_t)(n_points > 0 ? n_points : 1), sizeof *present);
-    if (!present && status == MF_OK) status = MF_FAIL(MF_ERR_MEMORY, "out of memory");
+    if (!present) status = MF_FAIL(MF_ERR_MEMORY, "out of memory");
     for (int i = 0; i < n_points && present; i++)
         present[i] = points[i].point_index;
     if (status == MF_OK) status = write_root(&w, file, info, n_points, present);
@@ -643,26 +677,7 @@ static mf_status write_file(const char *temp_path, const char *path, const mf_ru
         status = write_sweep(&w, file, info->sweep);
     for (int i = 0; i < n_points && status == MF_OK; i++)
         status = write_point(&w, file, info->sweep, &points[i]);
-    void *image = NULL;
-    ssize_t size = -1;
-    if (status == MF_OK) {
-        if (H5Fflush(file, H5F_SCOPE_GLOBAL) >= 0) size = H5Fget_file_image(file, NULL, 0);
-        image = size > 0 ? malloc((size_t)size) : NULL;
-        char reason[256];
-        if (size <= 0)
-            status = MF_FAIL(MF_ERR_OUTPUT, "cannot finish '%s': %s", path, h5_reason(reason));
-        else if (!image)
-            status = MF_FAIL(MF_ERR_MEMORY, "out of memory for the %lld-byte image of '%s'",
-                             (long long)size, path);
-        else if (H5Fget_file_image(file, image, (size_t)size) != size)
-            status = MF_FAIL(MF_ERR_OUTPUT, "cannot finish '%s': %s", path, h5_reason(reason));
-    }
-    if (file >= 0) H5Fclose(file);
-    if (fapl >= 0) H5Pclose(fapl);
-    if (fcpl >= 0) H5Pclose(fcpl);
-    H5Tclose(w.string_type);
-    if (status == MF_OK) status = mf_output_save_bytes(temp_path, path, image, (size_t)size);
-    free(image);
+    status = memory_file_close(&w, file, status, temp_path);
     if (status != MF_OK) mf_error_push_frame(__FILE__, __LINE__, __func__);
     return status;
 }
@@ -1372,21 +1387,10 @@ mf_status mf_output_merge(const char *output_path, const char *const *input_path
 
     /* Build the merged file in memory, like the writer, then publish it atomically. */
     writer w = {.path = output_path, .string_type = H5I_INVALID_HID};
-    hid_t fcpl = H5I_INVALID_HID, fapl = H5I_INVALID_HID, file = H5I_INVALID_HID;
+    hid_t file = H5I_INVALID_HID;
     char temp_path[4200];
     mf_output_temp_name(output_path, temp_path, sizeof temp_path);
-    if (status == MF_OK) {
-        w.string_type = H5Tcopy(H5T_C_S1);
-        H5Tset_size(w.string_type, H5T_VARIABLE);
-        H5Tset_cset(w.string_type, H5T_CSET_UTF8);
-        fcpl = H5Pcreate(H5P_FILE_CREATE);
-        fapl = H5Pcreate(H5P_FILE_ACCESS);
-        H5Pset_obj_track_times(fcpl, 0);
-        H5Pset_fapl_core(fapl, (size_t)4 << 20, 0);
-        H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG);
-        file = H5Fcreate(temp_path, H5F_ACC_TRUNC, fcpl, fapl);
-        if (file < 0) status = write_failed(&w, H5I_INVALID_HID, output_path, "file");
-    }
+    if (status == MF_OK) status = memory_file_open(&w, temp_path, &file);
     if (status == MF_OK) {
         static const char *const skip[] = {"command_line", "created",     "points_in_file",
                                            "wall_seconds", "merged_from", NULL};
@@ -1433,18 +1437,7 @@ mf_status mf_output_merge(const char *output_path, const char *const *input_path
             status = write_failed(&w, file, name, "group");
     }
     if (copy_properties >= 0) H5Pclose(copy_properties);
-    void *image = NULL;
-    ssize_t size = -1;
-    if (status == MF_OK) {
-        if (H5Fflush(file, H5F_SCOPE_GLOBAL) >= 0) size = H5Fget_file_image(file, NULL, 0);
-        image = size > 0 ? malloc((size_t)size) : NULL;
-        if (!image || H5Fget_file_image(file, image, (size_t)size) != size)
-            status = write_failed(&w, H5I_INVALID_HID, output_path, "image of");
-    }
-    if (file >= 0) H5Fclose(file);
-    if (fapl >= 0) H5Pclose(fapl);
-    if (fcpl >= 0) H5Pclose(fcpl);
-    if (w.string_type >= 0) H5Tclose(w.string_type);
+    if (file >= 0) status = memory_file_close(&w, file, status, temp_path);
     for (int i = 0; i < opened; i++)
         H5Fclose(inputs[i].file);
     for (int i = 0; i < n_inputs && inputs; i++)
@@ -1453,8 +1446,6 @@ mf_status mf_output_merge(const char *output_path, const char *const *input_path
     free(owner_of);
     free(merged);
     quiet_end(&saved);
-    if (status == MF_OK) status = mf_output_save_bytes(temp_path, output_path, image, (size_t)size);
-    free(image);
     if (status == MF_OK) status = mf_output_publish(temp_path, output_path, force);
     if (status != MF_OK) {
         unlink(temp_path);
