@@ -7,32 +7,23 @@
 #include <string.h>
 
 #include "book.h"
+#include "simulate.h"
 #include "rng.h"
 #include "store.h"
+
+typedef struct {
+    uint8_t asset;
+    int8_t side;
+    double size; /* raw notional draw, rescaled per asset afterwards */
+    double entry_shock;
+} position_draw;
 
 typedef struct {
     uint8_t mode;
     int32_t count;
     double leverage;
-    uint8_t asset[MF_MAX_ASSETS];
-    double size[MF_MAX_ASSETS]; /* raw notional draw, rescaled per asset afterwards */
-    int8_t side[MF_MAX_ASSETS];
-    double entry_shock[MF_MAX_ASSETS];
+    position_draw positions[MF_MAX_ASSETS];
 } account_draw;
-
-static double tier_max_leverage(const mf_venue_market_config *market, double notional) {
-    int tier = 0;
-    while (tier + 1 < market->n_tiers && notional >= market->tiers[tier + 1].floor_usd)
-        tier++;
-    return market->tiers[tier].max_leverage;
-}
-
-static double tier_maintenance(const mf_venue_market_config *market, double notional) {
-    int tier = 0;
-    while (tier + 1 < market->n_tiers && notional >= market->tiers[tier + 1].floor_usd)
-        tier++;
-    return notional * market->tiers[tier].mmr - market->tiers[tier].cum_usd;
-}
 
 static void draw_account(const mf_config *config, int64_t account, account_draw *draw) {
     const mf_population_config *population = &config->population;
@@ -67,39 +58,31 @@ static void draw_account(const mf_config *config, int64_t account, account_draw 
             if (target < weight[k]) break;
             target -= weight[k];
         }
-        draw->asset[i] = (uint8_t)chosen;
+        position_draw *position = &draw->positions[i];
+        position->asset = (uint8_t)chosen;
         weight[chosen] = 0;
-        draw->side[i] = mf_rng_uniform(&rng) < population->assets[chosen].long_share ? 1 : -1;
+        position->side = mf_rng_uniform(&rng) < population->assets[chosen].long_share ? 1 : -1;
         if (population->notional_law == MF_NOTIONAL_PARETO)
-            draw->size[i] = pow(mf_rng_uniform_open(&rng), -1.0 / population->notional_alpha);
+            position->size = pow(mf_rng_uniform_open(&rng), -1.0 / population->notional_alpha);
         else
-            draw->size[i] = exp(population->notional_sigma * mf_rng_normal(&rng));
-        draw->entry_shock[i] = population->entry_spread * mf_rng_normal(&rng);
+            position->size = exp(population->notional_sigma * mf_rng_normal(&rng));
+        position->entry_shock = population->entry_spread * mf_rng_normal(&rng);
     }
     /* Positions of an account are stored in asset order. */
     for (int i = 1; i < draw->count; i++)
-        for (int j = i; j > 0 && draw->asset[j - 1] > draw->asset[j]; j--) {
-            uint8_t a = draw->asset[j];
-            draw->asset[j] = draw->asset[j - 1];
-            draw->asset[j - 1] = a;
-            double s = draw->size[j];
-            draw->size[j] = draw->size[j - 1];
-            draw->size[j - 1] = s;
-            int8_t d = draw->side[j];
-            draw->side[j] = draw->side[j - 1];
-            draw->side[j - 1] = d;
-            double e = draw->entry_shock[j];
-            draw->entry_shock[j] = draw->entry_shock[j - 1];
-            draw->entry_shock[j - 1] = e;
+        for (int j = i; j > 0 && draw->positions[j - 1].asset > draw->positions[j].asset; j--) {
+            const position_draw swap = draw->positions[j];
+            draw->positions[j] = draw->positions[j - 1];
+            draw->positions[j - 1] = swap;
         }
 }
 
 /* Margin posted for a position opened at `entry`: notional at entry over the leverage, the
  * leverage capped by the venue and by the position's risk tier. */
-static double initial_margin(const mf_venue_market_config *market, double leverage, double quantity,
-                             double entry) {
+static double initial_margin(const mf_tier_table *tiers, int asset, double leverage,
+                             double quantity, double entry) {
     const double notional = fabs(quantity) * entry;
-    double cap = tier_max_leverage(market, notional);
+    const double cap = tiers->max_leverage[asset][mf_tier_index(tiers, asset, notional)];
     if (leverage > cap) leverage = cap;
     return notional / leverage;
 }
@@ -121,7 +104,7 @@ mf_status mf_population_generate(mf_store *store, const mf_config *config) {
     for (int64_t a = 0; a < n_accounts; a++) {
         n_positions += draws[a].count;
         for (int i = 0; i < draws[a].count; i++)
-            raw_total[draws[a].asset[i]] += draws[a].size[i];
+            raw_total[draws[a].positions[i].asset] += draws[a].positions[i].size;
     }
     double scale[MF_MAX_ASSETS];
     for (int k = 0; k < n_assets; k++)
@@ -135,18 +118,21 @@ mf_status mf_population_generate(mf_store *store, const mf_config *config) {
     for (int k = 0; k < n_assets; k++)
         snprintf(store->asset_names[k], MF_NAME_LEN, "%s", config->market.assets[k].name);
 
+    mf_tier_table tiers;
+    mf_tier_table_from_config(config, &tiers);
     int64_t p = 0;
     for (int64_t a = 0; a < n_accounts; a++) {
         const account_draw *draw = &draws[a];
         store->account_mode[a] = draw->mode;
         const int64_t first = p;
         for (int i = 0; i < draw->count; i++, p++) {
-            const int k = draw->asset[i];
+            const position_draw *position = &draw->positions[i];
+            const int k = position->asset;
             const double price = config->market.assets[k].price;
             store->position_account[p] = a;
             store->position_asset[p] = (uint8_t)k;
-            store->position_quantity[p] = draw->side[i] * draw->size[i] * scale[k] / price;
-            store->position_entry[p] = price * exp(draw->entry_shock[i]);
+            store->position_quantity[p] = position->side * position->size * scale[k] / price;
+            store->position_entry[p] = price * exp(position->entry_shock);
         }
         /* Margins at entry; then every account must meet maintenance at t = 0. An account
          * that would not is re-entered at the start price (no unrealised loss), which the
@@ -156,13 +142,13 @@ mf_status mf_population_generate(mf_store *store, const mf_config *config) {
             int healthy = 1;
             for (int64_t q = first; q < p; q++) {
                 const int k = store->position_asset[q];
-                const mf_venue_market_config *market = &config->venue.markets[k];
                 const double price = config->market.assets[k].price;
-                const double margin = initial_margin(
-                    market, draw->leverage, store->position_quantity[q], store->position_entry[q]);
+                const double margin =
+                    initial_margin(&tiers, k, draw->leverage, store->position_quantity[q],
+                                   store->position_entry[q]);
                 const double pnl = store->position_quantity[q] * (price - store->position_entry[q]);
                 const double mm =
-                    tier_maintenance(market, fabs(store->position_quantity[q]) * price);
+                    mf_maintenance_margin(&tiers, k, fabs(store->position_quantity[q]) * price);
                 if (draw->mode == MF_MODE_ISOLATED) {
                     store->position_margin[q] = margin;
                     if (margin + pnl <= mm) healthy = 0;

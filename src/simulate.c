@@ -43,6 +43,20 @@ struct mf_workspace {
 
 /* ---------------------------------------------------------------- model */
 
+void mf_tier_table_from_config(const mf_config *config, mf_tier_table *tiers) {
+    memset(tiers, 0, sizeof *tiers);
+    for (int k = 0; k < config->market.n_assets; k++) {
+        const mf_venue_market_config *venue_market = &config->venue.markets[k];
+        tiers->n_tiers[k] = venue_market->n_tiers;
+        for (int i = 0; i < venue_market->n_tiers; i++) {
+            tiers->floor_usd[k][i] = venue_market->tiers[i].floor_usd;
+            tiers->mmr[k][i] = venue_market->tiers[i].mmr;
+            tiers->cum_usd[k][i] = venue_market->tiers[i].cum_usd;
+            tiers->max_leverage[k][i] = venue_market->tiers[i].max_leverage;
+        }
+    }
+}
+
 mf_status mf_model_build(mf_model *model, const mf_config *config, const mf_store *store) {
     memset(model, 0, sizeof *model);
     const int n = config->market.n_assets;
@@ -60,17 +74,9 @@ mf_status mf_model_build(mf_model *model, const mf_config *config, const mf_stor
                        store->account_positions, store->position_account,   store->position_asset,
                        store->position_quantity, store->position_entry,     store->position_margin};
 
-    for (int k = 0; k < n; k++) {
-        const mf_venue_market_config *venue_market = &config->venue.markets[k];
-        model->tiers.n_tiers[k] = venue_market->n_tiers;
-        for (int i = 0; i < venue_market->n_tiers; i++) {
-            model->tiers.floor_usd[k][i] = venue_market->tiers[i].floor_usd;
-            model->tiers.mmr[k][i] = venue_market->tiers[i].mmr;
-            model->tiers.cum_usd[k][i] = venue_market->tiers[i].cum_usd;
-            model->tiers.max_leverage[k][i] = venue_market->tiers[i].max_leverage;
-        }
-        model->engine.throughput_usd[k] = venue_market->throughput_usd;
-    }
+    mf_tier_table_from_config(config, &model->tiers);
+    for (int k = 0; k < n; k++)
+        model->engine.throughput_usd[k] = config->venue.markets[k].throughput_usd;
     model->engine.liquidation_fee = config->venue.liquidation_fee;
 
     const double dt_years = config->run.dt_seconds / (365.0 * 86400.0);

@@ -36,6 +36,8 @@ typedef struct {
 } mf_model;
 
 mf_status mf_model_build(mf_model *model, const mf_config *config, const mf_store *store);
+/* The venue's risk tiers as the kernels read them. */
+void mf_tier_table_from_config(const mf_config *config, mf_tier_table *tiers);
 void mf_model_free(mf_model *model);
 
 /* Every dollar of one path: initial collateral + initial fund + trading PnL at fill prices
