@@ -50,6 +50,29 @@ mf_config_name() {
 # PART_LOG_<I> for the submitted tasks, MERGE_LOG). WAIT=1: return when the merge has ended,
 # and fail unless its log says "finished OK". Needs mf_submit_setup first.
 #   mf_submit_parts CONFIG BASE PARTS TASKLIST WAIT [marginfall run options...]
+# Submit sweep.sbatch for CONFIG -> OUTPUT with the run resources, logging to LOG_PATTERN
+# (%j = job id); print JOB/OUTPUT/LOG; with WAIT=1, wait and judge the job by its own log
+# (sbatch --wait returns 0 for a job cancelled before it ran).
+#   mf_submit_sweep_job CALLER WAIT CONFIG OUTPUT LOG_PATTERN [marginfall run options...]
+mf_submit_sweep_job() {
+  local caller=$1 wait=$2 config=$3 output=$4 log_pattern=$5
+  shift 5
+  local wait_flag=() status=0 job log
+  if (( wait )); then wait_flag=(--wait); fi
+  job=$(sbatch --parsable "${wait_flag[@]}" --export=ALL "${MF_SBATCH_RUN[@]}" \
+          --job-name="mf-$(mf_config_name "$config")" --output="$log_pattern" \
+          jobs/slurm/sweep.sbatch "$config" "$output" "$@") || status=$?
+  job=${job%%;*}
+  [[ -n $job ]] || mf_die "sbatch failed (exit $status)"
+  log=${log_pattern//%j/$job}
+  printf 'JOB=%q\nOUTPUT=%q\nLOG=%q\n' "$job" "$output" "$log"
+  if (( wait )) && ! grep -q "finished OK" "$log" 2>/dev/null; then
+    echo "${caller}: job $job did not finish OK (sbatch exit $status); see $log" >&2
+    return 1
+  fi
+  return 0
+}
+
 mf_submit_parts() {
   local config=$1 base=$2 parts=$3 tasklist=$4 wait=$5 name base_name logdir output i
   shift 5

@@ -54,18 +54,5 @@ mf_run_options
 logdir="$(dirname "$output")/logs"
 mkdir -p "$logdir"
 log_pattern="$logdir/$(basename "${output%.h5}")-%j.out"
-wait_flag=()
-if (( wait )); then wait_flag=(--wait); fi
 echo "resubmit.sh: continuing $output on $(mf_shape) (nodes x ranks x threads), time $TIME" >&2
-status=0
-job=$(sbatch --parsable "${wait_flag[@]}" --export=ALL "${MF_SBATCH_RUN[@]}" \
-        --job-name="mf-$(mf_config_name "$config")" --output="$log_pattern" \
-        jobs/slurm/sweep.sbatch "$config" "$output" "$@") || status=$?
-job=${job%%;*}
-[[ -n $job ]] || mf_die "sbatch failed (exit $status)"
-log=${log_pattern//%j/$job}
-printf 'JOB=%q\nOUTPUT=%q\nLOG=%q\n' "$job" "$output" "$log"
-if (( wait )) && ! grep -q "finished OK" "$log" 2>/dev/null; then
-  echo "resubmit.sh: job $job did not finish OK (sbatch exit $status); see $log" >&2
-  exit 1
-fi
+mf_submit_sweep_job resubmit.sh "$wait" "$config" "$output" "$log_pattern" "$@"

@@ -12,8 +12,8 @@ MF_SCRIPT=submit.sh
 # shellcheck source=jobs/slurm/common.sh
 source "$(dirname "$0")/common.sh"
 
-wait_flag=()
-if [[ ${1:-} == --wait ]]; then wait_flag=(--wait); shift; fi
+wait=0
+if [[ ${1:-} == --wait ]]; then wait=1; shift; fi
 (( $# >= 1 )) || mf_die "usage: jobs/slurm/submit.sh [--wait] CONFIG [OUTDIR] [marginfall run options...]"
 config=$(realpath -e "$1" 2>/dev/null) || mf_die "config $1 not found"
 shift
@@ -30,19 +30,4 @@ output="$outdir/$base.h5"
 log_pattern="$outdir/logs/$base-%j.out"
 
 echo "submit.sh: $config on $(mf_shape) (nodes x ranks x threads), time $TIME -> $output" >&2
-status=0
-job=$(sbatch --parsable "${wait_flag[@]}" --export=ALL "${MF_SBATCH_RUN[@]}" \
-        --job-name="mf-$(mf_config_name "$config")" --output="$log_pattern" \
-        jobs/slurm/sweep.sbatch "$config" "$output" "$@") || status=$?
-job=${job%%;*}
-[[ -n $job ]] || mf_die "sbatch failed (exit $status)"
-log=${log_pattern//%j/$job}
-printf 'JOB=%q\nOUTPUT=%q\nLOG=%q\n' "$job" "$output" "$log"
-
-if (( ${#wait_flag[@]} )); then
-  # sbatch --wait returns 0 for a job cancelled before it ran: trust the job's own log.
-  if ! grep -q "finished OK" "$log" 2>/dev/null; then
-    echo "submit.sh: job $job did not finish OK (sbatch exit $status); see $log" >&2
-    exit 1
-  fi
-fi
+mf_submit_sweep_job submit.sh "$wait" "$config" "$output" "$log_pattern" "$@"
