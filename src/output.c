@@ -479,6 +479,9 @@ static mf_status write_point(const writer *w, hid_t file, const mf_sweep_table *
     MF_CHECK(create_group(w, file, name, &group));
     hid_t metrics = H5I_INVALID_HID;
     mf_status status = attr_int32(w, group, "point_index", point->point_index);
+    char digest[MF_DIGEST_TEXT_LEN];
+    mf_digest_format(mf_point_result_digest(point), digest);
+    if (status == MF_OK) status = attr_string(w, group, "verification_digest", digest);
     if (status == MF_OK && sweep && sweep->n_params > 0) {
         /* The point's parameters as attributes: key = value (number, or text). */
         char label[2048];
@@ -573,7 +576,7 @@ static void utc_now(char *buffer, size_t size) {
 }
 
 static mf_status write_root(const writer *w, hid_t file, const mf_run_info *info, int n_points,
-                            const int64_t *points_present) {
+                            const int64_t *points_present, const char *digest) {
     static const int32_t version[2] = {MF_FORMAT_VERSION_MAJOR, MF_FORMAT_VERSION_MINOR};
     char created[64];
     utc_now(created, sizeof created);
@@ -584,6 +587,7 @@ static mf_status write_root(const writer *w, hid_t file, const mf_run_info *info
     MF_CHECK(attr_string(w, file, "compiler", MF_COMPILER));
     MF_CHECK(attr_string(w, file, "compile_flags", MF_COMPILE_FLAGS));
     MF_CHECK(attr_string(w, file, "created", created));
+    MF_CHECK(attr_string(w, file, "verification_digest", digest));
     MF_CHECK(attr_string(w, file, "config", info->config_yaml));
     MF_CHECK(attr_string(w, file, "config_file", info->config_file));
     MF_CHECK(attr_string(w, file, "command_line", info->command_line));
@@ -671,7 +675,9 @@ static mf_status write_file(const char *temp_path, const char *path, const mf_ru
     if (!present) status = MF_FAIL(MF_ERR_MEMORY, "out of memory");
     for (int i = 0; i < n_points && present; i++)
         present[i] = points[i].point_index;
-    if (status == MF_OK) status = write_root(&w, file, info, n_points, present);
+    char digest[MF_DIGEST_TEXT_LEN];
+    mf_digest_format(mf_results_digest(points, n_points), digest);
+    if (status == MF_OK) status = write_root(&w, file, info, n_points, present, digest);
     free(present);
     if (status == MF_OK && info->sweep && info->sweep->n_params > 0)
         status = write_sweep(&w, file, info->sweep);
@@ -904,6 +910,7 @@ static void print_provenance(FILE *out, hid_t file, const char *path, const int3
     free(engine);
     free(commit);
     print_attr_line(out, file, "created", "created");
+    print_attr_line(out, file, "digest", "verification_digest");
     print_attr_line(out, file, "config file", "config_file");
     print_attr_line(out, file, "command line", "command_line");
 
@@ -1354,6 +1361,33 @@ static mf_status merge_check(merge_input *inputs, int n_inputs, int allow_gaps, 
     return MF_OK;
 }
 
+/* The merged file's digest from its points' digests, as the single job computes it. */
+static mf_status merge_digest(const writer *w, hid_t file, const int64_t *points, int64_t n) {
+    uint64_t *digests = calloc((size_t)(n > 0 ? n : 1), sizeof *digests);
+    if (!digests) return MF_FAIL(MF_ERR_MEMORY, "out of memory");
+    mf_status status = MF_OK;
+    for (int64_t k = 0; k < n && status == MF_OK; k++) {
+        char name[48];
+        snprintf(name, sizeof name, "point_%lld", (long long)points[k]);
+        hid_t group = H5Gopen2(file, name, H5P_DEFAULT);
+        char *text = group >= 0 ? read_attr_string(group, "verification_digest") : NULL;
+        if (group >= 0) H5Gclose(group);
+        if (mf_digest_parse(text, &digests[k]) != 0)
+            status = MF_FAIL(MF_ERR_INPUT,
+                             "point %lld has no valid verification_digest (a file from an older "
+                             "marginfall, or a damaged one)",
+                             (long long)points[k]);
+        free(text);
+    }
+    char digest[MF_DIGEST_TEXT_LEN];
+    if (status == MF_OK) {
+        mf_digest_format(mf_digest_combine(points, digests, n), digest);
+        status = attr_string(w, file, "verification_digest", digest);
+    }
+    free(digests);
+    return status;
+}
+
 mf_status mf_output_merge(const char *output_path, const char *const *input_paths, int n_inputs,
                           int force, int allow_gaps, const char *command_line) {
     if (n_inputs < 1) return MF_FAIL(MF_ERR_USAGE, "merge: no input files");
@@ -1392,8 +1426,9 @@ mf_status mf_output_merge(const char *output_path, const char *const *input_path
     mf_output_temp_name(output_path, temp_path, sizeof temp_path);
     if (status == MF_OK) status = memory_file_open(&w, temp_path, &file);
     if (status == MF_OK) {
-        static const char *const skip[] = {"command_line", "created",     "points_in_file",
-                                           "wall_seconds", "merged_from", NULL};
+        static const char *const skip[] = {
+            "command_line",        "created", "points_in_file", "wall_seconds", "merged_from",
+            "verification_digest", NULL};
         attribute_copy copy = {file, skip, 0};
         hsize_t position = 0;
         H5Aiterate2(inputs[0].file, H5_INDEX_NAME, H5_ITER_INC, &position, copy_attribute, &copy);
@@ -1437,6 +1472,7 @@ mf_status mf_output_merge(const char *output_path, const char *const *input_path
             status = write_failed(&w, file, name, "group");
     }
     if (copy_properties >= 0) H5Pclose(copy_properties);
+    if (status == MF_OK) status = merge_digest(&w, file, merged, n_merged);
     if (file >= 0) status = memory_file_close(&w, file, status, temp_path);
     for (int i = 0; i < opened; i++)
         H5Fclose(inputs[i].file);

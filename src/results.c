@@ -1,5 +1,6 @@
 #include "results.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -69,4 +70,118 @@ void mf_point_result_free(mf_point_result *result) {
     result->profile_liquidated_accounts = NULL;
     result->profile_fund = NULL;
     result->paths = NULL;
+}
+
+/* ---- verification digest ------------------------------------------------------------------
+ * FNV-1a (64 bit) over the exact bits of every reduced figure, in a fixed order. Two runs with
+ * the same digest produced the same numbers bit for bit, whatever ranks and threads ran them. */
+
+#define FNV_OFFSET 0xcbf29ce484222325ULL
+#define FNV_PRIME 0x100000001b3ULL
+
+static uint64_t hash_bytes(uint64_t hash, const void *data, size_t size) {
+    const unsigned char *bytes = data;
+    for (size_t i = 0; i < size; i++) {
+        hash ^= bytes[i];
+        hash *= FNV_PRIME;
+    }
+    return hash;
+}
+
+static uint64_t hash_i64(uint64_t hash, int64_t value) {
+    unsigned char bytes[8];
+    for (int i = 0; i < 8; i++)
+        bytes[i] = (unsigned char)((uint64_t)value >> (8 * i)); /* little-endian on any host */
+    return hash_bytes(hash, bytes, 8);
+}
+
+static uint64_t hash_f64(uint64_t hash, double value) {
+    uint64_t bits;
+    memcpy(&bits, &value, sizeof bits);
+    return hash_i64(hash, (int64_t)bits);
+}
+
+static uint64_t hash_f64s(uint64_t hash, const double *values, int64_t n) {
+    for (int64_t i = 0; values && i < n; i++)
+        hash = hash_f64(hash, values[i]);
+    return hash;
+}
+
+uint64_t mf_point_result_digest(const mf_point_result *r) {
+    uint64_t h = FNV_OFFSET;
+    h = hash_i64(h, r->n_paths);
+    h = hash_i64(h, r->n_steps);
+    for (int m = 0; m < MF_METRIC_COUNT; m++) {
+        const mf_metric_result *metric = &r->metrics[m];
+        h = hash_i64(h, metric->count);
+        h = hash_f64(h, metric->mean);
+        h = hash_f64(h, metric->m2);
+        h = hash_f64(h, metric->min);
+        h = hash_f64(h, metric->max);
+        h = hash_i64(h, metric->n_bins);
+        h = hash_f64s(h, metric->edges, metric->edges ? metric->n_bins + 1 : 0);
+        for (int b = 0; metric->counts && b < metric->n_bins; b++)
+            h = hash_i64(h, metric->counts[b]);
+        h = hash_i64(h, metric->underflow);
+        h = hash_i64(h, metric->overflow);
+        h = hash_f64s(h, metric->quantiles, MF_N_QUANTILES);
+        h = hash_f64s(h, metric->expected_shortfall, MF_N_QUANTILES);
+    }
+    h = hash_f64s(h, r->profile_liquidated_notional, r->n_steps);
+    h = hash_f64s(h, r->profile_liquidated_accounts, r->n_steps);
+    h = hash_f64s(h, r->profile_fund, r->n_steps);
+    h = hash_f64(h, r->prob_bad_debt);
+    h = hash_f64(h, r->prob_fund_shortfall);
+    for (int64_t i = 0; r->paths && i < r->n_paths; i++) {
+        const mf_path_row *row = &r->paths[i];
+        h = hash_i64(h, row->path_index);
+        h = hash_f64(h, row->liquidated_notional);
+        h = hash_i64(h, row->liquidated_accounts);
+        h = hash_f64(h, row->bad_debt);
+        h = hash_f64(h, row->uncovered_deficit);
+        h = hash_f64(h, row->fund_min);
+        h = hash_f64(h, row->mark_drawdown);
+        h = hash_f64(h, row->index_drawdown);
+        h = hash_i64(h, row->cascades);
+        h = hash_f64(h, row->largest_cascade);
+        h = hash_i64(h, row->max_rounds);
+    }
+    return h;
+}
+
+uint64_t mf_digest_combine(const int64_t *point_indices, const uint64_t *point_digests, int64_t n) {
+    uint64_t h = FNV_OFFSET;
+    for (int64_t i = 0; i < n; i++) {
+        h = hash_i64(h, point_indices[i]);
+        h = hash_i64(h, (int64_t)point_digests[i]);
+    }
+    return h;
+}
+
+uint64_t mf_results_digest(const mf_point_result *points, int64_t n) {
+    uint64_t h = FNV_OFFSET;
+    for (int64_t i = 0; i < n; i++) {
+        h = hash_i64(h, points[i].point_index);
+        h = hash_i64(h, (int64_t)mf_point_result_digest(&points[i]));
+    }
+    return h;
+}
+
+void mf_digest_format(uint64_t digest, char text[MF_DIGEST_TEXT_LEN]) {
+    snprintf(text, MF_DIGEST_TEXT_LEN, "%016llx", (unsigned long long)digest);
+}
+
+int mf_digest_parse(const char *text, uint64_t *digest) {
+    if (!text || strlen(text) != 16) return -1;
+    uint64_t value = 0;
+    for (int i = 0; i < 16; i++) {
+        const char c = text[i];
+        const int nibble = c >= '0' && c <= '9'   ? c - '0'
+                           : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                                                  : -1;
+        if (nibble < 0) return -1;
+        value = value << 4 | (uint64_t)nibble;
+    }
+    *digest = value;
+    return 0;
 }

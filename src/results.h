@@ -89,4 +89,18 @@ typedef struct {
 
 void mf_point_result_free(mf_point_result *result);
 
+/* Verification digest (docs/output.md): a 64-bit FNV-1a hash of the exact bits of every
+ * figure of a point (metrics, profiles, probabilities, the per-path table when kept). The
+ * run's digest combines the points' digests in point order, so a merged sweep has the digest
+ * of the single job. Printed at the end of every run and stored in the file: two runs are
+ * compared by one line. */
+#define MF_DIGEST_TEXT_LEN 17
+uint64_t mf_point_result_digest(const mf_point_result *result);
+uint64_t mf_digest_combine(const int64_t *point_indices, const uint64_t *point_digests, int64_t n);
+/* The run's digest over its points (mf_digest_combine of their indices and digests). */
+uint64_t mf_results_digest(const mf_point_result *points, int64_t n);
+void mf_digest_format(uint64_t digest, char text[MF_DIGEST_TEXT_LEN]);
+/* 16 lower-case hex digits -> digest; -1 when the text is not one. */
+int mf_digest_parse(const char *text, uint64_t *digest);
+
 #endif

@@ -194,7 +194,10 @@ static void print_summary(FILE *out, const mf_config *config, int64_t accounts, 
         mf_format_usd(cascades->quantiles[2], b, sizeof b);
         fprintf(out, "; size p50 %s, p99 %s", a, b);
     }
-    fprintf(out, "\n\n  Wrote %s  (marginfall info %s for the full table)\n", output_path,
+    char digest[MF_DIGEST_TEXT_LEN];
+    mf_digest_format(mf_results_digest(result, 1), digest);
+    fprintf(out, "\n  Verification digest              %s\n", digest);
+    fprintf(out, "\n  Wrote %s  (marginfall info %s for the full table)\n", output_path,
             output_path);
 }
 
@@ -676,6 +679,9 @@ mf_status mf_run(const mf_run_options *options, MPI_Comm comm, FILE *summary) {
                         (long long)config->run.paths, config->run.steps, size, size == 1 ? "" : "s",
                         threads, threads == 1 ? "" : "s", wall);
                 print_sweep_summary(summary, config, results, n_points);
+                char digest[MF_DIGEST_TEXT_LEN];
+                mf_digest_format(mf_results_digest(results, n_points), digest);
+                fprintf(summary, "\n  Verification digest  %s\n", digest);
                 fprintf(summary, "\n  Wrote %s  (marginfall info %s for every metric)\n",
                         output_path, output_path);
             }

@@ -55,6 +55,12 @@ check(result.returncode == 0, f"merge succeeds: {result.stderr[-300:]}")
 if result.returncode == 0:
     diff = differing(whole, merged)
     check(not diff, f"merged parts equal the single job bit for bit (differs: {diff[:5]})")
+    with h5py.File(whole, "r") as a, h5py.File(merged, "r") as b:
+        whole_digest = a.attrs["verification_digest"]
+        check(len(whole_digest) == 16 and whole_digest == b.attrs["verification_digest"],
+              f"merged file carries the single job's verification digest {whole_digest}")
+        check(len({a[f"point_{i}"].attrs["verification_digest"] for i in range(6)}) == 6,
+              "every point has its own digest")
 with h5py.File(single, "r") as f:
     check(list(f.attrs["points_in_file"]) == [4], "--points 4 holds point 4 only")
 
