@@ -5,7 +5,7 @@
  *      repetitions, per thread count and array size.
  *   2. The margin kernels alone (reference full sweep and prefiltered), one batch of paths
  *      with marks perturbed around the start prices, over every account in 1024-account
- *      chunks under `omp parallel for`, as src/simulate.c does.
+ *      chunks under `omp parallel for`, as src/engine/simulate.c does.
  *   3. mf_simulate_block end to end on the default scenario.
  *
  * It prints figures and never judges them (no timed assertions). docs/performance.md
@@ -811,7 +811,7 @@ static e2e_result run_block(const mf_model *model, int64_t n_paths) {
     return r;
 }
 
-/* The run driver's other mode (src/run.c): with enough blocks, each thread simulates whole
+/* The run driver's other mode (src/run/run.c): with enough blocks, each thread simulates whole
  * blocks of run.block_paths paths with its own workspace and the sweeps run serially. */
 static e2e_result run_by_blocks(const mf_model *model, int64_t n_paths, int threads) {
     const int64_t block_paths = model->config->run.block_paths;
@@ -991,7 +991,7 @@ int main(int argc, char **argv) {
         return 2;
     }
     setvbuf(stdout, NULL, _IOLBF, 0);
-    /* As src/run.c: threads running whole blocks must not fan out again inside the sweeps. */
+    /* As src/run/run.c: threads running whole blocks must not fan out again inside the sweeps. */
     omp_set_max_active_levels(1);
     print_machine(&o);
     const double t0 = omp_get_wtime();

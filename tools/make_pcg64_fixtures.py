@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Write the known-answer fixtures for src/rng.c from numpy's PCG64 and SeedSequence.
+"""Write the known-answer fixtures for src/util/rng.c from numpy's PCG64 and SeedSequence.
 
 Usage (from the repository root, with the system Python that has numpy and scipy):
 
@@ -11,7 +11,7 @@ is one record of whitespace-separated fields. 64-bit integers are decimal; a 128
 two fields, its high and low 64-bit halves, in hex ("0x..."); doubles are exact hex floats
 (float.hex(), parsed exactly by C's strtod) except in normal_stream.txt.
 
-Before writing, the script checks the facts src/rng.c relies on (how PCG64 turns the
+Before writing, the script checks the facts src/util/rng.c relies on (how PCG64 turns the
 SeedSequence words into (state, inc), and how a list of ints is coerced to 32-bit words) and
 stops if numpy disagrees.
 """
@@ -105,7 +105,7 @@ def self_check():
         s = step(0, inc)
         s = step((s + initstate) & M128, inc)
         if (s, inc) != state_of(PCG64(SeedSequence(entropy))):
-            sys.exit("numpy's PCG64 seeding differs from the derivation in src/rng.c")
+            sys.exit("numpy's PCG64 seeding differs from the derivation in src/util/rng.c")
     for seed, purpose, index in STREAMS:
         words = int_words(seed) + [purpose] + int_words(index)
         a = SeedSequence([seed, purpose, index]).generate_state(4, np.uint64)

@@ -22,6 +22,10 @@ typedef enum { MF_NOTIONAL_LOGNORMAL = 0, MF_NOTIONAL_PARETO = 1 } mf_notional_l
 typedef enum { MF_DEFICIT_UNCOVERED = 0 } mf_deficit_policy;
 typedef enum { MF_REPLAY_NONE = 0, MF_REPLAY_CSV = 1, MF_REPLAY_HDF5 = 2 } mf_replay_format;
 
+/* run.margin_kernel: which implementation checks margin. Both give the same flags bit for
+ * bit; the reference full sweep stays selectable at run time (tests, benchmarks). */
+typedef enum { MF_MARGIN_KERNEL_FILTERED = 0, MF_MARGIN_KERNEL_REFERENCE = 1 } mf_margin_kernel;
+
 typedef struct {
     int64_t paths;       /* run.paths: Monte Carlo paths */
     uint64_t seed;       /* run.seed */
@@ -30,6 +34,7 @@ typedef struct {
     int32_t block_paths; /* run.block_paths: paths per reduction block (fixed, rank-independent) */
     int32_t batch_paths; /* run.batch_paths: paths sharing one sweep over the accounts, <=
                             MF_MAX_BATCH */
+    mf_margin_kernel margin_kernel; /* run.margin_kernel: filtered | reference */
 } mf_run_config;
 
 typedef struct {

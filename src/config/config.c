@@ -89,6 +89,7 @@ void mf_config_set_defaults(mf_config *c) {
     c->run.dt_seconds = 60.0;
     c->run.block_paths = 16;
     c->run.batch_paths = 8;
+    c->run.margin_kernel = MF_MARGIN_KERNEL_FILTERED;
 
     mf_market_config *m = &c->market;
     m->n_assets = 3;
@@ -160,8 +161,8 @@ void mf_config_free(mf_config *config) {
 
 static const char *const top_keys[] = {"run",     "market", "venue", "population",
                                        "cascade", "output", "sweep", NULL};
-static const char *const run_keys[] = {"paths",       "seed",        "steps", "dt_seconds",
-                                       "block_paths", "batch_paths", NULL};
+static const char *const run_keys[] = {"paths",       "seed",        "steps",         "dt_seconds",
+                                       "block_paths", "batch_paths", "margin_kernel", NULL};
 static const char *const market_keys[] = {"correlation", "student_t_nu", "garch",
                                           "jumps",       "impact",       "depth_feedback",
                                           "assets",      "stress",       NULL};
@@ -201,6 +202,7 @@ static const char *const sweep_range_keys[] = {"start", "stop", "num", NULL};
 static const char *const impact_law_names[] = {"linear", "sqrt", NULL};
 static const char *const notional_law_names[] = {"lognormal", "pareto", NULL};
 static const char *const deficit_names[] = {"uncovered", NULL};
+static const char *const margin_kernel_names[] = {"filtered", "reference", NULL};
 static const char *const replay_format_names[] = {"none", "csv", "hdf5", NULL};
 static const char *const sweep_mode_names[] = {"product", "zip", NULL};
 
@@ -610,6 +612,9 @@ static mf_status convert_run(conversion *cv, const view *root, mf_config *c) {
     MF_CHECK(view_double(&v, "dt_seconds", 0, &c->run.dt_seconds));
     MF_CHECK(view_i32(&v, "block_paths", &c->run.block_paths));
     MF_CHECK(view_i32(&v, "batch_paths", &c->run.batch_paths));
+    int kernel = (int)c->run.margin_kernel;
+    MF_CHECK(view_enum(&v, "margin_kernel", margin_kernel_names, &kernel));
+    c->run.margin_kernel = (mf_margin_kernel)kernel;
     (void)cv;
     return MF_OK;
 }
@@ -1494,6 +1499,9 @@ static mf_status check_run(checker *k) {
         return refuse(k, "run.dt_seconds", "must be a finite number > 0, got %g", r->dt_seconds);
     if (r->block_paths < 1)
         return refuse(k, "run.block_paths", "must be >= 1, got %" PRId32, r->block_paths);
+    if (r->margin_kernel != MF_MARGIN_KERNEL_FILTERED &&
+        r->margin_kernel != MF_MARGIN_KERNEL_REFERENCE)
+        return refuse(k, "run.margin_kernel", "unknown margin kernel %d", (int)r->margin_kernel);
     if (r->batch_paths < 1 || r->batch_paths > MF_MAX_BATCH)
         return refuse(k, "run.batch_paths", "must be in 1..%d (MF_MAX_BATCH), got %" PRId32,
                       MF_MAX_BATCH, r->batch_paths);
@@ -1923,6 +1931,7 @@ mf_status mf_config_to_yaml(const mf_config *config, char **yaml_text) {
     emit_key_double(&b, "  ", "dt_seconds", config->run.dt_seconds);
     emit(&b, "  block_paths: %" PRId32 "\n  batch_paths: %" PRId32 "\n", config->run.block_paths,
          config->run.batch_paths);
+    emit(&b, "  margin_kernel: %s\n", margin_kernel_names[config->run.margin_kernel]);
 
     emit(&b, "market:\n  assets:\n");
     for (int i = 0; i < n; i++) {

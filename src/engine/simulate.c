@@ -67,6 +67,7 @@ mf_status mf_model_build(mf_model *model, const mf_config *config, const mf_stor
     model->store = store;
     model->n_assets = n;
     model->steps = config->run.steps;
+    model->reference_kernel = config->run.margin_kernel == MF_MARGIN_KERNEL_REFERENCE;
 
     model->book =
         (mf_book_view){store->n_accounts,        store->n_positions,        store->n_assets,
