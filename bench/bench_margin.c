@@ -790,7 +790,8 @@ static e2e_result run_block(const mf_model *model, int64_t n_paths) {
     mf_workspace *ws = NULL;
     mf_block_result block;
     if (mf_workspace_create(&ws, model) != MF_OK) fail("mf_workspace_create");
-    if (mf_block_result_init(&block, model, 0, n_paths) != MF_OK) fail("mf_block_result_init");
+    if (mf_block_result_init(&block, model->steps, 0, n_paths) != MF_OK)
+        fail("mf_block_result_init");
     const double t0 = omp_get_wtime();
     if (mf_simulate_block(model, ws, &block) != MF_OK) fail("mf_simulate_block");
     e2e_result r;
@@ -824,7 +825,7 @@ static e2e_result run_by_blocks(const mf_model *model, int64_t n_paths, int thre
     for (int64_t i = 0; i < n_blocks; i++) {
         const int64_t first = i * block_paths;
         const int64_t count = first + block_paths <= n_paths ? block_paths : n_paths - first;
-        if (mf_block_result_init(&blocks[i], model, first, count) != MF_OK)
+        if (mf_block_result_init(&blocks[i], model->steps, first, count) != MF_OK)
             fail("mf_block_result_init");
     }
     int failed = 0;

@@ -251,47 +251,6 @@ static mf_status ensure_engine_capacity(mf_workspace *ws, int b, int32_t orders,
     return MF_OK;
 }
 
-/* ---------------------------------------------------------------- block result */
-
-mf_status mf_block_result_init(mf_block_result *block, const mf_model *model, int64_t first_path,
-                               int64_t n_paths) {
-    memset(block, 0, sizeof *block);
-    block->first_path = first_path;
-    block->n_paths = n_paths;
-    MF_ALLOC(block->rows, n_paths);
-    MF_ALLOC(block->ledgers, n_paths);
-    MF_ALLOC(block->profile, 3 * (size_t)model->steps);
-    block->cascade_capacity = 64;
-    MF_ALLOC(block->cascades, MF_CASCADE_FIELDS * block->cascade_capacity);
-    return MF_OK;
-}
-
-void mf_block_result_free(mf_block_result *block) {
-    free(block->rows);
-    free(block->ledgers);
-    free(block->profile);
-    free(block->cascades);
-    memset(block, 0, sizeof *block);
-}
-
-static mf_status block_add_cascade(mf_block_result *block, const mf_cascade *cascade) {
-    if (block->n_cascades == block->cascade_capacity) {
-        int64_t capacity = 2 * block->cascade_capacity;
-        double *grown =
-            realloc(block->cascades, (size_t)capacity * MF_CASCADE_FIELDS * sizeof *grown);
-        if (!grown) return MF_FAIL(MF_ERR_MEMORY, "out of memory storing cascades");
-        block->cascades = grown;
-        block->cascade_capacity = capacity;
-    }
-    double *fields = block->cascades + block->n_cascades * MF_CASCADE_FIELDS;
-    fields[0] = cascade->notional;
-    fields[1] = cascade->accounts;
-    fields[2] = cascade->amplification;
-    fields[3] = (double)(cascade->end - cascade->start + 1);
-    block->n_cascades++;
-    return MF_OK;
-}
-
 /* ---------------------------------------------------------------- one batch */
 
 /* The path's exogenous index: replayed columns copied, the rest simulated from its streams. */
@@ -546,10 +505,13 @@ static mf_status simulate_batch(const mf_model *model, mf_workspace *ws, int64_t
         const double *notional = ws->step_notional + (int64_t)b * steps;
         const double *accounts = ws->step_accounts + (int64_t)b * steps;
         const double *fund = ws->step_fund + (int64_t)b * steps;
+        double *profile_notional = block->profile + MF_PROFILE_LIQUIDATED_NOTIONAL * (int64_t)steps;
+        double *profile_accounts = block->profile + MF_PROFILE_LIQUIDATED_ACCOUNTS * (int64_t)steps;
+        double *profile_fund = block->profile + MF_PROFILE_FUND * (int64_t)steps;
         for (int32_t t = 0; t < steps; t++) {
-            block->profile[t] += notional[t];
-            block->profile[steps + t] += accounts[t];
-            block->profile[2 * (int64_t)steps + t] += fund[t];
+            profile_notional[t] += notional[t];
+            profile_accounts[t] += accounts[t];
+            profile_fund[t] += fund[t];
         }
         const int32_t n_cascades = mf_find_cascades(
             steps, notional, accounts, ws->composite_mark + (int64_t)b * (steps + 1),
@@ -576,7 +538,13 @@ static mf_status simulate_batch(const mf_model *model, mf_workspace *ws, int64_t
         for (int32_t c = 0; c < n_cascades; c++) {
             if (ws->cascades[c].notional > row->largest_cascade)
                 row->largest_cascade = ws->cascades[c].notional;
-            MF_CHECK(block_add_cascade(block, &ws->cascades[c]));
+            const mf_cascade *cascade = &ws->cascades[c];
+            double fields[MF_CASCADE_FIELDS];
+            fields[MF_CASCADE_NOTIONAL] = cascade->notional;
+            fields[MF_CASCADE_ACCOUNTS] = cascade->accounts;
+            fields[MF_CASCADE_AMPLIFICATION] = cascade->amplification;
+            fields[MF_CASCADE_DURATION] = (double)(cascade->end - cascade->start + 1);
+            MF_CHECK(mf_block_result_add_cascade(block, fields));
         }
         row->max_rounds = ws->max_rounds[b];
         if (b == trace_b && trace->liquidated_accounts)
@@ -589,7 +557,7 @@ static mf_status simulate_batch(const mf_model *model, mf_workspace *ws, int64_t
 }
 
 mf_status mf_simulate_block(const mf_model *model, mf_workspace *ws, mf_block_result *block) {
-    memset(block->profile, 0, 3 * sizeof(double) * (size_t)model->steps);
+    memset(block->profile, 0, MF_PROFILE_SERIES * sizeof(double) * (size_t)model->steps);
     block->n_cascades = 0;
     for (int64_t offset = 0; offset < block->n_paths; offset += ws->batch) {
         int batch = ws->batch;

@@ -11,6 +11,7 @@
 #include "liquidation.h"
 #include "market.h"
 #include "mf_error.h"
+#include "block_result.h"
 #include "results.h"
 #include "store.h"
 
@@ -40,40 +41,11 @@ mf_status mf_model_build(mf_model *model, const mf_config *config, const mf_stor
 void mf_tier_table_from_config(const mf_config *config, mf_tier_table *tiers);
 void mf_model_free(mf_model *model);
 
-/* Every dollar of one path: initial collateral + initial fund + trading PnL at fill prices
- * = final trader equity + final fund - uncovered deficit (checked by the tests). */
-typedef struct {
-    double initial_collateral;
-    double initial_fund;
-    double trading_pnl;         /* fills: q (fill - entry); open: q (final mark - entry) */
-    double final_trader_equity; /* open positions marked, kept equity of settled ones */
-    double final_fund;
-    double uncovered_deficit;
-} mf_path_ledger;
-
-/* What one block of consecutive paths contributes to the reduction. */
-typedef struct {
-    int64_t first_path;
-    int64_t n_paths;
-    mf_path_row *rows;       /* n_paths */
-    mf_path_ledger *ledgers; /* n_paths */
-    double *profile;         /* 3 * steps: sums over the block's paths of notional,
-                                accounts and fund, per step */
-    double *cascades;        /* MF_CASCADE_FIELDS per cascade, in (path, cascade) order */
-    int64_t n_cascades, cascade_capacity;
-} mf_block_result;
-
-#define MF_CASCADE_FIELDS 4 /* notional, accounts, amplification, duration */
-
 typedef struct mf_workspace mf_workspace;
 
 /* Buffers for batches of up to config->run.batch_paths paths. */
 mf_status mf_workspace_create(mf_workspace **workspace, const mf_model *model);
 void mf_workspace_free(mf_workspace *workspace);
-
-mf_status mf_block_result_init(mf_block_result *block, const mf_model *model, int64_t first_path,
-                               int64_t n_paths);
-void mf_block_result_free(mf_block_result *block);
 
 /* Simulate paths [block->first_path, + n_paths) into block (rows, ledgers, profile, cascades).
  * Results depend only on (seed, path index, config), never on threads or batch placement. */

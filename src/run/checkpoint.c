@@ -73,7 +73,7 @@ mf_status mf_checkpoint_write(const char *dir, int rank, const mf_checkpoint_ide
     file_header header;
     fill_header(&header, identity, count);
     int ok = write_all(file, &header, sizeof header);
-    const size_t profile_bytes = 3 * (size_t)identity->steps * sizeof(double);
+    const size_t profile_bytes = MF_PROFILE_SERIES * (size_t)identity->steps * sizeof(double);
     for (int64_t i = 0; i < n_items && ok; i++) {
         if (!done[i]) continue;
         const mf_block_result *block = &items[i].result;
@@ -135,7 +135,7 @@ static mf_status load_file(const char *path, const mf_checkpoint_identity *ident
                          path, (long long)header.identity.point_first,
                          (long long)header.identity.point_stop, (long long)identity->point_first,
                          (long long)identity->point_stop);
-    const size_t profile_bytes = 3 * (size_t)identity->steps * sizeof(double);
+    const size_t profile_bytes = MF_PROFILE_SERIES * (size_t)identity->steps * sizeof(double);
     for (int64_t i = 0; i < header.n_items && status == MF_OK; i++) {
         item_header item;
         if (!read_all(file, &item, sizeof item) || item.n_paths < 1 || item.n_cascades < 0 ||
@@ -161,12 +161,13 @@ static mf_status load_file(const char *path, const mf_checkpoint_identity *ident
         block->first_path = item.first_path;
         block->n_paths = item.n_paths;
         block->n_cascades = item.n_cascades;
+        block->n_steps = identity->steps;
         block->cascade_capacity = item.n_cascades ? item.n_cascades : 1;
         block->rows = calloc((size_t)item.n_paths, sizeof *block->rows);
         block->ledgers = calloc((size_t)item.n_paths, sizeof *block->ledgers);
         block->cascades =
             calloc((size_t)block->cascade_capacity * MF_CASCADE_FIELDS, sizeof(double));
-        block->profile = calloc(3 * (size_t)identity->steps, sizeof(double));
+        block->profile = calloc(MF_PROFILE_SERIES * (size_t)identity->steps, sizeof(double));
         if (!block->rows || !block->ledgers || !block->cascades || !block->profile) {
             mf_block_result_free(block);
             status = MF_FAIL(MF_ERR_MEMORY, "out of memory loading checkpoint '%s'", path);

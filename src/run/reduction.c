@@ -118,9 +118,11 @@ mf_status mf_reduce_blocks(const mf_config *config, const mf_block_result *block
     MF_ALLOC(out->profile_fund, steps);
     for (int64_t i = 0; i < n_blocks; i++)
         for (int32_t t = 0; t < steps; t++) {
-            out->profile_liquidated_notional[t] += blocks[i].profile[t];
-            out->profile_liquidated_accounts[t] += blocks[i].profile[steps + t];
-            out->profile_fund[t] += blocks[i].profile[2 * (int64_t)steps + t];
+            out->profile_liquidated_notional[t] +=
+                blocks[i].profile[MF_PROFILE_LIQUIDATED_NOTIONAL * (int64_t)steps + t];
+            out->profile_liquidated_accounts[t] +=
+                blocks[i].profile[MF_PROFILE_LIQUIDATED_ACCOUNTS * (int64_t)steps + t];
+            out->profile_fund[t] += blocks[i].profile[MF_PROFILE_FUND * (int64_t)steps + t];
         }
     for (int32_t t = 0; t < steps && n_paths > 0; t++) {
         out->profile_liquidated_notional[t] /= (double)n_paths;
@@ -235,8 +237,8 @@ mf_status mf_reduce_gather(const mf_config *config, const mf_block_result *const
         cursor += block->n_paths * sizeof(mf_path_row);
         memcpy(cursor, block->cascades, block->n_cascades * MF_CASCADE_FIELDS * sizeof(double));
         cursor += block->n_cascades * MF_CASCADE_FIELDS * sizeof(double);
-        memcpy(cursor, block->profile, 3 * (size_t)steps * sizeof(double));
-        cursor += 3 * (size_t)steps * sizeof(double);
+        memcpy(cursor, block->profile, MF_PROFILE_SERIES * (size_t)steps * sizeof(double));
+        cursor += MF_PROFILE_SERIES * (size_t)steps * sizeof(double);
     }
     void *gathered = NULL;
     int64_t gathered_bytes = 0;
@@ -269,12 +271,13 @@ mf_status mf_reduce_gather(const mf_config *config, const mf_block_result *const
         block->first_path = header[0];
         block->n_paths = header[1];
         block->n_cascades = header[2];
+        block->n_steps = steps;
         block->rows = (mf_path_row *)(uintptr_t)read;
         read += block->n_paths * sizeof(mf_path_row);
         block->cascades = (double *)(uintptr_t)read;
         read += block->n_cascades * MF_CASCADE_FIELDS * sizeof(double);
         block->profile = (double *)(uintptr_t)read;
-        read += 3 * (size_t)steps * sizeof(double);
+        read += MF_PROFILE_SERIES * (size_t)steps * sizeof(double);
     }
     if (!blocks) {
         free(gathered);

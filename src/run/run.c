@@ -323,7 +323,8 @@ static mf_status simulate_segment(const mf_model *model, int64_t begin, int64_t 
             const int64_t count =
                 first_path + block_paths <= paths ? block_paths : paths - first_path;
             mf_workspace *workspace = workspaces[by_block ? omp_get_thread_num() : 0];
-            mf_status item_status = mf_block_result_init(&item->result, model, first_path, count);
+            mf_status item_status =
+                mf_block_result_init(&item->result, model->steps, first_path, count);
             if (item_status == MF_OK)
                 item_status = mf_simulate_block(model, workspace, &item->result);
 #pragma omp critical(mf_item_done)

@@ -127,7 +127,7 @@ static cascade_outcome simulate_cascade(const cascade_book *book, double depth) 
     mf_trace trace = {0, mark, index, notional, outcome.liquidated};
     mf_workspace_set_trace(workspace, &trace);
     mf_block_result block;
-    cr_assert_eq(mf_block_result_init(&block, &model, 0, 1), MF_OK);
+    cr_assert_eq(mf_block_result_init(&block, model.steps, 0, 1), MF_OK);
     cr_assert_eq(mf_simulate_block(&model, workspace, &block), MF_OK, "%s", mf_error_message());
     outcome.final_mark = mark[4];
     outcome.liquidated_notional = block.rows[0].liquidated_notional;
@@ -201,7 +201,7 @@ static scenario_summary simulate_config(const mf_config *config, int64_t paths) 
     mf_trace trace = {0, mark, index, notional, NULL};
     mf_workspace_set_trace(workspace, &trace);
     mf_block_result block;
-    cr_assert_eq(mf_block_result_init(&block, &model, 0, paths), MF_OK);
+    cr_assert_eq(mf_block_result_init(&block, model.steps, 0, paths), MF_OK);
     cr_assert_eq(mf_simulate_block(&model, workspace, &block), MF_OK, "%s", mf_error_message());
 
     scenario_summary summary = {0, 0, block.n_cascades, 1, 1};
@@ -345,7 +345,7 @@ Test(margin_kernels, prefiltered_kernel_flags_exactly_what_the_reference_flags) 
         model.reference_kernel = kernel;
         mf_workspace *workspace = NULL;
         cr_assert_eq(mf_workspace_create(&workspace, &model), MF_OK);
-        cr_assert_eq(mf_block_result_init(&results[kernel], &model, 0, 8), MF_OK);
+        cr_assert_eq(mf_block_result_init(&results[kernel], model.steps, 0, 8), MF_OK);
         cr_assert_eq(mf_simulate_block(&model, workspace, &results[kernel]), MF_OK);
         mf_workspace_free(workspace);
     }
