@@ -406,30 +406,8 @@ static mf_status write_profile(const writer *w, hid_t point_group, const mf_poin
     return status;
 }
 
-typedef enum { COLUMN_F64, COLUMN_I64, COLUMN_I32 } column_type;
-
-typedef struct {
-    const char *name;
-    size_t offset;
-    column_type type;
-    const char *unit;
-} path_column;
-
-static const path_column path_columns[] = {
-    {"path_index", offsetof(mf_path_row, path_index), COLUMN_I64, "path"},
-    {"liquidated_notional", offsetof(mf_path_row, liquidated_notional), COLUMN_F64, "USD"},
-    {"liquidated_accounts", offsetof(mf_path_row, liquidated_accounts), COLUMN_I64, "accounts"},
-    {"bad_debt", offsetof(mf_path_row, bad_debt), COLUMN_F64, "USD"},
-    {"uncovered_deficit", offsetof(mf_path_row, uncovered_deficit), COLUMN_F64, "USD"},
-    {"fund_min", offsetof(mf_path_row, fund_min), COLUMN_F64, "USD"},
-    {"mark_drawdown", offsetof(mf_path_row, mark_drawdown), COLUMN_F64, "fraction"},
-    {"index_drawdown", offsetof(mf_path_row, index_drawdown), COLUMN_F64, "fraction"},
-    {"cascades", offsetof(mf_path_row, cascades), COLUMN_I32, "count"},
-    {"largest_cascade", offsetof(mf_path_row, largest_cascade), COLUMN_F64, "USD"},
-    {"max_rounds", offsetof(mf_path_row, max_rounds), COLUMN_I32, "rounds"},
-};
-#define N_PATH_COLUMNS ((int)(sizeof path_columns / sizeof path_columns[0]))
-
+/* The columns come from the per-path column table (mf_path_column_describe); the ledger's
+ * are written when the point carries its ledgers. */
 static mf_status write_paths(const writer *w, hid_t point_group, const mf_point_result *point) {
     hid_t group;
     MF_CHECK(create_group(w, point_group, "paths", &group));
@@ -437,24 +415,32 @@ static mf_status write_paths(const writer *w, hid_t point_group, const mf_point_
     unsigned char *column = malloc((n ? n : 1) * 8);
     mf_status status = column ? MF_OK : MF_FAIL(MF_ERR_MEMORY, "out of memory for a path column");
     int compress = point->n_paths > COMPRESS_THRESHOLD;
-    const char *others[N_PATH_COLUMNS];
-    for (int c = 0; c < N_PATH_COLUMNS && status == MF_OK; c++) {
-        const path_column *col = &path_columns[c];
-        size_t size = col->type == COLUMN_I32 ? 4 : 8;
+    const int n_columns = mf_path_column_count();
+    const char **others = calloc((size_t)n_columns, sizeof *others);
+    if (status == MF_OK && !others) status = MF_FAIL(MF_ERR_MEMORY, "out of memory");
+    int n_others = 0;
+    for (int c = 0; c < n_columns && status == MF_OK; c++) {
+        const mf_path_column *col = mf_path_column_describe(c);
+        if (col->source == MF_COLUMN_FROM_LEDGER && !point->ledgers) continue;
+        const size_t size = mf_path_column_size(col);
         for (size_t r = 0; r < n; r++)
-            memcpy(column + r * size, (const unsigned char *)&point->paths[r] + col->offset, size);
-        hid_t mem = col->type == COLUMN_F64   ? H5T_NATIVE_DOUBLE
-                    : col->type == COLUMN_I64 ? H5T_NATIVE_INT64
-                                              : H5T_NATIVE_INT32;
-        hid_t file = col->type == COLUMN_F64   ? H5T_IEEE_F64LE
-                     : col->type == COLUMN_I64 ? H5T_STD_I64LE
-                                               : H5T_STD_I32LE;
+            memcpy(column + r * size,
+                   mf_path_column_value(col, &point->paths[r],
+                                        point->ledgers ? &point->ledgers[r] : NULL),
+                   size);
+        hid_t mem = col->type == MF_COLUMN_F64   ? H5T_NATIVE_DOUBLE
+                    : col->type == MF_COLUMN_I64 ? H5T_NATIVE_INT64
+                                                 : H5T_NATIVE_INT32;
+        hid_t file = col->type == MF_COLUMN_F64   ? H5T_IEEE_F64LE
+                     : col->type == MF_COLUMN_I64 ? H5T_STD_I64LE
+                                                  : H5T_STD_I32LE;
         status = write_dataset(w, group, col->name, mem, file, 1, n, column, compress);
         if (status == MF_OK) status = set_unit(w, group, col->name, col->unit);
-        if (c > 0) others[c - 1] = col->name;
+        if (c > 0) others[n_others++] = col->name;
     }
     if (status == MF_OK)
-        status = attach_scale(w, group, "path_index", "path_index", others, N_PATH_COLUMNS - 1);
+        status = attach_scale(w, group, "path_index", "path_index", others, n_others);
+    free(others);
     free(column);
     H5Gclose(group);
     if (status != MF_OK) mf_error_push_frame(__FILE__, __LINE__, __func__);

@@ -53,6 +53,16 @@ const char *mf_status_name(mf_status status);
         }                                                                                          \
     } while (0)
 
+/* MPI: the communicators marginfall uses return errors (MPI_ERRORS_RETURN, set by mf_run
+ * and the command line) instead of aborting, and every MPI call's code is checked. A code
+ * other than MPI_SUCCESS (0) becomes MF_ERR_MPI with MPI's error string, the call's text and
+ * its file and line. MF_MPI(call) is the mf_status of the call; MF_CHECK_MPI(call) returns
+ * from the function on failure. Collective failures stay collective: every rank of a failed
+ * collective sees an error code, and the run's agree() makes every rank stop together. */
+mf_status mf_mpi_status(int code, const char *file, int line, const char *func, const char *call);
+#define MF_MPI(call) mf_mpi_status((call), __FILE__, __LINE__, __func__, #call)
+#define MF_CHECK_MPI(call) MF_CHECK(MF_MPI(call))
+
 /* Allocation that records where it failed. */
 #define MF_ALLOC(ptr, count)                                                                       \
     do {                                                                                           \
