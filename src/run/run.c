@@ -733,6 +733,7 @@ mf_status mf_save_population(const char *config_path, const char *const *overrid
         }
     }
     mf_store_free(&store);
+    mf_config_free(config); /* a sweep's tables and point texts, not only the struct */
     free(config);
     if (status != MF_OK) mf_error_push_frame(__FILE__, __LINE__, __func__);
     return status;
