@@ -140,10 +140,14 @@ static int parse_seed(const char *text, uint64_t *value) {
 
 int main(int argc, char **argv) {
     int provided = 0;
-    MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
+    mf_status started = MF_MPI(MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided));
+    if (started != MF_OK) return fail(started, 0); /* MPI is not usable: nothing to finalize */
     int rank = 0;
-    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-    int code = 0;
+    /* MPI failures come back as codes (MF_MPI) rather than aborting every rank. */
+    started = MF_MPI(MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN));
+    if (started == MF_OK) started = MF_MPI(MPI_Comm_rank(MPI_COMM_WORLD, &rank));
+    int code = started != MF_OK ? fail(started, 0) : 0;
+    if (code) goto done;
 
     if (argc < 2) {
         code = usage_error("no command given", rank);
