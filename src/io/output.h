@@ -1,5 +1,7 @@
-/* The HDF5 result file (docs/output.md). Rank 0 writes it under a temporary name in the same
- * directory and renames it when complete; an existing file is never replaced without force. */
+/* The io layer's API: the HDF5 result file (docs/output.md). Rank 0 writes it under a
+ * temporary name in the same directory and renames it when complete; an existing file is
+ * never replaced without force. writer.c writes it, info.c prints it, merge.c merges part
+ * files, h5_util.{h,c} holds the HDF5 helpers they share (and the publish helpers below). */
 #ifndef MF_OUTPUT_H
 #define MF_OUTPUT_H
 

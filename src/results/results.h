@@ -1,5 +1,5 @@
 /* What a run produces for one sweep point, after the reduction across paths and ranks.
- * The HDF5 writer (src/output.c) stores exactly this; docs/output.md describes the file. */
+ * The HDF5 writer (src/io/writer.c) stores exactly this; docs/output.md describes the file. */
 #ifndef MF_RESULTS_H
 #define MF_RESULTS_H
 
