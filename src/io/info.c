@@ -359,3 +359,29 @@ mf_status mf_output_info(const char *path, FILE *out) {
     if (status != MF_OK) mf_error_push_frame(__FILE__, __LINE__, __func__);
     return status;
 }
+
+mf_status mf_result_digest(const char *path, char digest[MF_DIGEST_TEXT_LEN]) {
+    digest[0] = '\0';
+    if (!path || !*path) return MF_FAIL(MF_ERR_USAGE, "mf_result_digest: no result file given");
+    h5_quiet saved;
+    h5_quiet_begin(&saved);
+    hid_t file = H5I_INVALID_HID;
+    int32_t version[2] = {0, 0};
+    mf_status status = h5_result_open(path, &file, version);
+    if (status == MF_OK) {
+        char *text = h5_read_attr_string(file, "verification_digest");
+        uint64_t value = 0;
+        if (mf_digest_parse(text, &value) != 0)
+            status = MF_FAIL(MF_ERR_INPUT,
+                             "'%s' has no valid verification_digest (a file from an older "
+                             "marginfall, or a damaged one)",
+                             path);
+        else
+            mf_digest_format(value, digest);
+        free(text);
+        H5Fclose(file);
+    }
+    h5_quiet_end(&saved);
+    if (status != MF_OK) mf_error_push_frame(__FILE__, __LINE__, __func__);
+    return status;
+}

@@ -63,15 +63,7 @@ mf_status mf_output_publish(const char *temp_path, const char *path, int force);
 mf_status mf_output_save_bytes(const char *temp_path, const char *path, const void *data,
                                size_t size);
 
-/* `marginfall merge OUT IN...`: combine part files of one sweep (from --points or
- * --points-part) into OUT. Refuses inputs whose format version, engine version, resolved
- * config (hence seed, paths and sweep) differ, points present in two inputs, and (unless
- * allow_gaps) points of the sweep present in none; writes nothing then. Point groups and the
- * sweep table are copied unchanged, so OUT's datasets equal a single job's bit for bit. */
-mf_status mf_output_merge(const char *output_path, const char *const *inputs, int n_inputs,
-                          int force, int allow_gaps, const char *command_line);
-
-/* Print a readable summary of a result file (what `marginfall info FILE` shows). */
-mf_status mf_output_info(const char *path, FILE *out);
+/* mf_output_merge (`marginfall merge`), mf_output_info (`marginfall info`) and
+ * mf_result_digest are public: include/marginfall.h. */
 
 #endif

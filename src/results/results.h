@@ -133,7 +133,7 @@ void mf_point_result_free(mf_point_result *result);
  * run's digest combines the points' digests in point order, so a merged sweep has the digest
  * of the single job. Printed at the end of every run and stored in the file: two runs are
  * compared by one line. */
-#define MF_DIGEST_TEXT_LEN 17
+/* MF_DIGEST_TEXT_LEN (16 hex digits and the NUL) is in marginfall.h. */
 uint64_t mf_point_result_digest(const mf_point_result *result);
 uint64_t mf_digest_combine(const int64_t *point_indices, const uint64_t *point_digests, int64_t n);
 /* The run's digest over its points (mf_digest_combine of their indices and digests). */
