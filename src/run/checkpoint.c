@@ -155,6 +155,9 @@ static mf_status load_file(const char *path, const mf_checkpoint_identity *ident
                          path, (long long)header.identity.point_first,
                          (long long)header.identity.point_stop, (long long)identity->point_first,
                          (long long)identity->point_stop);
+    /* No item can be longer than what is left of the file. */
+    struct stat st;
+    const int64_t file_bytes = fstat(fileno(file), &st) == 0 ? (int64_t)st.st_size : INT64_MAX;
     unsigned char *wire = NULL;
     size_t wire_capacity = 0;
     for (int64_t i = 0; i < header.n_items && status == MF_OK; i++) {
@@ -164,10 +167,12 @@ static mf_status load_file(const char *path, const mf_checkpoint_identity *ident
                                 MF_BLOCK_WIRE_MAX_PATHS * 8 * (int64_t)mf_path_column_count() +
                                 MF_BLOCK_WIRE_MAX_CASCADES * MF_CASCADE_FIELDS * 8 +
                                 (int64_t)MF_PROFILE_SERIES * identity->steps * 8;
+        const long position = ftell(file);
         if (!read_all(file, &item, sizeof item) || item.bytes < MF_BLOCK_WIRE_HEADER_BYTES ||
-            item.bytes > largest || item.point < identity->point_first ||
-            item.point >= identity->point_stop || item.block < 0 ||
-            item.block >= identity->blocks_per_point) {
+            item.bytes > largest || position < 0 ||
+            item.bytes > file_bytes - (int64_t)position - (int64_t)sizeof item ||
+            item.point < identity->point_first || item.point >= identity->point_stop ||
+            item.block < 0 || item.block >= identity->blocks_per_point) {
             status = MF_FAIL(MF_ERR_INPUT, "checkpoint '%s' is truncated or corrupt", path);
             break;
         }
