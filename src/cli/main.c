@@ -1,14 +1,15 @@
-/* marginfall: the command line. Parses arguments and calls the library; nothing else. */
+/* marginfall: the command line. Parses arguments and calls the library through its public
+ * C API (include/marginfall.h) only; nothing else. */
 #include <getopt.h>
 #include <mpi.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "mf_error.h"
-#include "mf_version.h"
-#include "output.h"
-#include "run.h"
+#include "marginfall.h"
+
+/* An MPI call's return code as an mf_status (MF_ERR_MPI with MPI's message on failure). */
+#define CLI_MPI(call) mf_mpi_status((call), __FILE__, __LINE__, __func__, #call)
 
 static const char usage_text[] =
     "Usage:\n"
@@ -140,10 +141,14 @@ static int parse_seed(const char *text, uint64_t *value) {
 
 int main(int argc, char **argv) {
     int provided = 0;
-    MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
+    mf_status started = CLI_MPI(MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided));
+    if (started != MF_OK) return fail(started, 0); /* MPI is not usable: nothing to finalize */
     int rank = 0;
-    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-    int code = 0;
+    /* MPI failures come back as codes rather than aborting every rank. */
+    started = CLI_MPI(MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN));
+    if (started == MF_OK) started = CLI_MPI(MPI_Comm_rank(MPI_COMM_WORLD, &rank));
+    int code = started != MF_OK ? fail(started, 0) : 0;
+    if (code) goto done;
 
     if (argc < 2) {
         code = usage_error("no command given", rank);
@@ -151,13 +156,11 @@ int main(int argc, char **argv) {
     }
     const char *command = argv[1];
     if (!strcmp(command, "--help") || !strcmp(command, "-h") || !strcmp(command, "help")) {
-        if (rank == 0) printf("marginfall %s\n\n%s%s", MF_VERSION_STRING, usage_text, help_text);
+        if (rank == 0) printf("marginfall %s\n\n%s%s", mf_version(), usage_text, help_text);
         goto done;
     }
     if (!strcmp(command, "--version")) {
-        if (rank == 0)
-            printf("marginfall %s (commit %s, %s, %s)\n", MF_VERSION_STRING, MF_GIT_COMMIT,
-                   MF_COMPILER, MF_BUILD_TYPE);
+        if (rank == 0) printf("marginfall %s (%s)\n", mf_version(), mf_build_description());
         goto done;
     }
 
@@ -177,7 +180,9 @@ int main(int argc, char **argv) {
         line_length += strlen(argv[i]) + 1;
     char *command_line = calloc(line_length, 1);
     if (!overrides || !command_line) {
-        code = fail(MF_FAIL(MF_ERR_MEMORY, "out of memory"), rank);
+        if (rank == 0)
+            fprintf(stderr, "marginfall: %s\n", mf_status_name(MF_ERR_MEMORY));
+        code = MF_ERR_MEMORY;
         goto cleanup;
     }
     for (int i = 0; i < argc; i++) {
@@ -322,7 +327,8 @@ int main(int argc, char **argv) {
 cleanup:
     free(overrides);
     free(command_line);
-done:
-    MPI_Finalize();
+done:;
+    const mf_status finalized = CLI_MPI(MPI_Finalize());
+    if (finalized != MF_OK && code == 0) code = fail(finalized, rank);
     return code;
 }

@@ -1,5 +1,7 @@
-/* The HDF5 result file (docs/output.md). Rank 0 writes it under a temporary name in the same
- * directory and renames it when complete; an existing file is never replaced without force. */
+/* The io layer's API: the HDF5 result file (docs/output.md). Rank 0 writes it under a
+ * temporary name in the same directory and renames it when complete; an existing file is
+ * never replaced without force. writer.c writes it, info.c prints it, merge.c merges part
+ * files, h5_util.{h,c} holds the HDF5 helpers they share (and the publish helpers below). */
 #ifndef MF_OUTPUT_H
 #define MF_OUTPUT_H
 
@@ -12,7 +14,7 @@
 
 #define MF_FORMAT_NAME "marginfall"
 #define MF_FORMAT_VERSION_MAJOR 1
-#define MF_FORMAT_VERSION_MINOR 1
+#define MF_FORMAT_VERSION_MINOR 2
 
 /* The swept parameters of every point of a sweep (not only the points in this file), so that
  * part files of a split sweep carry the same table as a single job's file. */
@@ -61,15 +63,7 @@ mf_status mf_output_publish(const char *temp_path, const char *path, int force);
 mf_status mf_output_save_bytes(const char *temp_path, const char *path, const void *data,
                                size_t size);
 
-/* `marginfall merge OUT IN...`: combine part files of one sweep (from --points or
- * --points-part) into OUT. Refuses inputs whose format version, engine version, resolved
- * config (hence seed, paths and sweep) differ, points present in two inputs, and (unless
- * allow_gaps) points of the sweep present in none; writes nothing then. Point groups and the
- * sweep table are copied unchanged, so OUT's datasets equal a single job's bit for bit. */
-mf_status mf_output_merge(const char *output_path, const char *const *inputs, int n_inputs,
-                          int force, int allow_gaps, const char *command_line);
-
-/* Print a readable summary of a result file (what `marginfall info FILE` shows). */
-mf_status mf_output_info(const char *path, FILE *out);
+/* mf_output_merge (`marginfall merge`), mf_output_info (`marginfall info`) and
+ * mf_result_digest are public: include/marginfall.h. */
 
 #endif

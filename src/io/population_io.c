@@ -104,7 +104,7 @@ static int write_column(hid_t group, const column_spec *spec, hsize_t n, const v
 }
 
 /* Built in memory and written as one image by mf_output_save_bytes: HDF5 1.10 crashes at
- * exit after an H5Fclose that failed on a full disk (see output.c). */
+ * exit after an H5Fclose that failed on a full disk (see h5_util.c). */
 static mf_status save_file(const mf_store *store, const char *temp_path, const char *path) {
     hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
     int ready = fapl >= 0 && H5Pset_fapl_core(fapl, (size_t)4 << 20, 0) >= 0 &&

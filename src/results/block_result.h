@@ -9,17 +9,6 @@
 #include "mf_error.h"
 #include "results.h"
 
-/* Every dollar of one path: initial collateral + initial fund + trading PnL at fill prices
- * = final trader equity + final fund - uncovered deficit (checked by the tests). */
-typedef struct {
-    double initial_collateral;
-    double initial_fund;
-    double trading_pnl;         /* fills: q (fill - entry); open: q (final mark - entry) */
-    double final_trader_equity; /* open positions marked, kept equity of settled ones */
-    double final_fund;
-    double uncovered_deficit;
-} mf_path_ledger;
-
 /* The per-step series a block sums over its paths (the mean profile of a point). */
 typedef enum {
     MF_PROFILE_LIQUIDATED_NOTIONAL = 0, /* USD liquidated in the step */

@@ -1,5 +1,6 @@
 #include "results.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +49,68 @@ static const mf_metric_info metric_table[MF_METRIC_COUNT] = {
 
 const double mf_quantile_levels[MF_N_QUANTILES] = {0.5, 0.9, 0.99, 0.999};
 
+#define ROW(field) MF_COLUMN_FROM_ROW, offsetof(mf_path_row, field)
+#define LEDGER(field) MF_COLUMN_FROM_LEDGER, offsetof(mf_path_ledger, field)
+
+static const mf_path_column path_columns[] = {
+    {"path_index", ROW(path_index), MF_COLUMN_I64, "path", "path number in the run"},
+    {"liquidated_notional", ROW(liquidated_notional), MF_COLUMN_F64, "USD",
+     "notional liquidated over the horizon"},
+    {"liquidated_accounts", ROW(liquidated_accounts), MF_COLUMN_I64, "accounts",
+     "accounts with at least one position liquidated"},
+    {"bad_debt", ROW(bad_debt), MF_COLUMN_F64, "USD", "negative equity at liquidation"},
+    {"uncovered_deficit", ROW(uncovered_deficit), MF_COLUMN_F64, "USD",
+     "bad debt the insurance fund could not pay"},
+    {"fund_min", ROW(fund_min), MF_COLUMN_F64, "USD", "lowest insurance fund balance"},
+    {"mark_drawdown", ROW(mark_drawdown), MF_COLUMN_F64, "fraction",
+     "largest fractional drawdown of the mark (worst asset)"},
+    {"index_drawdown", ROW(index_drawdown), MF_COLUMN_F64, "fraction",
+     "largest fractional drawdown of the index (worst asset)"},
+    {"cascades", ROW(cascades), MF_COLUMN_I32, "count", "number of cascades"},
+    {"largest_cascade", ROW(largest_cascade), MF_COLUMN_F64, "USD",
+     "liquidated notional of the largest cascade"},
+    {"max_rounds", ROW(max_rounds), MF_COLUMN_I32, "rounds", "most cascade rounds in one step"},
+    /* The money ledger: initial_collateral + initial_fund + trading_pnl
+     * = final_trader_equity + final_fund - ledger_uncovered_deficit. */
+    {"initial_collateral", LEDGER(initial_collateral), MF_COLUMN_F64, "USD",
+     "traders' collateral at t = 0"},
+    {"initial_fund", LEDGER(initial_fund), MF_COLUMN_F64, "USD", "insurance fund at t = 0"},
+    {"trading_pnl", LEDGER(trading_pnl), MF_COLUMN_F64, "USD",
+     "traders' PnL at fill prices (open positions at the final mark)"},
+    {"final_trader_equity", LEDGER(final_trader_equity), MF_COLUMN_F64, "USD",
+     "traders' equity at the end (open positions marked)"},
+    {"final_fund", LEDGER(final_fund), MF_COLUMN_F64, "USD", "insurance fund at the end"},
+    {"ledger_uncovered_deficit", LEDGER(uncovered_deficit), MF_COLUMN_F64, "USD",
+     "bad debt the fund could not pay, as the ledger closes it"},
+};
+#define N_PATH_COLUMNS ((int)(sizeof path_columns / sizeof path_columns[0]))
+
+int mf_path_column_count(void) {
+    return N_PATH_COLUMNS;
+}
+
+const mf_path_column *mf_path_column_describe(int c) {
+    return c >= 0 && c < N_PATH_COLUMNS ? &path_columns[c] : NULL;
+}
+
+size_t mf_path_column_size(const mf_path_column *column) {
+    return column->type == MF_COLUMN_I32 ? 4 : 8;
+}
+
+const void *mf_path_column_value(const mf_path_column *column, const mf_path_row *row,
+                                 const mf_path_ledger *ledger) {
+    const unsigned char *base = column->source == MF_COLUMN_FROM_ROW
+                                    ? (const unsigned char *)row
+                                    : (const unsigned char *)ledger;
+    return base + column->offset;
+}
+
+void *mf_path_column_slot(const mf_path_column *column, mf_path_row *row, mf_path_ledger *ledger) {
+    unsigned char *base =
+        column->source == MF_COLUMN_FROM_ROW ? (unsigned char *)row : (unsigned char *)ledger;
+    return base + column->offset;
+}
+
 const mf_metric_info *mf_metric_describe(mf_metric_id id) {
     if ((int)id < 0 || id >= MF_METRIC_COUNT) return NULL;
     return &metric_table[id];
@@ -66,6 +129,8 @@ void mf_point_result_free(mf_point_result *result) {
     free(result->profile_liquidated_accounts);
     free(result->profile_fund);
     free(result->paths);
+    free(result->ledgers);
+    result->ledgers = NULL;
     result->profile_liquidated_notional = NULL;
     result->profile_liquidated_accounts = NULL;
     result->profile_fund = NULL;
@@ -132,20 +197,27 @@ uint64_t mf_point_result_digest(const mf_point_result *r) {
     h = hash_f64s(h, r->profile_fund, r->n_steps);
     h = hash_f64(h, r->prob_bad_debt);
     h = hash_f64(h, r->prob_fund_shortfall);
-    for (int64_t i = 0; r->paths && i < r->n_paths; i++) {
-        const mf_path_row *row = &r->paths[i];
-        h = hash_i64(h, row->path_index);
-        h = hash_f64(h, row->liquidated_notional);
-        h = hash_i64(h, row->liquidated_accounts);
-        h = hash_f64(h, row->bad_debt);
-        h = hash_f64(h, row->uncovered_deficit);
-        h = hash_f64(h, row->fund_min);
-        h = hash_f64(h, row->mark_drawdown);
-        h = hash_f64(h, row->index_drawdown);
-        h = hash_i64(h, row->cascades);
-        h = hash_f64(h, row->largest_cascade);
-        h = hash_i64(h, row->max_rounds);
-    }
+    /* The per-path table row by row, column by column (ledger columns only when kept). */
+    for (int64_t i = 0; r->paths && i < r->n_paths; i++)
+        for (int c = 0; c < N_PATH_COLUMNS; c++) {
+            const mf_path_column *column = &path_columns[c];
+            if (column->source == MF_COLUMN_FROM_LEDGER && !r->ledgers) continue;
+            const void *value =
+                mf_path_column_value(column, &r->paths[i], r->ledgers ? &r->ledgers[i] : NULL);
+            if (column->type == MF_COLUMN_F64) {
+                double x;
+                memcpy(&x, value, sizeof x);
+                h = hash_f64(h, x);
+            } else if (column->type == MF_COLUMN_I64) {
+                int64_t x;
+                memcpy(&x, value, sizeof x);
+                h = hash_i64(h, x);
+            } else {
+                int32_t x;
+                memcpy(&x, value, sizeof x);
+                h = hash_i64(h, x);
+            }
+        }
     return h;
 }
 

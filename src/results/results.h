@@ -1,5 +1,5 @@
 /* What a run produces for one sweep point, after the reduction across paths and ranks.
- * The HDF5 writer (src/output.c) stores exactly this; docs/output.md describes the file. */
+ * The HDF5 writer (src/io/writer.c) stores exactly this; docs/output.md describes the file. */
 #ifndef MF_RESULTS_H
 #define MF_RESULTS_H
 
@@ -72,6 +72,43 @@ typedef struct {
     int32_t max_rounds; /* most cascade rounds used in one step */
 } mf_path_row;
 
+/* Every dollar of one path: initial collateral + initial fund + trading PnL at fill prices
+ * = final trader equity + final fund - uncovered deficit (checked by the tests). */
+typedef struct {
+    double initial_collateral;
+    double initial_fund;
+    double trading_pnl;         /* fills: q (fill - entry); open: q (final mark - entry) */
+    double final_trader_equity; /* open positions marked, kept equity of settled ones */
+    double final_fund;
+    double uncovered_deficit;
+} mf_path_ledger;
+
+/* The per-path table's columns, in file order: one table drives the HDF5 writer, the wire
+ * format of block results (MPI reduction, checkpoints) and the verification digest. A column
+ * is a field of mf_path_row or of mf_path_ledger. */
+typedef enum { MF_COLUMN_F64, MF_COLUMN_I64, MF_COLUMN_I32 } mf_column_type;
+typedef enum { MF_COLUMN_FROM_ROW, MF_COLUMN_FROM_LEDGER } mf_column_source;
+
+typedef struct {
+    const char *name; /* dataset name in point_<i>/paths */
+    mf_column_source source;
+    size_t offset; /* of the field in mf_path_row or mf_path_ledger */
+    mf_column_type type;
+    const char *unit;
+    const char *description;
+} mf_path_column;
+
+/* Number of per-path columns (row columns first, then the ledger's). */
+int mf_path_column_count(void);
+/* Column c (0 <= c < mf_path_column_count()), or NULL. */
+const mf_path_column *mf_path_column_describe(int c);
+/* Bytes of one value of a column (4 or 8). */
+size_t mf_path_column_size(const mf_path_column *column);
+/* The address of column c's value of row / ledger (the one the column's source names). */
+const void *mf_path_column_value(const mf_path_column *column, const mf_path_row *row,
+                                 const mf_path_ledger *ledger);
+void *mf_path_column_slot(const mf_path_column *column, mf_path_row *row, mf_path_ledger *ledger);
+
 typedef struct {
     int point_index;
     int64_t n_paths;
@@ -85,16 +122,18 @@ typedef struct {
     double prob_bad_debt;       /* share of paths with bad debt > 0 */
     double prob_fund_shortfall; /* share of paths whose fund could not cover bad debt */
     mf_path_row *paths;         /* n_paths rows in path order, or NULL */
+    mf_path_ledger *ledgers;    /* n_paths money ledgers in path order, or NULL */
 } mf_point_result;
 
 void mf_point_result_free(mf_point_result *result);
 
 /* Verification digest (docs/output.md): a 64-bit FNV-1a hash of the exact bits of every
- * figure of a point (metrics, profiles, probabilities, the per-path table when kept). The
+ * figure of a point (metrics, profiles, probabilities, the per-path table and ledger when
+ * kept). The
  * run's digest combines the points' digests in point order, so a merged sweep has the digest
  * of the single job. Printed at the end of every run and stored in the file: two runs are
  * compared by one line. */
-#define MF_DIGEST_TEXT_LEN 17
+/* MF_DIGEST_TEXT_LEN (16 hex digits and the NUL) is in marginfall.h. */
 uint64_t mf_point_result_digest(const mf_point_result *result);
 uint64_t mf_digest_combine(const int64_t *point_indices, const uint64_t *point_digests, int64_t n);
 /* The run's digest over its points (mf_digest_combine of their indices and digests). */

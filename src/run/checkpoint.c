@@ -9,8 +9,11 @@
 #include <unistd.h>
 
 #include "mf_version.h"
+#include "wire.h"
 
-#define CHECKPOINT_MAGIC "MFCKPT01"
+/* Format 2: each item is its block in the wire format of wire.h (ledgers included); format
+ * 1 (no ledgers, a layout of its own) is refused. */
+#define CHECKPOINT_MAGIC "MFCKPT02"
 
 typedef struct {
     char magic[8];
@@ -21,7 +24,8 @@ typedef struct {
 } file_header;
 
 typedef struct {
-    int64_t point, block, first_path, n_paths, n_cascades;
+    int64_t point, block;
+    int64_t bytes; /* of the block's wire form that follows */
 } item_header;
 
 uint64_t mf_hash_text(const char *text) {
@@ -73,18 +77,27 @@ mf_status mf_checkpoint_write(const char *dir, int rank, const mf_checkpoint_ide
     file_header header;
     fill_header(&header, identity, count);
     int ok = write_all(file, &header, sizeof header);
-    const size_t profile_bytes = MF_PROFILE_SERIES * (size_t)identity->steps * sizeof(double);
+    unsigned char *wire = NULL;
+    size_t wire_capacity = 0;
     for (int64_t i = 0; i < n_items && ok; i++) {
         if (!done[i]) continue;
         const mf_block_result *block = &items[i].result;
-        const item_header item = {items[i].point, items[i].block, block->first_path, block->n_paths,
-                                  block->n_cascades};
-        ok = write_all(file, &item, sizeof item) &&
-             write_all(file, block->rows, (size_t)block->n_paths * sizeof(mf_path_row)) &&
-             write_all(file, block->cascades,
-                       (size_t)block->n_cascades * MF_CASCADE_FIELDS * sizeof(double)) &&
-             write_all(file, block->profile, profile_bytes);
+        const size_t bytes = mf_block_wire_size(block);
+        if (bytes > wire_capacity) {
+            unsigned char *grown = realloc(wire, bytes);
+            if (!grown) {
+                ok = 0;
+                errno = ENOMEM;
+                break;
+            }
+            wire = grown;
+            wire_capacity = bytes;
+        }
+        mf_block_wire_pack(block, wire);
+        const item_header item = {items[i].point, items[i].block, (int64_t)bytes};
+        ok = write_all(file, &item, sizeof item) && write_all(file, wire, bytes);
     }
+    free(wire);
     ok = ok && fflush(file) == 0 && fsync(fileno(file)) == 0;
     const int closed = fclose(file) == 0;
     if (!ok || !closed) {
@@ -111,7 +124,14 @@ static mf_status load_file(const char *path, const mf_checkpoint_identity *ident
         return MF_FAIL(MF_ERR_INPUT, "cannot read checkpoint '%s': %s", path, strerror(errno));
     file_header header;
     mf_status status = MF_OK;
-    if (!read_all(file, &header, sizeof header) || memcmp(header.magic, CHECKPOINT_MAGIC, 8) != 0)
+    const int readable = read_all(file, &header, sizeof header);
+    if (readable && memcmp(header.magic, "MFCKPT", 6) == 0 &&
+        memcmp(header.magic, CHECKPOINT_MAGIC, 8) != 0)
+        status = MF_FAIL(MF_ERR_INPUT,
+                         "checkpoint '%s' has format %.2s, this marginfall reads %.2s: it cannot "
+                         "be resumed; remove it or use --force",
+                         path, header.magic + 6, CHECKPOINT_MAGIC + 6);
+    else if (!readable || memcmp(header.magic, CHECKPOINT_MAGIC, 8) != 0)
         status = MF_FAIL(MF_ERR_INPUT, "'%s' is not a marginfall checkpoint", path);
     else if (strncmp(header.engine_version, MF_VERSION_STRING, sizeof header.engine_version) != 0 ||
              strncmp(header.git_commit, MF_GIT_COMMIT, sizeof header.git_commit) != 0)
@@ -135,12 +155,38 @@ static mf_status load_file(const char *path, const mf_checkpoint_identity *ident
                          path, (long long)header.identity.point_first,
                          (long long)header.identity.point_stop, (long long)identity->point_first,
                          (long long)identity->point_stop);
-    const size_t profile_bytes = MF_PROFILE_SERIES * (size_t)identity->steps * sizeof(double);
+    /* No item can be longer than what is left of the file. */
+    struct stat st;
+    const int64_t file_bytes = fstat(fileno(file), &st) == 0 ? (int64_t)st.st_size : INT64_MAX;
+    unsigned char *wire = NULL;
+    size_t wire_capacity = 0;
     for (int64_t i = 0; i < header.n_items && status == MF_OK; i++) {
         item_header item;
-        if (!read_all(file, &item, sizeof item) || item.n_paths < 1 || item.n_cascades < 0 ||
-            item.n_paths > (1 << 26) || item.n_cascades > ((int64_t)1 << 32)) {
+        /* The largest block a run makes bounds the item's length before any allocation. */
+        const int64_t largest = MF_BLOCK_WIRE_HEADER_BYTES +
+                                MF_BLOCK_WIRE_MAX_PATHS * 8 * (int64_t)mf_path_column_count() +
+                                MF_BLOCK_WIRE_MAX_CASCADES * MF_CASCADE_FIELDS * 8 +
+                                (int64_t)MF_PROFILE_SERIES * identity->steps * 8;
+        const long position = ftell(file);
+        if (!read_all(file, &item, sizeof item) || item.bytes < MF_BLOCK_WIRE_HEADER_BYTES ||
+            item.bytes > largest || position < 0 ||
+            item.bytes > file_bytes - (int64_t)position - (int64_t)sizeof item ||
+            item.point < identity->point_first || item.point >= identity->point_stop ||
+            item.block < 0 || item.block >= identity->blocks_per_point) {
             status = MF_FAIL(MF_ERR_INPUT, "checkpoint '%s' is truncated or corrupt", path);
+            break;
+        }
+        if ((size_t)item.bytes > wire_capacity) {
+            unsigned char *grown = realloc(wire, (size_t)item.bytes);
+            if (!grown) {
+                status = MF_FAIL(MF_ERR_MEMORY, "out of memory loading checkpoint '%s'", path);
+                break;
+            }
+            wire = grown;
+            wire_capacity = (size_t)item.bytes;
+        }
+        if (!read_all(file, wire, (size_t)item.bytes)) {
+            status = MF_FAIL(MF_ERR_INPUT, "checkpoint '%s' is truncated", path);
             break;
         }
         if (*n_items == *capacity) {
@@ -157,29 +203,22 @@ static mf_status load_file(const char *path, const mf_checkpoint_identity *ident
         memset(result, 0, sizeof *result);
         result->point = item.point;
         result->block = item.block;
-        mf_block_result *block = &result->result;
-        block->first_path = item.first_path;
-        block->n_paths = item.n_paths;
-        block->n_cascades = item.n_cascades;
-        block->n_steps = identity->steps;
-        block->cascade_capacity = item.n_cascades ? item.n_cascades : 1;
-        block->rows = calloc((size_t)item.n_paths, sizeof *block->rows);
-        block->ledgers = calloc((size_t)item.n_paths, sizeof *block->ledgers);
-        block->cascades =
-            calloc((size_t)block->cascade_capacity * MF_CASCADE_FIELDS, sizeof(double));
-        block->profile = calloc(MF_PROFILE_SERIES * (size_t)identity->steps, sizeof(double));
-        if (!block->rows || !block->ledgers || !block->cascades || !block->profile) {
-            mf_block_result_free(block);
-            status = MF_FAIL(MF_ERR_MEMORY, "out of memory loading checkpoint '%s'", path);
-            break;
+        size_t used = 0;
+        status =
+            mf_block_wire_unpack(wire, (size_t)item.bytes, identity->steps, &result->result, &used);
+        if (status == MF_OK && used != (size_t)item.bytes) {
+            mf_block_result_free(&result->result);
+            status =
+                MF_FAIL(MF_ERR_INPUT, "checkpoint '%s': item %lld has %lld bytes, its block %zu",
+                        path, (long long)i, (long long)item.bytes, used);
+        } else if (status != MF_OK) {
+            char reason[1024];
+            snprintf(reason, sizeof reason, "%s", mf_error_message());
+            status = MF_FAIL(MF_ERR_INPUT, "checkpoint '%s' is corrupt: %s", path, reason);
         }
-        (*n_items)++;
-        if (!read_all(file, block->rows, (size_t)item.n_paths * sizeof(mf_path_row)) ||
-            !read_all(file, block->cascades,
-                      (size_t)item.n_cascades * MF_CASCADE_FIELDS * sizeof(double)) ||
-            !read_all(file, block->profile, profile_bytes))
-            status = MF_FAIL(MF_ERR_INPUT, "checkpoint '%s' is truncated", path);
+        if (status == MF_OK) (*n_items)++;
     }
+    free(wire);
     fclose(file);
     return status;
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "reduce.h"
+#include "wire.h"
 
 static double path_metric(const mf_path_row *row, mf_metric_id id) {
     switch (id) {
@@ -34,13 +35,13 @@ static double path_metric(const mf_path_row *row, mf_metric_id id) {
 static int cascade_field(mf_metric_id id) {
     switch (id) {
     case MF_METRIC_CASCADE_NOTIONAL:
-        return 0;
+        return MF_CASCADE_NOTIONAL;
     case MF_METRIC_CASCADE_ACCOUNTS:
-        return 1;
+        return MF_CASCADE_ACCOUNTS;
     case MF_METRIC_CASCADE_AMPLIFICATION:
-        return 2;
+        return MF_CASCADE_AMPLIFICATION;
     case MF_METRIC_CASCADE_DURATION:
-        return 3;
+        return MF_CASCADE_DURATION;
     default:
         return -1;
     }
@@ -116,19 +117,19 @@ mf_status mf_reduce_blocks(const mf_config *config, const mf_block_result *block
     MF_ALLOC(out->profile_liquidated_notional, steps);
     MF_ALLOC(out->profile_liquidated_accounts, steps);
     MF_ALLOC(out->profile_fund, steps);
+    double *const series[MF_PROFILE_SERIES] = {
+        [MF_PROFILE_LIQUIDATED_NOTIONAL] = out->profile_liquidated_notional,
+        [MF_PROFILE_LIQUIDATED_ACCOUNTS] = out->profile_liquidated_accounts,
+        [MF_PROFILE_FUND] = out->profile_fund,
+    };
+    /* Block by block, in block order: the same sums for any rank count. */
     for (int64_t i = 0; i < n_blocks; i++)
-        for (int32_t t = 0; t < steps; t++) {
-            out->profile_liquidated_notional[t] +=
-                blocks[i].profile[MF_PROFILE_LIQUIDATED_NOTIONAL * (int64_t)steps + t];
-            out->profile_liquidated_accounts[t] +=
-                blocks[i].profile[MF_PROFILE_LIQUIDATED_ACCOUNTS * (int64_t)steps + t];
-            out->profile_fund[t] += blocks[i].profile[MF_PROFILE_FUND * (int64_t)steps + t];
-        }
-    for (int32_t t = 0; t < steps && n_paths > 0; t++) {
-        out->profile_liquidated_notional[t] /= (double)n_paths;
-        out->profile_liquidated_accounts[t] /= (double)n_paths;
-        out->profile_fund[t] /= (double)n_paths;
-    }
+        for (int s = 0; s < MF_PROFILE_SERIES; s++)
+            for (int32_t t = 0; t < steps; t++)
+                series[s][t] += blocks[i].profile[s * (int64_t)steps + t];
+    for (int s = 0; s < MF_PROFILE_SERIES && n_paths > 0; s++)
+        for (int32_t t = 0; t < steps; t++)
+            series[s][t] /= (double)n_paths;
 
     int64_t with_bad_debt = 0, with_shortfall = 0;
     for (int64_t i = 0; i < n_blocks; i++)
@@ -141,10 +142,13 @@ mf_status mf_reduce_blocks(const mf_config *config, const mf_block_result *block
 
     if (keep_paths) {
         MF_ALLOC(out->paths, n_paths);
+        MF_ALLOC(out->ledgers, n_paths);
         int64_t row = 0;
         for (int64_t i = 0; i < n_blocks; i++)
-            for (int64_t j = 0; j < blocks[i].n_paths; j++)
-                out->paths[row++] = blocks[i].rows[j];
+            for (int64_t j = 0; j < blocks[i].n_paths; j++, row++) {
+                out->paths[row] = blocks[i].rows[j];
+                if (blocks[i].ledgers) out->ledgers[row] = blocks[i].ledgers[j];
+            }
     }
     return MF_OK;
 }
@@ -156,58 +160,108 @@ static int compare_first_path(const void *a, const void *b) {
     return (x->first_path > y->first_path) - (x->first_path < y->first_path);
 }
 
-static mf_status mpi_check(int code, const char *what) {
-    if (code == MPI_SUCCESS) return MF_OK;
-    char text[MPI_MAX_ERROR_STRING];
-    int length = 0;
-    MPI_Error_string(code, text, &length);
-    return MF_FAIL(MF_ERR_MPI, "%s failed: %s", what, text);
-}
-
-/* Gather variable-length byte buffers to rank 0 in rank order. */
-static mf_status gather_bytes(const void *send, int64_t send_bytes, MPI_Comm comm, void **recv,
-                              int64_t *recv_bytes) {
+/* Gather variable-length byte buffers to rank 0 in rank order. Collective and safe: every
+ * rank first learns whether any rank failed before the gather (`local` is this rank's status
+ * so far, send is unused then), whether the total fits one MPI count and whether rank 0 could
+ * allocate it, so all ranks skip the gather together. *skipped = 1 on a rank that did not
+ * fail itself when another one did: its caller returns MF_OK and leaves the report to the
+ * failing rank (run.c's agree). */
+static mf_status gather_bytes(mf_status local, const void *send, int64_t send_bytes, MPI_Comm comm,
+                              void **recv, int64_t *recv_bytes, int *skipped) {
+    *skipped = 0;
     int rank, size;
-    MPI_Comm_rank(comm, &rank);
-    MPI_Comm_size(comm, &size);
-    if (send_bytes > INT32_MAX)
+    MF_CHECK_MPI(MPI_Comm_rank(comm, &rank));
+    MF_CHECK_MPI(MPI_Comm_size(comm, &size));
+    /* {any rank failed, total bytes} */
+    int64_t mine[2] = {local != MF_OK, local == MF_OK ? send_bytes : 0}, all[2] = {0, 0};
+    MF_CHECK_MPI(MPI_Allreduce(&mine[0], &all[0], 1, MPI_INT64_T, MPI_MAX, comm));
+    MF_CHECK_MPI(MPI_Allreduce(&mine[1], &all[1], 1, MPI_INT64_T, MPI_SUM, comm));
+    if (all[0]) {
+        *skipped = local == MF_OK;
+        return local;
+    }
+    const int64_t total = all[1];
+    if (total > INT32_MAX)
         return MF_FAIL(MF_ERR_MPI,
-                       "a rank's results exceed 2 GiB (%lld bytes); use more ranks "
-                       "or fewer paths per run",
-                       (long long)send_bytes);
+                       "one point's gathered results exceed 2 GiB (%lld bytes); keep fewer "
+                       "paths per run (output.paths, run.paths) or split the sweep",
+                       (long long)total);
     int count = (int)send_bytes;
     int *counts = NULL, *offsets = NULL;
-    if (rank == 0) {
-        MF_ALLOC(counts, size);
-        MF_ALLOC(offsets, size);
-    }
-    MF_CHECK(mpi_check(MPI_Gather(&count, 1, MPI_INT, counts, 1, MPI_INT, 0, comm), "MPI_Gather"));
     char *buffer = NULL;
+    int ready = 1;
     if (rank == 0) {
-        int64_t total = 0;
-        for (int r = 0; r < size; r++) {
-            if (total > INT32_MAX) {
-                free(counts);
-                free(offsets);
-                return MF_FAIL(MF_ERR_MPI, "gathered results exceed 2 GiB");
-            }
-            offsets[r] = (int)total;
-            total += counts[r];
-        }
+        counts = calloc((size_t)size, sizeof *counts);
+        offsets = calloc((size_t)size, sizeof *offsets);
         buffer = malloc(total ? (size_t)total : 1);
-        if (!buffer) {
-            free(counts);
-            free(offsets);
-            return MF_FAIL(MF_ERR_MEMORY, "out of memory gathering %lld bytes", (long long)total);
-        }
-        *recv_bytes = total;
+        ready = counts && offsets && buffer;
     }
-    const int code = MPI_Gatherv(send, count, MPI_BYTE, buffer, counts, offsets, MPI_BYTE, 0, comm);
+    mf_status status = MF_MPI(MPI_Bcast(&ready, 1, MPI_INT, 0, comm));
+    if (status == MF_OK && !ready)
+        status = MF_FAIL(MF_ERR_MEMORY, "out of memory on rank 0 gathering %lld bytes",
+                         (long long)total);
+    if (status == MF_OK)
+        status = MF_MPI(MPI_Gather(&count, 1, MPI_INT, counts, 1, MPI_INT, 0, comm));
+    if (status == MF_OK && rank == 0) {
+        int64_t offset = 0;
+        for (int r = 0; r < size; r++) {
+            offsets[r] = (int)offset;
+            offset += counts[r];
+        }
+    }
+    if (status == MF_OK)
+        status =
+            MF_MPI(MPI_Gatherv(send, count, MPI_BYTE, buffer, counts, offsets, MPI_BYTE, 0, comm));
     free(counts);
     free(offsets);
-    if (code != MPI_SUCCESS) free(buffer);
-    MF_CHECK(mpi_check(code, "MPI_Gatherv"));
-    if (rank == 0) *recv = buffer;
+    if (status != MF_OK) {
+        free(buffer);
+        MF_CHECK(status);
+    }
+    if (rank == 0) {
+        *recv = buffer;
+        *recv_bytes = total;
+    }
+    return MF_OK;
+}
+
+static void free_blocks(mf_block_result *blocks, int64_t n) {
+    for (int64_t i = 0; blocks && i < n; i++)
+        mf_block_result_free(&blocks[i]);
+    free(blocks);
+}
+
+/* Rank 0: the gathered bytes back into blocks (mf_block_wire_unpack checks every length). */
+static mf_status unpack_blocks(const char *read, int64_t n_bytes, int32_t steps,
+                               mf_block_result **blocks_out, int64_t *n_out) {
+    int64_t n_blocks = 0, capacity = 64;
+    mf_block_result *blocks = calloc((size_t)capacity, sizeof *blocks);
+    if (!blocks) return MF_FAIL(MF_ERR_MEMORY, "out of memory unpacking block results");
+    size_t left = (size_t)n_bytes;
+    mf_status status = MF_OK;
+    while (left > 0 && status == MF_OK) {
+        if (n_blocks == capacity) {
+            capacity *= 2;
+            mf_block_result *grown = realloc(blocks, (size_t)capacity * sizeof *blocks);
+            if (!grown) {
+                status = MF_FAIL(MF_ERR_MEMORY, "out of memory unpacking block results");
+                break;
+            }
+            blocks = grown;
+        }
+        size_t used = 0;
+        status = mf_block_wire_unpack(read, left, steps, &blocks[n_blocks], &used);
+        if (status != MF_OK) break;
+        n_blocks++;
+        read += used;
+        left -= used;
+    }
+    if (status != MF_OK) {
+        free_blocks(blocks, n_blocks);
+        MF_CHECK(status);
+    }
+    *blocks_out = blocks;
+    *n_out = n_blocks;
     return MF_OK;
 }
 
@@ -215,99 +269,50 @@ mf_status mf_reduce_gather(const mf_config *config, const mf_block_result *const
                            int64_t n_local_blocks, int keep_paths, MPI_Comm comm,
                            mf_point_result *out) {
     int rank;
-    MPI_Comm_rank(comm, &rank);
     memset(out, 0, sizeof *out);
+    MF_CHECK_MPI(MPI_Comm_rank(comm, &rank));
     const int32_t steps = config->run.steps;
 
-    /* Pack: per block a header (first path, paths, cascades), then rows, cascades, profile. */
+    /* Pack this rank's blocks one after the other in the wire format (ledgers included). */
     int64_t bytes = 0;
     for (int64_t i = 0; i < n_local_blocks; i++)
-        bytes += 3 * sizeof(int64_t) + local_blocks[i]->n_paths * sizeof(mf_path_row) +
-                 local_blocks[i]->n_cascades * MF_CASCADE_FIELDS * sizeof(double) +
-                 3 * (int64_t)steps * sizeof(double);
+        bytes += (int64_t)mf_block_wire_size(local_blocks[i]);
     char *packed = malloc(bytes ? (size_t)bytes : 1);
-    if (!packed) return MF_FAIL(MF_ERR_MEMORY, "out of memory packing block results");
+    mf_status status =
+        packed ? MF_OK : MF_FAIL(MF_ERR_MEMORY, "out of memory packing block results");
     char *cursor = packed;
-    for (int64_t i = 0; i < n_local_blocks; i++) {
-        const mf_block_result *block = local_blocks[i];
-        const int64_t header[3] = {block->first_path, block->n_paths, block->n_cascades};
-        memcpy(cursor, header, sizeof header);
-        cursor += sizeof header;
-        memcpy(cursor, block->rows, block->n_paths * sizeof(mf_path_row));
-        cursor += block->n_paths * sizeof(mf_path_row);
-        memcpy(cursor, block->cascades, block->n_cascades * MF_CASCADE_FIELDS * sizeof(double));
-        cursor += block->n_cascades * MF_CASCADE_FIELDS * sizeof(double);
-        memcpy(cursor, block->profile, MF_PROFILE_SERIES * (size_t)steps * sizeof(double));
-        cursor += MF_PROFILE_SERIES * (size_t)steps * sizeof(double);
-    }
+    for (int64_t i = 0; packed && i < n_local_blocks; i++)
+        cursor += mf_block_wire_pack(local_blocks[i], cursor);
     void *gathered = NULL;
     int64_t gathered_bytes = 0;
-    mf_status status = gather_bytes(packed, bytes, comm, &gathered, &gathered_bytes);
+    int skipped = 0;
+    status = gather_bytes(status, packed, bytes, comm, &gathered, &gathered_bytes, &skipped);
     free(packed);
     MF_CHECK(status);
-    if (rank != 0) return MF_OK;
+    if (rank != 0 || skipped) return MF_OK;
 
-    /* Unpack into block views (pointers into the gathered buffer) in block order. */
-    int64_t n_blocks = 0, capacity = 64;
-    mf_block_result *blocks = calloc((size_t)capacity, sizeof *blocks);
-    const char *read = gathered;
-    const char *stop = read + gathered_bytes;
-    while (blocks && read < stop) {
-        if (n_blocks == capacity) {
-            capacity *= 2;
-            mf_block_result *grown = realloc(blocks, (size_t)capacity * sizeof *blocks);
-            if (!grown) {
-                free(blocks);
-                blocks = NULL;
-                break;
-            }
-            blocks = grown;
-        }
-        int64_t header[3];
-        memcpy(header, read, sizeof header);
-        read += sizeof header;
-        mf_block_result *block = &blocks[n_blocks++];
-        memset(block, 0, sizeof *block);
-        block->first_path = header[0];
-        block->n_paths = header[1];
-        block->n_cascades = header[2];
-        block->n_steps = steps;
-        block->rows = (mf_path_row *)(uintptr_t)read;
-        read += block->n_paths * sizeof(mf_path_row);
-        block->cascades = (double *)(uintptr_t)read;
-        read += block->n_cascades * MF_CASCADE_FIELDS * sizeof(double);
-        block->profile = (double *)(uintptr_t)read;
-        read += MF_PROFILE_SERIES * (size_t)steps * sizeof(double);
-    }
-    if (!blocks) {
-        free(gathered);
-        return MF_FAIL(MF_ERR_MEMORY, "out of memory unpacking block results");
-    }
+    mf_block_result *blocks = NULL;
+    int64_t n_blocks = 0;
+    status = unpack_blocks(gathered, gathered_bytes, steps, &blocks, &n_blocks);
+    free(gathered);
+    MF_CHECK(status);
     /* Blocks arrive in rank order; after a resume, rank 0 also holds restored blocks from
      * anywhere in the range. Block order is path order. */
     qsort(blocks, (size_t)n_blocks, sizeof *blocks, compare_first_path);
     int64_t expected = 0;
-    for (int64_t i = 0; i < n_blocks; i++) {
-        if (blocks[i].first_path != expected) {
-            const long long found = (long long)blocks[i].first_path;
-            free(blocks);
-            free(gathered);
-            return MF_FAIL(MF_ERR_INTERNAL,
-                           "gathered blocks do not tile the paths: block %lld "
-                           "starts at path %lld, expected %lld",
-                           (long long)i, found, (long long)expected);
-        }
+    for (int64_t i = 0; i < n_blocks && status == MF_OK; i++) {
+        if (blocks[i].first_path != expected)
+            status = MF_FAIL(MF_ERR_INTERNAL,
+                             "gathered blocks do not tile the paths: block %lld "
+                             "starts at path %lld, expected %lld",
+                             (long long)i, (long long)blocks[i].first_path, (long long)expected);
         expected += blocks[i].n_paths;
     }
-    if (expected != config->run.paths) {
-        free(blocks);
-        free(gathered);
-        return MF_FAIL(MF_ERR_INTERNAL, "gathered blocks cover %lld of %lld paths",
-                       (long long)expected, (long long)config->run.paths);
-    }
-    status = mf_reduce_blocks(config, blocks, n_blocks, keep_paths, out);
-    free(blocks);
-    free(gathered);
+    if (status == MF_OK && expected != config->run.paths)
+        status = MF_FAIL(MF_ERR_INTERNAL, "gathered blocks cover %lld of %lld paths",
+                         (long long)expected, (long long)config->run.paths);
+    if (status == MF_OK) status = mf_reduce_blocks(config, blocks, n_blocks, keep_paths, out);
+    free_blocks(blocks, n_blocks);
     MF_CHECK(status);
     return MF_OK;
 }

@@ -34,21 +34,28 @@ void mf_format_usd(double value, char *text, size_t size) {
         snprintf(text, size, "$%.0f", value);
 }
 
+/* A status that keeps the first failure: `next` counts only when `status` is MF_OK. Used
+ * where a collective must be called on every rank whatever its status so far. */
+static mf_status first_failure(mf_status status, mf_status next) {
+    return status != MF_OK ? status : next;
+}
+
 /* Every rank learns whether any rank failed; the lowest failing rank's message is copied to
- * every rank, so rank 0 can print it. */
+ * every rank, so rank 0 can print it. (An MPI failure inside is returned as MF_ERR_MPI: the
+ * communicators return errors, set in mf_run, so no rank aborts the others.) */
 static mf_status agree(mf_status status, MPI_Comm comm) {
     int rank, size;
-    MPI_Comm_rank(comm, &rank);
-    MPI_Comm_size(comm, &size);
+    MF_CHECK_MPI(MPI_Comm_rank(comm, &rank));
+    MF_CHECK_MPI(MPI_Comm_size(comm, &size));
     int mine = status != MF_OK ? rank : size;
     int first_failed = size;
-    MPI_Allreduce(&mine, &first_failed, 1, MPI_INT, MPI_MIN, comm);
+    MF_CHECK_MPI(MPI_Allreduce(&mine, &first_failed, 1, MPI_INT, MPI_MIN, comm));
     if (first_failed == size) return MF_OK;
     int code = (int)status;
-    MPI_Bcast(&code, 1, MPI_INT, first_failed, comm);
+    MF_CHECK_MPI(MPI_Bcast(&code, 1, MPI_INT, first_failed, comm));
     char message[2048];
     snprintf(message, sizeof message, "%s", mf_error_message());
-    MPI_Bcast(message, sizeof message, MPI_CHAR, first_failed, comm);
+    MF_CHECK_MPI(MPI_Bcast(message, sizeof message, MPI_CHAR, first_failed, comm));
     if (rank != first_failed) {
         if (first_failed == 0)
             mf_error_set((mf_status)code, __FILE__, __LINE__, __func__, "%s", message);
@@ -73,7 +80,7 @@ static void default_output_path(const char *config_path, char *out, size_t size)
 static mf_status load_config(const mf_run_options *options, MPI_Comm comm, mf_config *config,
                              char **text_out) {
     int rank;
-    MPI_Comm_rank(comm, &rank);
+    MF_CHECK_MPI(MPI_Comm_rank(comm, &rank));
     mf_status status = MF_OK;
     char *text = NULL;
     int64_t length = 0;
@@ -108,15 +115,18 @@ static mf_status load_config(const mf_run_options *options, MPI_Comm comm, mf_co
         free(text);
         return status;
     }
-    MPI_Bcast(&length, 1, MPI_INT64_T, 0, comm);
-    if (rank != 0) {
+    status = MF_MPI(MPI_Bcast(&length, 1, MPI_INT64_T, 0, comm));
+    if (status == MF_OK && rank != 0) {
         text = malloc((size_t)length);
         if (!text) status = MF_FAIL(MF_ERR_MEMORY, "out of memory");
     }
     status = agree(status, comm);
-    if (status != MF_OK) return status;
-    MPI_Bcast(text, (int)length, MPI_CHAR, 0, comm);
-    if (rank != 0) {
+    if (status != MF_OK) {
+        free(text);
+        return status;
+    }
+    status = MF_MPI(MPI_Bcast(text, (int)length, MPI_CHAR, 0, comm));
+    if (status == MF_OK && rank != 0) {
         status = mf_config_load_string(config, text, options->config_path, NULL, 0);
         if (status == MF_OK)
             snprintf(config->source_file, sizeof config->source_file, "%s", options->config_path);
@@ -389,8 +399,10 @@ static void print_sweep_summary(FILE *out, const mf_config *config, const mf_poi
 mf_status mf_run(const mf_run_options *options, MPI_Comm comm, FILE *summary) {
     const double start = MPI_Wtime();
     int rank, size;
-    MPI_Comm_rank(comm, &rank);
-    MPI_Comm_size(comm, &size);
+    /* MPI errors come back as codes (checked by MF_MPI) instead of aborting every rank. */
+    MF_CHECK_MPI(MPI_Comm_set_errhandler(comm, MPI_ERRORS_RETURN));
+    MF_CHECK_MPI(MPI_Comm_rank(comm, &rank));
+    MF_CHECK_MPI(MPI_Comm_size(comm, &size));
     const int threads = omp_get_max_threads();
     /* Block-level threads must not fan out again inside the margin sweeps. */
     omp_set_max_active_levels(1);
@@ -453,7 +465,7 @@ mf_status mf_run(const mf_run_options *options, MPI_Comm comm, FILE *summary) {
                         options->config_path, (long long)n_points, (long long)config->run.paths,
                         needed / 1e9, physical / 1e9);
     }
-    MPI_Bcast(&already_complete, 1, MPI_INT, 0, comm);
+    status = first_failure(status, MF_MPI(MPI_Bcast(&already_complete, 1, MPI_INT, 0, comm)));
     status = agree(status, comm);
     if (status == MF_OK && already_complete) {
         if (rank == 0 && summary)
@@ -490,7 +502,9 @@ mf_status mf_run(const mf_run_options *options, MPI_Comm comm, FILE *summary) {
         if (!item_done) status = MF_FAIL(MF_ERR_MEMORY, "out of memory");
         for (int64_t i = 0; i < n_loaded && item_done; i++)
             item_done[(loaded[i].point - point_first) * blocks_per_point + loaded[i].block] = 1;
-        MPI_Bcast(item_done, (int)(n_total_items > 0 ? n_total_items : 1), MPI_BYTE, 0, comm);
+        status = first_failure(
+            status, MF_MPI(MPI_Bcast(item_done, (int)(n_total_items > 0 ? n_total_items : 1),
+                                     MPI_BYTE, 0, comm)));
     }
     status = agree(status, comm);
     int64_t n_remaining = 0;
@@ -585,7 +599,8 @@ mf_status mf_run(const mf_run_options *options, MPI_Comm comm, FILE *summary) {
 
     /* Pre-emption: every rank writes what it has, then all stop together. */
     int interrupted = stop_requested ? 1 : 0, any_interrupted = 0;
-    MPI_Allreduce(&interrupted, &any_interrupted, 1, MPI_INT, MPI_MAX, comm);
+    status = first_failure(
+        status, MF_MPI(MPI_Allreduce(&interrupted, &any_interrupted, 1, MPI_INT, MPI_MAX, comm)));
     status = agree(status, comm);
     if (status == MF_OK && any_interrupted) {
         status = mf_checkpoint_write(checkpoint_dir, rank, &checkpoint.identity, checkpoint.items,
@@ -594,7 +609,8 @@ mf_status mf_run(const mf_run_options *options, MPI_Comm comm, FILE *summary) {
         int64_t written = 0, mine_written = 0;
         for (int64_t i = 0; i < checkpoint.n_items; i++)
             mine_written += checkpoint.done[i];
-        MPI_Reduce(&mine_written, &written, 1, MPI_INT64_T, MPI_SUM, 0, comm);
+        status = first_failure(
+            status, MF_MPI(MPI_Reduce(&mine_written, &written, 1, MPI_INT64_T, MPI_SUM, 0, comm)));
         if (status == MF_OK)
             status = mf_error_set(MF_ERR_INTERRUPTED, __FILE__, __LINE__, __func__,
                                   "stopped by SIGTERM: %lld of %lld blocks are saved in %s; run "
@@ -733,6 +749,7 @@ mf_status mf_save_population(const char *config_path, const char *const *overrid
         }
     }
     mf_store_free(&store);
+    mf_config_free(config); /* a sweep's tables and point texts, not only the struct */
     free(config);
     if (status != MF_OK) mf_error_push_frame(__FILE__, __LINE__, __func__);
     return status;

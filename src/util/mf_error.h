@@ -6,30 +6,13 @@
 
 #include <stddef.h>
 
-typedef enum {
-    MF_OK = 0,
-    MF_ERR_USAGE = 1,       /* bad command line */
-    MF_ERR_CONFIG = 2,      /* config file: syntax, unknown key, wrong type, impossible value */
-    MF_ERR_INPUT = 3,       /* unreadable replay or population file, or a result file for info */
-    MF_ERR_OUTPUT = 4,      /* output exists (no --force) or cannot be written */
-    MF_ERR_MEMORY = 5,      /* allocation failed */
-    MF_ERR_MPI = 6,         /* an MPI call failed */
-    MF_ERR_INTERNAL = 7,    /* a broken invariant: a bug */
-    MF_ERR_INTERRUPTED = 8, /* stopped by SIGTERM after writing a checkpoint: rerun with --resume */
-} mf_status;
+#include "marginfall.h" /* mf_status and the public error functions */
 
 /* Record the first error of a failure chain (printf-style). Returns status for chaining. */
 mf_status mf_error_set(mf_status status, const char *file, int line, const char *func,
                        const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 /* Append one traceback frame (called by MF_CHECK when a callee failed). */
 void mf_error_push_frame(const char *file, int line, const char *func);
-/* The message of the current error ("" when none). */
-const char *mf_error_message(void);
-/* The traceback, one frame per line, innermost first ("" when none). */
-const char *mf_error_traceback(void);
-mf_status mf_error_status(void);
-void mf_error_clear(void);
-const char *mf_status_name(mf_status status);
 
 #define MF_FAIL(status, ...) mf_error_set((status), __FILE__, __LINE__, __func__, __VA_ARGS__)
 
@@ -52,6 +35,15 @@ const char *mf_status_name(mf_status status);
             goto label;                                                                            \
         }                                                                                          \
     } while (0)
+
+/* MPI: the communicators marginfall uses return errors (MPI_ERRORS_RETURN, set by mf_run
+ * and the command line) instead of aborting, and every MPI call's code is checked. A code
+ * other than MPI_SUCCESS (0) becomes MF_ERR_MPI with MPI's error string, the call's text and
+ * its file and line. MF_MPI(call) is the mf_status of the call; MF_CHECK_MPI(call) returns
+ * from the function on failure. Collective failures stay collective: every rank of a failed
+ * collective sees an error code, and the run's agree() makes every rank stop together. */
+#define MF_MPI(call) mf_mpi_status((call), __FILE__, __LINE__, __func__, #call)
+#define MF_CHECK_MPI(call) MF_CHECK(MF_MPI(call))
 
 /* Allocation that records where it failed. */
 #define MF_ALLOC(ptr, count)                                                                       \

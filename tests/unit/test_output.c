@@ -709,3 +709,18 @@ Test(output, info_refuses_a_newer_major_version) {
     cr_expect(strstr(mf_error_message(), version) != NULL, "message: %s", mf_error_message());
     cr_expect(strstr(mf_error_message(), path) != NULL, "message: %s", mf_error_message());
 }
+
+Test(output, result_digest_reads_the_run_digest) {
+    const char *dir = mf_test_tmpdir();
+    const char *path = path_in(dir, "digest.h5");
+    mf_point_result points[2];
+    build_point(&points[0], 0, 9, 1);
+    build_point(&points[1], 1, 4, 0);
+    write_two_point_file(path, 42, 9);
+    char expected[MF_DIGEST_TEXT_LEN], digest[MF_DIGEST_TEXT_LEN];
+    mf_digest_format(mf_results_digest(points, 2), expected);
+    cr_assert_eq(mf_result_digest(path, digest), MF_OK, "%s", mf_error_message());
+    cr_assert_str_eq(digest, expected);
+    mf_point_result_free(&points[0]);
+    mf_point_result_free(&points[1]);
+}

@@ -1,0 +1,387 @@
+/* `marginfall info FILE`: a readable summary of a result file. */
+#include <errno.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <hdf5.h>
+#include <hdf5_hl.h>
+
+#include "h5_util.h"
+#include "mf_version.h"
+#include "output.h"
+
+/* 1234567 -> "1,234,567". */
+static void format_count(char *buffer, size_t size, long long value) {
+    char digits[32];
+    snprintf(digits, sizeof digits, "%lld", value < 0 ? -value : value);
+    size_t length = strlen(digits), out = 0;
+    if (value < 0 && out + 1 < size) buffer[out++] = '-';
+    for (size_t i = 0; i < length && out + 1 < size; i++) {
+        if (i > 0 && (length - i) % 3 == 0 && out + 2 < size) buffer[out++] = ',';
+        buffer[out++] = digits[i];
+    }
+    buffer[out] = '\0';
+}
+
+/* Three significant digits with a K/M/B/T suffix: 45.6M, 1.23B, 512. */
+static void format_scaled(char *buffer, size_t size, const char *prefix, double value) {
+    static const char *const suffixes[] = {"", "K", "M", "B", "T"};
+    double magnitude = fabs(value);
+    int s = 0;
+    while (s < 4 && magnitude >= 999.5) {
+        magnitude /= 1000;
+        s++;
+    }
+    const char *sign = value < 0 ? "-" : "";
+    if (s == 4 && magnitude >= 999.5)
+        snprintf(buffer, size, "%s%s%.3g", sign, prefix, fabs(value));
+    else if (magnitude >= 99.95 || (s == 0 && magnitude == floor(magnitude)))
+        snprintf(buffer, size, "%s%s%.0f%s", sign, prefix, magnitude, suffixes[s]);
+    else if (magnitude >= 9.995)
+        snprintf(buffer, size, "%s%s%.1f%s", sign, prefix, magnitude, suffixes[s]);
+    else if (magnitude >= 0.01 || magnitude == 0)
+        snprintf(buffer, size, "%s%s%.2f%s", sign, prefix, magnitude, suffixes[s]);
+    else
+        snprintf(buffer, size, "%s%s%.2g", sign, prefix, magnitude);
+}
+
+static void format_percent(char *buffer, size_t size, double fraction) {
+    double percent = fraction * 100;
+    double magnitude = fabs(percent);
+    if (magnitude >= 99.95 || magnitude == 0)
+        snprintf(buffer, size, "%.0f%%", percent);
+    else if (magnitude >= 9.995)
+        snprintf(buffer, size, "%.1f%%", percent);
+    else if (magnitude >= 0.01)
+        snprintf(buffer, size, "%.2f%%", percent);
+    else
+        snprintf(buffer, size, "%.2g%%", percent);
+}
+
+/* A value in the metric's unit: $1.23B, 12.3%, 4.56M, 0.82. */
+static void format_value(char *buffer, size_t size, double value, const char *unit) {
+    if (isnan(value))
+        snprintf(buffer, size, "-");
+    else if (isinf(value))
+        snprintf(buffer, size, "%sinf", value < 0 ? "-" : "");
+    else if (unit && strcmp(unit, "USD") == 0)
+        format_scaled(buffer, size, "$", value);
+    else if (unit && strcmp(unit, "fraction") == 0)
+        format_percent(buffer, size, value);
+    else if (unit && strcmp(unit, "ratio") == 0)
+        snprintf(buffer, size, "%.3g", value);
+    else
+        format_scaled(buffer, size, "", value);
+}
+
+static void print_seconds(FILE *out, double seconds) {
+    if (isnan(seconds)) {
+        fprintf(out, "?\n");
+    } else if (seconds < 60) {
+        fprintf(out, "%.2f s\n", seconds);
+    } else {
+        long total = (long)llround(seconds);
+        fprintf(out, "%.1f s (%ldh %02ldm %02lds)\n", seconds, total / 3600, total / 60 % 60,
+                total % 60);
+    }
+}
+
+static void print_attr_line(FILE *out, hid_t file, const char *label, const char *name) {
+    char *text = h5_read_attr_string(file, name);
+    fprintf(out, "  %-16s %s\n", label, text && *text ? text : "?");
+    free(text);
+}
+
+static void print_provenance(FILE *out, hid_t file, const char *path, const int32_t *version) {
+    fprintf(out, "marginfall result file: %s\n", path);
+    fprintf(out, "  %-16s %s %d.%d\n", "format", MF_FORMAT_NAME, version[0], version[1]);
+    char *engine = h5_read_attr_string(file, "engine_version");
+    char *commit = h5_read_attr_string(file, "git_commit");
+    fprintf(out, "  %-16s marginfall %s (commit %s)\n", "engine", engine ? engine : "?",
+            commit ? commit : "?");
+    free(engine);
+    free(commit);
+    print_attr_line(out, file, "created", "created");
+    print_attr_line(out, file, "digest", "verification_digest");
+    print_attr_line(out, file, "config file", "config_file");
+    print_attr_line(out, file, "command line", "command_line");
+
+    uint64_t seed = 0;
+    if (h5_read_attr_numbers(file, "seed", H5T_NATIVE_UINT64, &seed, 1) == 0)
+        fprintf(out, "  %-16s %llu\n", "seed", (unsigned long long)seed);
+    else
+        fprintf(out, "  %-16s ?\n", "seed");
+    int64_t paths = -1, accounts = -1, positions = -1;
+    char count[48];
+    h5_read_attr_numbers(file, "paths", H5T_NATIVE_INT64, &paths, 1);
+    format_count(count, sizeof count, (long long)paths);
+    fprintf(out, "  %-16s %s\n", "paths", paths >= 0 ? count : "?");
+    int32_t ranks = 0, threads = 0;
+    h5_read_attr_numbers(file, "ranks", H5T_NATIVE_INT32, &ranks, 1);
+    h5_read_attr_numbers(file, "threads", H5T_NATIVE_INT32, &threads, 1);
+    fprintf(out, "  %-16s %d rank%s x %d thread%s\n", "parallelism", ranks, ranks == 1 ? "" : "s",
+            threads, threads == 1 ? "" : "s");
+    double wall = NAN;
+    h5_read_attr_numbers(file, "wall_seconds", H5T_NATIVE_DOUBLE, &wall, 1);
+    fprintf(out, "  %-16s ", "wall time");
+    print_seconds(out, wall);
+    h5_read_attr_numbers(file, "accounts", H5T_NATIVE_INT64, &accounts, 1);
+    h5_read_attr_numbers(file, "positions", H5T_NATIVE_INT64, &positions, 1);
+    char accounts_text[48], positions_text[48];
+    format_count(accounts_text, sizeof accounts_text, (long long)accounts);
+    format_count(positions_text, sizeof positions_text, (long long)positions);
+    char *assets = h5_read_attr_strings_joined(file, "assets");
+    fprintf(out, "  %-16s %s accounts, %s positions; assets %s\n", "population", accounts_text,
+            positions_text, assets ? assets : "?");
+    free(assets);
+}
+
+typedef struct {
+    int64_t count;
+    double mean, max;
+    double levels[MF_N_QUANTILES];
+    double quantiles[MF_N_QUANTILES];
+    double shortfall[MF_N_QUANTILES];
+} metric_summary;
+
+static int read_metric_summary(hid_t metrics, const char *name, metric_summary *s, char **unit) {
+    hid_t group = H5Gopen2(metrics, name, H5P_DEFAULT);
+    if (group < 0) return -1;
+    int ok = h5_read_dataset_numbers(group, "count", H5T_NATIVE_INT64, &s->count, 1) == 0 &&
+             h5_read_dataset_numbers(group, "mean", H5T_NATIVE_DOUBLE, &s->mean, 1) == 0 &&
+             h5_read_dataset_numbers(group, "max", H5T_NATIVE_DOUBLE, &s->max, 1) == 0 &&
+             h5_read_dataset_numbers(group, "quantile_levels", H5T_NATIVE_DOUBLE, s->levels,
+                                     MF_N_QUANTILES) == 0 &&
+             h5_read_dataset_numbers(group, "quantiles", H5T_NATIVE_DOUBLE, s->quantiles,
+                                     MF_N_QUANTILES) == 0 &&
+             h5_read_dataset_numbers(group, "expected_shortfall", H5T_NATIVE_DOUBLE, s->shortfall,
+                                     MF_N_QUANTILES) == 0;
+    *unit = h5_read_attr_string(group, "unit");
+    H5Gclose(group);
+    return ok ? 0 : -1;
+}
+
+static void print_metric_row(FILE *out, hid_t metrics, const char *name) {
+    metric_summary s;
+    char *unit = NULL;
+    if (read_metric_summary(metrics, name, &s, &unit) != 0) {
+        fprintf(out, "  %-22s (unreadable)\n", name);
+        free(unit);
+        return;
+    }
+    int es = MF_N_QUANTILES - 1;
+    for (int q = 0; q < MF_N_QUANTILES; q++)
+        if (fabs(s.levels[q] - 0.99) < 1e-12) es = q;
+    char count[32], cells[MF_N_QUANTILES + 3][32];
+    format_count(count, sizeof count, (long long)s.count);
+    format_value(cells[0], sizeof cells[0], s.mean, unit);
+    for (int q = 0; q < MF_N_QUANTILES; q++)
+        format_value(cells[1 + q], sizeof cells[1 + q], s.quantiles[q], unit);
+    format_value(cells[1 + MF_N_QUANTILES], sizeof cells[0], s.shortfall[es], unit);
+    format_value(cells[2 + MF_N_QUANTILES], sizeof cells[0], s.max, unit);
+    fprintf(out, "  %-22s %-9s %11s", name, unit ? unit : "?", count);
+    for (int c = 0; c < MF_N_QUANTILES + 3; c++)
+        fprintf(out, " %9s", cells[c]);
+    fputc('\n', out);
+    free(unit);
+}
+
+typedef struct {
+    char names[64][64];
+    int n;
+} name_list;
+
+static herr_t collect_names(hid_t group, const char *name, const H5L_info_t *info, void *data) {
+    (void)group;
+    (void)info;
+    name_list *list = data;
+    if (list->n < 64) snprintf(list->names[list->n++], sizeof list->names[0], "%s", name);
+    return 0;
+}
+
+static void print_point(FILE *out, hid_t file, int index) {
+    char name[32];
+    snprintf(name, sizeof name, "point_%d", index);
+    hid_t group = H5Lexists(file, name, H5P_DEFAULT) > 0 ? H5Gopen2(file, name, H5P_DEFAULT)
+                                                         : H5I_INVALID_HID;
+    if (group < 0) {
+        fprintf(out, "\n%s: missing\n", name);
+        return;
+    }
+    int32_t point_index = index;
+    int64_t n_paths = 0;
+    double prob_bad_debt = NAN, prob_shortfall = NAN;
+    h5_read_attr_numbers(group, "point_index", H5T_NATIVE_INT32, &point_index, 1);
+    h5_read_dataset_numbers(group, "n_paths", H5T_NATIVE_INT64, &n_paths, 1);
+    h5_read_dataset_numbers(group, "prob_bad_debt", H5T_NATIVE_DOUBLE, &prob_bad_debt, 1);
+    h5_read_dataset_numbers(group, "prob_fund_shortfall", H5T_NATIVE_DOUBLE, &prob_shortfall, 1);
+    char paths_text[48], bad[32], shortfall[32];
+    format_count(paths_text, sizeof paths_text, (long long)n_paths);
+    format_value(bad, sizeof bad, prob_bad_debt, "fraction");
+    format_value(shortfall, sizeof shortfall, prob_shortfall, "fraction");
+    fprintf(out, "\npoint %d (%s): %s paths\n", point_index, name, paths_text);
+    char *label = H5Aexists(group, "label") > 0 ? h5_read_attr_string(group, "label") : NULL;
+    if (label && *label) fprintf(out, "  %-28s %s\n", "parameters", label);
+    free(label);
+    fprintf(out, "  %-28s %s\n", "P(bad debt > 0)", bad);
+    fprintf(out, "  %-28s %s\n", "P(insurance fund shortfall)", shortfall);
+
+    /* Peak of the mean liquidation profile. */
+    hid_t profile = H5Lexists(group, "profile", H5P_DEFAULT) > 0
+                        ? H5Dopen2(group, "profile/liquidated_notional", H5P_DEFAULT)
+                        : H5I_INVALID_HID;
+    if (profile >= 0) {
+        hid_t space = H5Dget_space(profile);
+        hssize_t n = space >= 0 ? H5Sget_simple_extent_npoints(space) : 0;
+        double *values = n > 0 ? malloc((size_t)n * sizeof *values) : NULL;
+        if (values &&
+            H5Dread(profile, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, values) >= 0) {
+            hssize_t peak = 0;
+            for (hssize_t t = 1; t < n; t++)
+                if (values[t] > values[peak]) peak = t;
+            char peak_text[32];
+            format_value(peak_text, sizeof peak_text, values[peak], "USD");
+            fprintf(out, "  %-28s %s per path at step %lld of %lld\n", "peak mean liquidations",
+                    peak_text, (long long)peak, (long long)n);
+        }
+        free(values);
+        if (space >= 0) H5Sclose(space);
+        H5Dclose(profile);
+    }
+
+    hid_t metrics = H5Lexists(group, "metrics", H5P_DEFAULT) > 0
+                        ? H5Gopen2(group, "metrics", H5P_DEFAULT)
+                        : H5I_INVALID_HID;
+    if (metrics >= 0) {
+        fprintf(out, "\n  %-22s %-9s %11s %9s", "metric", "unit", "count", "mean");
+        for (int q = 0; q < MF_N_QUANTILES; q++) {
+            char header[16];
+            snprintf(header, sizeof header, "p%g", mf_quantile_levels[q] * 100);
+            fprintf(out, " %9s", header);
+        }
+        fprintf(out, " %9s %9s\n", "ES99", "max");
+        for (int m = 0; m < MF_METRIC_COUNT; m++) {
+            const char *metric = mf_metric_describe((mf_metric_id)m)->name;
+            if (H5Lexists(metrics, metric, H5P_DEFAULT) > 0) print_metric_row(out, metrics, metric);
+        }
+        /* Metrics added by a later minor version, in name order. */
+        name_list *names = calloc(1, sizeof *names);
+        if (names) {
+            hsize_t position = 0;
+            H5Literate(metrics, H5_INDEX_NAME, H5_ITER_INC, &position, collect_names, names);
+            for (int i = 0; i < names->n; i++) {
+                int known = 0;
+                for (int m = 0; m < MF_METRIC_COUNT; m++)
+                    if (strcmp(names->names[i], mf_metric_describe((mf_metric_id)m)->name) == 0)
+                        known = 1;
+                if (!known) print_metric_row(out, metrics, names->names[i]);
+            }
+            free(names);
+        }
+        H5Gclose(metrics);
+    }
+    H5Gclose(group);
+}
+
+/* The sweep's points and their parameters, one line each (at most 50 lines). */
+static void print_sweep(FILE *out, hid_t file, const int64_t *present, int64_t n_present) {
+    if (H5Lexists(file, "sweep", H5P_DEFAULT) <= 0) return;
+    hid_t labels = H5Dopen2(file, "sweep/label", H5P_DEFAULT);
+    if (labels < 0) return;
+    hid_t space = H5Dget_space(labels);
+    const hssize_t n = space >= 0 ? H5Sget_simple_extent_npoints(space) : 0;
+    char **texts = n > 0 ? calloc((size_t)n, sizeof *texts) : NULL;
+    hid_t type = H5Tcopy(H5T_C_S1);
+    H5Tset_size(type, H5T_VARIABLE);
+    if (texts && H5Dread(labels, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, texts) >= 0) {
+        fprintf(out, "\nsweep: %lld points\n", (long long)n);
+        for (hssize_t i = 0; i < n && i < 50; i++) {
+            int here = present == NULL;
+            for (int64_t j = 0; j < n_present && !here; j++)
+                here = present[j] == i;
+            fprintf(out, "  %s point %-5lld %s\n", here ? "*" : " ", (long long)i,
+                    texts[i] ? texts[i] : "");
+        }
+        if (n > 50) fprintf(out, "  ... %lld more\n", (long long)(n - 50));
+        fprintf(out, "  (* = in this file)\n");
+        H5Dvlen_reclaim(type, space, H5P_DEFAULT, texts);
+    }
+    free(texts);
+    H5Tclose(type);
+    if (space >= 0) H5Sclose(space);
+    H5Dclose(labels);
+}
+
+mf_status mf_output_info(const char *path, FILE *out) {
+    if (!path || !*path) return MF_FAIL(MF_ERR_USAGE, "info: no result file given");
+    if (!out) return MF_FAIL(MF_ERR_INTERNAL, "mf_output_info: no output stream");
+    h5_quiet saved;
+    h5_quiet_begin(&saved);
+    hid_t file = H5I_INVALID_HID;
+    int32_t version[2] = {0, 0};
+    mf_status status = h5_result_open(path, &file, version);
+    if (status == MF_OK) {
+        print_provenance(out, file, path, version);
+        int64_t n_points = 0;
+        h5_read_attr_numbers(file, "points", H5T_NATIVE_INT64, &n_points, 1);
+        /* Format 1.1 lists the points this file holds (a part of a split sweep holds some). */
+        int64_t *present = NULL;
+        int64_t n_present = n_points;
+        hid_t attr = H5Aexists(file, "points_in_file") > 0
+                         ? H5Aopen(file, "points_in_file", H5P_DEFAULT)
+                         : H5I_INVALID_HID;
+        if (attr >= 0) {
+            hid_t space = H5Aget_space(attr);
+            n_present = space >= 0 ? H5Sget_simple_extent_npoints(space) : 0;
+            present = calloc((size_t)(n_present > 0 ? n_present : 1), sizeof *present);
+            if (present && n_present > 0 && H5Aread(attr, H5T_NATIVE_INT64, present) < 0)
+                n_present = 0;
+            if (space >= 0) H5Sclose(space);
+            H5Aclose(attr);
+        }
+        if (n_present == n_points)
+            fprintf(out, "  %-16s %lld\n", "points", (long long)n_points);
+        else
+            fprintf(out, "  %-16s %lld of the sweep's %lld\n", "points", (long long)n_present,
+                    (long long)n_points);
+        print_sweep(out, file, present, n_present);
+        for (int64_t i = 0; i < n_present; i++)
+            print_point(out, file, present ? (int)present[i] : (int)i);
+        free(present);
+        H5Fclose(file);
+    }
+    h5_quiet_end(&saved);
+    if (status != MF_OK) mf_error_push_frame(__FILE__, __LINE__, __func__);
+    return status;
+}
+
+mf_status mf_result_digest(const char *path, char digest[MF_DIGEST_TEXT_LEN]) {
+    digest[0] = '\0';
+    if (!path || !*path) return MF_FAIL(MF_ERR_USAGE, "mf_result_digest: no result file given");
+    h5_quiet saved;
+    h5_quiet_begin(&saved);
+    hid_t file = H5I_INVALID_HID;
+    int32_t version[2] = {0, 0};
+    mf_status status = h5_result_open(path, &file, version);
+    if (status == MF_OK) {
+        char *text = h5_read_attr_string(file, "verification_digest");
+        uint64_t value = 0;
+        if (mf_digest_parse(text, &value) != 0)
+            status = MF_FAIL(MF_ERR_INPUT,
+                             "'%s' has no valid verification_digest (a file from an older "
+                             "marginfall, or a damaged one)",
+                             path);
+        else
+            mf_digest_format(value, digest);
+        free(text);
+        H5Fclose(file);
+    }
+    h5_quiet_end(&saved);
+    if (status != MF_OK) mf_error_push_frame(__FILE__, __LINE__, __func__);
+    return status;
+}
