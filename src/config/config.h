@@ -230,6 +230,12 @@ double mf_sweep_point_value(const mf_config *config, int64_t point, int param);
  * Points into the config: valid until mf_config_free. */
 const char *mf_sweep_point_text(const mf_config *config, int64_t point, int param);
 
+/* The config schema (every key: type, unit, default, bounds, names, doc, source) as text:
+ * format "markdown" gives the key tables of docs/config.md, each between
+ * <!-- schema:begin TABLE --> and <!-- schema:end TABLE -->; "json" an array of rows. The
+ * caller frees *text. `marginfall schema` prints it. */
+mf_status mf_config_schema_text(const char *format, char **text);
+
 /* Lower Cholesky factor of the K x K correlation (row-major, K*K); fails if not PD. */
 mf_status mf_cholesky(const double *matrix, int k, double *lower);
 
