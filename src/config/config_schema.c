@@ -64,6 +64,7 @@ static const mf_schema_row run_rows[] = {
      AT(S, seed),
      .unit = "",
      .default_text = "20200312",
+     GE(0),
      LE(4294967295.0),
      .bound_text = "must be below 2^32 = 4294967296",
      .doc = "master seed; path p draws from streams keyed by (seed, purpose, p); larger seeds "
