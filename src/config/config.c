@@ -128,8 +128,23 @@ void mf_config_free(mf_config *config) {
 static const char *const sweep_parameter_keys[] = {"key", "values", "linear", "log", NULL};
 static const char *const sweep_range_keys[] = {"start", "stop", "num", NULL};
 
+/* The table called `name` (a handful of names, looked up for every sweep point: the last
+ * few answers are kept). */
 static const mf_schema_table *table(const char *name) {
-    return mf_schema_table_named(name);
+    enum { CACHED = 16 };
+    static const char *names[CACHED];
+    static const mf_schema_table *tables[CACHED];
+    for (int i = 0; i < CACHED && names[i]; i++)
+        if (names[i] == name) return tables[i]; /* the same string literal */
+    const mf_schema_table *found = mf_schema_table_named(name);
+    for (int i = 0; i < CACHED; i++) {
+        if (!names[i]) {
+            tables[i] = found;
+            names[i] = name;
+            break;
+        }
+    }
+    return found;
 }
 
 static void *field_of(void *base, const mf_schema_row *row) {
@@ -520,6 +535,8 @@ static void apply_row_defaults(const mf_schema_table *t, void *base) {
 
 /* The view of a section (run, market, ...): its known keys are the schema table's. */
 static mf_status section_view(const view *root, const char *name, view *out) {
+    static const char *const none[] = {NULL};
+    if (!mf_cfg_get(root->node, name)) return child_view(root, name, none, out); /* absent */
     mf_schema_keys known;
     mf_schema_known_keys(table(name), "", &known);
     return child_view(root, name, known.keys, out);
@@ -548,11 +565,18 @@ static mf_status convert_rows(const view *v, const mf_schema_table *t, void *bas
         if (dot) {
             size_t n = (size_t)(dot - row->key);
             if (!sub_open || strlen(sub_prefix) != n || strncmp(sub_prefix, row->key, n) != 0) {
-                snprintf(sub_prefix, sizeof sub_prefix, "%.*s", (int)n, row->key);
-                char known_prefix[80];
-                snprintf(known_prefix, sizeof known_prefix, "%s.", sub_prefix);
+                if (n >= sizeof sub_prefix - 1)
+                    return MF_FAIL(MF_ERR_INTERNAL, "schema key %s is too long", row->key);
+                memcpy(sub_prefix, row->key, n);
+                sub_prefix[n] = '\0';
                 mf_schema_keys known;
-                mf_schema_known_keys(t, known_prefix, &known);
+                known.keys[0] = NULL; /* an absent mapping has no keys to check */
+                if (mf_cfg_get(v->node, sub_prefix)) {
+                    char known_prefix[sizeof sub_prefix + 1];
+                    memcpy(known_prefix, row->key, n + 1); /* "garch." */
+                    known_prefix[n + 1] = '\0';
+                    mf_schema_known_keys(t, known_prefix, &known);
+                }
                 MF_CHECK(child_view(v, sub_prefix, known.keys, &sub));
                 sub_open = 1;
             }
@@ -1482,56 +1506,60 @@ static int within_bounds(const mf_schema_row *row, double value) {
 }
 
 /* The generic checks of every value row of table `t` in `base`: bounds of numbers, booleans
- * 0 or 1, enum values in range, terminated strings. `lookup` is the struct's key prefix
- * ("run", "market.assets[2]"). */
+ * 0 or 1, enum values in range, terminated strings. The struct's key prefix ("run",
+ * "market.assets[2]") is `lookup` formatted with the entry indices a and b, only for a
+ * message (every sweep point is checked: no text is built on the way). */
 static mf_status check_rows(checker *k, const mf_schema_table *t, const void *base,
-                            const char *lookup) {
+                            const char *lookup, int a, int b) {
     for (size_t r = 0; r < t->n_rows; r++) {
         const mf_schema_row *row = &t->rows[r];
         if (!row_is_value(row)) continue;
         const void *field = const_field_of(base, row);
-        const char *key = key_of(k, "%s.%s", lookup, row->key);
+        int value = 0, n = 2;
         switch (row->type) {
         case MF_SCHEMA_BOOL:
-        case MF_SCHEMA_ENUM: {
-            int value;
+        case MF_SCHEMA_ENUM:
             memcpy(&value, field, sizeof value);
-            int n = 2;
             if (row->type == MF_SCHEMA_ENUM)
                 for (n = 0; row->names[n]; n++) {
                 }
-            if (value < 0 || value >= n) {
-                if (row->type == MF_SCHEMA_BOOL) return refuse(k, key, "must be true or false");
-                return refuse(k, key, "unknown value %d", value);
-            }
+            if (value >= 0 && value < n) continue;
             break;
-        }
         case MF_SCHEMA_STRING:
         case MF_SCHEMA_PATH:
-            if (!terminated((const char *)field, row->size))
-                return refuse(k, key, "unterminated string");
+            if (terminated((const char *)field, row->size)) continue;
             break;
-        default: {
-            double value = row_number(row, base);
-            if (within_bounds(row, value)) break;
-            char got[48], bounds[96];
-            row_value_text(row, base, got, sizeof got);
-            if (row->bound_text) return refuse(k, key, "%s, got %s", row->bound_text, got);
-            if (!row->lo_kind && !row->hi_kind)
-                return refuse(k, key, "must be a finite number, got %s", got);
-            mf_schema_row bare = *row;
-            bare.bound_doc = NULL;
-            mf_schema_bounds_text(&bare, bounds, sizeof bounds);
-            return refuse(k, key, "must be %s, got %s", bounds, got);
+        default:
+            if (within_bounds(row, row_number(row, base))) continue;
+            break;
         }
-        }
+        /* A failure: now the key's text. */
+        char prefix[MF_CFG_KEY_LEN];
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+        snprintf(prefix, sizeof prefix, lookup, a, b);
+#pragma GCC diagnostic pop
+        const char *key = key_of(k, "%s.%s", prefix, row->key);
+        if (row->type == MF_SCHEMA_BOOL) return refuse(k, key, "must be true or false");
+        if (row->type == MF_SCHEMA_ENUM) return refuse(k, key, "unknown value %d", value);
+        if (row->type == MF_SCHEMA_STRING || row->type == MF_SCHEMA_PATH)
+            return refuse(k, key, "unterminated string");
+        char got[48], bounds[96];
+        row_value_text(row, base, got, sizeof got);
+        if (row->bound_text) return refuse(k, key, "%s, got %s", row->bound_text, got);
+        if (!row->lo_kind && !row->hi_kind)
+            return refuse(k, key, "must be a finite number, got %s", got);
+        mf_schema_row bare = *row;
+        bare.bound_doc = NULL;
+        mf_schema_bounds_text(&bare, bounds, sizeof bounds);
+        return refuse(k, key, "must be %s, got %s", bounds, got);
     }
     return MF_OK;
 }
 
 static mf_status check_run(checker *k) {
     /* Every run key has a row; no cross-field rule. */
-    return check_rows(k, table("run"), &k->c->run, "run");
+    return check_rows(k, table("run"), &k->c->run, "run", 0, 0);
 }
 
 static mf_status check_market(checker *k) {
@@ -1551,9 +1579,7 @@ static mf_status check_market(checker *k) {
             if (strcmp(m->assets[j].name, a->name) == 0)
                 return refuse(k, key_of(k, "market.assets[%d].name", i),
                               "asset '%s' is listed twice", a->name);
-        char item[64];
-        snprintf(item, sizeof item, "market.assets[%d]", i);
-        MF_CHECK(check_rows(k, table("market.assets[]"), a, item));
+        MF_CHECK(check_rows(k, table("market.assets[]"), a, "market.assets[%d]", i, 0));
         switch (a->replay_format) {
         case MF_REPLAY_NONE:
             if (a->replay_file[0])
@@ -1608,7 +1634,7 @@ static mf_status check_market(checker *k) {
                       "must be > 0 (the correlations contradict each other)",
                       failed + 1, n, m->assets[failed].name, pivot);
 
-    MF_CHECK(check_rows(k, table("market"), m, "market"));
+    MF_CHECK(check_rows(k, table("market"), m, "market", 0, 0));
     if (!(m->garch_alpha + m->garch_beta < 1.0))
         return refuse(k, "market.garch.beta",
                       "alpha + beta must be < 1 (stationary variance), got %g + %g = %g",
@@ -1622,9 +1648,7 @@ static mf_status check_market(checker *k) {
         if (shock->asset < -1 || shock->asset >= n)
             return refuse(k, key_of(k, "market.stress[%d].asset", s), "unknown asset index %d",
                           shock->asset);
-        char item[64];
-        snprintf(item, sizeof item, "market.stress[%d]", s);
-        MF_CHECK(check_rows(k, table("market.stress[]"), shock, item));
+        MF_CHECK(check_rows(k, table("market.stress[]"), shock, "market.stress[%d]", s, 0));
         if (shock->start_step < 0 || shock->start_step >= k->c->run.steps)
             return refuse(k, key_of(k, "market.stress[%d].start_step", s),
                           "must be a step in 0..%" PRId32 " (run.steps = %" PRId32
@@ -1641,9 +1665,8 @@ static mf_status check_tiers(checker *k, int i, mf_venue_market_config *market) 
     for (int t = 0; t < market->n_tiers; t++) {
         const mf_tier_config *tier = &market->tiers[t];
         const mf_tier_config *before = t ? &market->tiers[t - 1] : NULL;
-        char item[64];
-        snprintf(item, sizeof item, "venue.markets[%d].tiers[%d]", i, t);
-        MF_CHECK(check_rows(k, table("venue.markets[].tiers[]"), tier, item));
+        MF_CHECK(check_rows(k, table("venue.markets[].tiers[]"), tier,
+                            "venue.markets[%d].tiers[%d]", i, t));
         if (!before && tier->floor_usd != 0.0)
             return refuse(k, key_of(k, "venue.markets[%d].tiers[%d].floor_usd", i, t),
                           "the first tier must start at floor_usd 0, got %g", tier->floor_usd);
@@ -1666,12 +1689,10 @@ static mf_status check_tiers(checker *k, int i, mf_venue_market_config *market) 
 }
 
 static mf_status check_venue(checker *k, mf_venue_config *v) {
-    MF_CHECK(check_rows(k, table("venue"), v, "venue"));
+    MF_CHECK(check_rows(k, table("venue"), v, "venue", 0, 0));
     for (int i = 0; i < k->c->market.n_assets; i++) {
         mf_venue_market_config *market = &v->markets[i];
-        char item[64];
-        snprintf(item, sizeof item, "venue.markets[%d]", i);
-        MF_CHECK(check_rows(k, table("venue.markets[]"), market, item));
+        MF_CHECK(check_rows(k, table("venue.markets[]"), market, "venue.markets[%d]", i, 0));
         MF_CHECK(check_tiers(k, i, market));
     }
     return MF_OK;
@@ -1679,7 +1700,7 @@ static mf_status check_venue(checker *k, mf_venue_config *v) {
 
 static mf_status check_population(checker *k) {
     const mf_population_config *p = &k->c->population;
-    MF_CHECK(check_rows(k, table("population"), p, "population"));
+    MF_CHECK(check_rows(k, table("population"), p, "population", 0, 0));
     if (p->accounts < (p->file[0] ? 0 : 1))
         return refuse(k, "population.accounts", "must be >= 1, got %" PRId64, p->accounts);
     if (fabs(p->isolated_share + p->cross_share - 1.0) > 1e-9)
@@ -1687,9 +1708,8 @@ static mf_status check_population(checker *k) {
                       "the shares must sum to 1, got isolated %g + cross %g = %.12g",
                       p->isolated_share, p->cross_share, p->isolated_share + p->cross_share);
     for (int i = 0; i < k->c->market.n_assets; i++) {
-        char item[64];
-        snprintf(item, sizeof item, "population.assets[%d]", i);
-        MF_CHECK(check_rows(k, table("population.assets[]"), &p->assets[i], item));
+        MF_CHECK(check_rows(k, table("population.assets[]"), &p->assets[i], "population.assets[%d]",
+                            i, 0));
     }
     return MF_OK;
 }
@@ -1700,7 +1720,7 @@ static mf_status check_sweep(checker *k, mf_sweep_config *s) {
         return refuse(k, "sweep.parameters",
                       "%d parameters, expected 0 to %d (MF_MAX_SWEEP_PARAMS)", s->n_params,
                       MF_MAX_SWEEP_PARAMS);
-    MF_CHECK(check_rows(k, table("sweep"), s, "sweep"));
+    MF_CHECK(check_rows(k, table("sweep"), s, "sweep", 0, 0));
     for (int p = 0; p < s->n_params; p++) {
         const char *key = key_of(k, "sweep.parameters[%d]", p);
         if (!terminated(s->keys[p], sizeof s->keys[p]) || !s->keys[p][0])
@@ -1737,8 +1757,8 @@ static mf_status validate(mf_config *c, const mf_cfg_context *ctx) {
     MF_CHECK(check_market(&k));
     MF_CHECK(check_venue(&k, &c->venue));
     MF_CHECK(check_population(&k));
-    MF_CHECK(check_rows(&k, table("cascade"), &c->cascade, "cascade"));
-    MF_CHECK(check_rows(&k, table("output"), &c->output, "output"));
+    MF_CHECK(check_rows(&k, table("cascade"), &c->cascade, "cascade", 0, 0));
+    MF_CHECK(check_rows(&k, table("output"), &c->output, "output", 0, 0));
     MF_CHECK(check_sweep(&k, &c->sweep));
     return MF_OK;
 }
