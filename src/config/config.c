@@ -821,9 +821,7 @@ static mf_status convert_stress(conversion *cv, const view *market, mf_config *c
                                    name, names);
             }
         }
-        int asset = shock->asset;
         apply_row_defaults(table("market.stress[]"), shock); /* steps 1, log_return NaN */
-        shock->asset = asset;
         const double start = mf_cfg_get(item.node, "start_step") ? 0.0 : NAN;
         MF_CHECK(convert_rows(&item, table("market.stress[]"), shock));
         static const char *const required[] = {"start_step", "log_return", NULL};
