@@ -1,5 +1,7 @@
 /* The scenario config: defaults, YAML tree -> struct conversion, validation, the resolved
- * YAML emitter and the Cholesky factor of the correlation matrix. The YAML node tree,
+ * YAML emitter and the Cholesky factor of the correlation matrix. Scalar keys are rows of the
+ * schema (config_schema.c): their defaults, conversion, bounds checks and emission walk the
+ * rows; lists and cross-field rules are one hook per section here. The YAML node tree,
  * overrides and located messages live in config_yaml.c. */
 #include "config.h"
 
