@@ -77,6 +77,12 @@ void mf_free(void *pointer);
 mf_status mf_config_check(const char *path, const char *const *overrides, int n_overrides,
                           char **resolved_yaml, int64_t *n_points);
 
+/* The config schema, every key with its type, unit, default, bounds, allowed names, doc and
+ * source, as text: format "markdown" (the key tables of docs/config.md) or "json" (an array
+ * of rows, for tools and the Python package). *text is the caller's (mf_free it).
+ * `marginfall schema` prints it. */
+mf_status mf_config_schema_text(const char *format, char **text);
+
 /* ---- runs ---------------------------------------------------------------------------- */
 
 typedef struct {

@@ -19,6 +19,7 @@ static const char usage_text[] =
     "  marginfall merge OUT IN... [--allow-gaps] [--force]\n"
     "  marginfall info FILE\n"
     "  marginfall population CONFIG -o FILE [--set KEY=VALUE]... [--force]\n"
+    "  marginfall schema [--format markdown|json]\n"
     "  marginfall --help | --version\n";
 
 static const char help_text[] =
@@ -36,6 +37,9 @@ static const char help_text[] =
     "  info FILE         Print a readable summary of a result file.\n"
     "  population CONFIG Generate the scenario's account population and save it as HDF5\n"
     "                    (load it back with population.file in a config).\n"
+    "  schema            Print the config schema: every key with its type, unit, default,\n"
+    "                    bounds, allowed names, meaning and source. --format markdown (the\n"
+    "                    key tables of docs/config.md, the default) or --format json.\n"
     "\n"
     "Options for run:\n"
     "  -o, --output FILE   Result file (default: CONFIG's name with .h5, in the current\n"
@@ -139,6 +143,34 @@ static int parse_seed(const char *text, uint64_t *value) {
     return 1;
 }
 
+/* marginfall schema [--format markdown|json] */
+static int print_schema(int argc, char **argv, int rank) {
+    const char *format = "markdown";
+    for (int i = 2; i < argc; i++) {
+        if (!strcmp(argv[i], "--format") && i + 1 < argc) {
+            format = argv[++i];
+        } else if (!strncmp(argv[i], "--format=", 9)) {
+            format = argv[i] + 9;
+        } else {
+            char message[256];
+            snprintf(message, sizeof message, "schema: unexpected argument '%.200s'", argv[i]);
+            return usage_error(message, rank);
+        }
+    }
+    if (strcmp(format, "markdown") && strcmp(format, "json")) {
+        char message[256];
+        snprintf(message, sizeof message, "schema: --format is markdown or json, not '%.200s'",
+                 format);
+        return usage_error(message, rank);
+    }
+    char *text = NULL;
+    mf_status status = mf_config_schema_text(format, &text);
+    if (status != MF_OK) return fail(status, rank);
+    if (rank == 0) fputs(text, stdout);
+    free(text);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     int provided = 0;
     mf_status started = CLI_MPI(MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided));
@@ -161,6 +193,11 @@ int main(int argc, char **argv) {
     }
     if (!strcmp(command, "--version")) {
         if (rank == 0) printf("marginfall %s (%s)\n", mf_version(), mf_build_description());
+        goto done;
+    }
+
+    if (!strcmp(command, "schema")) {
+        code = print_schema(argc, argv, rank);
         goto done;
     }
 

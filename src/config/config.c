@@ -1,5 +1,7 @@
 /* The scenario config: defaults, YAML tree -> struct conversion, validation, the resolved
- * YAML emitter and the Cholesky factor of the correlation matrix. The YAML node tree,
+ * YAML emitter and the Cholesky factor of the correlation matrix. Scalar keys are rows of the
+ * schema (config_schema.c): their defaults, conversion, bounds checks and emission walk the
+ * rows; lists and cross-field rules are one hook per section here. The YAML node tree,
  * overrides and located messages live in config_yaml.c. */
 #include "config.h"
 
@@ -40,6 +42,8 @@ static const tier_row sol_tiers[] = {
     {500e3, 0.125, 4}, {1e6, 0.15, 3},    {2e6, 0.25, 2},
 };
 
+static void apply_row_defaults(const mf_schema_table *t, void *base);
+
 static void copy_name(char *out, size_t size, const char *text) {
     memset(out, 0, size);
     snprintf(out, size, "%s", text);
@@ -58,13 +62,11 @@ static void set_default_asset(mf_config *c, int i, const char *name, double pric
                               double volatility, double jump_beta, double depth_usd,
                               const tier_row *tiers, int n_tiers, double open_interest_usd) {
     mf_asset_config *asset = &c->market.assets[i];
+    apply_row_defaults(mf_schema_table_named("market.assets[]"), asset);
     copy_name(asset->name, sizeof asset->name, name);
     asset->price = price;
     asset->volatility = volatility;
-    asset->drift = 0.0;
     asset->jump_beta = jump_beta;
-    asset->replay_format = MF_REPLAY_NONE;
-    copy_name(asset->replay_column, sizeof asset->replay_column, "close");
 
     mf_venue_market_config *market = &c->venue.markets[i];
     market->depth_usd = depth_usd;
@@ -83,14 +85,16 @@ static void set_default_asset(mf_config *c, int i, const char *name, double pric
 
 void mf_config_set_defaults(mf_config *c) {
     memset(c, 0, sizeof *c);
-    c->run.paths = 1000;
-    c->run.seed = 20200312;
-    c->run.steps = 1440;
-    c->run.dt_seconds = 60.0;
-    c->run.block_paths = 16;
-    c->run.batch_paths = 8;
-    c->run.margin_kernel = MF_MARGIN_KERNEL_FILTERED;
+    /* Every scalar key's default is its schema row's (config_schema.c). */
+    apply_row_defaults(mf_schema_table_named("run"), &c->run);
+    apply_row_defaults(mf_schema_table_named("market"), &c->market);
+    apply_row_defaults(mf_schema_table_named("venue"), &c->venue);
+    apply_row_defaults(mf_schema_table_named("population"), &c->population);
+    apply_row_defaults(mf_schema_table_named("cascade"), &c->cascade);
+    apply_row_defaults(mf_schema_table_named("output"), &c->output);
+    apply_row_defaults(mf_schema_table_named("sweep"), &c->sweep);
 
+    /* The default assets: data tables (the rows document them as "default_doc"). */
     mf_market_config *m = &c->market;
     m->n_assets = 3;
     set_default_asset(c, 0, "BTC", 100000.0, 0.53, 1.0, 20e6, btc_tiers,
@@ -104,45 +108,7 @@ void mf_config_set_defaults(mf_config *c) {
     for (int i = 0; i < 3; i++)
         for (int j = 0; j < 3; j++)
             m->correlation[i][j] = correlation[i][j];
-    m->student_t_nu = 4.0;
-    m->garch_enabled = 1;
-    m->garch_alpha = 0.05;
-    m->garch_beta = 0.93;
-    m->jump_intensity = 12.0;
-    m->jump_mean = -0.03;
-    m->jump_stdev = 0.03;
-    m->impact_law = MF_IMPACT_SQRT;
-    m->impact_permanent_fraction = 0.03;
-    m->impact_half_life_seconds = 60.0;
-    m->depth_feedback_beta = 3.0;
-    m->depth_feedback_floor = 0.2;
     m->n_stress = 0;
-
-    mf_venue_config *v = &c->venue;
-    copy_name(v->name, sizeof v->name, "binance-usdm");
-    v->max_leverage = 125.0;
-    v->insurance_fund_usd = 1e9;
-    v->liquidation_fee = 0.015;
-    v->max_rounds = 50;
-    v->deficit = MF_DEFICIT_UNCOVERED;
-
-    mf_population_config *p = &c->population;
-    p->accounts = 10000;
-    p->isolated_share = 0.4;
-    p->cross_share = 0.6;
-    p->max_positions = 3;
-    p->notional_law = MF_NOTIONAL_LOGNORMAL;
-    p->notional_sigma = 1.5;
-    p->notional_alpha = 1.5;
-    p->leverage_median = 4.0;
-    p->leverage_sigma = 0.8;
-    p->entry_spread = 0.01;
-
-    c->cascade.threshold_usd = 0.0;
-    c->cascade.gap_steps = 5;
-    c->output.paths = 0;
-    c->output.bins_per_decade = 10;
-    c->sweep.mode = MF_SWEEP_PRODUCT;
     c->sweep.n_points = 1; /* no sweep: one point, the config itself */
 }
 
@@ -157,54 +123,42 @@ void mf_config_free(mf_config *config) {
     s->n_points = 1;
 }
 
-/* ---- the schema's words ------------------------------------------------------------------ */
+/* ---- the schema's words ------------------------------------------------------------------
+ * Every scalar key is a row of the schema (config_schema.c). Only the sweep's own entries
+ * (a parameter and its range), which are not scenario keys, are listed here. */
 
-static const char *const top_keys[] = {"run",     "market", "venue", "population",
-                                       "cascade", "output", "sweep", NULL};
-static const char *const run_keys[] = {"paths",       "seed",        "steps",         "dt_seconds",
-                                       "block_paths", "batch_paths", "margin_kernel", NULL};
-static const char *const market_keys[] = {"correlation", "student_t_nu", "garch",
-                                          "jumps",       "impact",       "depth_feedback",
-                                          "assets",      "stress",       NULL};
-static const char *const garch_keys[] = {"enabled", "alpha", "beta", NULL};
-static const char *const jumps_keys[] = {"intensity_per_year", "mean", "stdev", NULL};
-static const char *const impact_keys[] = {"law", "permanent_fraction", "half_life_seconds", NULL};
-static const char *const depth_feedback_keys[] = {"beta", "floor", NULL};
-static const char *const asset_keys[] = {"name",      "price",  "volatility", "drift",
-                                         "jump_beta", "replay", NULL};
-static const char *const replay_keys[] = {"format", "file", "column", "dataset", NULL};
-static const char *const stress_keys[] = {"asset", "start_step", "steps", "log_return", NULL};
-static const char *const venue_keys[] = {"name",
-                                         "max_leverage",
-                                         "insurance_fund_usd",
-                                         "liquidation_fee",
-                                         "max_rounds",
-                                         "deficit",
-                                         "markets",
-                                         NULL};
-static const char *const venue_market_keys[] = {"asset", "depth_usd", "liquidation_throughput_usd",
-                                                "tiers", NULL};
-static const char *const tier_keys[] = {"floor_usd", "mmr", "max_leverage", NULL};
-static const char *const population_keys[] = {"accounts",      "file",     "margin_modes",
-                                              "max_positions", "notional", "leverage",
-                                              "entry_spread",  "assets",   NULL};
-static const char *const margin_mode_keys[] = {"isolated", "cross", NULL};
-static const char *const notional_keys[] = {"law", "sigma", "alpha", NULL};
-static const char *const leverage_keys[] = {"median", "sigma", NULL};
-static const char *const population_asset_keys[] = {"asset", "open_interest_usd", "long_share",
-                                                    NULL};
-static const char *const cascade_keys[] = {"threshold_usd", "gap_steps", NULL};
-static const char *const output_keys[] = {"paths", "bins_per_decade", NULL};
-static const char *const sweep_keys[] = {"mode", "parameters", NULL};
 static const char *const sweep_parameter_keys[] = {"key", "values", "linear", "log", NULL};
 static const char *const sweep_range_keys[] = {"start", "stop", "num", NULL};
 
-static const char *const impact_law_names[] = {"linear", "sqrt", NULL};
-static const char *const notional_law_names[] = {"lognormal", "pareto", NULL};
-static const char *const deficit_names[] = {"uncovered", NULL};
-static const char *const margin_kernel_names[] = {"filtered", "reference", NULL};
-static const char *const replay_format_names[] = {"none", "csv", "hdf5", NULL};
-static const char *const sweep_mode_names[] = {"product", "zip", NULL};
+/* The table called `name` (a handful of names, looked up for every sweep point: the last
+ * few answers are kept). */
+static const mf_schema_table *table(const char *name) {
+    enum { CACHED = 16 };
+    static const char *names[CACHED];
+    static const mf_schema_table *tables[CACHED];
+    for (int i = 0; i < CACHED && names[i]; i++)
+        if (names[i] == name) return tables[i]; /* the same string literal */
+    const mf_schema_table *found = mf_schema_table_named(name);
+    for (int i = 0; i < CACHED; i++) {
+        if (!names[i]) {
+            tables[i] = found;
+            names[i] = name;
+            break;
+        }
+    }
+    return found;
+}
+
+static void *field_of(void *base, const mf_schema_row *row) {
+    return (char *)base + row->offset;
+}
+static const void *const_field_of(const void *base, const mf_schema_row *row) {
+    return (const char *)base + row->offset;
+}
+static int row_is_value(const mf_schema_row *row) {
+    return row->type != MF_SCHEMA_NAME && row->type != MF_SCHEMA_LIST &&
+           row->type != MF_SCHEMA_RANGE;
+}
 
 static void format_double(double value, char *out, size_t size);
 
@@ -492,68 +446,151 @@ static mf_status view_double(const view *v, const char *key, int allow_inf, doub
     return node ? read_double(v->ctx, node, path, allow_inf, out) : MF_OK;
 }
 
-static mf_status view_i64(const view *v, const char *key, int64_t *out) {
-    char path[MF_CFG_KEY_LEN];
-    mf_status status;
-    const mf_cfg_node *node = view_key(v, key, path, &status);
-    MF_CHECK(status);
-    if (!node) return MF_OK;
-    long long value = 0;
-    MF_CHECK(read_integer(v->ctx, node, path, INT64_MIN, INT64_MAX, &value));
-    *out = (int64_t)value;
-    return MF_OK;
-}
-
-static mf_status view_i32(const view *v, const char *key, int32_t *out) {
-    char path[MF_CFG_KEY_LEN];
-    mf_status status;
-    const mf_cfg_node *node = view_key(v, key, path, &status);
-    MF_CHECK(status);
-    if (!node) return MF_OK;
-    long long value = 0;
-    MF_CHECK(read_integer(v->ctx, node, path, INT32_MIN, INT32_MAX, &value));
-    *out = (int32_t)value;
-    return MF_OK;
-}
-
-static mf_status view_u64(const view *v, const char *key, uint64_t *out) {
-    char path[MF_CFG_KEY_LEN];
-    mf_status status;
-    const mf_cfg_node *node = view_key(v, key, path, &status);
-    MF_CHECK(status);
-    return node ? read_u64(v->ctx, node, path, out) : MF_OK;
-}
-
-static mf_status view_bool(const view *v, const char *key, int *out) {
-    char path[MF_CFG_KEY_LEN];
-    mf_status status;
-    const mf_cfg_node *node = view_key(v, key, path, &status);
-    MF_CHECK(status);
-    return node ? read_bool(v->ctx, node, path, out) : MF_OK;
-}
-
-static mf_status view_string(const view *v, const char *key, char *out, size_t size) {
-    char path[MF_CFG_KEY_LEN];
-    mf_status status;
-    const mf_cfg_node *node = view_key(v, key, path, &status);
-    MF_CHECK(status);
-    return node ? read_string(v->ctx, node, path, out, size) : MF_OK;
-}
-
-static mf_status view_enum(const view *v, const char *key, const char *const *names, int *out) {
-    char path[MF_CFG_KEY_LEN];
-    mf_status status;
-    const mf_cfg_node *node = view_key(v, key, path, &status);
-    MF_CHECK(status);
-    return node ? read_enum(v->ctx, node, path, names, out) : MF_OK;
-}
-
 static mf_status require_keys(const view *v, const char *what, const char *const *keys,
                               const double *values) {
     for (int i = 0; keys[i]; i++)
         if (isnan(values[i]))
             return mf_cfg_fail(v->ctx, v->node->origin, v->node->line, v->path,
                                "missing key '%s' (%s)", keys[i], what);
+    return MF_OK;
+}
+
+/* ---- schema rows ---------------------------------------------------------------------------- */
+
+_Static_assert(sizeof(mf_impact_law) == sizeof(int) && sizeof(mf_margin_kernel) == sizeof(int),
+               "enum keys are stored as int");
+
+/* Read one row's value from its node into the row's field of `base`. */
+static mf_status read_row(const mf_cfg_context *ctx, const mf_cfg_node *node, const char *path,
+                          const mf_schema_row *row, void *base) {
+    void *field = field_of(base, row);
+    long long integer = 0;
+    switch (row->type) {
+    case MF_SCHEMA_INT32: {
+        MF_CHECK(read_integer(ctx, node, path, INT32_MIN, INT32_MAX, &integer));
+        int32_t value = (int32_t)integer;
+        memcpy(field, &value, sizeof value);
+        return MF_OK;
+    }
+    case MF_SCHEMA_INT64: {
+        MF_CHECK(read_integer(ctx, node, path, INT64_MIN, INT64_MAX, &integer));
+        int64_t value = (int64_t)integer;
+        memcpy(field, &value, sizeof value);
+        return MF_OK;
+    }
+    case MF_SCHEMA_UINT64: {
+        uint64_t value = 0;
+        MF_CHECK(read_u64(ctx, node, path, &value));
+        memcpy(field, &value, sizeof value);
+        return MF_OK;
+    }
+    case MF_SCHEMA_DOUBLE: {
+        double value = 0.0;
+        MF_CHECK(read_double(ctx, node, path, row->allow_inf, &value));
+        memcpy(field, &value, sizeof value);
+        return MF_OK;
+    }
+    case MF_SCHEMA_BOOL: {
+        int value = 0;
+        MF_CHECK(read_bool(ctx, node, path, &value));
+        memcpy(field, &value, sizeof value);
+        return MF_OK;
+    }
+    case MF_SCHEMA_STRING:
+    case MF_SCHEMA_PATH:
+        return read_string(ctx, node, path, (char *)field, row->size);
+    case MF_SCHEMA_ENUM: {
+        int value = 0;
+        memcpy(&value, field, sizeof value);
+        MF_CHECK(read_enum(ctx, node, path, row->names, &value));
+        memcpy(field, &value, sizeof value);
+        return MF_OK;
+    }
+    default:
+        return MF_FAIL(MF_ERR_INTERNAL, "schema row %s is read by its section's hook", row->key);
+    }
+}
+
+/* The defaults of a table's rows (a new list entry's, for list tables): default_text read
+ * like a YAML value; a number without a default is NaN (required: the hook checks it). */
+static void apply_row_defaults(const mf_schema_table *t, void *base) {
+    mf_cfg_context ctx = {"(schema defaults)", NULL, 0, NULL, 0, 0, NULL, 1};
+    for (size_t r = 0; r < t->n_rows; r++) {
+        const mf_schema_row *row = &t->rows[r];
+        if (!row_is_value(row)) continue;
+        if (!row->default_text) {
+            if (row->type == MF_SCHEMA_DOUBLE) {
+                double nan_value = NAN;
+                memcpy(field_of(base, row), &nan_value, sizeof nan_value);
+            }
+            continue;
+        }
+        mf_cfg_node node;
+        memset(&node, 0, sizeof node);
+        node.kind = MF_CFG_SCALAR;
+        node.origin = MF_CFG_FROM_DEFAULTS;
+        node.line = 1;
+        node.text = (char *)(uintptr_t)row->default_text;
+        if (read_row(&ctx, &node, row->key, row, base) != MF_OK) mf_error_clear();
+    }
+}
+
+/* The view of a section (run, market, ...): its known keys are the schema table's. */
+static mf_status section_view(const view *root, const char *name, view *out) {
+    static const char *const none[] = {NULL};
+    if (!mf_cfg_get(root->node, name)) return child_view(root, name, none, out); /* absent */
+    mf_schema_keys known;
+    mf_schema_known_keys(table(name), "", &known);
+    return child_view(root, name, known.keys, out);
+}
+
+/* The view of a list entry, its known keys from the entry's table. */
+static mf_status item_view(mf_cfg_context *ctx, const mf_cfg_node *node, const char *path,
+                           const char *lookup, const char *table_name, view *out) {
+    mf_schema_keys known;
+    mf_schema_known_keys(table(table_name), "", &known);
+    return open_view(ctx, node, path, lookup, known.keys, out);
+}
+
+/* Read every value row of table `t` present in the mapping `v` into `base` (keys absent keep
+ * what base holds). Rows nested one level (garch.alpha) are read through a child view. */
+static mf_status convert_rows(const view *v, const mf_schema_table *t, void *base) {
+    view sub;
+    char sub_prefix[64] = "";
+    int sub_open = 0;
+    for (size_t r = 0; r < t->n_rows; r++) {
+        const mf_schema_row *row = &t->rows[r];
+        if (!row_is_value(row)) continue;
+        const char *dot = strchr(row->key, '.');
+        const view *at = v;
+        const char *leaf = row->key;
+        if (dot) {
+            size_t n = (size_t)(dot - row->key);
+            if (!sub_open || strlen(sub_prefix) != n || strncmp(sub_prefix, row->key, n) != 0) {
+                if (n >= sizeof sub_prefix - 1)
+                    return MF_FAIL(MF_ERR_INTERNAL, "schema key %s is too long", row->key);
+                memcpy(sub_prefix, row->key, n);
+                sub_prefix[n] = '\0';
+                mf_schema_keys known;
+                known.keys[0] = NULL; /* an absent mapping has no keys to check */
+                if (mf_cfg_get(v->node, sub_prefix)) {
+                    char known_prefix[sizeof sub_prefix + 1];
+                    memcpy(known_prefix, row->key, n + 1); /* "garch." */
+                    known_prefix[n + 1] = '\0';
+                    mf_schema_known_keys(t, known_prefix, &known);
+                }
+                MF_CHECK(child_view(v, sub_prefix, known.keys, &sub));
+                sub_open = 1;
+            }
+            at = &sub;
+            leaf = dot + 1;
+        }
+        char path[MF_CFG_KEY_LEN];
+        mf_status status;
+        const mf_cfg_node *node = view_key(at, leaf, path, &status);
+        MF_CHECK(status);
+        if (node) MF_CHECK(read_row(v->ctx, node, path, row, base));
+    }
     return MF_OK;
 }
 
@@ -605,18 +642,9 @@ static mf_status expect_list(const mf_cfg_context *ctx, const mf_cfg_node *node,
 
 static mf_status convert_run(conversion *cv, const view *root, mf_config *c) {
     view v;
-    MF_CHECK(child_view(root, "run", run_keys, &v));
-    MF_CHECK(view_i64(&v, "paths", &c->run.paths));
-    MF_CHECK(view_u64(&v, "seed", &c->run.seed));
-    MF_CHECK(view_i32(&v, "steps", &c->run.steps));
-    MF_CHECK(view_double(&v, "dt_seconds", 0, &c->run.dt_seconds));
-    MF_CHECK(view_i32(&v, "block_paths", &c->run.block_paths));
-    MF_CHECK(view_i32(&v, "batch_paths", &c->run.batch_paths));
-    int kernel = (int)c->run.margin_kernel;
-    MF_CHECK(view_enum(&v, "margin_kernel", margin_kernel_names, &kernel));
-    c->run.margin_kernel = (mf_margin_kernel)kernel;
+    MF_CHECK(section_view(root, "run", &v));
     (void)cv;
-    return MF_OK;
+    return convert_rows(&v, table("run"), &c->run);
 }
 
 static mf_status convert_assets(conversion *cv, const view *market, mf_config *c) {
@@ -639,7 +667,8 @@ static mf_status convert_assets(conversion *cv, const view *market, mf_config *c
         char item_path[MF_CFG_KEY_LEN];
         snprintf(item_path, sizeof item_path, "market.assets[%zu]", j);
         view item;
-        MF_CHECK(open_view(cv->ctx, list->items[j], item_path, item_path, asset_keys, &item));
+        MF_CHECK(
+            item_view(cv->ctx, list->items[j], item_path, item_path, "market.assets[]", &item));
         char name_path[MF_CFG_KEY_LEN];
         const mf_cfg_node *name_node = view_key(&item, "name", name_path, &status);
         MF_CHECK(status);
@@ -660,31 +689,14 @@ static mf_status convert_assets(conversion *cv, const view *market, mf_config *c
         if (d >= 0) {
             *asset = cv->defaults->market.assets[d];
         } else {
-            asset->price = NAN;
-            asset->volatility = NAN;
-            asset->jump_beta = 1.0;
-            asset->replay_format = MF_REPLAY_NONE;
-            copy_name(asset->replay_column, sizeof asset->replay_column, "close");
+            apply_row_defaults(table("market.assets[]"), asset); /* price, volatility: NaN */
         }
         if (d != (int)j) names_changed = 1;
         copy_name(asset->name, sizeof asset->name, name);
-        MF_CHECK(view_double(&item, "price", 0, &asset->price));
-        MF_CHECK(view_double(&item, "volatility", 0, &asset->volatility));
-        MF_CHECK(view_double(&item, "drift", 0, &asset->drift));
-        MF_CHECK(view_double(&item, "jump_beta", 0, &asset->jump_beta));
+        MF_CHECK(convert_rows(&item, table("market.assets[]"), asset));
         static const char *const required[] = {"price", "volatility", NULL};
         const double values[] = {asset->price, asset->volatility};
         MF_CHECK(require_keys(&item, "an asset not in the defaults needs it", required, values));
-
-        view replay;
-        MF_CHECK(child_view(&item, "replay", replay_keys, &replay));
-        int format = (int)asset->replay_format;
-        MF_CHECK(view_enum(&replay, "format", replay_format_names, &format));
-        asset->replay_format = (mf_replay_format)format;
-        MF_CHECK(view_string(&replay, "file", asset->replay_file, sizeof asset->replay_file));
-        MF_CHECK(view_string(&replay, "column", asset->replay_column, sizeof asset->replay_column));
-        MF_CHECK(
-            view_string(&replay, "dataset", asset->replay_dataset, sizeof asset->replay_dataset));
     }
     c->market.n_assets = (int)list->count;
     memcpy(c->market.assets, assets, sizeof assets);
@@ -787,7 +799,8 @@ static mf_status convert_stress(conversion *cv, const view *market, mf_config *c
         char item_path[MF_CFG_KEY_LEN];
         snprintf(item_path, sizeof item_path, "market.stress[%zu]", j);
         view item;
-        MF_CHECK(open_view(cv->ctx, list->items[j], item_path, item_path, stress_keys, &item));
+        MF_CHECK(
+            item_view(cv->ctx, list->items[j], item_path, item_path, "market.stress[]", &item));
         char name_path[MF_CFG_KEY_LEN];
         const mf_cfg_node *name_node = view_key(&item, "asset", name_path, &status);
         MF_CHECK(status);
@@ -810,18 +823,12 @@ static mf_status convert_stress(conversion *cv, const view *market, mf_config *c
                                    name, names);
             }
         }
-        double start = NAN, log_return = NAN;
-        shock->steps = 1;
-        int32_t start_step = 0;
-        if (mf_cfg_get(item.node, "start_step")) start = 0.0;
-        MF_CHECK(view_i32(&item, "start_step", &start_step));
-        MF_CHECK(view_i32(&item, "steps", &shock->steps));
-        MF_CHECK(view_double(&item, "log_return", 0, &log_return));
+        apply_row_defaults(table("market.stress[]"), shock); /* steps 1, log_return NaN */
+        const double start = mf_cfg_get(item.node, "start_step") ? 0.0 : NAN;
+        MF_CHECK(convert_rows(&item, table("market.stress[]"), shock));
         static const char *const required[] = {"start_step", "log_return", NULL};
-        const double values[] = {start, log_return};
+        const double values[] = {start, shock->log_return};
         MF_CHECK(require_keys(&item, "every shock needs it", required, values));
-        shock->start_step = start_step;
-        shock->log_return = log_return;
     }
     c->market.n_stress = (int)list->count;
     memcpy(c->market.stress, stress, sizeof stress);
@@ -830,34 +837,12 @@ static mf_status convert_stress(conversion *cv, const view *market, mf_config *c
 
 static mf_status convert_market(conversion *cv, const view *root, mf_config *c) {
     view v;
-    MF_CHECK(child_view(root, "market", market_keys, &v));
+    MF_CHECK(section_view(root, "market", &v));
     mf_market_config *m = &c->market;
     /* The asset list first: every other per-asset key is read against it. */
     MF_CHECK(convert_assets(cv, &v, c));
     MF_CHECK(convert_correlation(cv, &v, c));
-    MF_CHECK(view_double(&v, "student_t_nu", 1, &m->student_t_nu));
-
-    view garch, jumps, impact, feedback;
-    MF_CHECK(child_view(&v, "garch", garch_keys, &garch));
-    MF_CHECK(view_bool(&garch, "enabled", &m->garch_enabled));
-    MF_CHECK(view_double(&garch, "alpha", 0, &m->garch_alpha));
-    MF_CHECK(view_double(&garch, "beta", 0, &m->garch_beta));
-
-    MF_CHECK(child_view(&v, "jumps", jumps_keys, &jumps));
-    MF_CHECK(view_double(&jumps, "intensity_per_year", 0, &m->jump_intensity));
-    MF_CHECK(view_double(&jumps, "mean", 0, &m->jump_mean));
-    MF_CHECK(view_double(&jumps, "stdev", 0, &m->jump_stdev));
-
-    MF_CHECK(child_view(&v, "impact", impact_keys, &impact));
-    int law = (int)m->impact_law;
-    MF_CHECK(view_enum(&impact, "law", impact_law_names, &law));
-    m->impact_law = (mf_impact_law)law;
-    MF_CHECK(view_double(&impact, "permanent_fraction", 0, &m->impact_permanent_fraction));
-    MF_CHECK(view_double(&impact, "half_life_seconds", 0, &m->impact_half_life_seconds));
-
-    MF_CHECK(child_view(&v, "depth_feedback", depth_feedback_keys, &feedback));
-    MF_CHECK(view_double(&feedback, "beta", 0, &m->depth_feedback_beta));
-    MF_CHECK(view_double(&feedback, "floor", 0, &m->depth_feedback_floor));
+    MF_CHECK(convert_rows(&v, table("market"), m));
 
     MF_CHECK(convert_stress(cv, &v, c));
     return MF_OK;
@@ -866,7 +851,7 @@ static mf_status convert_market(conversion *cv, const view *root, mf_config *c) 
 /* Match a per-asset list (venue.markets, population.assets) to market.assets by name.
  * items[i] / yaml_index[i] receive the entry of asset i. */
 static mf_status match_assets(conversion *cv, const mf_cfg_node *list, const char *path,
-                              const char *const *keys, const mf_config *c,
+                              const char *table_name, const mf_config *c,
                               const mf_cfg_node *items[MF_MAX_ASSETS],
                               size_t yaml_index[MF_MAX_ASSETS]) {
     MF_CHECK(expect_list(cv->ctx, list, path));
@@ -878,7 +863,7 @@ static mf_status match_assets(conversion *cv, const mf_cfg_node *list, const cha
         char item_path[MF_CFG_KEY_LEN];
         mf_cfg_format(item_path, sizeof item_path, "%s[%zu]", path, j);
         view item;
-        MF_CHECK(open_view(cv->ctx, list->items[j], item_path, item_path, keys, &item));
+        MF_CHECK(item_view(cv->ctx, list->items[j], item_path, item_path, table_name, &item));
         const mf_cfg_node *name_node = mf_cfg_get(item.node, "asset");
         if (!name_node)
             return mf_cfg_fail(cv->ctx, item.node->origin, item.node->line, item_path,
@@ -925,16 +910,14 @@ static mf_status convert_tiers(conversion *cv, const view *item, int asset,
         mf_cfg_format(tier_path, sizeof tier_path, "%s[%zu]", path, t);
         snprintf(tier_lookup, sizeof tier_lookup, "venue.markets[%d].tiers[%zu]", asset, t);
         view tier;
-        MF_CHECK(open_view(cv->ctx, list->items[t], tier_path, tier_lookup, tier_keys, &tier));
-        double values[3] = {NAN, NAN, NAN};
-        MF_CHECK(view_double(&tier, "floor_usd", 0, &values[0]));
-        MF_CHECK(view_double(&tier, "mmr", 0, &values[1]));
-        MF_CHECK(view_double(&tier, "max_leverage", 0, &values[2]));
+        MF_CHECK(item_view(cv->ctx, list->items[t], tier_path, tier_lookup,
+                           "venue.markets[].tiers[]", &tier));
+        apply_row_defaults(table("venue.markets[].tiers[]"), &tiers[t]); /* all NaN: required */
+        MF_CHECK(convert_rows(&tier, table("venue.markets[].tiers[]"), &tiers[t]));
+        static const char *const tier_keys[] = {"floor_usd", "mmr", "max_leverage", NULL};
+        const double values[] = {tiers[t].floor_usd, tiers[t].mmr, tiers[t].max_leverage};
         MF_CHECK(require_keys(&tier, "every tier gives floor_usd, mmr and max_leverage", tier_keys,
                               values));
-        tiers[t].floor_usd = values[0];
-        tiers[t].mmr = values[1];
-        tiers[t].max_leverage = values[2];
     }
     market->n_tiers = (int)list->count;
     memcpy(market->tiers, tiers, sizeof tiers);
@@ -943,16 +926,9 @@ static mf_status convert_tiers(conversion *cv, const view *item, int asset,
 
 static mf_status convert_venue(conversion *cv, const view *root, mf_config *c) {
     view v;
-    MF_CHECK(child_view(root, "venue", venue_keys, &v));
+    MF_CHECK(section_view(root, "venue", &v));
     mf_venue_config *venue = &c->venue;
-    MF_CHECK(view_string(&v, "name", venue->name, sizeof venue->name));
-    MF_CHECK(view_double(&v, "max_leverage", 0, &venue->max_leverage));
-    MF_CHECK(view_double(&v, "insurance_fund_usd", 0, &venue->insurance_fund_usd));
-    MF_CHECK(view_double(&v, "liquidation_fee", 0, &venue->liquidation_fee));
-    MF_CHECK(view_i32(&v, "max_rounds", &venue->max_rounds));
-    int deficit = (int)venue->deficit;
-    MF_CHECK(view_enum(&v, "deficit", deficit_names, &deficit));
-    venue->deficit = (mf_deficit_policy)deficit;
+    MF_CHECK(convert_rows(&v, table("venue"), venue));
 
     char path[MF_CFG_KEY_LEN];
     mf_status status;
@@ -964,24 +940,22 @@ static mf_status convert_venue(conversion *cv, const view *root, mf_config *c) {
     }
     const mf_cfg_node *items[MF_MAX_ASSETS];
     size_t yaml_index[MF_MAX_ASSETS];
-    MF_CHECK(match_assets(cv, list, path, venue_market_keys, c, items, yaml_index));
+    MF_CHECK(match_assets(cv, list, path, "venue.markets[]", c, items, yaml_index));
     for (int i = 0; i < c->market.n_assets; i++) {
         char item_path[MF_CFG_KEY_LEN], item_lookup[MF_CFG_KEY_LEN];
         snprintf(item_path, sizeof item_path, "venue.markets[%zu]", yaml_index[i]);
         snprintf(item_lookup, sizeof item_lookup, "venue.markets[%d]", i);
         view item;
-        MF_CHECK(open_view(cv->ctx, items[i], item_path, item_lookup, venue_market_keys, &item));
+        MF_CHECK(item_view(cv->ctx, items[i], item_path, item_lookup, "venue.markets[]", &item));
         mf_venue_market_config market;
         int d = default_asset_index(cv->defaults, c->market.assets[i].name);
         if (d >= 0) {
             market = cv->defaults->venue.markets[d];
         } else {
             memset(&market, 0, sizeof market);
-            market.depth_usd = NAN;
-            market.throughput_usd = NAN;
+            apply_row_defaults(table("venue.markets[]"), &market); /* required: NaN */
         }
-        MF_CHECK(view_double(&item, "depth_usd", 1, &market.depth_usd));
-        MF_CHECK(view_double(&item, "liquidation_throughput_usd", 1, &market.throughput_usd));
+        MF_CHECK(convert_rows(&item, table("venue.markets[]"), &market));
         MF_CHECK(convert_tiers(cv, &item, i, &market));
         static const char *const required[] = {"depth_usd", "liquidation_throughput_usd", "tiers",
                                                NULL};
@@ -995,26 +969,9 @@ static mf_status convert_venue(conversion *cv, const view *root, mf_config *c) {
 
 static mf_status convert_population(conversion *cv, const view *root, mf_config *c) {
     view v;
-    MF_CHECK(child_view(root, "population", population_keys, &v));
+    MF_CHECK(section_view(root, "population", &v));
     mf_population_config *p = &c->population;
-    MF_CHECK(view_i64(&v, "accounts", &p->accounts));
-    MF_CHECK(view_string(&v, "file", p->file, sizeof p->file));
-    MF_CHECK(view_i32(&v, "max_positions", &p->max_positions));
-    MF_CHECK(view_double(&v, "entry_spread", 0, &p->entry_spread));
-
-    view modes, notional, leverage;
-    MF_CHECK(child_view(&v, "margin_modes", margin_mode_keys, &modes));
-    MF_CHECK(view_double(&modes, "isolated", 0, &p->isolated_share));
-    MF_CHECK(view_double(&modes, "cross", 0, &p->cross_share));
-    MF_CHECK(child_view(&v, "notional", notional_keys, &notional));
-    int law = (int)p->notional_law;
-    MF_CHECK(view_enum(&notional, "law", notional_law_names, &law));
-    p->notional_law = (mf_notional_law)law;
-    MF_CHECK(view_double(&notional, "sigma", 0, &p->notional_sigma));
-    MF_CHECK(view_double(&notional, "alpha", 0, &p->notional_alpha));
-    MF_CHECK(child_view(&v, "leverage", leverage_keys, &leverage));
-    MF_CHECK(view_double(&leverage, "median", 0, &p->leverage_median));
-    MF_CHECK(view_double(&leverage, "sigma", 0, &p->leverage_sigma));
+    MF_CHECK(convert_rows(&v, table("population"), p));
 
     char path[MF_CFG_KEY_LEN];
     mf_status status;
@@ -1026,24 +983,22 @@ static mf_status convert_population(conversion *cv, const view *root, mf_config 
     }
     const mf_cfg_node *items[MF_MAX_ASSETS];
     size_t yaml_index[MF_MAX_ASSETS];
-    MF_CHECK(match_assets(cv, list, path, population_asset_keys, c, items, yaml_index));
+    MF_CHECK(match_assets(cv, list, path, "population.assets[]", c, items, yaml_index));
     for (int i = 0; i < c->market.n_assets; i++) {
         char item_path[MF_CFG_KEY_LEN], item_lookup[MF_CFG_KEY_LEN];
         snprintf(item_path, sizeof item_path, "population.assets[%zu]", yaml_index[i]);
         snprintf(item_lookup, sizeof item_lookup, "population.assets[%d]", i);
         view item;
         MF_CHECK(
-            open_view(cv->ctx, items[i], item_path, item_lookup, population_asset_keys, &item));
+            item_view(cv->ctx, items[i], item_path, item_lookup, "population.assets[]", &item));
         mf_population_asset_config asset;
         int d = default_asset_index(cv->defaults, c->market.assets[i].name);
         if (d >= 0) {
             asset = cv->defaults->population.assets[d];
         } else {
-            asset.open_interest_usd = NAN;
-            asset.long_share = NAN;
+            apply_row_defaults(table("population.assets[]"), &asset); /* required: NaN */
         }
-        MF_CHECK(view_double(&item, "open_interest_usd", 0, &asset.open_interest_usd));
-        MF_CHECK(view_double(&item, "long_share", 0, &asset.long_share));
+        MF_CHECK(convert_rows(&item, table("population.assets[]"), &asset));
         static const char *const required[] = {"open_interest_usd", "long_share", NULL};
         const double values[] = {asset.open_interest_usd, asset.long_share};
         MF_CHECK(require_keys(&item, "an asset not in the defaults needs it", required, values));
@@ -1336,11 +1291,9 @@ static int64_t count_points(const mf_sweep_config *s, char *why, size_t why_size
 
 static mf_status convert_sweep(conversion *cv, const view *root, mf_config *c) {
     view v;
-    MF_CHECK(child_view(root, "sweep", sweep_keys, &v));
+    MF_CHECK(section_view(root, "sweep", &v));
     mf_sweep_config *s = &c->sweep;
-    int mode = (int)s->mode;
-    MF_CHECK(view_enum(&v, "mode", sweep_mode_names, &mode));
-    s->mode = (mf_sweep_mode)mode;
+    MF_CHECK(convert_rows(&v, table("sweep"), s));
     char path[MF_CFG_KEY_LEN];
     mf_status status;
     const mf_cfg_node *list = view_key(&v, "parameters", path, &status);
@@ -1383,18 +1336,21 @@ static mf_status convert(mf_cfg_context *ctx, const mf_cfg_node *tree, const mf_
                          const mf_cfg_node *defaults_tree, sweep_places *places, mf_config *c) {
     conversion cv = {ctx, defaults, tree, defaults_tree, places, 0, MF_CFG_FROM_FILE, 1};
     view root;
+    const char *top_keys[24];
+    size_t n_top = 0;
+    for (size_t t = 0; t < mf_schema_n_tables && n_top + 1 < 24; t++)
+        if (!strchr(mf_schema_tables[t].name, '.')) top_keys[n_top++] = mf_schema_tables[t].name;
+    top_keys[n_top] = NULL;
     MF_CHECK(open_view(ctx, tree, "", "", top_keys, &root));
     MF_CHECK(convert_run(&cv, &root, c));
     MF_CHECK(convert_market(&cv, &root, c));
     MF_CHECK(convert_venue(&cv, &root, c));
     MF_CHECK(convert_population(&cv, &root, c));
     view cascade, output;
-    MF_CHECK(child_view(&root, "cascade", cascade_keys, &cascade));
-    MF_CHECK(view_double(&cascade, "threshold_usd", 0, &c->cascade.threshold_usd));
-    MF_CHECK(view_i32(&cascade, "gap_steps", &c->cascade.gap_steps));
-    MF_CHECK(child_view(&root, "output", output_keys, &output));
-    MF_CHECK(view_bool(&output, "paths", &c->output.paths));
-    MF_CHECK(view_i32(&output, "bins_per_decade", &c->output.bins_per_decade));
+    MF_CHECK(section_view(&root, "cascade", &cascade));
+    MF_CHECK(convert_rows(&cascade, table("cascade"), &c->cascade));
+    MF_CHECK(section_view(&root, "output", &output));
+    MF_CHECK(convert_rows(&output, table("output"), &c->output));
     MF_CHECK(convert_sweep(&cv, &root, c));
     return MF_OK;
 }
@@ -1491,30 +1447,119 @@ static int valid_name(const char *name) {
     return !all_digits;
 }
 
-static mf_status check_run(checker *k) {
-    const mf_run_config *r = &k->c->run;
-    if (r->paths < 1) return refuse(k, "run.paths", "must be >= 1, got %" PRId64, r->paths);
-    if (r->steps < 1) return refuse(k, "run.steps", "must be >= 1, got %" PRId32, r->steps);
-    if (!(r->dt_seconds > 0.0) || !isfinite(r->dt_seconds))
-        return refuse(k, "run.dt_seconds", "must be a finite number > 0, got %g", r->dt_seconds);
-    if (r->block_paths < 1)
-        return refuse(k, "run.block_paths", "must be >= 1, got %" PRId32, r->block_paths);
-    if (r->margin_kernel != MF_MARGIN_KERNEL_FILTERED &&
-        r->margin_kernel != MF_MARGIN_KERNEL_REFERENCE)
-        return refuse(k, "run.margin_kernel", "unknown margin kernel %d", (int)r->margin_kernel);
-    if (r->batch_paths < 1 || r->batch_paths > MF_MAX_BATCH)
-        return refuse(k, "run.batch_paths", "must be in 1..%d (MF_MAX_BATCH), got %" PRId32,
-                      MF_MAX_BATCH, r->batch_paths);
-    /* A stream key (seed, purpose, path) is a list of 32-bit words; a seed of two words could
-     * alias another key (docs/rng.md), so seeds stay below 2^32. */
-    if (r->seed > UINT32_MAX)
-        return refuse(k, "run.seed", "must be below 2^32 = 4294967296, got %" PRIu64, r->seed);
+/* A row's value as a double (numbers), for the generic bounds check. */
+static double row_number(const mf_schema_row *row, const void *base) {
+    const void *field = const_field_of(base, row);
+    switch (row->type) {
+    case MF_SCHEMA_INT32: {
+        int32_t value;
+        memcpy(&value, field, sizeof value);
+        return (double)value;
+    }
+    case MF_SCHEMA_INT64: {
+        int64_t value;
+        memcpy(&value, field, sizeof value);
+        return (double)value;
+    }
+    case MF_SCHEMA_UINT64: {
+        uint64_t value;
+        memcpy(&value, field, sizeof value);
+        return (double)value;
+    }
+    default: {
+        double value;
+        memcpy(&value, field, sizeof value);
+        return value;
+    }
+    }
+}
+
+/* The row's value as text for a message: integers in digits, doubles as %g. */
+static void row_value_text(const mf_schema_row *row, const void *base, char *out, size_t size) {
+    const void *field = const_field_of(base, row);
+    if (row->type == MF_SCHEMA_INT32) {
+        int32_t value;
+        memcpy(&value, field, sizeof value);
+        snprintf(out, size, "%" PRId32, value);
+    } else if (row->type == MF_SCHEMA_INT64) {
+        int64_t value;
+        memcpy(&value, field, sizeof value);
+        snprintf(out, size, "%" PRId64, value);
+    } else if (row->type == MF_SCHEMA_UINT64) {
+        uint64_t value;
+        memcpy(&value, field, sizeof value);
+        snprintf(out, size, "%" PRIu64, value);
+    } else {
+        snprintf(out, size, "%g", row_number(row, base));
+    }
+}
+
+static int within_bounds(const mf_schema_row *row, double value) {
+    if (isnan(value)) return 0;
+    if (isinf(value) && !(row->allow_inf && value > 0)) return 0;
+    if (row->lo_kind == MF_BOUND_CLOSED && !(value >= row->lo)) return 0;
+    if (row->lo_kind == MF_BOUND_OPEN && !(value > row->lo)) return 0;
+    if (isinf(value)) return 1; /* .inf where allowed passes an upper bound */
+    if (row->hi_kind == MF_BOUND_CLOSED && !(value <= row->hi)) return 0;
+    if (row->hi_kind == MF_BOUND_OPEN && !(value < row->hi)) return 0;
+    return 1;
+}
+
+/* The generic checks of every value row of table `t` in `base`: bounds of numbers, booleans
+ * 0 or 1, enum values in range, terminated strings. The struct's key prefix ("run",
+ * "market.assets[2]") is `lookup` formatted with the entry indices a and b, only for a
+ * message (every sweep point is checked: no text is built on the way). */
+static mf_status check_rows(checker *k, const mf_schema_table *t, const void *base,
+                            const char *lookup, int a, int b) {
+    for (size_t r = 0; r < t->n_rows; r++) {
+        const mf_schema_row *row = &t->rows[r];
+        if (!row_is_value(row)) continue;
+        const void *field = const_field_of(base, row);
+        int value = 0, n = 2;
+        switch (row->type) {
+        case MF_SCHEMA_BOOL:
+        case MF_SCHEMA_ENUM:
+            memcpy(&value, field, sizeof value);
+            if (row->type == MF_SCHEMA_ENUM)
+                for (n = 0; row->names[n]; n++) {
+                }
+            if (value >= 0 && value < n) continue;
+            break;
+        case MF_SCHEMA_STRING:
+        case MF_SCHEMA_PATH:
+            if (terminated((const char *)field, row->size)) continue;
+            break;
+        default:
+            if (within_bounds(row, row_number(row, base))) continue;
+            break;
+        }
+        /* A failure: now the key's text. */
+        char prefix[MF_CFG_KEY_LEN];
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+        snprintf(prefix, sizeof prefix, lookup, a, b);
+#pragma GCC diagnostic pop
+        const char *key = key_of(k, "%s.%s", prefix, row->key);
+        if (row->type == MF_SCHEMA_BOOL) return refuse(k, key, "must be true or false");
+        if (row->type == MF_SCHEMA_ENUM) return refuse(k, key, "unknown value %d", value);
+        if (row->type == MF_SCHEMA_STRING || row->type == MF_SCHEMA_PATH)
+            return refuse(k, key, "unterminated string");
+        char got[48], bounds[96];
+        row_value_text(row, base, got, sizeof got);
+        if (row->bound_text) return refuse(k, key, "%s, got %s", row->bound_text, got);
+        if (!row->lo_kind && !row->hi_kind)
+            return refuse(k, key, "must be a finite number, got %s", got);
+        mf_schema_row bare = *row;
+        bare.bound_doc = NULL;
+        mf_schema_bounds_text(&bare, bounds, sizeof bounds);
+        return refuse(k, key, "must be %s, got %s", bounds, got);
+    }
     return MF_OK;
 }
 
-static mf_status check_finite(checker *k, const char *lookup, double value) {
-    if (!isfinite(value)) return refuse(k, lookup, "must be a finite number, got %g", value);
-    return MF_OK;
+static mf_status check_run(checker *k) {
+    /* Every run key has a row; no cross-field rule. */
+    return check_rows(k, table("run"), &k->c->run, "run", 0, 0);
 }
 
 static mf_status check_market(checker *k) {
@@ -1534,18 +1579,7 @@ static mf_status check_market(checker *k) {
             if (strcmp(m->assets[j].name, a->name) == 0)
                 return refuse(k, key_of(k, "market.assets[%d].name", i),
                               "asset '%s' is listed twice", a->name);
-        if (!(a->price > 0.0) || !isfinite(a->price))
-            return refuse(k, key_of(k, "market.assets[%d].price", i),
-                          "must be a finite price > 0, got %g", a->price);
-        if (!(a->volatility >= 0.0) || !isfinite(a->volatility))
-            return refuse(k, key_of(k, "market.assets[%d].volatility", i),
-                          "must be >= 0 (annualised, 0.53 = 53%%), got %g", a->volatility);
-        MF_CHECK(check_finite(k, key_of(k, "market.assets[%d].drift", i), a->drift));
-        MF_CHECK(check_finite(k, key_of(k, "market.assets[%d].jump_beta", i), a->jump_beta));
-        if (!terminated(a->replay_file, sizeof a->replay_file) ||
-            !terminated(a->replay_column, sizeof a->replay_column) ||
-            !terminated(a->replay_dataset, sizeof a->replay_dataset))
-            return refuse(k, key_of(k, "market.assets[%d].replay", i), "unterminated string");
+        MF_CHECK(check_rows(k, table("market.assets[]"), a, "market.assets[%d]", i, 0));
         switch (a->replay_format) {
         case MF_REPLAY_NONE:
             if (a->replay_file[0])
@@ -1557,7 +1591,7 @@ static mf_status check_market(checker *k) {
             if (!a->replay_file[0])
                 return refuse(k, key_of(k, "market.assets[%d].replay.file", i),
                               "replay.format is %s but no replay.file is given",
-                              a->replay_format == MF_REPLAY_CSV ? "csv" : "hdf5");
+                              mf_replay_format_names[a->replay_format]);
             if (a->replay_format == MF_REPLAY_CSV && !a->replay_column[0])
                 return refuse(k, key_of(k, "market.assets[%d].replay.column", i),
                               "a CSV replay needs the column of the price");
@@ -1600,40 +1634,11 @@ static mf_status check_market(checker *k) {
                       "must be > 0 (the correlations contradict each other)",
                       failed + 1, n, m->assets[failed].name, pivot);
 
-    if (!(m->student_t_nu > 2.0))
-        return refuse(k, "market.student_t_nu",
-                      "must be > 2 (finite variance) or .inf for Gaussian, got %g",
-                      m->student_t_nu);
-    if (m->garch_enabled != 0 && m->garch_enabled != 1)
-        return refuse(k, "market.garch.enabled", "must be true or false");
-    if (!(m->garch_alpha >= 0.0) || !isfinite(m->garch_alpha))
-        return refuse(k, "market.garch.alpha", "must be >= 0, got %g", m->garch_alpha);
-    if (!(m->garch_beta >= 0.0) || !isfinite(m->garch_beta))
-        return refuse(k, "market.garch.beta", "must be >= 0, got %g", m->garch_beta);
+    MF_CHECK(check_rows(k, table("market"), m, "market", 0, 0));
     if (!(m->garch_alpha + m->garch_beta < 1.0))
         return refuse(k, "market.garch.beta",
                       "alpha + beta must be < 1 (stationary variance), got %g + %g = %g",
                       m->garch_alpha, m->garch_beta, m->garch_alpha + m->garch_beta);
-    if (!(m->jump_intensity >= 0.0) || !isfinite(m->jump_intensity))
-        return refuse(k, "market.jumps.intensity_per_year", "must be >= 0, got %g",
-                      m->jump_intensity);
-    MF_CHECK(check_finite(k, "market.jumps.mean", m->jump_mean));
-    if (!(m->jump_stdev >= 0.0) || !isfinite(m->jump_stdev))
-        return refuse(k, "market.jumps.stdev", "must be >= 0, got %g", m->jump_stdev);
-    if (m->impact_law != MF_IMPACT_LINEAR && m->impact_law != MF_IMPACT_SQRT)
-        return refuse(k, "market.impact.law", "unknown impact law %d", (int)m->impact_law);
-    if (!(m->impact_permanent_fraction >= 0.0 && m->impact_permanent_fraction <= 1.0))
-        return refuse(k, "market.impact.permanent_fraction", "must be in [0, 1], got %g",
-                      m->impact_permanent_fraction);
-    if (!(m->impact_half_life_seconds > 0.0) || !isfinite(m->impact_half_life_seconds))
-        return refuse(k, "market.impact.half_life_seconds", "must be a finite time > 0, got %g",
-                      m->impact_half_life_seconds);
-    if (!(m->depth_feedback_beta >= 0.0) || !isfinite(m->depth_feedback_beta))
-        return refuse(k, "market.depth_feedback.beta", "must be >= 0 (0 = off), got %g",
-                      m->depth_feedback_beta);
-    if (!(m->depth_feedback_floor > 0.0 && m->depth_feedback_floor <= 1.0))
-        return refuse(k, "market.depth_feedback.floor", "must be in (0, 1], got %g",
-                      m->depth_feedback_floor);
 
     if (m->n_stress < 0 || m->n_stress > MF_MAX_STRESS)
         return refuse(k, "market.stress", "%d shocks, at most %d (MF_MAX_STRESS)", m->n_stress,
@@ -1643,15 +1648,12 @@ static mf_status check_market(checker *k) {
         if (shock->asset < -1 || shock->asset >= n)
             return refuse(k, key_of(k, "market.stress[%d].asset", s), "unknown asset index %d",
                           shock->asset);
-        if (shock->steps < 1)
-            return refuse(k, key_of(k, "market.stress[%d].steps", s), "must be >= 1, got %" PRId32,
-                          shock->steps);
+        MF_CHECK(check_rows(k, table("market.stress[]"), shock, "market.stress[%d]", s, 0));
         if (shock->start_step < 0 || shock->start_step >= k->c->run.steps)
             return refuse(k, key_of(k, "market.stress[%d].start_step", s),
                           "must be a step in 0..%" PRId32 " (run.steps = %" PRId32
                           "), got %" PRId32,
                           k->c->run.steps - 1, k->c->run.steps, shock->start_step);
-        MF_CHECK(check_finite(k, key_of(k, "market.stress[%d].log_return", s), shock->log_return));
     }
     return MF_OK;
 }
@@ -1663,6 +1665,8 @@ static mf_status check_tiers(checker *k, int i, mf_venue_market_config *market) 
     for (int t = 0; t < market->n_tiers; t++) {
         const mf_tier_config *tier = &market->tiers[t];
         const mf_tier_config *before = t ? &market->tiers[t - 1] : NULL;
+        MF_CHECK(check_rows(k, table("venue.markets[].tiers[]"), tier,
+                            "venue.markets[%d].tiers[%d]", i, t));
         if (!before && tier->floor_usd != 0.0)
             return refuse(k, key_of(k, "venue.markets[%d].tiers[%d].floor_usd", i, t),
                           "the first tier must start at floor_usd 0, got %g", tier->floor_usd);
@@ -1670,16 +1674,10 @@ static mf_status check_tiers(checker *k, int i, mf_venue_market_config *market) 
             return refuse(k, key_of(k, "venue.markets[%d].tiers[%d].floor_usd", i, t),
                           "tier floors must be strictly ascending: %g after %g", tier->floor_usd,
                           before->floor_usd);
-        if (!(tier->mmr > 0.0 && tier->mmr < 1.0))
-            return refuse(k, key_of(k, "venue.markets[%d].tiers[%d].mmr", i, t),
-                          "must be in (0, 1), got %g", tier->mmr);
         if (before && tier->mmr < before->mmr)
             return refuse(k, key_of(k, "venue.markets[%d].tiers[%d].mmr", i, t),
                           "maintenance rates must not decrease from tier to tier: %g after %g",
                           tier->mmr, before->mmr);
-        if (!(tier->max_leverage >= 1.0) || !isfinite(tier->max_leverage))
-            return refuse(k, key_of(k, "venue.markets[%d].tiers[%d].max_leverage", i, t),
-                          "must be >= 1, got %g", tier->max_leverage);
         if (!(tier->mmr < 1.0 / tier->max_leverage))
             return refuse(k, key_of(k, "venue.markets[%d].tiers[%d].mmr", i, t),
                           "%g is not below the initial margin rate 1/max_leverage = 1/%g = %g "
@@ -1691,29 +1689,10 @@ static mf_status check_tiers(checker *k, int i, mf_venue_market_config *market) 
 }
 
 static mf_status check_venue(checker *k, mf_venue_config *v) {
-    if (!terminated(v->name, sizeof v->name)) return refuse(k, "venue.name", "unterminated");
-    if (!(v->max_leverage >= 1.0) || !isfinite(v->max_leverage))
-        return refuse(k, "venue.max_leverage", "must be >= 1, got %g", v->max_leverage);
-    if (!(v->insurance_fund_usd >= 0.0) || !isfinite(v->insurance_fund_usd))
-        return refuse(k, "venue.insurance_fund_usd", "must be a finite amount >= 0, got %g",
-                      v->insurance_fund_usd);
-    if (!(v->liquidation_fee >= 0.0 && v->liquidation_fee < 1.0))
-        return refuse(k, "venue.liquidation_fee",
-                      "must be a fraction of notional in [0, 1), got %g", v->liquidation_fee);
-    if (v->max_rounds < 1)
-        return refuse(k, "venue.max_rounds", "must be >= 1, got %" PRId32, v->max_rounds);
-    if (v->deficit != MF_DEFICIT_UNCOVERED)
-        return refuse(k, "venue.deficit", "unknown deficit policy %d", (int)v->deficit);
+    MF_CHECK(check_rows(k, table("venue"), v, "venue", 0, 0));
     for (int i = 0; i < k->c->market.n_assets; i++) {
         mf_venue_market_config *market = &v->markets[i];
-        if (!(market->depth_usd > 0.0))
-            return refuse(k, key_of(k, "venue.markets[%d].depth_usd", i),
-                          "must be > 0 (USD that moves the price 1%%; .inf for no impact), got %g",
-                          market->depth_usd);
-        if (!(market->throughput_usd > 0.0))
-            return refuse(k, key_of(k, "venue.markets[%d].liquidation_throughput_usd", i),
-                          "must be > 0 (USD per step; .inf for no cap), got %g",
-                          market->throughput_usd);
+        MF_CHECK(check_rows(k, table("venue.markets[]"), market, "venue.markets[%d]", i, 0));
         MF_CHECK(check_tiers(k, i, market));
     }
     return MF_OK;
@@ -1721,44 +1700,16 @@ static mf_status check_venue(checker *k, mf_venue_config *v) {
 
 static mf_status check_population(checker *k) {
     const mf_population_config *p = &k->c->population;
-    if (!terminated(p->file, sizeof p->file))
-        return refuse(k, "population.file", "unterminated string");
+    MF_CHECK(check_rows(k, table("population"), p, "population", 0, 0));
     if (p->accounts < (p->file[0] ? 0 : 1))
         return refuse(k, "population.accounts", "must be >= 1, got %" PRId64, p->accounts);
-    if (!(p->isolated_share >= 0.0 && p->isolated_share <= 1.0))
-        return refuse(k, "population.margin_modes.isolated", "must be a share in [0, 1], got %g",
-                      p->isolated_share);
-    if (!(p->cross_share >= 0.0 && p->cross_share <= 1.0))
-        return refuse(k, "population.margin_modes.cross", "must be a share in [0, 1], got %g",
-                      p->cross_share);
     if (fabs(p->isolated_share + p->cross_share - 1.0) > 1e-9)
         return refuse(k, "population.margin_modes",
                       "the shares must sum to 1, got isolated %g + cross %g = %.12g",
                       p->isolated_share, p->cross_share, p->isolated_share + p->cross_share);
-    if (p->max_positions < 1)
-        return refuse(k, "population.max_positions", "must be >= 1, got %" PRId32,
-                      p->max_positions);
-    if (p->notional_law != MF_NOTIONAL_LOGNORMAL && p->notional_law != MF_NOTIONAL_PARETO)
-        return refuse(k, "population.notional.law", "unknown law %d", (int)p->notional_law);
-    if (!(p->notional_sigma >= 0.0) || !isfinite(p->notional_sigma))
-        return refuse(k, "population.notional.sigma", "must be >= 0, got %g", p->notional_sigma);
-    if (!(p->notional_alpha > 1.0) || !isfinite(p->notional_alpha))
-        return refuse(k, "population.notional.alpha",
-                      "the Pareto tail index must be > 1 (finite mean), got %g", p->notional_alpha);
-    if (!(p->leverage_median >= 1.0) || !isfinite(p->leverage_median))
-        return refuse(k, "population.leverage.median", "must be >= 1, got %g", p->leverage_median);
-    if (!(p->leverage_sigma >= 0.0) || !isfinite(p->leverage_sigma))
-        return refuse(k, "population.leverage.sigma", "must be >= 0, got %g", p->leverage_sigma);
-    if (!(p->entry_spread >= 0.0) || !isfinite(p->entry_spread))
-        return refuse(k, "population.entry_spread", "must be >= 0, got %g", p->entry_spread);
     for (int i = 0; i < k->c->market.n_assets; i++) {
-        const mf_population_asset_config *a = &p->assets[i];
-        if (!(a->open_interest_usd > 0.0) || !isfinite(a->open_interest_usd))
-            return refuse(k, key_of(k, "population.assets[%d].open_interest_usd", i),
-                          "must be a finite amount > 0, got %g", a->open_interest_usd);
-        if (!(a->long_share >= 0.0 && a->long_share <= 1.0))
-            return refuse(k, key_of(k, "population.assets[%d].long_share", i),
-                          "must be a share in [0, 1], got %g", a->long_share);
+        MF_CHECK(check_rows(k, table("population.assets[]"), &p->assets[i], "population.assets[%d]",
+                            i, 0));
     }
     return MF_OK;
 }
@@ -1769,8 +1720,7 @@ static mf_status check_sweep(checker *k, mf_sweep_config *s) {
         return refuse(k, "sweep.parameters",
                       "%d parameters, expected 0 to %d (MF_MAX_SWEEP_PARAMS)", s->n_params,
                       MF_MAX_SWEEP_PARAMS);
-    if (s->mode != MF_SWEEP_PRODUCT && s->mode != MF_SWEEP_ZIP)
-        return refuse(k, "sweep.mode", "unknown sweep mode %d", (int)s->mode);
+    MF_CHECK(check_rows(k, table("sweep"), s, "sweep", 0, 0));
     for (int p = 0; p < s->n_params; p++) {
         const char *key = key_of(k, "sweep.parameters[%d]", p);
         if (!terminated(s->keys[p], sizeof s->keys[p]) || !s->keys[p][0])
@@ -1807,16 +1757,8 @@ static mf_status validate(mf_config *c, const mf_cfg_context *ctx) {
     MF_CHECK(check_market(&k));
     MF_CHECK(check_venue(&k, &c->venue));
     MF_CHECK(check_population(&k));
-    if (!(c->cascade.threshold_usd >= 0.0) || !isfinite(c->cascade.threshold_usd))
-        return refuse(&k, "cascade.threshold_usd", "must be a finite amount >= 0, got %g",
-                      c->cascade.threshold_usd);
-    if (c->cascade.gap_steps < 0)
-        return refuse(&k, "cascade.gap_steps", "must be >= 0, got %" PRId32, c->cascade.gap_steps);
-    if (c->output.paths != 0 && c->output.paths != 1)
-        return refuse(&k, "output.paths", "must be true or false");
-    if (c->output.bins_per_decade < 1)
-        return refuse(&k, "output.bins_per_decade", "must be >= 1, got %" PRId32,
-                      c->output.bins_per_decade);
+    MF_CHECK(check_rows(&k, table("cascade"), &c->cascade, "cascade", 0, 0));
+    MF_CHECK(check_rows(&k, table("output"), &c->output, "output", 0, 0));
     MF_CHECK(check_sweep(&k, &c->sweep));
     return MF_OK;
 }
@@ -1864,6 +1806,10 @@ static void emit(text_buffer *b, const char *fmt, ...) {
 
 /* The shortest %g text that reads back as the same double (%.17g at most): exact round trip
  * without 0.53000000000000003 noise. */
+void mf_cfg_format_double(double value, char *out, size_t size) {
+    format_double(value, out, size);
+}
+
 static void format_double(double value, char *out, size_t size) {
     if (isnan(value)) {
         snprintf(out, size, ".nan");
@@ -1906,10 +1852,230 @@ static void emit_string(text_buffer *b, const char *text) {
     emit(b, "\"");
 }
 
-static void emit_key_double(text_buffer *b, const char *indent, const char *key, double value) {
-    emit(b, "%s%s: ", indent, key);
-    emit_double(b, value);
-    emit(b, "\n");
+/* A string field of `size` bytes, quoted (an unterminated one is cut at its size). */
+static void emit_field_string(text_buffer *b, const char *field, size_t size) {
+    char text[MF_PATH_LEN + 1];
+    size_t length = strnlen(field, size < sizeof text ? size : sizeof text - 1);
+    memcpy(text, field, length);
+    text[length] = '\0';
+    emit_string(b, text);
+}
+
+/* One row's value as YAML. */
+static void emit_row_value(text_buffer *b, const mf_schema_row *row, const void *base) {
+    const void *field = const_field_of(base, row);
+    switch (row->type) {
+    case MF_SCHEMA_INT32:
+    case MF_SCHEMA_INT64:
+    case MF_SCHEMA_UINT64: {
+        char text[48];
+        row_value_text(row, base, text, sizeof text);
+        emit(b, "%s", text);
+        break;
+    }
+    case MF_SCHEMA_DOUBLE:
+        emit_double(b, row_number(row, base));
+        break;
+    case MF_SCHEMA_BOOL: {
+        int value;
+        memcpy(&value, field, sizeof value);
+        emit(b, "%s", value ? "true" : "false");
+        break;
+    }
+    case MF_SCHEMA_STRING:
+    case MF_SCHEMA_PATH:
+        emit_field_string(b, (const char *)field, row->size);
+        break;
+    case MF_SCHEMA_ENUM: {
+        int value, n = 0;
+        memcpy(&value, field, sizeof value);
+        while (row->names[n])
+            n++;
+        /* The names table is the only spelling; a value outside it cannot be read back. */
+        emit(b, "%s", value >= 0 && value < n ? row->names[value] : "invalid");
+        break;
+    }
+    default:
+        break;
+    }
+}
+
+typedef struct {
+    const mf_config *config;
+    int item;             /* the list entry being written (its asset, tier, shock) */
+    const char *identity; /* a NAME row's value: the entry's asset name (or all) */
+} emit_context;
+
+static void emit_list(text_buffer *b, const emit_context *e, const mf_schema_table *t,
+                      const char *key, int indent);
+
+/* The rows of table `t` under `prefix` as a block mapping at `indent` spaces; the first line
+ * starts with `first` instead when given (a list entry's "- "). Lists are written by
+ * emit_list where their row stands, so no key can be left out. */
+static void emit_rows(text_buffer *b, const emit_context *e, const mf_schema_table *t,
+                      const void *base, const char *prefix, int indent, const char *first) {
+    size_t length = strlen(prefix);
+    for (size_t r = 0; r < t->n_rows; r++) {
+        const mf_schema_row *row = &t->rows[r];
+        if (strncmp(row->key, prefix, length) != 0) continue;
+        const char *rest = row->key + length;
+        const char *dot = strchr(rest, '.');
+        if (dot) {
+            /* A nested mapping, written once where its first row stands. */
+            size_t segment = (size_t)(dot - rest);
+            int seen = 0;
+            for (size_t q = 0; q < r && !seen; q++)
+                seen = strncmp(t->rows[q].key, row->key, length + segment + 1) == 0;
+            if (seen) continue;
+        }
+        if (first) {
+            emit(b, "%s", first);
+            first = NULL;
+        } else {
+            emit(b, "%*s", indent, "");
+        }
+        if (dot) {
+            char sub[MF_CFG_KEY_LEN];
+            mf_cfg_format(sub, sizeof sub, "%.*s", (int)(dot - row->key) + 1, row->key);
+            emit(b, "%.*s:\n", (int)(dot - rest), rest);
+            emit_rows(b, e, t, base, sub, indent + 2, NULL);
+            continue;
+        }
+        emit(b, "%s:", rest);
+        if (row->type == MF_SCHEMA_LIST) {
+            emit_list(b, e, t, row->key, indent);
+            continue;
+        }
+        emit(b, " ");
+        if (row->type == MF_SCHEMA_NAME)
+            emit_string(b, e->identity ? e->identity : "");
+        else
+            emit_row_value(b, row, base);
+        emit(b, "\n");
+    }
+}
+
+static int clamp_count(int n, int max) {
+    return n < 0 ? 0 : (n > max ? max : n);
+}
+
+/* The sweep's parameters: keys quoted, values as given (lists) or as ranges. */
+static void emit_sweep_parameters(text_buffer *b, const mf_sweep_config *sw, int indent) {
+    int n_params = clamp_count(sw->n_params, MF_MAX_SWEEP_PARAMS);
+    emit(b, "%s\n", n_params ? "" : " []");
+    for (int q = 0; q < n_params; q++) {
+        emit(b, "%*s- key: ", indent + 2, "");
+        if (terminated(sw->keys[q], sizeof sw->keys[q]))
+            emit_string(b, sw->keys[q]);
+        else
+            emit(b, "\"\"");
+        emit(b, "\n");
+        if (sw->kind[q] == MF_SWEEP_LINEAR || sw->kind[q] == MF_SWEEP_LOG) {
+            emit(b, "%*s%s: {start: ", indent + 4, "",
+                 sw->kind[q] == MF_SWEEP_LOG ? "log" : "linear");
+            emit_double(b, sw->start[q]);
+            emit(b, ", stop: ");
+            emit_double(b, sw->stop[q]);
+            emit(b, ", num: %d}\n", sw->n_values[q]);
+        } else {
+            emit(b, "%*svalues: [", indent + 4, "");
+            for (int i = 0; sw->values[q] && i < sw->n_values[q]; i++)
+                emit(b, "%s%s", i ? ", " : "", sw->values[q][i]);
+            emit(b, "]\n");
+        }
+    }
+}
+
+/* The hook of the list rows: market.assets, market.correlation, market.stress,
+ * venue.markets (and their tiers), population.assets, sweep.parameters. */
+static void emit_list(text_buffer *b, const emit_context *e, const mf_schema_table *t,
+                      const char *key, int indent) {
+    const mf_config *c = e->config;
+    const mf_market_config *m = &c->market;
+    int n = clamp_count(m->n_assets, MF_MAX_ASSETS);
+    char dash[32];
+    snprintf(dash, sizeof dash, "%*s- ", indent + 2, "");
+    const char *name = t->name;
+    if (strcmp(name, "market") == 0 && strcmp(key, "assets") == 0) {
+        emit(b, "\n");
+        for (int i = 0; i < n; i++) {
+            char asset_name[MF_NAME_LEN + 1];
+            snprintf(asset_name, sizeof asset_name, "%.*s", MF_NAME_LEN, m->assets[i].name);
+            emit_context item = {c, i, asset_name};
+            emit_rows(b, &item, table("market.assets[]"), &m->assets[i], "", indent + 4, dash);
+        }
+    } else if (strcmp(name, "market") == 0 && strcmp(key, "correlation") == 0) {
+        emit(b, "\n");
+        for (int i = 0; i < n; i++) {
+            emit(b, "%s[", dash);
+            for (int j = 0; j < n; j++) {
+                if (j) emit(b, ", ");
+                emit_double(b, m->correlation[i][j]);
+            }
+            emit(b, "]\n");
+        }
+    } else if (strcmp(name, "market") == 0 && strcmp(key, "stress") == 0) {
+        int n_stress = clamp_count(m->n_stress, MF_MAX_STRESS);
+        emit(b, "%s\n", n_stress ? "" : " []");
+        for (int s = 0; s < n_stress; s++) {
+            const mf_stress_config *shock = &m->stress[s];
+            char asset_name[MF_NAME_LEN + 1] = "all";
+            if (shock->asset >= 0 && shock->asset < n)
+                snprintf(asset_name, sizeof asset_name, "%.*s", MF_NAME_LEN,
+                         m->assets[shock->asset].name);
+            emit_context item = {c, s, asset_name};
+            emit_rows(b, &item, table("market.stress[]"), shock, "", indent + 4, dash);
+        }
+    } else if (strcmp(name, "venue") == 0 && strcmp(key, "markets") == 0) {
+        emit(b, "\n");
+        for (int i = 0; i < n; i++) {
+            char asset_name[MF_NAME_LEN + 1];
+            snprintf(asset_name, sizeof asset_name, "%.*s", MF_NAME_LEN, m->assets[i].name);
+            emit_context item = {c, i, asset_name};
+            emit_rows(b, &item, table("venue.markets[]"), &c->venue.markets[i], "", indent + 4,
+                      dash);
+        }
+    } else if (strcmp(name, "venue.markets[]") == 0 && strcmp(key, "tiers") == 0) {
+        const mf_venue_market_config *market = &c->venue.markets[e->item];
+        int n_tiers = clamp_count(market->n_tiers, MF_MAX_TIERS);
+        emit(b, "\n");
+        for (int i = 0; i < n_tiers; i++) {
+            /* One line per tier (flow style), as the configs write them. */
+            emit(b, "%s{", dash);
+            const mf_schema_table *tiers = table("venue.markets[].tiers[]");
+            for (size_t r = 0; r < tiers->n_rows; r++) {
+                emit(b, "%s%s: ", r ? ", " : "", tiers->rows[r].key);
+                emit_row_value(b, &tiers->rows[r], &market->tiers[i]);
+            }
+            emit(b, "}  # cum_usd %.10g\n", market->tiers[i].cum_usd); /* derived */
+        }
+    } else if (strcmp(name, "population") == 0 && strcmp(key, "assets") == 0) {
+        emit(b, "\n");
+        for (int i = 0; i < n; i++) {
+            char asset_name[MF_NAME_LEN + 1];
+            snprintf(asset_name, sizeof asset_name, "%.*s", MF_NAME_LEN, m->assets[i].name);
+            emit_context item = {c, i, asset_name};
+            emit_rows(b, &item, table("population.assets[]"), &c->population.assets[i], "",
+                      indent + 4, dash);
+        }
+    } else if (strcmp(name, "sweep") == 0 && strcmp(key, "parameters") == 0) {
+        emit_sweep_parameters(b, &c->sweep, indent);
+    } else {
+        emit(b, " ~  # no writer for this list\n");
+        b->failed = 2;
+    }
+}
+
+/* The struct of a section table. */
+static const void *section_base(const mf_config *c, const char *name) {
+    if (strcmp(name, "run") == 0) return &c->run;
+    if (strcmp(name, "market") == 0) return &c->market;
+    if (strcmp(name, "venue") == 0) return &c->venue;
+    if (strcmp(name, "population") == 0) return &c->population;
+    if (strcmp(name, "cascade") == 0) return &c->cascade;
+    if (strcmp(name, "output") == 0) return &c->output;
+    if (strcmp(name, "sweep") == 0) return &c->sweep;
+    return NULL;
 }
 
 mf_status mf_config_to_yaml(const mf_config *config, char **yaml_text) {
@@ -1920,178 +2086,26 @@ mf_status mf_config_to_yaml(const mf_config *config, char **yaml_text) {
     if (!b.data) return MF_FAIL(MF_ERR_MEMORY, "out of memory for the resolved config");
     b.capacity = 4096;
     b.data[0] = '\0';
-    const mf_market_config *m = &config->market;
-    const mf_venue_config *v = &config->venue;
-    const mf_population_config *p = &config->population;
-    int n = m->n_assets < 0 ? 0 : (m->n_assets > MF_MAX_ASSETS ? MF_MAX_ASSETS : m->n_assets);
 
+    /* Every section and key in schema order: the emitter walks the schema's rows. */
     emit(&b, "# marginfall resolved configuration (every key; docs/config.md)\n");
-    emit(&b, "run:\n  paths: %" PRId64 "\n  seed: %" PRIu64 "\n  steps: %" PRId32 "\n",
-         config->run.paths, config->run.seed, config->run.steps);
-    emit_key_double(&b, "  ", "dt_seconds", config->run.dt_seconds);
-    emit(&b, "  block_paths: %" PRId32 "\n  batch_paths: %" PRId32 "\n", config->run.block_paths,
-         config->run.batch_paths);
-    emit(&b, "  margin_kernel: %s\n", margin_kernel_names[config->run.margin_kernel]);
-
-    emit(&b, "market:\n  assets:\n");
-    for (int i = 0; i < n; i++) {
-        const mf_asset_config *a = &m->assets[i];
-        emit(&b, "    - name: ");
-        emit_string(&b, a->name);
-        emit(&b, "\n");
-        emit_key_double(&b, "      ", "price", a->price);
-        emit_key_double(&b, "      ", "volatility", a->volatility);
-        emit_key_double(&b, "      ", "drift", a->drift);
-        emit_key_double(&b, "      ", "jump_beta", a->jump_beta);
-        int format = (int)a->replay_format;
-        emit(&b, "      replay: {format: %s, file: ",
-             format >= 0 && format <= 2 ? replay_format_names[format] : "invalid");
-        emit_string(&b, a->replay_file);
-        emit(&b, ", column: ");
-        emit_string(&b, a->replay_column);
-        emit(&b, ", dataset: ");
-        emit_string(&b, a->replay_dataset);
-        emit(&b, "}\n");
-    }
-    emit(&b, "  correlation:\n");
-    for (int i = 0; i < n; i++) {
-        emit(&b, "    - [");
-        for (int j = 0; j < n; j++) {
-            if (j) emit(&b, ", ");
-            emit_double(&b, m->correlation[i][j]);
+    for (size_t t = 0; t < mf_schema_n_tables; t++) {
+        const mf_schema_table *section = &mf_schema_tables[t];
+        if (strchr(section->name, '.')) continue; /* list entries: written by their lists */
+        const void *base = section_base(config, section->name);
+        if (!base) {
+            b.failed = 2;
+            break;
         }
-        emit(&b, "]\n");
-    }
-    emit_key_double(&b, "  ", "student_t_nu", m->student_t_nu);
-    emit(&b, "  garch: {enabled: %s, alpha: ", m->garch_enabled ? "true" : "false");
-    emit_double(&b, m->garch_alpha);
-    emit(&b, ", beta: ");
-    emit_double(&b, m->garch_beta);
-    emit(&b, "}\n  jumps: {intensity_per_year: ");
-    emit_double(&b, m->jump_intensity);
-    emit(&b, ", mean: ");
-    emit_double(&b, m->jump_mean);
-    emit(&b, ", stdev: ");
-    emit_double(&b, m->jump_stdev);
-    emit(&b, "}\n  impact: {law: %s, permanent_fraction: ",
-         m->impact_law == MF_IMPACT_LINEAR ? "linear" : "sqrt");
-    emit_double(&b, m->impact_permanent_fraction);
-    emit(&b, ", half_life_seconds: ");
-    emit_double(&b, m->impact_half_life_seconds);
-    emit(&b, "}\n  depth_feedback: {beta: ");
-    emit_double(&b, m->depth_feedback_beta);
-    emit(&b, ", floor: ");
-    emit_double(&b, m->depth_feedback_floor);
-    emit(&b, "}\n");
-    int n_stress =
-        m->n_stress < 0 ? 0 : (m->n_stress > MF_MAX_STRESS ? MF_MAX_STRESS : m->n_stress);
-    emit(&b, "  stress:%s\n", n_stress ? "" : " []");
-    for (int s = 0; s < n_stress; s++) {
-        const mf_stress_config *shock = &m->stress[s];
-        emit(&b, "    - {asset: ");
-        if (shock->asset >= 0 && shock->asset < n)
-            emit_string(&b, m->assets[shock->asset].name);
-        else
-            emit(&b, "all");
-        emit(&b, ", start_step: %" PRId32 ", steps: %" PRId32 ", log_return: ", shock->start_step,
-             shock->steps);
-        emit_double(&b, shock->log_return);
-        emit(&b, "}\n");
-    }
-
-    emit(&b, "venue:\n  name: ");
-    emit_string(&b, v->name);
-    emit(&b, "\n");
-    emit_key_double(&b, "  ", "max_leverage", v->max_leverage);
-    emit_key_double(&b, "  ", "insurance_fund_usd", v->insurance_fund_usd);
-    emit_key_double(&b, "  ", "liquidation_fee", v->liquidation_fee);
-    emit(&b, "  max_rounds: %" PRId32 "\n  deficit: uncovered\n  markets:\n", v->max_rounds);
-    for (int i = 0; i < n; i++) {
-        const mf_venue_market_config *market = &v->markets[i];
-        emit(&b, "    - asset: ");
-        emit_string(&b, m->assets[i].name);
-        emit(&b, "\n");
-        emit_key_double(&b, "      ", "depth_usd", market->depth_usd);
-        emit_key_double(&b, "      ", "liquidation_throughput_usd", market->throughput_usd);
-        emit(&b, "      tiers:\n");
-        int n_tiers = market->n_tiers < 0
-                          ? 0
-                          : (market->n_tiers > MF_MAX_TIERS ? MF_MAX_TIERS : market->n_tiers);
-        for (int t = 0; t < n_tiers; t++) {
-            const mf_tier_config *tier = &market->tiers[t];
-            emit(&b, "        - {floor_usd: ");
-            emit_double(&b, tier->floor_usd);
-            emit(&b, ", mmr: ");
-            emit_double(&b, tier->mmr);
-            emit(&b, ", max_leverage: ");
-            emit_double(&b, tier->max_leverage);
-            emit(&b, "}  # cum_usd %.10g\n", tier->cum_usd);
-        }
-    }
-
-    emit(&b, "population:\n  accounts: %" PRId64 "\n  file: ", p->accounts);
-    emit_string(&b, p->file);
-    emit(&b, "\n  margin_modes: {isolated: ");
-    emit_double(&b, p->isolated_share);
-    emit(&b, ", cross: ");
-    emit_double(&b, p->cross_share);
-    emit(&b, "}\n  max_positions: %" PRId32 "\n  notional: {law: %s, sigma: ", p->max_positions,
-         p->notional_law == MF_NOTIONAL_PARETO ? "pareto" : "lognormal");
-    emit_double(&b, p->notional_sigma);
-    emit(&b, ", alpha: ");
-    emit_double(&b, p->notional_alpha);
-    emit(&b, "}\n  leverage: {median: ");
-    emit_double(&b, p->leverage_median);
-    emit(&b, ", sigma: ");
-    emit_double(&b, p->leverage_sigma);
-    emit(&b, "}\n");
-    emit_key_double(&b, "  ", "entry_spread", p->entry_spread);
-    emit(&b, "  assets:\n");
-    for (int i = 0; i < n; i++) {
-        emit(&b, "    - {asset: ");
-        emit_string(&b, m->assets[i].name);
-        emit(&b, ", open_interest_usd: ");
-        emit_double(&b, p->assets[i].open_interest_usd);
-        emit(&b, ", long_share: ");
-        emit_double(&b, p->assets[i].long_share);
-        emit(&b, "}\n");
-    }
-
-    emit(&b, "cascade:\n");
-    emit_key_double(&b, "  ", "threshold_usd", config->cascade.threshold_usd);
-    emit(&b, "  gap_steps: %" PRId32 "\n", config->cascade.gap_steps);
-    emit(&b, "output:\n  paths: %s\n  bins_per_decade: %" PRId32 "\n",
-         config->output.paths ? "true" : "false", config->output.bins_per_decade);
-
-    const mf_sweep_config *sw = &config->sweep;
-    int n_params = sw->n_params < 0
-                       ? 0
-                       : (sw->n_params > MF_MAX_SWEEP_PARAMS ? MF_MAX_SWEEP_PARAMS : sw->n_params);
-    emit(&b, "sweep:\n  mode: %s\n  parameters:%s\n", sw->mode == MF_SWEEP_ZIP ? "zip" : "product",
-         n_params ? "" : " []");
-    for (int q = 0; q < n_params; q++) {
-        emit(&b, "    - key: ");
-        if (terminated(sw->keys[q], sizeof sw->keys[q]))
-            emit_string(&b, sw->keys[q]);
-        else
-            emit(&b, "\"\"");
-        emit(&b, "\n");
-        if (sw->kind[q] == MF_SWEEP_LINEAR || sw->kind[q] == MF_SWEEP_LOG) {
-            emit(&b, "      %s: {start: ", sw->kind[q] == MF_SWEEP_LOG ? "log" : "linear");
-            emit_double(&b, sw->start[q]);
-            emit(&b, ", stop: ");
-            emit_double(&b, sw->stop[q]);
-            emit(&b, ", num: %d}\n", sw->n_values[q]);
-        } else {
-            emit(&b, "      values: [");
-            for (int i = 0; sw->values[q] && i < sw->n_values[q]; i++)
-                emit(&b, "%s%s", i ? ", " : "", sw->values[q][i]);
-            emit(&b, "]\n");
-        }
+        emit_context e = {config, 0, NULL};
+        emit(&b, "%s:\n", section->name);
+        emit_rows(&b, &e, section, base, "", 2, NULL);
     }
 
     if (b.failed) {
         free(b.data);
+        if (b.failed == 2)
+            return MF_FAIL(MF_ERR_INTERNAL, "the resolved config has no writer for a schema list");
         return MF_FAIL(MF_ERR_MEMORY, "out of memory writing the resolved config");
     }
     *yaml_text = b.data;

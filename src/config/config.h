@@ -230,6 +230,9 @@ double mf_sweep_point_value(const mf_config *config, int64_t point, int param);
  * Points into the config: valid until mf_config_free. */
 const char *mf_sweep_point_text(const mf_config *config, int64_t point, int param);
 
+/* mf_config_schema_text (the schema as Markdown or JSON) is part of the public API:
+ * include/marginfall.h. */
+
 /* Lower Cholesky factor of the K x K correlation (row-major, K*K); fails if not PD. */
 mf_status mf_cholesky(const double *matrix, int k, double *lower);
 

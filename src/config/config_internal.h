@@ -124,4 +124,76 @@ size_t mf_cfg_edit_distance(const char *a, const char *b);
 /* The known name closest to `word` if it is a plausible typo, else NULL. */
 const char *mf_cfg_suggest(const char *word, const char *const *known);
 
+/* ---- the schema (config_schema.c) -----------------------------------------------------------
+ * One table per section and per list of mappings (market.assets[], venue.markets[].tiers[],
+ * ...). A row is one key: where it lives in the table's struct, its type, unit, default,
+ * bounds, allowed names, one-line doc, source and a non-default example. Defaults, the
+ * conversion of scalar keys, their bounds checks, the known-key lists (did-you-mean), the
+ * resolved-YAML emitter and docs/config.md's key tables all walk these rows; list-level and
+ * cross-field rules are one hook per section in config.c. */
+
+typedef enum {
+    MF_SCHEMA_INT32 = 0,
+    MF_SCHEMA_INT64,
+    MF_SCHEMA_UINT64,
+    MF_SCHEMA_DOUBLE,
+    MF_SCHEMA_BOOL,   /* an int, 0 or 1 */
+    MF_SCHEMA_STRING, /* a char array of `size` bytes */
+    MF_SCHEMA_PATH,   /* the same, a file name */
+    MF_SCHEMA_ENUM,   /* an enum stored as int; `names` in value order */
+    MF_SCHEMA_NAME,   /* a list entry's identity (asset name): the section hook reads it */
+    MF_SCHEMA_LIST,   /* a list or matrix (its items have their own table): the hook */
+    MF_SCHEMA_RANGE   /* a {start, stop, num} mapping (sweep ranges): the hook */
+} mf_schema_type;
+
+enum { MF_BOUND_NONE = 0, MF_BOUND_CLOSED = 1, MF_BOUND_OPEN = 2 };
+
+typedef struct {
+    const char *key; /* dotted, within the table: "garch.alpha" */
+    mf_schema_type type;
+    size_t offset; /* into the table's struct */
+    size_t size;   /* of the field (a string's capacity) */
+    const char *unit;
+    const char *default_text;       /* YAML text of the default (of a new list entry); NULL: none */
+    const char *default_doc;        /* the docs' default when it is not default_text (per asset) */
+    unsigned char lo_kind, hi_kind; /* MF_BOUND_*: the generic bounds check */
+    unsigned char allow_inf;        /* .inf is accepted (and passes an upper bound) */
+    double lo, hi;
+    const char *const *names; /* enum names, value order, NULL-terminated */
+    const char *bound_text;   /* message when out of bounds ("must be ..."); NULL: generic */
+    const char *bound_doc;    /* docs' bounds when the hook checks them; NULL: generic */
+    const char *doc;
+    const char *source;
+    const char *example;       /* a valid non-default value (tests); NULL: hook-read keys */
+    const char *example_needs; /* "key=value" (relative to the table) the example needs */
+} mf_schema_row;
+
+typedef struct {
+    const char *name;   /* "run", "market.assets[]", "venue.markets[].tiers[]" */
+    const char *title;  /* one line for the docs */
+    const char *prefix; /* --set prefix of the entry the tests change: "venue.markets.0.tiers.1." */
+    const mf_schema_row *rows;
+    size_t n_rows;
+} mf_schema_table;
+
+extern const mf_schema_table mf_schema_tables[];
+extern const size_t mf_schema_n_tables;
+const mf_schema_table *mf_schema_table_named(const char *name);
+
+extern const char *const mf_replay_format_names[];
+
+/* The keys of the mapping at `prefix` ("" or "garch.") of a table: the next segment of every
+ * row under it, in row order, without repeats; keys[] is NULL-terminated. */
+#define MF_SCHEMA_MAX_KEYS 48
+typedef struct {
+    const char *keys[MF_SCHEMA_MAX_KEYS + 1];
+    char text[MF_SCHEMA_MAX_KEYS][64];
+} mf_schema_keys;
+void mf_schema_known_keys(const mf_schema_table *table, const char *prefix, mf_schema_keys *out);
+/* A row's docs text for its bounds ("in [0, 1]", "> 0 or .inf", "" for none). */
+void mf_schema_bounds_text(const mf_schema_row *row, char *out, size_t size);
+
+/* The shortest %g text that reads back as the same double. */
+void mf_cfg_format_double(double value, char *out, size_t size);
+
 #endif

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "config_internal.h"
 
 #define FIXTURE(name) MF_SOURCE_DIR "/tests/fixtures/config/" name
 
@@ -1269,4 +1270,193 @@ Test(config, validate_checks_a_sweep_struct) {
     cr_expect(strstr(mf_error_message(), "'output.paths' cannot be swept") != NULL, "%s",
               mf_error_message());
     mf_config_free(&config);
+}
+
+/* ---- the schema ------------------------------------------------------------------------------
+ * Every key is a row of the schema (src/config/config_schema.c). For every row with a value
+ * (not a list or an entry's name): its example differs from the base value, loads through
+ * --set, survives the resolved YAML (emit, reload) bit for bit, and every other key is equal
+ * too, compared field by field through the schema. */
+
+/* One stress shock, so that market.stress.0.* exists; otherwise the defaults. */
+static const char schema_base_yaml[] =
+    "market:\n  stress:\n    - {asset: all, start_step: 10, log_return: -0.05}\n";
+
+/* The struct a table's rows live in, for the entry its prefix names (index 0; tier 1). */
+static const void *table_base(const mf_config *c, const mf_schema_table *t) {
+    const char *n = t->name;
+    if (!strcmp(n, "run")) return &c->run;
+    if (!strcmp(n, "market")) return &c->market;
+    if (!strcmp(n, "market.assets[]")) return &c->market.assets[0];
+    if (!strcmp(n, "market.stress[]")) return &c->market.stress[0];
+    if (!strcmp(n, "venue")) return &c->venue;
+    if (!strcmp(n, "venue.markets[]")) return &c->venue.markets[0];
+    if (!strcmp(n, "venue.markets[].tiers[]")) return &c->venue.markets[0].tiers[1];
+    if (!strcmp(n, "population")) return &c->population;
+    if (!strcmp(n, "population.assets[]")) return &c->population.assets[0];
+    if (!strcmp(n, "cascade")) return &c->cascade;
+    if (!strcmp(n, "output")) return &c->output;
+    if (!strcmp(n, "sweep")) return &c->sweep;
+    return NULL;
+}
+
+static int has_value(const mf_schema_row *row) {
+    return row->type != MF_SCHEMA_NAME && row->type != MF_SCHEMA_LIST &&
+           row->type != MF_SCHEMA_RANGE;
+}
+
+/* Every value row of every table entry the config has, byte for byte (strings up to their
+ * terminator). Returns the number of differing fields; names them. */
+static int schema_differences(const mf_config *a, const mf_config *b) {
+    int differing = 0;
+    for (size_t t = 0; t < mf_schema_n_tables; t++) {
+        const mf_schema_table *table = &mf_schema_tables[t];
+        if (!strcmp(table->name, "sweep.parameters[]")) continue;
+        /* Every entry of list tables, not only the example's. */
+        int entries = 1, tiers = 1;
+        if (!strcmp(table->name, "market.assets[]") || !strcmp(table->name, "venue.markets[]") ||
+            !strcmp(table->name, "population.assets[]") ||
+            !strcmp(table->name, "venue.markets[].tiers[]"))
+            entries = a->market.n_assets;
+        if (!strcmp(table->name, "market.stress[]")) entries = a->market.n_stress;
+        for (int e = 0; e < entries; e++) {
+            if (!strcmp(table->name, "venue.markets[].tiers[]"))
+                tiers = a->venue.markets[e].n_tiers;
+            for (int tier = 0; tier < tiers; tier++) {
+                const char *x = NULL, *y = NULL;
+                if (!strcmp(table->name, "market.assets[]")) {
+                    x = (const char *)&a->market.assets[e];
+                    y = (const char *)&b->market.assets[e];
+                } else if (!strcmp(table->name, "market.stress[]")) {
+                    x = (const char *)&a->market.stress[e];
+                    y = (const char *)&b->market.stress[e];
+                } else if (!strcmp(table->name, "venue.markets[]")) {
+                    x = (const char *)&a->venue.markets[e];
+                    y = (const char *)&b->venue.markets[e];
+                } else if (!strcmp(table->name, "venue.markets[].tiers[]")) {
+                    x = (const char *)&a->venue.markets[e].tiers[tier];
+                    y = (const char *)&b->venue.markets[e].tiers[tier];
+                } else if (!strcmp(table->name, "population.assets[]")) {
+                    x = (const char *)&a->population.assets[e];
+                    y = (const char *)&b->population.assets[e];
+                } else {
+                    x = table_base(a, table);
+                    y = table_base(b, table);
+                }
+                for (size_t r = 0; r < table->n_rows; r++) {
+                    const mf_schema_row *row = &table->rows[r];
+                    if (!has_value(row)) continue;
+                    int same = row->type == MF_SCHEMA_STRING || row->type == MF_SCHEMA_PATH
+                                   ? strncmp(x + row->offset, y + row->offset, row->size) == 0
+                                   : memcmp(x + row->offset, y + row->offset, row->size) == 0;
+                    if (!same) {
+                        differing++;
+                        cr_log_info("differs: %s[%d][%d].%s", table->name, e, tier, row->key);
+                    }
+                }
+            }
+        }
+    }
+    return differing;
+}
+
+Test(schema, every_key_round_trips_with_a_non_default_value) {
+    int checked = 0;
+    mf_config base;
+    mf_error_clear();
+    cr_assert_eq(mf_config_load_string(&base, schema_base_yaml, "base.yaml", NULL, 0), MF_OK, "%s",
+                 mf_error_message());
+    for (size_t t = 0; t < mf_schema_n_tables; t++) {
+        const mf_schema_table *table = &mf_schema_tables[t];
+        for (size_t r = 0; r < table->n_rows; r++) {
+            const mf_schema_row *row = &table->rows[r];
+            if (!has_value(row) || !table_base(&base, table)) continue;
+            int n_names = 0;
+            while (row->names && row->names[n_names])
+                n_names++;
+            if (row->type == MF_SCHEMA_ENUM && n_names == 1) continue; /* venue.deficit: one name */
+            cr_assert(row->example != NULL, "%s%s has no example value", table->prefix, row->key);
+            char set[512], needs[512];
+            snprintf(set, sizeof set, "%s%s=%s", table->prefix, row->key, row->example);
+            snprintf(needs, sizeof needs, "%s%s", table->prefix,
+                     row->example_needs ? row->example_needs : "");
+            const char *overrides[2];
+            int n = 0;
+            if (row->example_needs) overrides[n++] = needs;
+            overrides[n++] = set;
+            mf_config changed, reloaded;
+            mf_error_clear();
+            cr_assert_eq(
+                mf_config_load_string(&changed, schema_base_yaml, "base.yaml", overrides, n), MF_OK,
+                "--set %s: %s", set, mf_error_message());
+            /* The example is not the base value. */
+            const char *x = (const char *)table_base(&base, table) + row->offset;
+            const char *y = (const char *)table_base(&changed, table) + row->offset;
+            cr_expect(memcmp(x, y, row->size) != 0, "--set %s leaves the value as it was", set);
+            /* Through the resolved YAML and back: every key equal. */
+            char *text = NULL;
+            cr_assert_eq(mf_config_to_yaml(&changed, &text), MF_OK);
+            mf_error_clear();
+            cr_assert_eq(mf_config_load_string(&reloaded, text, "resolved.yaml", NULL, 0), MF_OK,
+                         "--set %s: %s\n%s", set, mf_error_message(), text);
+            cr_expect_eq(schema_differences(&changed, &reloaded), 0,
+                         "--set %s does not survive the resolved YAML", set);
+            expect_equal_configs(&changed, &reloaded);
+            /* And as a point of a sweep built from that text. */
+            mf_config point;
+            cr_assert_eq(mf_config_load_point(&point, text, "resolved.yaml", 0), MF_OK, "%s",
+                         mf_error_message());
+            /* (A point has no sweep: sweep.mode is the base's only.) */
+            if (strcmp(table->name, "sweep") != 0)
+                cr_expect_eq(schema_differences(&changed, &point), 0, "--set %s: point 0 differs",
+                             set);
+            free(text);
+            mf_config_free(&changed);
+            mf_config_free(&reloaded);
+            mf_config_free(&point);
+            checked++;
+        }
+    }
+    cr_expect_geq(checked, 55, "only %d keys checked", checked);
+}
+
+Test(schema, every_value_row_is_complete) {
+    for (size_t t = 0; t < mf_schema_n_tables; t++) {
+        const mf_schema_table *table = &mf_schema_tables[t];
+        cr_expect(table->prefix && table->title, "%s", table->name);
+        for (size_t r = 0; r < table->n_rows; r++) {
+            const mf_schema_row *row = &table->rows[r];
+            cr_expect(row->doc && row->doc[0], "%s.%s has no doc", table->name, row->key);
+            cr_expect(row->source && row->source[0], "%s.%s has no source", table->name, row->key);
+            cr_expect(row->unit != NULL, "%s.%s has no unit", table->name, row->key);
+            if (row->type == MF_SCHEMA_ENUM) cr_expect(row->names && row->names[0]);
+        }
+    }
+}
+
+Test(schema, defaults_come_from_the_rows) {
+    mf_config c;
+    mf_config_set_defaults(&c);
+    char *text = NULL;
+    cr_assert_eq(mf_config_to_yaml(&c, &text), MF_OK);
+    /* Enum keys are written with their names, from the schema. */
+    cr_expect(strstr(text, "  deficit: uncovered\n") != NULL, "%s", text);
+    cr_expect(strstr(text, "  margin_kernel: filtered\n") != NULL, "%s", text);
+    free(text);
+    cr_expect_eq(c.venue.max_rounds, 50);
+    cr_expect_eq(c.run.margin_kernel, MF_MARGIN_KERNEL_FILTERED);
+    cr_expect_str_eq(c.market.assets[2].replay_column, "close");
+}
+
+Test(schema, markdown_and_json) {
+    char *markdown = NULL, *json = NULL;
+    cr_assert_eq(mf_config_schema_text("markdown", &markdown), MF_OK);
+    cr_assert_eq(mf_config_schema_text("json", &json), MF_OK);
+    cr_expect(strstr(markdown, "<!-- schema:begin venue.markets[].tiers[] -->\n") != NULL);
+    cr_expect(strstr(markdown, "| `venue.max_rounds` | int32 | rounds | 50 | >= 1 |") != NULL, "%s",
+              markdown);
+    cr_expect(strstr(json, "\"key\": \"run.margin_kernel\"") != NULL);
+    cr_expect_eq(mf_config_schema_text("yaml", &markdown), MF_ERR_USAGE);
+    free(markdown);
+    free(json);
 }
