@@ -42,7 +42,7 @@ mf_status mf_store_finish(mf_store *store) {
     for (int64_t a = 0; a < store->n_accounts; a++) {
         store->account_positions[a] = 0;
         store->account_first[a] = -1;
-        if (store->account_mode[a] != MF_MODE_ISOLATED && store->account_mode[a] != MF_MODE_CROSS)
+        if (store->account_mode[a] >= MF_N_MODES)
             return MF_FAIL(MF_ERR_INPUT, "account %lld: unknown margin mode %d", (long long)a,
                            store->account_mode[a]);
         double collateral = store->account_collateral[a];

@@ -5,10 +5,9 @@
 
 #include <stdint.h>
 
+#include "book.h"
 #include "config.h"
 #include "mf_error.h"
-
-typedef enum { MF_MODE_ISOLATED = 0, MF_MODE_CROSS = 1 } mf_margin_mode;
 
 typedef struct {
     int64_t n_accounts;

@@ -1,63 +1,8 @@
+/* Margin models "isolated-prefiltered" and "cross-prefiltered": the reference models behind a
+ * per-position price bound computed once (mf_margin_safe_prices), so that a sweep touches only
+ * the accounts whose positions moved past their bound. Same flags as the reference, by
+ * construction (tests/unit/test_engine.c compares them flag for flag). */
 #include "margin.h"
-
-int64_t mf_margin_check(const mf_book_view *book, const mf_tier_table *tiers, int64_t begin,
-                        int64_t end, int batch, const double *marks, const uint8_t *active,
-                        uint8_t *account_state, uint8_t *position_state) {
-    int64_t flagged = 0;
-    double equity[64];
-    double maintenance[64];
-    for (int64_t account = begin; account < end; account++) {
-        const int64_t first = book->account_first[account];
-        const int64_t stop = first + book->account_positions[account];
-        if (book->account_mode[account] == MF_ACCOUNT_ISOLATED) {
-            for (int64_t p = first; p < stop; p++) {
-                const int asset = book->position_asset[p];
-                const double quantity = book->position_quantity[p];
-                const double entry = book->position_entry[p];
-                const double margin = book->position_margin[p];
-                const double size = quantity < 0 ? -quantity : quantity;
-                const double *asset_marks = marks + (int64_t)asset * batch;
-                uint8_t *states = position_state + p * batch;
-                for (int b = 0; b < batch; b++) {
-                    if (!active[b] || states[b] != MF_POSITION_OPEN) continue;
-                    const double mark = asset_marks[b];
-                    const double position_equity = margin + quantity * (mark - entry);
-                    if (position_equity <= mf_maintenance_margin(tiers, asset, size * mark)) {
-                        states[b] = MF_POSITION_NEW;
-                        flagged++;
-                    }
-                }
-            }
-        } else {
-            uint8_t *states = account_state + account * batch;
-            const double collateral = book->account_collateral[account];
-            for (int b = 0; b < batch; b++) {
-                equity[b] = collateral;
-                maintenance[b] = 0;
-            }
-            for (int64_t p = first; p < stop; p++) {
-                const int asset = book->position_asset[p];
-                const double quantity = book->position_quantity[p];
-                const double entry = book->position_entry[p];
-                const double size = quantity < 0 ? -quantity : quantity;
-                const double *asset_marks = marks + (int64_t)asset * batch;
-                for (int b = 0; b < batch; b++) {
-                    const double mark = asset_marks[b];
-                    equity[b] += quantity * (mark - entry);
-                    maintenance[b] += mf_maintenance_margin(tiers, asset, size * mark);
-                }
-            }
-            for (int b = 0; b < batch; b++) {
-                if (!active[b] || (states[b] & MF_ACCOUNT_LIQUIDATING)) continue;
-                if (equity[b] <= maintenance[b]) {
-                    states[b] |= MF_ACCOUNT_LIQUIDATING | MF_ACCOUNT_NEW;
-                    flagged++;
-                }
-            }
-        }
-    }
-    return flagged;
-}
 
 #include <math.h>
 
@@ -106,12 +51,13 @@ static double signed_bound(double quantity, double bound) {
                         : -(bound * (1 - MF_SAFE_PRICE_SHRINK));
 }
 
-void mf_margin_safe_prices(const mf_book_view *book, const mf_tier_table *tiers,
-                           const double *start_prices, double *safe_price) {
-    for (int64_t account = 0; account < book->n_accounts; account++) {
+static void safe_prices(const mf_book_view *book, const mf_tier_table *tiers,
+                        const int64_t *accounts, int64_t n_accounts, const double *start_prices,
+                        int cross, double *safe_price) {
+    for (int64_t i = 0; i < n_accounts; i++) {
+        const int64_t account = accounts[i];
         const int64_t first = book->account_first[account];
         const int64_t stop = first + book->account_positions[account];
-        const int cross = book->account_mode[account] == MF_ACCOUNT_CROSS;
         double available = cross ? book->account_collateral[account] : 0;
         double safety = 0;
         for (int64_t p = first; p < stop; p++) {
@@ -156,73 +102,106 @@ void mf_margin_safe_prices(const mf_book_view *book, const mf_tier_table *tiers,
     }
 }
 
+void mf_margin_safe_prices_isolated(const mf_book_view *book, const mf_tier_table *tiers,
+                                    const int64_t *accounts, int64_t n_accounts,
+                                    const double *start_prices, double *safe_price) {
+    safe_prices(book, tiers, accounts, n_accounts, start_prices, 0, safe_price);
+}
+
+void mf_margin_safe_prices_cross(const mf_book_view *book, const mf_tier_table *tiers,
+                                 const int64_t *accounts, int64_t n_accounts,
+                                 const double *start_prices, double *safe_price) {
+    safe_prices(book, tiers, accounts, n_accounts, start_prices, 1, safe_price);
+}
+
 /* The exact check of one account that failed the cheap test, on the paths where some
  * position is outside its bound. */
-static int64_t check_outside_paths(const mf_book_view *book, const mf_tier_table *tiers,
-                                   const double *safe_price, int64_t account, int batch,
-                                   const double *marks, const double *signed_marks,
-                                   const uint8_t *active, uint8_t *account_state,
-                                   uint8_t *position_state) {
+static int64_t check_outside_paths(const mf_margin_call *call, mf_margin_check_fn exact,
+                                   int64_t index, const double *signed_marks) {
+    const mf_book_view *book = call->book;
+    const int batch = call->batch;
+    const int64_t account = call->accounts[index];
     const int64_t first = book->account_first[account];
     const int64_t stop = first + book->account_positions[account];
-    uint8_t inside[64];
+    uint8_t inside[MF_KERNEL_MAX_BATCH];
     for (int b = 0; b < batch; b++)
-        inside[b] = active[b];
+        inside[b] = call->active[b];
     for (int64_t p = first; p < stop; p++) {
         const int slot = 2 * book->position_asset[p] + (book->position_quantity[p] < 0);
         const double *row = signed_marks + (int64_t)slot * batch;
         for (int b = 0; b < batch; b++)
-            inside[b] &= (uint8_t)(row[b] > safe_price[p]);
+            inside[b] &= (uint8_t)(row[b] > call->prepared[p]);
     }
-    uint8_t needs_check[64];
+    uint8_t needs_check[MF_KERNEL_MAX_BATCH];
     int any = 0;
     for (int b = 0; b < batch; b++) {
-        needs_check[b] = (uint8_t)(active[b] && !inside[b]);
+        needs_check[b] = (uint8_t)(call->active[b] && !inside[b]);
         any |= needs_check[b];
     }
     if (!any) return 0;
-    return mf_margin_check(book, tiers, account, account + 1, batch, marks, needs_check,
-                           account_state, position_state);
+    mf_margin_call one = *call;
+    one.begin = index;
+    one.end = index + 1;
+    one.active = needs_check;
+    return exact(&one);
 }
 
-int64_t mf_margin_check_filtered(const mf_book_view *book, const mf_tier_table *tiers,
-                                 const double *safe_price, int64_t begin, int64_t end, int batch,
-                                 const double *marks, const uint8_t *active, uint8_t *account_state,
-                                 uint8_t *position_state) {
-    if (begin >= end) return 0;
+static int neutral_vectors(const mf_margin_call *call) {
+    for (int k = 0; k < call->book->n_assets; k++)
+        for (int b = 0; b < call->batch; b++) {
+            const int64_t i = (int64_t)k * call->batch + b;
+            if (call->vectors.funding_index[i] != 0 || call->vectors.maintenance_scale[i] != 1)
+                return 0;
+        }
+    return 1;
+}
+
+/* Same contract and, by construction, the same flags as the exact model `exact`: accounts whose
+ * positions are all inside their safe prices are skipped; all others get the exact check. */
+static int64_t check_prefiltered(const mf_margin_call *call, mf_margin_check_fn exact) {
+    if (call->begin >= call->end) return 0;
+    if (!neutral_vectors(call)) return exact(call);
+    const mf_book_view *book = call->book;
+    const int batch = call->batch;
     /* worst[2k] is asset k's lowest mark over the active paths (the longs' worst case),
      * worst[2k + 1] minus its highest (the shorts'): one signed compare per position. */
     double worst[2 * MF_KERNEL_MAX_ASSETS];
-    double signed_marks[2 * MF_KERNEL_MAX_ASSETS * 64];
+    double signed_marks[2 * MF_KERNEL_MAX_ASSETS * MF_KERNEL_MAX_BATCH];
     int any_active = 0;
     for (int k = 0; k < book->n_assets; k++) {
         worst[2 * k] = INFINITY;
         worst[2 * k + 1] = INFINITY;
         for (int b = 0; b < batch; b++) {
-            const double mark = marks[(int64_t)k * batch + b];
+            const double mark = call->marks[(int64_t)k * batch + b];
             signed_marks[(2 * k) * batch + b] = mark;
             signed_marks[(2 * k + 1) * batch + b] = -mark;
-            if (!active[b]) continue;
+            if (!call->active[b]) continue;
             any_active = 1;
             if (mark < worst[2 * k]) worst[2 * k] = mark;
             if (-mark < worst[2 * k + 1]) worst[2 * k + 1] = -mark;
         }
     }
     if (!any_active) return 0;
-    /* Stream over the positions (sorted by account); the rare failures are handled in
-     * account order as they come. */
-    const int64_t first = book->account_first[begin];
-    const int64_t stop = book->account_first[end - 1] + book->account_positions[end - 1];
+    /* The rare failures are checked exactly, in account order as they come. */
     int64_t flagged = 0;
-    int64_t last_checked = -1;
-    for (int64_t p = first; p < stop; p++) {
-        const int slot = 2 * book->position_asset[p] + (book->position_quantity[p] < 0);
-        if (worst[slot] > safe_price[p]) continue;
-        const int64_t account = book->position_account[p];
-        if (account == last_checked) continue;
-        last_checked = account;
-        flagged += check_outside_paths(book, tiers, safe_price, account, batch, marks, signed_marks,
-                                       active, account_state, position_state);
+    for (int64_t i = call->begin; i < call->end; i++) {
+        const int64_t account = call->accounts[i];
+        const int64_t first = book->account_first[account];
+        const int64_t stop = first + book->account_positions[account];
+        for (int64_t p = first; p < stop; p++) {
+            const int slot = 2 * book->position_asset[p] + (book->position_quantity[p] < 0);
+            if (worst[slot] > call->prepared[p]) continue;
+            flagged += check_outside_paths(call, exact, i, signed_marks);
+            break;
+        }
     }
     return flagged;
+}
+
+int64_t mf_margin_check_isolated_prefiltered(const mf_margin_call *call) {
+    return check_prefiltered(call, mf_margin_check_isolated);
+}
+
+int64_t mf_margin_check_cross_prefiltered(const mf_margin_call *call) {
+    return check_prefiltered(call, mf_margin_check_cross);
 }
