@@ -61,18 +61,21 @@ typedef struct {
 } mf_margin_call;
 
 typedef int64_t (*mf_margin_check_fn)(const mf_margin_call *call);
-/* Optional, once per scenario: read-only data the model needs (one double per position), from
- * the model's accounts at the start prices. */
+/* Optional, once per scenario: read-only data the model needs, from its accounts at the start
+ * prices: prepared_size bytes (8-byte aligned, allocated by the caller), filled by prepare. */
+typedef size_t (*mf_margin_prepared_size_fn)(const mf_book_view *book, const int64_t *accounts,
+                                             int64_t n_accounts);
 typedef void (*mf_margin_prepare_fn)(const mf_book_view *book, const mf_tier_table *tiers,
                                      const int64_t *accounts, int64_t n_accounts,
-                                     const double *start_prices, double *prepared);
+                                     const double *start_prices, void *prepared);
 
 typedef struct {
     const char *name;
     mf_margin_mode mode;
     int reference; /* 1: the exact full sweep of its mode (run.margin_kernel) */
     mf_margin_check_fn check;
-    mf_margin_prepare_fn prepare; /* NULL: no prepared data */
+    mf_margin_prepared_size_fn prepared_size; /* NULL: no prepared data */
+    mf_margin_prepare_fn prepare;
 } mf_margin_model;
 
 /* The model table: every model of the code base, in selection order. */
@@ -85,20 +88,32 @@ int64_t mf_margin_check_cross(const mf_margin_call *call);                /* mar
 int64_t mf_margin_check_isolated_prefiltered(const mf_margin_call *call); /* margin_prefilter.c */
 int64_t mf_margin_check_cross_prefiltered(const mf_margin_call *call);
 
-/* The prefiltered models' preparation. For every position, a price beyond which it provably
+/* The prefiltered models' prepared data. For every position, a price beyond which it provably
  * cannot push its account (isolated: the position) to maintenance: a long is safe while its
- * mark is above its bound, a short while below. Stored signed, as compared: prepared[p] =
- * +bound for a long, -bound for a short (safe while -mark > -bound); +INFINITY never passes. For a
- * cross account, the headroom at the start prices (minus a safety margin of 1e-9 of notional) is
+ * mark is above its bound, a short while below. Stored signed, as compared: bound = +bound for a
+ * long, -bound for a short (safe while -mark > -bound); +INFINITY never passes. For a cross
+ * account, the headroom at the start prices (minus a safety margin of 1e-9 of notional) is
  * shared equally among its positions, so while every position is inside its bound the account's
  * equity exceeds maintenance in exact arithmetic by far more than rounding can change. An account
  * with (almost) no headroom gets bounds that never pass, so it is always checked exactly. The
- * bounds hold for neutral market vectors; with any other, the models check every account. */
-void mf_margin_safe_prices_isolated(const mf_book_view *book, const mf_tier_table *tiers,
-                                    const int64_t *accounts, int64_t n_accounts,
-                                    const double *start_prices, double *safe_price);
-void mf_margin_safe_prices_cross(const mf_book_view *book, const mf_tier_table *tiers,
-                                 const int64_t *accounts, int64_t n_accounts,
-                                 const double *start_prices, double *safe_price);
+ * bounds hold for neutral market vectors; with any other, the models check every account.
+ * Layout: the group's positions compacted in account order, so a sweep streams 9 bytes per
+ * position (slot 2 asset + short, bound) and touches an account only when it fails. */
+typedef struct {
+    int64_t n_accounts, n_positions;
+    const int64_t *start; /* n_accounts + 1: account i's positions are [start[i], start[i + 1]) */
+    const int64_t *owner; /* n_positions: index of the position's account in the group */
+    const double *bound;  /* n_positions: signed safe price */
+    const uint8_t *slot;  /* n_positions: 2 asset + (quantity < 0) */
+} mf_prefilter_layout;
+
+size_t mf_prefilter_size(const mf_book_view *book, const int64_t *accounts, int64_t n_accounts);
+mf_prefilter_layout mf_prefilter_view(const void *prepared);
+void mf_prefilter_prepare_isolated(const mf_book_view *book, const mf_tier_table *tiers,
+                                   const int64_t *accounts, int64_t n_accounts,
+                                   const double *start_prices, void *prepared);
+void mf_prefilter_prepare_cross(const mf_book_view *book, const mf_tier_table *tiers,
+                                const int64_t *accounts, int64_t n_accounts,
+                                const double *start_prices, void *prepared);
 
 #endif

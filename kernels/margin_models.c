@@ -5,10 +5,10 @@
 
 const mf_margin_model mf_margin_models[] = {
     {"isolated-prefiltered", MF_MODE_ISOLATED, 0, mf_margin_check_isolated_prefiltered,
-     mf_margin_safe_prices_isolated},
-    {"cross-prefiltered", MF_MODE_CROSS, 0, mf_margin_check_cross_prefiltered,
-     mf_margin_safe_prices_cross},
-    {"isolated", MF_MODE_ISOLATED, 1, mf_margin_check_isolated, NULL},
-    {"cross", MF_MODE_CROSS, 1, mf_margin_check_cross, NULL},
+     mf_prefilter_size, mf_prefilter_prepare_isolated},
+    {"cross-prefiltered", MF_MODE_CROSS, 0, mf_margin_check_cross_prefiltered, mf_prefilter_size,
+     mf_prefilter_prepare_cross},
+    {"isolated", MF_MODE_ISOLATED, 1, mf_margin_check_isolated, NULL, NULL},
+    {"cross", MF_MODE_CROSS, 1, mf_margin_check_cross, NULL, NULL},
 };
 const int mf_n_margin_models = (int)(sizeof mf_margin_models / sizeof mf_margin_models[0]);

@@ -41,96 +41,134 @@ static double solve_headroom(const mf_tier_table *tiers, int asset, double quant
 
 /* Bounds are stored signed, as the hot loop compares them: +bound for a long (inside while
  * mark > bound), -bound for a short (inside while -mark > -bound). +INFINITY never passes. */
-static void never_safe(int64_t first, int64_t stop, double *safe_price) {
-    for (int64_t p = first; p < stop; p++)
-        safe_price[p] = INFINITY;
-}
-
 static double signed_bound(double quantity, double bound) {
     return quantity > 0 ? bound * (1 + MF_SAFE_PRICE_SHRINK)
                         : -(bound * (1 - MF_SAFE_PRICE_SHRINK));
 }
 
-static void safe_prices(const mf_book_view *book, const mf_tier_table *tiers,
-                        const int64_t *accounts, int64_t n_accounts, const double *start_prices,
-                        int cross, double *safe_price) {
-    for (int64_t i = 0; i < n_accounts; i++) {
-        const int64_t account = accounts[i];
-        const int64_t first = book->account_first[account];
-        const int64_t stop = first + book->account_positions[account];
-        double available = cross ? book->account_collateral[account] : 0;
-        double safety = 0;
-        for (int64_t p = first; p < stop; p++) {
-            const int asset = book->position_asset[p];
-            const double quantity = book->position_quantity[p];
-            const double price = start_prices[asset];
-            const double size = quantity < 0 ? -quantity : quantity;
-            const double margin_safety = MF_SAFETY_FRACTION * size * price;
-            if (!cross) {
-                /* Isolated: its own headroom m + h(P0), kept apart from the others. */
-                const double own =
-                    book->position_margin[p] +
-                    headroom_term(tiers, asset, quantity, book->position_entry[p], price);
-                if (!(own > margin_safety)) {
-                    never_safe(p, p + 1, safe_price);
-                    continue;
-                }
-                const double target = -book->position_margin[p] + margin_safety;
-                const double bound =
-                    solve_headroom(tiers, asset, quantity, book->position_entry[p], target);
-                safe_price[p] = signed_bound(quantity, bound);
+/* The bounds of account `account`'s positions into out[0 .. count). */
+static void account_bounds(const mf_book_view *book, const mf_tier_table *tiers, int64_t account,
+                           const double *start_prices, int cross, double *out) {
+    const int64_t first = book->account_first[account];
+    const int64_t stop = first + book->account_positions[account];
+    double available = cross ? book->account_collateral[account] : 0;
+    double safety = 0;
+    for (int64_t p = first; p < stop; p++) {
+        const int asset = book->position_asset[p];
+        const double quantity = book->position_quantity[p];
+        const double price = start_prices[asset];
+        const double size = quantity < 0 ? -quantity : quantity;
+        const double margin_safety = MF_SAFETY_FRACTION * size * price;
+        if (!cross) {
+            /* Isolated: its own headroom m + h(P0), kept apart from the others. */
+            const double own =
+                book->position_margin[p] +
+                headroom_term(tiers, asset, quantity, book->position_entry[p], price);
+            if (!(own > margin_safety)) {
+                out[p - first] = INFINITY;
                 continue;
             }
-            available += headroom_term(tiers, asset, quantity, book->position_entry[p], price);
-            safety += margin_safety;
-        }
-        if (!cross) continue;
-        const double share = (available - safety) / (double)(stop - first);
-        if (!(share > 0)) {
-            never_safe(first, stop, safe_price);
+            const double target = -book->position_margin[p] + margin_safety;
+            const double bound =
+                solve_headroom(tiers, asset, quantity, book->position_entry[p], target);
+            out[p - first] = signed_bound(quantity, bound);
             continue;
         }
-        for (int64_t p = first; p < stop; p++) {
-            const int asset = book->position_asset[p];
-            const double quantity = book->position_quantity[p];
-            const double entry = book->position_entry[p];
-            const double target =
-                headroom_term(tiers, asset, quantity, entry, start_prices[asset]) - share;
-            const double bound = solve_headroom(tiers, asset, quantity, entry, target);
-            safe_price[p] = signed_bound(quantity, bound);
+        available += headroom_term(tiers, asset, quantity, book->position_entry[p], price);
+        safety += margin_safety;
+    }
+    if (!cross) return;
+    const double share = (available - safety) / (double)(stop - first);
+    for (int64_t p = first; p < stop; p++) {
+        if (!(share > 0)) {
+            out[p - first] = INFINITY;
+            continue;
         }
+        const int asset = book->position_asset[p];
+        const double quantity = book->position_quantity[p];
+        const double entry = book->position_entry[p];
+        const double target =
+            headroom_term(tiers, asset, quantity, entry, start_prices[asset]) - share;
+        const double bound = solve_headroom(tiers, asset, quantity, entry, target);
+        out[p - first] = signed_bound(quantity, bound);
     }
 }
 
-void mf_margin_safe_prices_isolated(const mf_book_view *book, const mf_tier_table *tiers,
-                                    const int64_t *accounts, int64_t n_accounts,
-                                    const double *start_prices, double *safe_price) {
-    safe_prices(book, tiers, accounts, n_accounts, start_prices, 0, safe_price);
+static int64_t group_positions(const mf_book_view *book, const int64_t *accounts,
+                               int64_t n_accounts) {
+    int64_t n = 0;
+    for (int64_t i = 0; i < n_accounts; i++)
+        n += book->account_positions[accounts[i]];
+    return n;
 }
 
-void mf_margin_safe_prices_cross(const mf_book_view *book, const mf_tier_table *tiers,
-                                 const int64_t *accounts, int64_t n_accounts,
-                                 const double *start_prices, double *safe_price) {
-    safe_prices(book, tiers, accounts, n_accounts, start_prices, 1, safe_price);
+size_t mf_prefilter_size(const mf_book_view *book, const int64_t *accounts, int64_t n_accounts) {
+    const int64_t n = group_positions(book, accounts, n_accounts);
+    return sizeof(int64_t) * (size_t)(2 + n_accounts + 1 + n) + sizeof(double) * (size_t)n +
+           (size_t)n;
 }
 
-/* The exact check of one account that failed the cheap test, on the paths where some
- * position is outside its bound. */
+mf_prefilter_layout mf_prefilter_view(const void *prepared) {
+    const int64_t *header = prepared;
+    mf_prefilter_layout layout;
+    layout.n_accounts = header[0];
+    layout.n_positions = header[1];
+    layout.start = header + 2;
+    layout.owner = layout.start + layout.n_accounts + 1;
+    layout.bound = (const double *)(layout.owner + layout.n_positions);
+    layout.slot = (const uint8_t *)(layout.bound + layout.n_positions);
+    return layout;
+}
+
+static void prepare(const mf_book_view *book, const mf_tier_table *tiers, const int64_t *accounts,
+                    int64_t n_accounts, const double *start_prices, int cross, void *prepared) {
+    int64_t *header = prepared;
+    header[0] = n_accounts;
+    header[1] = group_positions(book, accounts, n_accounts);
+    const mf_prefilter_layout layout = mf_prefilter_view(prepared);
+    int64_t *start = (int64_t *)layout.start;
+    int64_t *owner = (int64_t *)layout.owner;
+    double *bound = (double *)layout.bound;
+    uint8_t *slot = (uint8_t *)layout.slot;
+    int64_t j = 0;
+    for (int64_t i = 0; i < n_accounts; i++) {
+        const int64_t account = accounts[i];
+        const int64_t first = book->account_first[account];
+        start[i] = j;
+        account_bounds(book, tiers, account, start_prices, cross, bound + j);
+        for (int64_t p = first; p < first + book->account_positions[account]; p++, j++) {
+            owner[j] = i;
+            slot[j] = (uint8_t)(2 * book->position_asset[p] + (book->position_quantity[p] < 0));
+        }
+    }
+    start[n_accounts] = j;
+}
+
+void mf_prefilter_prepare_isolated(const mf_book_view *book, const mf_tier_table *tiers,
+                                   const int64_t *accounts, int64_t n_accounts,
+                                   const double *start_prices, void *prepared) {
+    prepare(book, tiers, accounts, n_accounts, start_prices, 0, prepared);
+}
+
+void mf_prefilter_prepare_cross(const mf_book_view *book, const mf_tier_table *tiers,
+                                const int64_t *accounts, int64_t n_accounts,
+                                const double *start_prices, void *prepared) {
+    prepare(book, tiers, accounts, n_accounts, start_prices, 1, prepared);
+}
+
+/* The exact check of account accounts[index], which failed the cheap test, on the paths where
+ * some position is outside its bound. */
 static int64_t check_outside_paths(const mf_margin_call *call, mf_margin_check_fn exact,
-                                   int64_t index, const double *signed_marks) {
-    const mf_book_view *book = call->book;
+                                   const mf_prefilter_layout *layout, int64_t index,
+                                   const double *signed_marks) {
     const int batch = call->batch;
-    const int64_t account = call->accounts[index];
-    const int64_t first = book->account_first[account];
-    const int64_t stop = first + book->account_positions[account];
     uint8_t inside[MF_KERNEL_MAX_BATCH];
     for (int b = 0; b < batch; b++)
         inside[b] = call->active[b];
-    for (int64_t p = first; p < stop; p++) {
-        const int slot = 2 * book->position_asset[p] + (book->position_quantity[p] < 0);
-        const double *row = signed_marks + (int64_t)slot * batch;
+    for (int64_t j = layout->start[index]; j < layout->start[index + 1]; j++) {
+        const double *row = signed_marks + (int64_t)layout->slot[j] * batch;
         for (int b = 0; b < batch; b++)
-            inside[b] &= (uint8_t)(row[b] > call->prepared[p]);
+            inside[b] &= (uint8_t)(row[b] > layout->bound[j]);
     }
     uint8_t needs_check[MF_KERNEL_MAX_BATCH];
     int any = 0;
@@ -163,6 +201,7 @@ static int64_t check_prefiltered(const mf_margin_call *call, mf_margin_check_fn 
     if (!neutral_vectors(call)) return exact(call);
     const mf_book_view *book = call->book;
     const int batch = call->batch;
+    const mf_prefilter_layout layout = mf_prefilter_view(call->prepared);
     /* worst[2k] is asset k's lowest mark over the active paths (the longs' worst case),
      * worst[2k + 1] minus its highest (the shorts'): one signed compare per position. */
     double worst[2 * MF_KERNEL_MAX_ASSETS];
@@ -182,18 +221,15 @@ static int64_t check_prefiltered(const mf_margin_call *call, mf_margin_check_fn 
         }
     }
     if (!any_active) return 0;
-    /* The rare failures are checked exactly, in account order as they come. */
+    /* Stream over the group's positions (compacted, in account order); the rare failures are
+     * checked exactly, in account order as they come. */
     int64_t flagged = 0;
-    for (int64_t i = call->begin; i < call->end; i++) {
-        const int64_t account = call->accounts[i];
-        const int64_t first = book->account_first[account];
-        const int64_t stop = first + book->account_positions[account];
-        for (int64_t p = first; p < stop; p++) {
-            const int slot = 2 * book->position_asset[p] + (book->position_quantity[p] < 0);
-            if (worst[slot] > call->prepared[p]) continue;
-            flagged += check_outside_paths(call, exact, i, signed_marks);
-            break;
-        }
+    const int64_t stop = layout.start[call->end];
+    for (int64_t j = layout.start[call->begin]; j < stop; j++) {
+        if (worst[layout.slot[j]] > layout.bound[j]) continue;
+        const int64_t index = layout.owner[j];
+        flagged += check_outside_paths(call, exact, &layout, index, signed_marks);
+        j = layout.start[index + 1] - 1;
     }
     return flagged;
 }

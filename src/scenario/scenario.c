@@ -153,8 +153,14 @@ static mf_status build_groups(mf_venue *venue, const mf_store *store, const doub
     }
     for (int g = 0; g < venue->n_groups; g++) {
         mf_margin_group *group = &venue->groups[g];
-        if (!group->model->prepare) continue;
-        MF_ALLOC(group->prepared, store->n_positions > 0 ? store->n_positions : 1);
+        if (!group->model->prepare || !group->model->prepared_size) continue;
+        const size_t bytes =
+            group->model->prepared_size(&venue->book, group->accounts, group->n_accounts);
+        group->prepared = malloc(bytes > 0 ? bytes : 1);
+        if (!group->prepared)
+            return MF_FAIL(MF_ERR_MEMORY,
+                           "out of memory for the %s margin model's data (%zu bytes)",
+                           group->model->name, bytes);
         group->model->prepare(&venue->book, &venue->tiers, group->accounts, group->n_accounts,
                               start_prices, group->prepared);
     }

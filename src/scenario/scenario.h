@@ -47,7 +47,7 @@ typedef struct {
     const mf_margin_model *model;
     int64_t *accounts;
     int64_t n_accounts;
-    double *prepared; /* n_positions doubles when model->prepare, else NULL */
+    void *prepared; /* the model's prepared data (model->prepared_size bytes), or NULL */
 } mf_margin_group;
 
 typedef struct {

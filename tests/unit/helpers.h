@@ -16,7 +16,7 @@ int mf_test_write_file(const char *path, const char *text);
  * (funding 0, maintenance scale 1); returns its new flags. */
 int64_t mf_test_margin_check(const mf_margin_model *model, const mf_book_view *book,
                              const mf_tier_table *tiers, const int64_t *accounts, int64_t n,
-                             const double *prepared, int batch, const double *marks,
+                             const void *prepared, int batch, const double *marks,
                              const uint8_t *active, uint8_t *account_state,
                              uint8_t *position_state);
 

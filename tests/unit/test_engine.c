@@ -311,12 +311,12 @@ Test(margin_models, every_model_flags_exactly_what_the_reference_flags) {
         accounts[m] = malloc(sizeof(int64_t) * (size_t)n_acc);
     for (int64_t a = 0; a < n_acc; a++)
         accounts[store.account_mode[a]][n_mode[store.account_mode[a]]++] = a;
-    double *prepared[16] = {0};
+    void *prepared[16] = {0};
     cr_assert(mf_n_margin_models <= 16);
     for (int i = 0; i < mf_n_margin_models; i++) {
         const mf_margin_model *m = &mf_margin_models[i];
         if (!m->prepare) continue;
-        prepared[i] = malloc(sizeof(double) * (size_t)n_pos);
+        prepared[i] = malloc(m->prepared_size(&venue->book, accounts[m->mode], n_mode[m->mode]));
         m->prepare(&venue->book, &venue->tiers, accounts[m->mode], n_mode[m->mode],
                    model.scenario.index.price0, prepared[i]);
     }
@@ -336,14 +336,18 @@ Test(margin_models, every_model_flags_exactly_what_the_reference_flags) {
             for (int b = 0; b < batch; b++)
                 marks[k * batch + b] =
                     config.market.assets[k].price * exp(0.15 * (2 * mf_rng_uniform(&rng) - 1));
-        const int64_t p_edge = (int64_t)(mf_rng_uniform(&rng) * (double)n_pos);
+        const double u_edge = mf_rng_uniform(&rng);
         for (int i = 0; i < mf_n_margin_models; i++) {
             const mf_margin_model *m = &mf_margin_models[i];
             const mf_margin_model *ref = reference_model(m->mode);
             cr_assert(ref, "%s: no reference model for its mode", m->name);
-            if (trial % 4 == 0 && prepared[i] && isfinite(prepared[i][p_edge]))
+            if (trial % 4 == 0 && prepared[i] && m->prepared_size == mf_prefilter_size) {
                 /* Put one path exactly on a position's bound. */
-                marks[store.position_asset[p_edge] * batch + 0] = fabs(prepared[i][p_edge]);
+                const mf_prefilter_layout layout = mf_prefilter_view(prepared[i]);
+                const int64_t j = (int64_t)(u_edge * (double)layout.n_positions);
+                if (isfinite(layout.bound[j]))
+                    marks[(layout.slot[j] / 2) * batch + 0] = fabs(layout.bound[j]);
+            }
             memset(accounts_ref, 0, (size_t)(n_acc * batch));
             memset(positions_ref, 0, (size_t)(n_pos * batch));
             memset(accounts_model, 0, (size_t)(n_acc * batch));
@@ -430,8 +434,8 @@ Test(margin_models, a_test_model_in_the_table_is_used_for_its_accounts) {
     cr_assert_eq(mf_population_generate(&store, &config), MF_OK);
     mf_margin_model table[8];
     int n_table = 0;
-    table[n_table++] = (mf_margin_model){"test-flag-everything", MF_MODE_ISOLATED, 0,
-                                         test_model_flag_everything, NULL};
+    table[n_table++] = (mf_margin_model){
+        "test-flag-everything", MF_MODE_ISOLATED, 0, test_model_flag_everything, NULL, NULL};
     for (int i = 0; i < mf_n_margin_models; i++)
         table[n_table++] = mf_margin_models[i];
     mf_model model;
