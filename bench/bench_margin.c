@@ -564,7 +564,7 @@ static int64_t check_range(const mf_model *model, int g, int reference, const mf
     call.end = end;
     call.batch = BATCH;
     call.marks = marks;
-    call.vectors = (mf_market_vectors){funding, scale};
+    call.vectors = (mf_market_vectors){funding, scale, 1};
     call.active = active;
     call.account_state = account_state;
     call.position_state = position_state;

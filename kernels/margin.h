@@ -30,6 +30,7 @@ enum {
 typedef struct {
     const double *funding_index;     /* K x batch */
     const double *maintenance_scale; /* K x batch */
+    int neutral; /* 1: every value is neutral (the driver knows); models may skip the vectors */
 } mf_market_vectors;
 
 /* Reserved for partial liquidation and ADL, the only events that change single positions:

@@ -3,7 +3,8 @@
  * s the maintenance scale; sums in position order. */
 #include "margin.h"
 
-int64_t mf_margin_check_cross(const mf_margin_call *call) {
+/* with_vectors is a constant in each caller below (see margin_isolated.c). */
+static inline int64_t check_cross(const mf_margin_call *call, const int with_vectors) {
     const mf_book_view *book = call->book;
     const int batch = call->batch;
     int64_t flagged = 0;
@@ -27,6 +28,14 @@ int64_t mf_margin_check_cross(const mf_margin_call *call) {
             const double *asset_marks = call->marks + (int64_t)asset * batch;
             const double *funding = call->vectors.funding_index + (int64_t)asset * batch;
             const double *scale = call->vectors.maintenance_scale + (int64_t)asset * batch;
+            if (!with_vectors) {
+                for (int b = 0; b < batch; b++) {
+                    const double mark = asset_marks[b];
+                    equity[b] += quantity * (mark - entry);
+                    maintenance[b] += mf_maintenance_margin(call->tiers, asset, size * mark);
+                }
+                continue;
+            }
             for (int b = 0; b < batch; b++) {
                 const double mark = asset_marks[b];
                 equity[b] += quantity * (mark - entry) - quantity * funding[b];
@@ -42,4 +51,8 @@ int64_t mf_margin_check_cross(const mf_margin_call *call) {
         }
     }
     return flagged;
+}
+
+int64_t mf_margin_check_cross(const mf_margin_call *call) {
+    return call->vectors.neutral ? check_cross(call, 0) : check_cross(call, 1);
 }

@@ -3,7 +3,9 @@
  * scale. */
 #include "margin.h"
 
-int64_t mf_margin_check_isolated(const mf_margin_call *call) {
+/* with_vectors is a constant in each caller below, so each gets its own loop: with neutral
+ * vectors the check is the plain m + q (P - e) <= MM(|q| P), nothing more per path. */
+static inline int64_t check_isolated(const mf_margin_call *call, const int with_vectors) {
     const mf_book_view *book = call->book;
     const int batch = call->batch;
     int64_t flagged = 0;
@@ -24,10 +26,13 @@ int64_t mf_margin_check_isolated(const mf_margin_call *call) {
             for (int b = 0; b < batch; b++) {
                 if (!call->active[b] || states[b] != MF_POSITION_OPEN) continue;
                 const double mark = asset_marks[b];
-                const double position_equity =
-                    margin + quantity * (mark - entry) - quantity * funding[b];
-                if (position_equity <=
-                    mf_maintenance_margin(call->tiers, asset, size * mark) * scale[b]) {
+                double position_equity = margin + quantity * (mark - entry);
+                double maintenance = mf_maintenance_margin(call->tiers, asset, size * mark);
+                if (with_vectors) {
+                    position_equity -= quantity * funding[b];
+                    maintenance *= scale[b];
+                }
+                if (position_equity <= maintenance) {
                     states[b] = MF_POSITION_NEW;
                     flagged++;
                 }
@@ -35,4 +40,8 @@ int64_t mf_margin_check_isolated(const mf_margin_call *call) {
         }
     }
     return flagged;
+}
+
+int64_t mf_margin_check_isolated(const mf_margin_call *call) {
+    return call->vectors.neutral ? check_isolated(call, 0) : check_isolated(call, 1);
 }

@@ -185,6 +185,7 @@ static int64_t check_outside_paths(const mf_margin_call *call, mf_margin_check_f
 }
 
 static int neutral_vectors(const mf_margin_call *call) {
+    if (call->vectors.neutral) return 1;
     for (int k = 0; k < call->book->n_assets; k++)
         for (int b = 0; b < call->batch; b++) {
             const int64_t i = (int64_t)k * call->batch + b;

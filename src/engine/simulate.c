@@ -47,6 +47,7 @@ struct mf_workspace {
     double *marks;                                          /* K * batch */
     double *funding_index;     /* K * batch: cumulative funding per coin (0 today) */
     double *maintenance_scale; /* K * batch: maintenance-rate scale (1 today) */
+    int vectors_neutral;       /* 1 while every funding index is 0 and every scale 1 */
     double budget[MF_MAX_BATCH][MF_MAX_ASSETS];
     double *step_notional;   /* batch * steps */
     double *step_accounts;   /* batch * steps */
@@ -287,7 +288,8 @@ static mf_status phase_venue_prices(step_context *step) {
     return MF_OK;
 }
 
-/* Funding: moves the per-asset per-path cumulative funding index. No-op for now (index 0). */
+/* Funding: moves the per-asset per-path cumulative funding index. No-op for now (index 0); a
+ * funding phase that moves it must clear ws->vectors_neutral. */
 static mf_status phase_funding(step_context *step) {
     (void)step;
     return MF_OK;
@@ -312,7 +314,8 @@ static int64_t run_margin_models(step_context *step) {
     base.tiers = &venue->tiers;
     base.batch = stride;
     base.marks = ws->marks;
-    base.vectors = (mf_market_vectors){ws->funding_index, ws->maintenance_scale};
+    base.vectors =
+        (mf_market_vectors){ws->funding_index, ws->maintenance_scale, ws->vectors_neutral};
     base.active = step->active;
     base.account_state = ws->account_state;
     base.position_state = ws->position_state;
@@ -338,6 +341,18 @@ static int64_t run_margin_models(step_context *step) {
     return flagged;
 }
 
+/* Whether an account has a new flag on any path: its state bytes and its positions' (contiguous)
+ * scanned in one pass, without looking at what kind of model flagged it. */
+static int has_new_flags(const uint8_t *account_states, const uint8_t *position_states,
+                         int64_t n_position_bytes, int batch) {
+    uint8_t any = 0;
+    for (int b = 0; b < batch; b++)
+        any |= account_states[b] & MF_ACCOUNT_NEW;
+    for (int64_t i = 0; i < n_position_bytes; i++)
+        any |= position_states[i] == MF_POSITION_NEW;
+    return any != 0;
+}
+
 /* Hand this round's new flags to the engines: accounts in id order, so each path's FIFO
  * receives them in account order whatever the thread count or the models. A whole-account flag
  * closes every position against the account's collateral; position flags close each position
@@ -357,6 +372,9 @@ static mf_status collect_flags(step_context *step, int64_t *new_per_path) {
             const int64_t first = book->account_first[account];
             const int32_t count = book->account_positions[account];
             uint8_t *account_states = ws->account_state + account * ws->batch;
+            if (!has_new_flags(account_states, ws->position_state + first * ws->batch,
+                               (int64_t)count * ws->batch, ws->batch))
+                continue;
             for (int b = 0; b < step->batch; b++) {
                 if (account_states[b] & MF_ACCOUNT_NEW) {
                     MF_CHECK(ensure_engine_capacity(ws, b, count, 1));
@@ -569,6 +587,7 @@ static mf_status simulate_batch(const mf_scenario *scenario, mf_workspace *ws, i
         ws->funding_index[i] = 0;
         ws->maintenance_scale[i] = 1;
     }
+    ws->vectors_neutral = 1; /* phases that move the vectors clear it */
     step_context step;
     memset(&step, 0, sizeof step);
     step.scenario = scenario;

@@ -38,7 +38,7 @@ int64_t mf_test_margin_check(const mf_margin_model *model, const mf_book_view *b
     call.end = n;
     call.batch = batch;
     call.marks = marks;
-    call.vectors = (mf_market_vectors){funding, scale};
+    call.vectors = (mf_market_vectors){funding, scale, 0};
     call.active = active;
     call.account_state = account_state;
     call.position_state = position_state;

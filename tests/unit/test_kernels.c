@@ -107,7 +107,7 @@ static int64_t check_small(const small_book *book, const mf_tier_table *tiers, i
     call.end = 1;
     call.batch = batch;
     call.marks = marks;
-    call.vectors = (mf_market_vectors){funding, scale};
+    call.vectors = (mf_market_vectors){funding, scale, 0};
     call.active = active;
     call.account_state = account_state;
     call.position_state = position_state;
