@@ -701,7 +701,7 @@ static void bench_margin_kernels(const options *o) {
            "                          + positions x (asset 1 + quantity 8 + entry 8 + margin 8 + "
            "state %d)\n",
            BATCH, BATCH);
-    printf("  filtered bytes per sweep: positions x (asset 1 + quantity 8 + safe price 8), the "
+    printf("  filtered bytes per sweep: positions x (slot 1 + bound 8), the compacted "
            "stream\n"
            "                          + the reference bytes of the accounts it passes to the "
            "exact check\n");
@@ -744,9 +744,9 @@ static void bench_margin_kernels(const options *o) {
         const double position_bytes = 1 + 8 + 8 + 8 + BATCH;
         const double reference_bytes =
             (double)n_acc * account_bytes + (double)n_pos * position_bytes;
-        const double filtered_bytes = (double)n_pos * 17 + (double)pass_accounts * account_bytes +
+        const double filtered_bytes = (double)n_pos * 9 + (double)pass_accounts * account_bytes +
                                       (double)pass_positions * position_bytes;
-        const double filtered0_bytes = (double)n_pos * 17 + (double)pass0.accounts * account_bytes +
+        const double filtered0_bytes = (double)n_pos * 9 + (double)pass0.accounts * account_bytes +
                                        (double)pass0.positions * position_bytes;
         const double checks = (double)n_pos * BATCH;
         const int64_t entities = (n_acc - pop->isolated_accounts) + pop->isolated_positions;
@@ -926,7 +926,7 @@ static void bench_end_to_end(const options *o) {
                ((double)store_account_bytes(&pop->store) * (double)n_acc +
                 (double)store_position_bytes(&pop->store) * (double)n_pos) /
                    1e6,
-               8.0 * (double)n_pos / 1e6, BATCH, (double)(n_acc + n_pos) * BATCH / 1e6);
+               17.0 * (double)n_pos / 1e6, BATCH, (double)(n_acc + n_pos) * BATCH / 1e6);
         printf("  %-9s %7s %7s %6s %6s %9s %7s %10s %12s %14s %10s %7s\n", "kernel", "threads",
                "mode", "paths", "steps", "best s", "spread", "paths/s", "path-steps/s",
                "acct-steps/s", "step/sweep", "others");

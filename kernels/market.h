@@ -1,4 +1,4 @@
-/* Market kernels (docs/model.md section 1): the exogenous index shared by every venue, and
+/* Market kernels (docs/model.md section 2): the exogenous index shared by every venue, and
  * one venue's order book per asset: mark price with market impact, transient decay and depth
  * feedback. Index and venue state are separate so that several venues can share one index. */
 #ifndef MF_MARKET_H

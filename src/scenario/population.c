@@ -1,4 +1,4 @@
-/* The seeded population generator (MODEL.md section 2). Each account draws from its own
+/* The seeded population generator (docs/model.md section 4). Each account draws from its own
  * stream (seed, MF_STREAM_POPULATION, account id), so the population does not depend on how
  * many threads generate it. */
 #include <math.h>

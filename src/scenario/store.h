@@ -37,7 +37,7 @@ void mf_store_free(mf_store *store);
  * quantities non-zero and finite, entries and margins finite and > 0 / >= 0). */
 mf_status mf_store_finish(mf_store *store);
 
-/* Generate the seeded population of MODEL.md section 2 (stream MF_STREAM_POPULATION). */
+/* Generate the seeded population of docs/model.md section 4 (stream MF_STREAM_POPULATION). */
 mf_status mf_population_generate(mf_store *store, const mf_config *config);
 
 /* Save / load a population snapshot (HDF5 group "/population", see docs/output.md).
