@@ -28,9 +28,10 @@ struct mf_workspace {
     int n_assets;
     int64_t n_chunks;
     int64_t n_items;
-    margin_item *items;      /* n_items, chunk-major */
-    int64_t *item_flags;     /* n_items */
-    int parallel_margin;     /* 1: the margin phase is worth a parallel region */
+    margin_item *items;  /* n_items, chunk-major */
+    int64_t *item_flags; /* n_items */
+    int parallel_margin; /* 1: the margin phase is worth a parallel region */
+    int64_t n_accounts;
     double *log_index;       /* batch * (steps + 1) * K */
     double *normals;         /* steps * K (one path at a time) */
     double *mixing;          /* steps */
@@ -114,7 +115,8 @@ mf_status mf_workspace_create(mf_workspace **out, const mf_model *model) {
     ws->steps = steps;
     ws->n_assets = n;
     ws->n_chunks = (venue->book.n_accounts + MF_CHUNK_ACCOUNTS - 1) / MF_CHUNK_ACCOUNTS;
-    ws->parallel_margin = venue->book.n_accounts * batch >= MF_PARALLEL_MIN_ACCOUNT_PATHS;
+    ws->n_accounts = venue->book.n_accounts;
+    mf_workspace_set_parallel_threshold(ws, MF_PARALLEL_MIN_ACCOUNT_PATHS);
     MF_CHECK(build_margin_items(ws, venue));
     MF_ALLOC(ws->log_index, (size_t)batch * (steps + 1) * n);
     MF_ALLOC(ws->normals, (size_t)steps * n);
@@ -172,6 +174,10 @@ void mf_workspace_free(mf_workspace *ws) {
 
 void mf_workspace_set_trace(mf_workspace *ws, mf_trace *trace) {
     ws->trace = trace;
+}
+
+void mf_workspace_set_parallel_threshold(mf_workspace *ws, int64_t min_account_paths) {
+    ws->parallel_margin = ws->n_accounts * ws->batch >= min_account_paths;
 }
 
 /* The engine's pools grow here, in the driver, so the kernels never allocate. */

@@ -58,4 +58,9 @@ typedef struct {
 } mf_trace;
 void mf_workspace_set_trace(mf_workspace *workspace, mf_trace *trace);
 
+/* The margin phase opens an OpenMP region only when accounts x batch >= this many account-paths
+ * (default MF_PARALLEL_MIN_ACCOUNT_PATHS in simulate.c, see docs/performance.md); tests set 0 to
+ * exercise the parallel sweep on small books. Results do not depend on it. */
+void mf_workspace_set_parallel_threshold(mf_workspace *workspace, int64_t min_account_paths);
+
 #endif

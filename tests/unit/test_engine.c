@@ -491,3 +491,37 @@ Test(margin_models, a_test_model_in_the_table_is_used_for_its_accounts) {
     free(liquidated);
     mf_store_free(&store);
 }
+
+/* The margin phase's parallel region (opened only on large books) gives the same bits as the
+ * serial sweep: forced on for a small book, on 2 threads. */
+#include <omp.h>
+
+Test(margin_models, parallel_and_serial_margin_phase_give_the_same_bits) {
+    mf_config config;
+    load_small(&config, 16);
+    mf_store store;
+    cr_assert_eq(mf_population_generate(&store, &config), MF_OK);
+    mf_model model;
+    cr_assert_eq(mf_model_build(&model, &config, &store), MF_OK, "%s", mf_error_message());
+    omp_set_num_threads(2);
+    mf_block_result results[2];
+    for (int parallel = 0; parallel < 2; parallel++) {
+        mf_workspace *workspace = NULL;
+        cr_assert_eq(mf_workspace_create(&workspace, &model), MF_OK);
+        mf_workspace_set_parallel_threshold(workspace, parallel ? 0 : INT64_MAX);
+        cr_assert_eq(mf_block_result_init(&results[parallel], model.steps, 0, 16), MF_OK);
+        cr_assert_eq(mf_simulate_block(&model, workspace, &results[parallel]), MF_OK);
+        mf_workspace_free(workspace);
+    }
+    cr_assert(!memcmp(results[0].rows, results[1].rows, 16 * sizeof(mf_path_row)));
+    cr_assert(!memcmp(results[0].ledgers, results[1].ledgers, 16 * sizeof(mf_path_ledger)));
+    cr_assert_eq(results[0].n_cascades, results[1].n_cascades);
+    cr_assert(!memcmp(results[0].cascades, results[1].cascades,
+                      (size_t)results[0].n_cascades * MF_CASCADE_FIELDS * sizeof(double)));
+    cr_assert(!memcmp(results[0].profile, results[1].profile,
+                      MF_PROFILE_SERIES * sizeof(double) * (size_t)config.run.steps));
+    mf_block_result_free(&results[0]);
+    mf_block_result_free(&results[1]);
+    mf_model_free(&model);
+    mf_store_free(&store);
+}

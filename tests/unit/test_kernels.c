@@ -369,6 +369,32 @@ Test(liquidation, fund_shortfall_becomes_uncovered_deficit) {
     cr_assert_float_eq(money.uncovered_deficit, 25, 1e-12);
 }
 
+Test(settlement, waterfall_fee_fund_bad_debt_deficit) {
+    const mf_settlement_policy policy = {0.01, 100, MF_SETTLE_DEFICIT_UNCOVERED};
+    mf_settlement_state money;
+    mf_settlement_reset(&policy, &money);
+    /* R = 50 >= 0 on 1,000 closed: fee 10 to the fund, 40 back to the trader. */
+    mf_settle(&policy, 50, 1000, &money);
+    cr_assert_eq(money.fund, 110);
+    cr_assert_eq(money.fees, 10);
+    cr_assert_eq(money.trader_kept, 40);
+    /* R = 5 < fee 10: the fee is capped at R, the trader keeps nothing. */
+    mf_settle(&policy, 5, 1000, &money);
+    cr_assert_eq(money.fund, 115);
+    cr_assert_eq(money.trader_kept, 40);
+    /* R = -40: bad debt 40, paid by the fund. */
+    mf_settle(&policy, -40, 1000, &money);
+    cr_assert_eq(money.bad_debt, 40);
+    cr_assert_eq(money.fund, 75);
+    cr_assert_eq(money.uncovered_deficit, 0);
+    /* R = -100: the fund pays its 75, 25 stay uncovered; the fund's minimum is 0. */
+    mf_settle(&policy, -100, 1000, &money);
+    cr_assert_eq(money.bad_debt, 140);
+    cr_assert_eq(money.fund, 0);
+    cr_assert_eq(money.fund_min, 0);
+    cr_assert_eq(money.uncovered_deficit, 25);
+}
+
 Test(market, impact_linear_and_sqrt_with_transient_decay_and_depth_feedback) {
     mf_venue_params market = linear_market(20e6, 0.25);
     asset_fixture state;
