@@ -535,21 +535,58 @@ typedef struct {
     int64_t flagged; /* flags raised by one sweep */
 } sweep_result;
 
+static const mf_margin_model *reference_of(mf_margin_mode mode) {
+    for (int i = 0; i < mf_n_margin_models; i++)
+        if (mf_margin_models[i].mode == mode && mf_margin_models[i].reference)
+            return &mf_margin_models[i];
+    fail("reference margin model lookup");
+    return NULL;
+}
+
+/* One margin-model call over accounts [begin, end) of group g (neutral market vectors): the
+ * group's model, or the reference model of its mode. */
+static int64_t check_range(const mf_model *model, int g, int reference, const mf_tier_table *tiers,
+                           int64_t begin, int64_t end, const double *marks, const uint8_t *active,
+                           uint8_t *account_state, uint8_t *position_state) {
+    const mf_venue *venue = &model->scenario.venues[0];
+    const mf_margin_group *group = &venue->groups[g];
+    const mf_margin_model *m = reference ? reference_of(group->model->mode) : group->model;
+    double funding[MF_KERNEL_MAX_ASSETS * BATCH], scale[MF_KERNEL_MAX_ASSETS * BATCH];
+    for (int i = 0; i < MF_KERNEL_MAX_ASSETS * BATCH; i++) {
+        funding[i] = 0;
+        scale[i] = 1;
+    }
+    mf_margin_call call = {0};
+    call.book = &venue->book;
+    call.tiers = tiers;
+    call.accounts = group->accounts;
+    call.begin = begin;
+    call.end = end;
+    call.batch = BATCH;
+    call.marks = marks;
+    call.vectors = (mf_market_vectors){funding, scale, 1};
+    call.active = active;
+    call.account_state = account_state;
+    call.position_state = position_state;
+    call.prepared = reference ? NULL : group->prepared;
+    return m->check(&call);
+}
+
 static int64_t sweep(const mf_model *model, int reference, const double *marks,
                      const uint8_t *active, uint8_t *account_state, uint8_t *position_state) {
-    const mf_book_view *book = &model->book;
-    const int64_t n_chunks = (book->n_accounts + CHUNK_ACCOUNTS - 1) / CHUNK_ACCOUNTS;
+    const mf_venue *venue = &model->scenario.venues[0];
     int64_t flagged = 0;
+    for (int g = 0; g < venue->n_groups; g++) {
+        const int64_t n = venue->groups[g].n_accounts;
+        const int64_t n_chunks = (n + CHUNK_ACCOUNTS - 1) / CHUNK_ACCOUNTS;
 #pragma omp parallel for schedule(dynamic, 4) reduction(+ : flagged)
-    for (int64_t chunk = 0; chunk < n_chunks; chunk++) {
-        const int64_t begin = chunk * CHUNK_ACCOUNTS;
-        int64_t end = begin + CHUNK_ACCOUNTS;
-        if (end > book->n_accounts) end = book->n_accounts;
-        flagged += reference ? mf_margin_check(book, &model->tiers, begin, end, BATCH, marks,
-                                               active, account_state, position_state)
-                             : mf_margin_check_filtered(book, &model->tiers, model->safe_price,
-                                                        begin, end, BATCH, marks, active,
-                                                        account_state, position_state);
+        for (int64_t chunk = 0; chunk < n_chunks; chunk++) {
+            const int64_t begin = chunk * CHUNK_ACCOUNTS;
+            int64_t end = begin + CHUNK_ACCOUNTS;
+            if (end > n) end = n;
+            flagged += check_range(model, g, reference, &venue->tiers, begin, end, marks, active,
+                                   account_state, position_state);
+        }
     }
     return flagged;
 }
@@ -568,8 +605,8 @@ static int compare_doubles(const void *x, const void *y) {
 static sweep_result time_sweeps(const mf_model *model, int reference, double min_time,
                                 const double *marks, const uint8_t *active, uint8_t *account_state,
                                 uint8_t *position_state) {
-    const size_t n_account_states = (size_t)model->book.n_accounts * BATCH;
-    const size_t n_position_states = (size_t)model->book.n_positions * BATCH;
+    const size_t n_account_states = (size_t)model->scenario.venues[0].book.n_accounts * BATCH;
+    const size_t n_position_states = (size_t)model->scenario.venues[0].book.n_positions * BATCH;
     sweep_result result = {0};
     /* One untimed sweep: threads started, caches and TLB as in steady state. */
     result.flagged = sweep(model, reference, marks, active, account_state, position_state);
@@ -616,20 +653,22 @@ typedef struct {
 static prefilter_result prefilter_stats(const mf_model *model, const double *marks,
                                         const uint8_t *active, uint8_t *account_state,
                                         uint8_t *position_state) {
-    const mf_book_view *book = &model->book;
-    mf_tier_table poisoned = model->tiers;
+    const mf_venue *venue = &model->scenario.venues[0];
+    const mf_book_view *book = &venue->book;
+    mf_tier_table poisoned = venue->tiers;
     for (int k = 0; k < MF_KERNEL_MAX_ASSETS; k++)
         for (int t = 0; t < MF_KERNEL_MAX_TIERS; t++) {
             poisoned.mmr[k][t] = 1e6;
             poisoned.cum_usd[k][t] = 0;
         }
     prefilter_result r = {0, 0, 0};
-    for (int64_t begin = 0; begin < book->n_accounts; begin += CHUNK_ACCOUNTS) {
-        int64_t end = begin + CHUNK_ACCOUNTS;
-        if (end > book->n_accounts) end = book->n_accounts;
-        r.pairs += mf_margin_check_filtered(book, &poisoned, model->safe_price, begin, end, BATCH,
-                                            marks, active, account_state, position_state);
-    }
+    for (int g = 0; g < venue->n_groups; g++)
+        for (int64_t begin = 0; begin < venue->groups[g].n_accounts; begin += CHUNK_ACCOUNTS) {
+            int64_t end = begin + CHUNK_ACCOUNTS;
+            if (end > venue->groups[g].n_accounts) end = venue->groups[g].n_accounts;
+            r.pairs += check_range(model, g, 0, &poisoned, begin, end, marks, active, account_state,
+                                   position_state);
+        }
     for (int64_t a = 0; a < book->n_accounts; a++) {
         const int64_t first = book->account_first[a];
         const int64_t stop = first + book->account_positions[a];
@@ -662,7 +701,7 @@ static void bench_margin_kernels(const options *o) {
            "                          + positions x (asset 1 + quantity 8 + entry 8 + margin 8 + "
            "state %d)\n",
            BATCH, BATCH);
-    printf("  filtered bytes per sweep: positions x (asset 1 + quantity 8 + safe price 8), the "
+    printf("  filtered bytes per sweep: positions x (slot 1 + bound 8), the compacted "
            "stream\n"
            "                          + the reference bytes of the accounts it passes to the "
            "exact check\n");
@@ -673,7 +712,7 @@ static void bench_margin_kernels(const options *o) {
         population *pop = population_create(o->accounts[pi], 1440);
         print_population(pop);
         const mf_model *model = &pop->model;
-        const mf_book_view *book = &model->book;
+        const mf_book_view *book = &model->scenario.venues[0].book;
         const int64_t n_acc = book->n_accounts, n_pos = book->n_positions;
         uint8_t *account_state = calloc((size_t)n_acc * BATCH, 1);
         uint8_t *position_state = calloc((size_t)n_pos * BATCH, 1);
@@ -705,9 +744,9 @@ static void bench_margin_kernels(const options *o) {
         const double position_bytes = 1 + 8 + 8 + 8 + BATCH;
         const double reference_bytes =
             (double)n_acc * account_bytes + (double)n_pos * position_bytes;
-        const double filtered_bytes = (double)n_pos * 17 + (double)pass_accounts * account_bytes +
+        const double filtered_bytes = (double)n_pos * 9 + (double)pass_accounts * account_bytes +
                                       (double)pass_positions * position_bytes;
-        const double filtered0_bytes = (double)n_pos * 17 + (double)pass0.accounts * account_bytes +
+        const double filtered0_bytes = (double)n_pos * 9 + (double)pass0.accounts * account_bytes +
                                        (double)pass0.positions * position_bytes;
         const double checks = (double)n_pos * BATCH;
         const int64_t entities = (n_acc - pop->isolated_accounts) + pop->isolated_positions;
@@ -887,7 +926,7 @@ static void bench_end_to_end(const options *o) {
                ((double)store_account_bytes(&pop->store) * (double)n_acc +
                 (double)store_position_bytes(&pop->store) * (double)n_pos) /
                    1e6,
-               8.0 * (double)n_pos / 1e6, BATCH, (double)(n_acc + n_pos) * BATCH / 1e6);
+               17.0 * (double)n_pos / 1e6, BATCH, (double)(n_acc + n_pos) * BATCH / 1e6);
         printf("  %-9s %7s %7s %6s %6s %9s %7s %10s %12s %14s %10s %7s\n", "kernel", "threads",
                "mode", "paths", "steps", "best s", "spread", "paths/s", "path-steps/s",
                "acct-steps/s", "step/sweep", "others");
@@ -896,7 +935,11 @@ static void bench_end_to_end(const options *o) {
         double mean_rounds = 0;
         for (int reference = 0; reference <= 1; reference++) {
             if (reference && accounts > o->reference_max) continue;
-            pop->model.reference_kernel = reference;
+            pop->config.run.margin_kernel =
+                reference ? MF_MARGIN_KERNEL_REFERENCE : MF_MARGIN_KERNEL_FILTERED;
+            mf_model_free(&pop->model);
+            if (mf_model_build(&pop->model, &pop->config, &pop->store) != MF_OK)
+                fail("mf_model_build");
             /* Calibrate with one batch on the first thread count (it is also a warm-up). */
             omp_set_num_threads(o->threads[0]);
             wait_quiet(o);

@@ -5,10 +5,19 @@
 
 #include <stdint.h>
 
+/* The one definition of these limits for the kernels; the layers above (config, scenario)
+ * assert that theirs agree (src/scenario/scenario.c). */
 #define MF_KERNEL_MAX_ASSETS 8
 #define MF_KERNEL_MAX_TIERS 16
+/* Paths per margin-kernel call: kernels keep per-path scratch on the stack for at most this
+ * many paths, so every `batch` argument must be in [1, MF_KERNEL_MAX_BATCH]. */
+#define MF_KERNEL_MAX_BATCH 64
 
-enum { MF_ACCOUNT_ISOLATED = 0, MF_ACCOUNT_CROSS = 1 };
+/* How an account is margined: the one mode enum of every layer (the store's account_mode
+ * byte holds it). Code that branches on it uses `switch` (built with -Wswitch-enum), so a new
+ * mode cannot silently fall into another mode's branch. */
+typedef enum { MF_MODE_ISOLATED = 0, MF_MODE_CROSS = 1 } mf_margin_mode;
+#define MF_N_MODES 2
 
 /* Read-only population arrays (the store, seen by a kernel). */
 typedef struct {

@@ -1,4 +1,4 @@
-/* Cascades of one path (MODEL.md section 4): maximal runs of steps whose liquidated notional
+/* Cascades of one path (docs/model.md section 7): maximal runs of steps whose liquidated notional
  * exceeds a threshold, allowing quiet gaps of up to `gap` steps inside one run. */
 #ifndef MF_CASCADE_H
 #define MF_CASCADE_H

@@ -2,19 +2,14 @@
 
 #include <math.h>
 
-void mf_engine_reset(mf_engine_state *engine, double fund) {
+void mf_engine_reset(mf_engine_state *engine) {
     engine->n_orders = 0;
     engine->n_records = 0;
+    engine->n_closed = 0;
     for (int k = 0; k < MF_KERNEL_MAX_ASSETS; k++) {
         engine->head[k] = -1;
         engine->tail[k] = -1;
     }
-    engine->fund = fund;
-    engine->fund_min = fund;
-    engine->uncovered_deficit = 0;
-    engine->bad_debt = 0;
-    engine->fees = 0;
-    engine->trader_kept = 0;
     engine->realized_trading_pnl = 0;
 }
 
@@ -45,41 +40,17 @@ void mf_engine_enqueue(mf_engine_state *engine, int asset, int64_t position, dou
     engine->records[record].open_orders++;
 }
 
-/* Remaining equity goes to the fund (fee) and the trader; negative equity is bad debt paid
- * by the fund, and what the fund cannot pay is an uncovered deficit. */
-static void settle(const mf_engine_params *params, mf_engine_state *engine,
-                   mf_liquidation_record *record) {
-    const double remaining = record->base_equity + record->realized_pnl;
-    if (remaining >= 0) {
-        double fee = params->liquidation_fee * record->closed_notional;
-        if (fee > remaining) fee = remaining;
-        engine->fund += fee;
-        engine->fees += fee;
-        engine->trader_kept += remaining - fee;
-    } else {
-        const double loss = -remaining;
-        const double paid = loss < engine->fund ? loss : engine->fund;
-        engine->bad_debt += loss;
-        engine->fund -= paid;
-        engine->uncovered_deficit += loss - paid;
-        if (engine->fund < engine->fund_min) engine->fund_min = engine->fund;
-    }
-    record->settled = 1;
-}
-
-mf_round_outcome mf_engine_round(const mf_engine_params *params, const mf_market_params *market,
-                                 const mf_book_view *book, mf_asset_state *assets,
-                                 double *budget_usd, mf_engine_state *engine) {
-    mf_round_outcome outcome = {0, 0};
-    for (int k = 0; k < book->n_assets; k++) {
+void mf_engine_select(const mf_engine_state *engine, int n_assets, const double *marks,
+                      double *budget_usd, mf_asset_execution *plan) {
+    for (int k = 0; k < n_assets; k++) {
+        mf_asset_execution *execution = &plan[k];
+        execution->last = -1;
+        execution->last_quantity = 0;
+        execution->net_sold = 0;
+        execution->pre_mark = marks[k];
         if (engine->head[k] < 0 || budget_usd[k] <= 0) continue;
-        const double pre_mark = assets[k].mark;
-        /* Pass 1: decide what executes this round (FIFO, split at the budget's edge). The
-         * executed pieces are the orders from the head up to `last`, the last possibly partial. */
-        double net_sold = 0;
+        const double pre_mark = marks[k];
         int32_t cursor = engine->head[k];
-        int32_t last = -1;
-        double last_quantity = 0;
         while (cursor >= 0 && budget_usd[k] > 0) {
             const mf_order *order = &engine->orders[cursor];
             const double size = fabs(order->remaining);
@@ -91,22 +62,27 @@ mf_round_outcome mf_engine_round(const mf_engine_params *params, const mf_market
             } else {
                 budget_usd[k] -= notional;
             }
-            net_sold += quantity;
-            last = cursor;
-            last_quantity = quantity;
+            execution->net_sold += quantity;
+            execution->last = cursor;
+            execution->last_quantity = quantity;
             cursor = order->next;
         }
+    }
+}
+
+mf_round_outcome mf_engine_fill(const mf_book_view *book, int n_assets,
+                                const mf_asset_execution *plan, const double *post_mark,
+                                mf_engine_state *engine) {
+    mf_round_outcome outcome = {0, 0};
+    for (int k = 0; k < n_assets; k++) {
+        const int32_t last = plan[k].last;
         if (last < 0) continue;
-        /* One impact for the round's net flow, then every piece fills at the mid of the
-         * pre- and post-impact marks. */
-        const double post_mark = mf_asset_impact(market, &assets[k], net_sold * pre_mark);
-        const double fill = 0.5 * (pre_mark + post_mark);
-        /* Pass 2: apply the fills from the head through `last`. */
-        cursor = engine->head[k];
+        const double fill = 0.5 * (plan[k].pre_mark + post_mark[k]);
+        int32_t cursor = engine->head[k];
         for (;;) {
             mf_order *order = &engine->orders[cursor];
             const int is_last = cursor == last;
-            const double quantity = is_last ? last_quantity : order->remaining;
+            const double quantity = is_last ? plan[k].last_quantity : order->remaining;
             const double entry = book->position_entry[order->position];
             mf_liquidation_record *record = &engine->records[order->record];
             const double pnl = quantity * (fill - entry);
@@ -121,7 +97,7 @@ mf_round_outcome mf_engine_round(const mf_engine_params *params, const mf_market
                 order->remaining = 0;
                 engine->head[k] = next;
                 if (next < 0) engine->tail[k] = -1;
-                if (--record->open_orders == 0) settle(params, engine, record);
+                if (--record->open_orders == 0) engine->closed[engine->n_closed++] = order->record;
             } else {
                 order->remaining -= quantity;
             }

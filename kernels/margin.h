@@ -1,9 +1,11 @@
-/* Margin kernels: flag live positions (isolated) and accounts (cross) whose equity is at or
- * below maintenance margin, for a batch of paths at once: one sweep over the read-only
- * account arrays serves every path of the batch. */
+/* Margin models (docs/model.md, "Margin models"): each checks the accounts of one margin mode
+ * at a batch of paths' prices and reports new flags. Every model is a file under kernels/ with
+ * the contract below and one row in the model table (margin_models.c); the driver loops over the
+ * scenario's models and never looks at an account's mode byte. */
 #ifndef MF_MARGIN_H
 #define MF_MARGIN_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "book.h"
@@ -11,40 +13,108 @@
 /* Per-path state bytes, laid out entity-major, path-minor: state[entity * batch + b]. */
 enum {
     MF_POSITION_OPEN = 0,
-    MF_POSITION_NEW = 1,    /* isolated position flagged in this round, not yet queued */
+    MF_POSITION_NEW = 1,    /* position flagged on its own in this round, not yet queued */
     MF_POSITION_QUEUED = 2, /* in the liquidation engine (queued or closed) */
 };
 enum {
-    MF_ACCOUNT_LIQUIDATING = 1, /* cross account handed to the liquidation engine */
-    MF_ACCOUNT_NEW = 2,         /* cross account flagged in this round, not yet queued */
+    MF_ACCOUNT_LIQUIDATING = 1, /* whole account handed to the liquidation engine */
+    MF_ACCOUNT_NEW = 2,         /* whole account flagged in this round, not yet queued */
     MF_ACCOUNT_COUNTED = 4,     /* counted once in "liquidated accounts" */
 };
 
-/* Full-sweep reference kernel over accounts [begin, end). For every path b with active[b],
- * flags isolated positions (position_state OPEN -> NEW) with m + q (P - e) <= MM(|q| P) and
- * cross accounts (account_state gains LIQUIDATING | NEW) with C + sum q (P - e) <= sum MM.
- * marks[k * batch + b] is asset k's mark on path b. Returns the number of new flags.
- * Deterministic: each entity is written by exactly one caller; sums run in position order. */
-int64_t mf_margin_check(const mf_book_view *book, const mf_tier_table *tiers, int64_t begin,
-                        int64_t end, int batch, const double *marks, const uint8_t *active,
-                        uint8_t *account_state, uint8_t *position_state);
+/* What funding and dynamic margin change, per asset and path (k * batch + b), so that no
+ * account needs a per-path copy of its collateral: a position of q coins has paid
+ * q * funding_index[k, b] of funding since it opened (cumulative index, USD per coin), and its
+ * maintenance margin is scaled by maintenance_scale[k, b]. Neutral values (0 and 1) leave every
+ * flag as it is: x * 1.0 == x, and x - 0.0 differs from x only in the sign of a zero. */
+typedef struct {
+    const double *funding_index;     /* K x batch */
+    const double *maintenance_scale; /* K x batch */
+    int neutral; /* 1: every value is neutral (the driver knows); models may skip the vectors */
+} mf_market_vectors;
 
-/* The optimised kernel's prefilter. For every position, a price beyond which it provably
+/* Reserved for partial liquidation and ADL, the only events that change single positions:
+ * a sparse per-path list of (position, path, remaining quantity) the models will read instead of
+ * the store's quantity. Always NULL today; models must accept NULL. */
+typedef struct mf_position_override mf_position_override;
+
+/* One call of a model: accounts[begin..end) (ids, ascending, all of the model's mode) on the
+ * paths b < batch with active[b]. marks[k * batch + b] is asset k's mark on path b.
+ * A model flags a whole account (account_state gains LIQUIDATING | NEW; the engine closes all
+ * its positions against base equity C = account_collateral) or single positions
+ * (position_state OPEN -> NEW; each closes against base equity m = position_margin), never
+ * re-flags what is already flagged, and returns the number of new flags. It writes only the
+ * states of its own accounts and their positions (calls on disjoint ranges may run in
+ * parallel), and sums run in position order (deterministic). */
+typedef struct {
+    const mf_book_view *book;
+    const mf_tier_table *tiers;
+    const int64_t *accounts;
+    int64_t begin, end;
+    int batch; /* 1..MF_KERNEL_MAX_BATCH: the state arrays' path stride */
+    const double *marks;
+    mf_market_vectors vectors;
+    const uint8_t *active;
+    uint8_t *account_state;
+    uint8_t *position_state;
+    const double *prepared;                /* the model's prepared data, or NULL */
+    const mf_position_override *overrides; /* NULL today */
+} mf_margin_call;
+
+typedef int64_t (*mf_margin_check_fn)(const mf_margin_call *call);
+/* Optional, once per scenario: read-only data the model needs, from its accounts at the start
+ * prices: prepared_size bytes (8-byte aligned, allocated by the caller), filled by prepare. */
+typedef size_t (*mf_margin_prepared_size_fn)(const mf_book_view *book, const int64_t *accounts,
+                                             int64_t n_accounts);
+typedef void (*mf_margin_prepare_fn)(const mf_book_view *book, const mf_tier_table *tiers,
+                                     const int64_t *accounts, int64_t n_accounts,
+                                     const double *start_prices, void *prepared);
+
+typedef struct {
+    const char *name;
+    mf_margin_mode mode;
+    int reference; /* 1: the exact full sweep of its mode (run.margin_kernel) */
+    mf_margin_check_fn check;
+    mf_margin_prepared_size_fn prepared_size; /* NULL: no prepared data */
+    mf_margin_prepare_fn prepare;
+} mf_margin_model;
+
+/* The model table: every model of the code base, in selection order. */
+extern const mf_margin_model mf_margin_models[];
+extern const int mf_n_margin_models;
+
+/* The models (one file each). */
+int64_t mf_margin_check_isolated(const mf_margin_call *call);             /* margin_isolated.c */
+int64_t mf_margin_check_cross(const mf_margin_call *call);                /* margin_cross.c */
+int64_t mf_margin_check_isolated_prefiltered(const mf_margin_call *call); /* margin_prefilter.c */
+int64_t mf_margin_check_cross_prefiltered(const mf_margin_call *call);
+
+/* The prefiltered models' prepared data. For every position, a price beyond which it provably
  * cannot push its account (isolated: the position) to maintenance: a long is safe while its
- * mark is above its bound, a short while below. Stored signed, as compared: safe_price[p] =
- * +bound for a long, -bound for a short (safe while -mark > -bound); +INFINITY never passes. For a
- * cross account, the headroom at the start prices (minus a safety margin of 1e-9 of notional) is
+ * mark is above its bound, a short while below. Stored signed, as compared: bound = +bound for a
+ * long, -bound for a short (safe while -mark > -bound); +INFINITY never passes. For a cross
+ * account, the headroom at the start prices (minus a safety margin of 1e-9 of notional) is
  * shared equally among its positions, so while every position is inside its bound the account's
  * equity exceeds maintenance in exact arithmetic by far more than rounding can change. An account
- * with (almost) no headroom gets bounds that never pass, so it is always checked exactly. */
-void mf_margin_safe_prices(const mf_book_view *book, const mf_tier_table *tiers,
-                           const double *start_prices, double *safe_price);
+ * with (almost) no headroom gets bounds that never pass, so it is always checked exactly. The
+ * bounds hold for neutral market vectors; with any other, the models check every account.
+ * Layout: the group's positions compacted in account order, so a sweep streams 9 bytes per
+ * position (slot 2 asset + short, bound) and touches an account only when it fails. */
+typedef struct {
+    int64_t n_accounts, n_positions;
+    const int64_t *start; /* n_accounts + 1: account i's positions are [start[i], start[i + 1]) */
+    const int64_t *owner; /* n_positions: index of the position's account in the group */
+    const double *bound;  /* n_positions: signed safe price */
+    const uint8_t *slot;  /* n_positions: 2 asset + (quantity < 0) */
+} mf_prefilter_layout;
 
-/* Same contract and, by construction, the same flags as mf_margin_check: entities whose
- * positions are all inside their safe prices are skipped; all others get the exact check. */
-int64_t mf_margin_check_filtered(const mf_book_view *book, const mf_tier_table *tiers,
-                                 const double *safe_price, int64_t begin, int64_t end, int batch,
-                                 const double *marks, const uint8_t *active, uint8_t *account_state,
-                                 uint8_t *position_state);
+size_t mf_prefilter_size(const mf_book_view *book, const int64_t *accounts, int64_t n_accounts);
+mf_prefilter_layout mf_prefilter_view(const void *prepared);
+void mf_prefilter_prepare_isolated(const mf_book_view *book, const mf_tier_table *tiers,
+                                   const int64_t *accounts, int64_t n_accounts,
+                                   const double *start_prices, void *prepared);
+void mf_prefilter_prepare_cross(const mf_book_view *book, const mf_tier_table *tiers,
+                                const int64_t *accounts, int64_t n_accounts,
+                                const double *start_prices, void *prepared);
 
 #endif

@@ -2,7 +2,7 @@
 
 #include <math.h>
 
-void mf_index_path(const mf_market_params *params, int32_t steps, const double *normals,
+void mf_index_path(const mf_index_params *params, int32_t steps, const double *normals,
                    const double *mixing, const double *jumps, const double *stress,
                    const uint8_t *replayed, double *log_index) {
     const int n = params->n_assets;
@@ -44,8 +44,8 @@ void mf_index_path(const mf_market_params *params, int32_t steps, const double *
     }
 }
 
-static double effective_depth(const mf_market_params *params, int asset,
-                              const mf_asset_state *state) {
+static double effective_depth(const mf_venue_params *params, int asset,
+                              const mf_venue_book_state *state) {
     const double base = params->depth_usd[asset];
     if (params->feedback_beta == 0 || isinf(base)) return base;
     const double drawdown = 1.0 - state->mark / state->mark_peak;
@@ -54,46 +54,62 @@ static double effective_depth(const mf_market_params *params, int asset,
     return base * factor;
 }
 
-static void track_extremes(mf_asset_state *state) {
+static void track_mark(mf_venue_book_state *state) {
     if (state->mark > state->mark_peak) state->mark_peak = state->mark;
     const double mark_drawdown = 1.0 - state->mark / state->mark_peak;
     if (mark_drawdown > state->max_mark_drawdown) state->max_mark_drawdown = mark_drawdown;
-    const double index = exp(state->log_index);
+}
+
+void mf_index_state_init(double log_index, mf_index_state *state) {
+    state->log_index = log_index;
+    state->index_peak = exp(log_index);
+    state->max_index_drawdown = 0;
+}
+
+void mf_index_advance(double log_index, mf_index_state *state) {
+    state->log_index = log_index;
+    const double index = exp(log_index);
     if (index > state->index_peak) state->index_peak = index;
     const double index_drawdown = 1.0 - index / state->index_peak;
     if (index_drawdown > state->max_index_drawdown) state->max_index_drawdown = index_drawdown;
 }
 
-void mf_asset_state_init(const mf_market_params *params, int asset, double log_index,
-                         mf_asset_state *state) {
-    state->log_index = log_index;
+void mf_venue_book_init(const mf_venue_params *params, int asset, const mf_index_state *index,
+                        mf_venue_book_state *state) {
     state->impact_perm = 0;
     state->impact_trans = 0;
-    state->mark = exp(log_index);
+    state->mark = exp(index->log_index);
     state->mark_peak = state->mark;
-    state->index_peak = state->mark;
     state->max_mark_drawdown = 0;
-    state->max_index_drawdown = 0;
     state->depth = params->depth_usd[asset];
 }
 
-void mf_asset_step(const mf_market_params *params, int asset, double log_index,
-                   mf_asset_state *state) {
-    state->log_index = log_index;
+void mf_venue_price(const mf_venue_params *params, int asset, const mf_index_state *index,
+                    mf_venue_book_state *state) {
     state->impact_trans *= params->transient_decay;
-    state->mark = exp(log_index + state->impact_perm + state->impact_trans);
-    track_extremes(state);
+    state->mark = exp(index->log_index + state->impact_perm + state->impact_trans);
+    track_mark(state);
     state->depth = effective_depth(params, asset, state);
 }
 
-double mf_asset_impact(const mf_market_params *params, mf_asset_state *state, double net_sold_usd) {
+static double impact_shape(mf_impact_shape law, double u) {
+    switch (law) {
+    case MF_LAW_LINEAR:
+        return u;
+    case MF_LAW_SQRT:
+        return copysign(sqrt(fabs(u)), u);
+    }
+    return u;
+}
+
+double mf_venue_impact(const mf_venue_params *params, const mf_index_state *index,
+                       mf_venue_book_state *state, double net_sold_usd) {
     if (net_sold_usd == 0 || isinf(state->depth)) return state->mark;
     const double u = net_sold_usd / state->depth;
-    const double g = params->impact_law == MF_LAW_SQRT ? copysign(sqrt(fabs(u)), u) : u;
-    const double jump = -0.01 * g;
+    const double jump = -0.01 * impact_shape(params->impact_law, u);
     state->impact_perm += params->permanent_fraction * jump;
     state->impact_trans += (1.0 - params->permanent_fraction) * jump;
-    state->mark = exp(state->log_index + state->impact_perm + state->impact_trans);
-    track_extremes(state);
+    state->mark = exp(index->log_index + state->impact_perm + state->impact_trans);
+    track_mark(state);
     return state->mark;
 }

@@ -1,5 +1,6 @@
-/* Market kernels (MODEL.md section 1): the exogenous index path, and the venue's mark price
- * with market impact, transient decay and depth feedback. */
+/* Market kernels (docs/model.md section 2): the exogenous index shared by every venue, and
+ * one venue's order book per asset: mark price with market impact, transient decay and depth
+ * feedback. Index and venue state are separate so that several venues can share one index. */
 #ifndef MF_MARKET_H
 #define MF_MARKET_H
 
@@ -7,24 +8,29 @@
 
 #include "book.h"
 
-enum { MF_LAW_LINEAR = 0, MF_LAW_SQRT = 1 };
+/* Price-impact law g(u) of a venue's book (the config's mf_impact_law has the same values;
+ * src/scenario/scenario.c maps one onto the other with a switch and asserts the values). */
+typedef enum { MF_LAW_LINEAR = 0, MF_LAW_SQRT = 1 } mf_impact_shape;
 
+/* The index model's per-step parameters (shared by every venue). */
 typedef struct {
     int n_assets;
-    /* Index dynamics, per step. */
     double drift_step[MF_KERNEL_MAX_ASSETS];                      /* mu dt */
     double variance_step[MF_KERNEL_MAX_ASSETS];                   /* long-run sigma^2 dt */
     double cholesky[MF_KERNEL_MAX_ASSETS * MF_KERNEL_MAX_ASSETS]; /* lower, row-major */
     int garch;                                                    /* 1: GARCH(1,1) per asset */
     double garch_alpha, garch_beta;         /* omega = variance_step (1 - alpha - beta) */
     double jump_beta[MF_KERNEL_MAX_ASSETS]; /* loading on the market-wide jump */
-    /* Impact. */
-    int impact_law;                         /* MF_LAW_LINEAR or MF_LAW_SQRT */
+} mf_index_params;
+
+/* One venue's book parameters: impact, its decay and depth. */
+typedef struct {
+    mf_impact_shape impact_law;             /* MF_LAW_LINEAR or MF_LAW_SQRT */
     double permanent_fraction;              /* phi */
     double transient_decay;                 /* per-step factor 2^(-dt / half-life) */
     double depth_usd[MF_KERNEL_MAX_ASSETS]; /* base depth D_k; INFINITY = no impact */
     double feedback_beta, feedback_floor;   /* D(t) = D max(floor, exp(-beta drawdown)) */
-} mf_market_params;
+} mf_venue_params;
 
 /* Index log-prices for one path: log_index[t * K + k], t = 0..steps. The noise comes in as
  * arrays the driver drew from the path's streams: normals[t * K + k] (standard normal),
@@ -32,31 +38,40 @@ typedef struct {
  * jumps[t] (the step's summed market jump, log units), stress[t * K + k] (deterministic
  * log shock, may be NULL). log_index[0 * K + k] must hold the start log-prices. Assets with
  * replayed[k] != 0 are left untouched (their path is already in log_index, stress added). */
-void mf_index_path(const mf_market_params *params, int32_t steps, const double *normals,
+void mf_index_path(const mf_index_params *params, int32_t steps, const double *normals,
                    const double *mixing, const double *jumps, const double *stress,
                    const uint8_t *replayed, double *log_index);
 
-/* The venue-side state of one asset on one path. */
+/* The index of one asset on one path (shared by every venue). */
 typedef struct {
     double log_index;          /* x_k(t) */
-    double impact_perm;        /* J_perm, log units */
-    double impact_trans;       /* J_trans, log units */
-    double mark;               /* P = exp(x + J) */
-    double mark_peak;          /* running maximum of the mark */
     double index_peak;         /* running maximum of the index */
-    double depth;              /* current depth D_k(t), USD per 1% */
-    double max_mark_drawdown;  /* max over t of 1 - P / peak */
-    double max_index_drawdown; /* same for the index */
-} mf_asset_state;
+    double max_index_drawdown; /* max over t of 1 - index / peak */
+} mf_index_state;
 
-void mf_asset_state_init(const mf_market_params *params, int asset, double log_index,
-                         mf_asset_state *state);
-/* Start of a step: set the new index, decay transient impact, recompute the mark, update
- * peaks, drawdowns and the depth from the mark's drawdown. */
-void mf_asset_step(const mf_market_params *params, int asset, double log_index,
-                   mf_asset_state *state);
+/* One venue's book of one asset on one path. */
+typedef struct {
+    double impact_perm;       /* J_perm, log units */
+    double impact_trans;      /* J_trans, log units */
+    double mark;              /* P = exp(x + J) */
+    double mark_peak;         /* running maximum of the mark */
+    double depth;             /* current depth D_k(t), USD per 1% */
+    double max_mark_drawdown; /* max over t of 1 - P / peak */
+} mf_venue_book_state;
+
+void mf_index_state_init(double log_index, mf_index_state *state);
+/* Index phase of a step: the new index level, its peak and drawdown. */
+void mf_index_advance(double log_index, mf_index_state *state);
+
+void mf_venue_book_init(const mf_venue_params *params, int asset, const mf_index_state *index,
+                        mf_venue_book_state *state);
+/* Venue-price phase of a step (after the index phase): decay transient impact, recompute the
+ * mark from the index, update the mark's peak and drawdown and the depth from it. */
+void mf_venue_price(const mf_venue_params *params, int asset, const mf_index_state *index,
+                    mf_venue_book_state *state);
 /* Apply one round's net liquidation flow (USD, > 0 = net selling) to the mark; returns the
  * post-impact mark. With infinite depth or zero flow the mark is unchanged. */
-double mf_asset_impact(const mf_market_params *params, mf_asset_state *state, double net_sold_usd);
+double mf_venue_impact(const mf_venue_params *params, const mf_index_state *index,
+                       mf_venue_book_state *state, double net_sold_usd);
 
 #endif

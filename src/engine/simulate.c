@@ -5,19 +5,33 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "margin.h"
-#include "replay.h"
 #include "rng.h"
 
-/* Accounts per margin-kernel work item: large enough to amortise scheduling, small enough
- * that the serial scan for new flags only visits chunks that have some. */
+/* Accounts per margin work item: large enough to amortise scheduling, small enough that the
+ * serial scan for new flags only visits chunks that have some. */
 #define MF_CHUNK_ACCOUNTS 1024
+/* The margin phase runs on several threads only when one round's sweep is large enough to pay
+ * for a parallel region (accounts x batch paths); below, a region costs more than it saves,
+ * the more so on a busy machine (docs/performance.md). */
+#define MF_PARALLEL_MIN_ACCOUNT_PATHS ((int64_t)1 << 21)
+
+/* One margin work item: a model's accounts inside one chunk of account ids. */
+typedef struct {
+    int group;
+    int64_t chunk;
+    int64_t begin, end; /* range in the group's account list */
+} margin_item;
 
 struct mf_workspace {
     int batch;
     int32_t steps;
     int n_assets;
     int64_t n_chunks;
+    int64_t n_items;
+    margin_item *items;  /* n_items, chunk-major */
+    int64_t *item_flags; /* n_items */
+    int parallel_margin; /* 1: the margin phase is worth a parallel region */
+    int64_t n_accounts;
     double *log_index;       /* batch * (steps + 1) * K */
     double *normals;         /* steps * K (one path at a time) */
     double *mixing;          /* steps */
@@ -26,10 +40,15 @@ struct mf_workspace {
     uint8_t *position_state; /* n_positions * batch */
     int64_t *chunk_flags;    /* n_chunks */
     mf_engine_state engines[MF_MAX_BATCH];
+    mf_settlement_state money[MF_MAX_BATCH];
     int32_t order_capacity[MF_MAX_BATCH];
     int32_t record_capacity[MF_MAX_BATCH];
-    mf_asset_state assets[MF_MAX_BATCH][MF_MAX_ASSETS];
-    double *marks; /* K * batch */
+    mf_index_state index[MF_MAX_BATCH][MF_MAX_ASSETS];      /* shared by every venue */
+    mf_venue_book_state books[MF_MAX_BATCH][MF_MAX_ASSETS]; /* venue 0 */
+    double *marks;                                          /* K * batch */
+    double *funding_index;     /* K * batch: cumulative funding per coin (0 today) */
+    double *maintenance_scale; /* K * batch: maintenance-rate scale (1 today) */
+    int vectors_neutral;       /* 1 while every funding index is 0 and every scale 1 */
     double budget[MF_MAX_BATCH][MF_MAX_ASSETS];
     double *step_notional;   /* batch * steps */
     double *step_accounts;   /* batch * steps */
@@ -43,150 +62,72 @@ struct mf_workspace {
 
 /* ---------------------------------------------------------------- model */
 
-void mf_tier_table_from_config(const mf_config *config, mf_tier_table *tiers) {
-    memset(tiers, 0, sizeof *tiers);
-    for (int k = 0; k < config->market.n_assets; k++) {
-        const mf_venue_market_config *venue_market = &config->venue.markets[k];
-        tiers->n_tiers[k] = venue_market->n_tiers;
-        for (int i = 0; i < venue_market->n_tiers; i++) {
-            tiers->floor_usd[k][i] = venue_market->tiers[i].floor_usd;
-            tiers->mmr[k][i] = venue_market->tiers[i].mmr;
-            tiers->cum_usd[k][i] = venue_market->tiers[i].cum_usd;
-            tiers->max_leverage[k][i] = venue_market->tiers[i].max_leverage;
-        }
-    }
+mf_status mf_model_build_with(mf_model *model, const mf_config *config, const mf_store *store,
+                              const mf_margin_model *models, int n_models) {
+    memset(model, 0, sizeof *model);
+    model->config = config;
+    model->steps = config->run.steps;
+    return mf_scenario_build_with(&model->scenario, config, store, models, n_models);
 }
 
 mf_status mf_model_build(mf_model *model, const mf_config *config, const mf_store *store) {
-    memset(model, 0, sizeof *model);
-    const int n = config->market.n_assets;
-    if (store->n_assets != n)
-        return MF_FAIL(MF_ERR_INPUT, "the population has %d assets, the config %d", store->n_assets,
-                       n);
-    model->config = config;
-    model->store = store;
-    model->n_assets = n;
-    model->steps = config->run.steps;
-    model->reference_kernel = config->run.margin_kernel == MF_MARGIN_KERNEL_REFERENCE;
-
-    model->book =
-        (mf_book_view){store->n_accounts,        store->n_positions,        store->n_assets,
-                       store->account_mode,      store->account_collateral, store->account_first,
-                       store->account_positions, store->position_account,   store->position_asset,
-                       store->position_quantity, store->position_entry,     store->position_margin};
-
-    mf_tier_table_from_config(config, &model->tiers);
-    for (int k = 0; k < n; k++)
-        model->engine.throughput_usd[k] = config->venue.markets[k].throughput_usd;
-    model->engine.liquidation_fee = config->venue.liquidation_fee;
-
-    const double dt_years = config->run.dt_seconds / (365.0 * 86400.0);
-    mf_market_params *market = &model->market;
-    market->n_assets = n;
-    double correlation[MF_MAX_ASSETS * MF_MAX_ASSETS] = {0};
-    for (int i = 0; i < n; i++)
-        for (int j = 0; j < n; j++)
-            correlation[i * n + j] = config->market.correlation[i][j];
-    MF_CHECK(mf_cholesky(correlation, n, market->cholesky));
-    for (int k = 0; k < n; k++) {
-        const mf_asset_config *asset = &config->market.assets[k];
-        market->drift_step[k] = asset->drift * dt_years;
-        market->variance_step[k] = asset->volatility * asset->volatility * dt_years;
-        market->jump_beta[k] = asset->jump_beta;
-        market->depth_usd[k] = config->venue.markets[k].depth_usd;
-        model->log_price0[k] = log(asset->price);
-    }
-    market->garch = config->market.garch_enabled;
-    market->garch_alpha = config->market.garch_alpha;
-    market->garch_beta = config->market.garch_beta;
-    market->impact_law = config->market.impact_law == MF_IMPACT_SQRT ? MF_LAW_SQRT : MF_LAW_LINEAR;
-    market->permanent_fraction = config->market.impact_permanent_fraction;
-    market->transient_decay =
-        pow(2.0, -config->run.dt_seconds / config->market.impact_half_life_seconds);
-    market->feedback_beta = config->market.depth_feedback_beta;
-    market->feedback_floor = config->market.depth_feedback_floor;
-    model->jump_rate_step = config->market.jump_intensity * dt_years;
-
-    const int32_t steps = config->run.steps;
-    if (config->market.n_stress > 0) {
-        MF_ALLOC(model->stress, (size_t)steps * n);
-        for (int s = 0; s < config->market.n_stress; s++) {
-            const mf_stress_config *shock = &config->market.stress[s];
-            for (int32_t t = shock->start_step; t < shock->start_step + shock->steps && t < steps;
-                 t++)
-                for (int k = 0; k < n; k++)
-                    if (shock->asset < 0 || shock->asset == k)
-                        model->stress[(int64_t)t * n + k] += shock->log_return / shock->steps;
-        }
-    }
-    for (int k = 0; k < n; k++) {
-        if (config->market.assets[k].replay_format == MF_REPLAY_NONE) continue;
-        if (!model->replay_log_index) MF_ALLOC(model->replay_log_index, (size_t)(steps + 1) * n);
-        double *column = NULL;
-        MF_ALLOC(column, steps + 1);
-        mf_status status = mf_replay_load(config, k, steps, column);
-        if (status != MF_OK) {
-            free(column);
-            mf_error_push_frame(__FILE__, __LINE__, __func__);
-            return status;
-        }
-        for (int32_t t = 0; t <= steps; t++)
-            model->replay_log_index[(int64_t)t * n + k] = column[t];
-        free(column);
-        model->replayed[k] = 1;
-    }
-
-    double open_interest[MF_MAX_ASSETS];
-    double prices[MF_MAX_ASSETS];
-    for (int k = 0; k < n; k++)
-        prices[k] = config->market.assets[k].price;
-    mf_store_open_interest(store, prices, open_interest);
-    double total = 0;
-    for (int k = 0; k < n; k++)
-        total += open_interest[k];
-    for (int k = 0; k < n; k++)
-        model->composite_weight[k] = total > 0 ? open_interest[k] / total : 1.0 / n;
-
-    double collateral = 0;
-    for (int64_t a = 0; a < store->n_accounts; a++)
-        collateral += store->account_collateral[a];
-    for (int64_t p = 0; p < store->n_positions; p++)
-        collateral += store->position_margin[p];
-    model->initial_trader_collateral = collateral;
-
-    MF_ALLOC(model->safe_price, store->n_positions);
-    mf_margin_safe_prices(&model->book, &model->tiers, prices, model->safe_price);
-    return MF_OK;
+    return mf_model_build_with(model, config, store, mf_margin_models, mf_n_margin_models);
 }
 
 void mf_model_free(mf_model *model) {
-    free(model->stress);
-    free(model->replay_log_index);
-    free(model->safe_price);
+    mf_scenario_free(&model->scenario);
     memset(model, 0, sizeof *model);
 }
 
 /* ---------------------------------------------------------------- workspace */
 
+/* Work items: for every chunk of account ids, each model's accounts in it (chunk-major), so a
+ * chunk's flag count is the sum of its items'. */
+static mf_status build_margin_items(mf_workspace *ws, const mf_venue *venue) {
+    MF_ALLOC(ws->items, ws->n_chunks * MF_N_MODES + 1);
+    int64_t cursor[MF_N_MODES] = {0};
+    ws->n_items = 0;
+    for (int64_t chunk = 0; chunk < ws->n_chunks; chunk++) {
+        const int64_t stop = (chunk + 1) * MF_CHUNK_ACCOUNTS;
+        for (int g = 0; g < venue->n_groups; g++) {
+            const mf_margin_group *group = &venue->groups[g];
+            const int64_t begin = cursor[g];
+            while (cursor[g] < group->n_accounts && group->accounts[cursor[g]] < stop)
+                cursor[g]++;
+            if (cursor[g] == begin) continue;
+            ws->items[ws->n_items++] = (margin_item){g, chunk, begin, cursor[g]};
+        }
+    }
+    MF_ALLOC(ws->item_flags, ws->n_items + 1);
+    return MF_OK;
+}
+
 mf_status mf_workspace_create(mf_workspace **out, const mf_model *model) {
+    const mf_scenario *scenario = &model->scenario;
+    const mf_venue *venue = &scenario->venues[0];
     mf_workspace *ws = NULL;
     MF_ALLOC(ws, 1);
     *out = ws;
-    const int batch = model->config->run.batch_paths;
-    const int n = model->n_assets;
-    const int32_t steps = model->steps;
+    const int batch = scenario->run.batch_paths;
+    const int n = scenario->run.n_assets;
+    const int32_t steps = scenario->run.steps;
     ws->batch = batch;
     ws->steps = steps;
     ws->n_assets = n;
-    ws->n_chunks = (model->store->n_accounts + MF_CHUNK_ACCOUNTS - 1) / MF_CHUNK_ACCOUNTS;
+    ws->n_chunks = (venue->book.n_accounts + MF_CHUNK_ACCOUNTS - 1) / MF_CHUNK_ACCOUNTS;
+    ws->n_accounts = venue->book.n_accounts;
+    mf_workspace_set_parallel_threshold(ws, MF_PARALLEL_MIN_ACCOUNT_PATHS);
+    MF_CHECK(build_margin_items(ws, venue));
     MF_ALLOC(ws->log_index, (size_t)batch * (steps + 1) * n);
     MF_ALLOC(ws->normals, (size_t)steps * n);
     MF_ALLOC(ws->mixing, steps);
     MF_ALLOC(ws->jumps, steps);
-    MF_ALLOC(ws->account_state, (size_t)model->store->n_accounts * batch);
-    MF_ALLOC(ws->position_state, (size_t)model->store->n_positions * batch);
+    MF_ALLOC(ws->account_state, (size_t)venue->book.n_accounts * batch);
+    MF_ALLOC(ws->position_state, (size_t)venue->book.n_positions * batch);
     MF_ALLOC(ws->chunk_flags, ws->n_chunks);
     MF_ALLOC(ws->marks, (size_t)n * batch);
+    MF_ALLOC(ws->funding_index, (size_t)n * batch);
+    MF_ALLOC(ws->maintenance_scale, (size_t)n * batch);
     MF_ALLOC(ws->step_notional, (size_t)batch * steps);
     MF_ALLOC(ws->step_accounts, (size_t)batch * steps);
     MF_ALLOC(ws->step_fund, (size_t)batch * steps);
@@ -198,12 +139,15 @@ mf_status mf_workspace_create(mf_workspace **out, const mf_model *model) {
         ws->record_capacity[b] = 1024;
         MF_ALLOC(ws->engines[b].orders, ws->order_capacity[b]);
         MF_ALLOC(ws->engines[b].records, ws->record_capacity[b]);
+        MF_ALLOC(ws->engines[b].closed, ws->record_capacity[b]);
     }
     return MF_OK;
 }
 
 void mf_workspace_free(mf_workspace *ws) {
     if (!ws) return;
+    free(ws->items);
+    free(ws->item_flags);
     free(ws->log_index);
     free(ws->normals);
     free(ws->mixing);
@@ -212,6 +156,8 @@ void mf_workspace_free(mf_workspace *ws) {
     free(ws->position_state);
     free(ws->chunk_flags);
     free(ws->marks);
+    free(ws->funding_index);
+    free(ws->maintenance_scale);
     free(ws->step_notional);
     free(ws->step_accounts);
     free(ws->step_fund);
@@ -221,12 +167,17 @@ void mf_workspace_free(mf_workspace *ws) {
     for (int b = 0; b < MF_MAX_BATCH; b++) {
         free(ws->engines[b].orders);
         free(ws->engines[b].records);
+        free(ws->engines[b].closed);
     }
     free(ws);
 }
 
 void mf_workspace_set_trace(mf_workspace *ws, mf_trace *trace) {
     ws->trace = trace;
+}
+
+void mf_workspace_set_parallel_threshold(mf_workspace *ws, int64_t min_account_paths) {
+    ws->parallel_margin = ws->n_accounts * ws->batch >= min_account_paths;
 }
 
 /* The engine's pools grow here, in the driver, so the kernels never allocate. */
@@ -246,66 +197,177 @@ static mf_status ensure_engine_capacity(mf_workspace *ws, int b, int32_t orders,
         mf_liquidation_record *grown = realloc(engine->records, (size_t)capacity * sizeof *grown);
         if (!grown) return MF_FAIL(MF_ERR_MEMORY, "out of memory growing liquidation records");
         engine->records = grown;
+        int32_t *closed = realloc(engine->closed, (size_t)capacity * sizeof *closed);
+        if (!closed) return MF_FAIL(MF_ERR_MEMORY, "out of memory growing liquidation records");
+        engine->closed = closed;
         ws->record_capacity[b] = (int32_t)capacity;
     }
     return MF_OK;
 }
 
-/* ---------------------------------------------------------------- one batch */
+/* ---------------------------------------------------------------- the index path */
 
 /* The path's exogenous index: replayed columns copied, the rest simulated from its streams. */
-static void generate_index_path(const mf_model *model, mf_workspace *ws, int64_t path,
+static void generate_index_path(const mf_scenario *scenario, mf_workspace *ws, int64_t path,
                                 double *log_index) {
-    const mf_config *config = model->config;
-    const int n = model->n_assets;
-    const int32_t steps = model->steps;
+    const mf_index_model *index = &scenario->index;
+    const int n = scenario->run.n_assets;
+    const int32_t steps = scenario->run.steps;
     mf_pcg64 diffusion, mixing, jumps;
-    mf_rng_stream(&diffusion, config->run.seed, MF_STREAM_DIFFUSION, (uint64_t)path);
-    mf_rng_stream(&mixing, config->run.seed, MF_STREAM_MIXING, (uint64_t)path);
-    mf_rng_stream(&jumps, config->run.seed, MF_STREAM_JUMPS, (uint64_t)path);
-    const double nu = config->market.student_t_nu;
+    mf_rng_stream(&diffusion, scenario->run.seed, MF_STREAM_DIFFUSION, (uint64_t)path);
+    mf_rng_stream(&mixing, scenario->run.seed, MF_STREAM_MIXING, (uint64_t)path);
+    mf_rng_stream(&jumps, scenario->run.seed, MF_STREAM_JUMPS, (uint64_t)path);
+    const double nu = index->student_t_nu;
     for (int64_t i = 0; i < (int64_t)steps * n; i++)
         ws->normals[i] = mf_rng_normal(&diffusion);
     for (int32_t t = 0; t < steps; t++) {
         ws->mixing[t] = isinf(nu) ? 1.0 : sqrt((nu - 2.0) / mf_rng_chisq(&mixing, nu));
         double jump = 0;
-        if (model->jump_rate_step > 0) {
-            const uint64_t count = mf_rng_poisson(&jumps, model->jump_rate_step);
+        if (index->jump_rate_step > 0) {
+            const uint64_t count = mf_rng_poisson(&jumps, index->jump_rate_step);
             for (uint64_t j = 0; j < count; j++)
-                jump +=
-                    config->market.jump_mean + config->market.jump_stdev * mf_rng_normal(&jumps);
+                jump += index->jump_mean + index->jump_stdev * mf_rng_normal(&jumps);
         }
         ws->jumps[t] = jump;
     }
     for (int k = 0; k < n; k++)
-        log_index[k] = model->log_price0[k];
-    if (model->replay_log_index)
+        log_index[k] = index->log_price0[k];
+    if (index->replay_log_index)
         for (int64_t i = 0; i < (int64_t)(steps + 1) * n; i++)
-            if (model->replayed[i % n]) log_index[i] = model->replay_log_index[i];
-    mf_index_path(&model->market, steps, ws->normals, ws->mixing, ws->jumps, model->stress,
-                  model->replayed, log_index);
+            if (index->replayed[i % n]) log_index[i] = index->replay_log_index[i];
+    mf_index_path(&index->params, steps, ws->normals, ws->mixing, ws->jumps, index->stress,
+                  index->replayed, log_index);
 }
 
 void mf_model_index_path(const mf_model *model, mf_workspace *workspace, int64_t path,
                          double *log_index) {
-    generate_index_path(model, workspace, path, log_index);
+    generate_index_path(&model->scenario, workspace, path, log_index);
 }
 
-static double composite_log_price(const mf_model *model, const mf_asset_state *assets, int mark) {
+static double composite_log_price(const mf_scenario *scenario, const mf_venue *venue,
+                                  const mf_index_state *index, const mf_venue_book_state *books,
+                                  int mark) {
     double value = 0;
-    for (int k = 0; k < model->n_assets; k++) {
-        const double level = mark ? log(assets[k].mark) : assets[k].log_index;
-        value += model->composite_weight[k] * (level - model->log_price0[k]);
+    for (int k = 0; k < scenario->run.n_assets; k++) {
+        const double level = mark ? log(books[k].mark) : index[k].log_index;
+        value += venue->composite_weight[k] * (level - scenario->index.log_price0[k]);
     }
     return value;
 }
 
-/* Hand this round's new flags to the engines: accounts in id order, so each path's FIFO
- * receives them in account order whatever the thread count. */
-static mf_status collect_flags(const mf_model *model, mf_workspace *ws, int batch, int32_t step,
-                               int64_t *new_per_path) {
-    const mf_book_view *book = &model->book;
+/* ---------------------------------------------------------------- the step's phases */
+
+/* What one step of one batch carries between its phases. */
+typedef struct {
+    const mf_scenario *scenario;
+    mf_workspace *ws;
+    int batch; /* paths in this batch (<= ws->batch) */
+    int32_t t;
+    int trace_b; /* the traced path's slot in the batch, or -1 */
+    uint8_t active[MF_MAX_BATCH];
+} step_context;
+
+/* Index advance (shared by every venue). */
+static mf_status phase_index(step_context *step) {
+    mf_workspace *ws = step->ws;
+    const int n = ws->n_assets;
+    for (int b = 0; b < step->batch; b++) {
+        const double *row =
+            ws->log_index + (int64_t)b * (ws->steps + 1) * n + (int64_t)(step->t + 1) * n;
+        for (int k = 0; k < n; k++)
+            mf_index_advance(row[k], &ws->index[b][k]);
+    }
+    return MF_OK;
+}
+
+/* Venue prices: impact decay, mark, depth; the liquidation engine's step budget. */
+static mf_status phase_venue_prices(step_context *step) {
+    mf_workspace *ws = step->ws;
+    const mf_venue *venue = &step->scenario->venues[0];
+    for (int b = 0; b < step->batch; b++) {
+        for (int k = 0; k < ws->n_assets; k++) {
+            mf_venue_price(&venue->market, k, &ws->index[b][k], &ws->books[b][k]);
+            ws->budget[b][k] = venue->engine.throughput_usd[k];
+        }
+        step->active[b] = 1;
+    }
+    return MF_OK;
+}
+
+/* Funding: moves the per-asset per-path cumulative funding index. No-op for now (index 0); a
+ * funding phase that moves it must clear ws->vectors_neutral. */
+static mf_status phase_funding(step_context *step) {
+    (void)step;
+    return MF_OK;
+}
+
+/* Dynamic margin: sets the per-asset per-path maintenance scale. No-op for now (scale 1). */
+static mf_status phase_dynamic_margin(step_context *step) {
+    (void)step;
+    return MF_OK;
+}
+
+/* Margin models: every model over its accounts, chunk by chunk; returns the new flags. */
+static int64_t run_margin_models(step_context *step) {
+    mf_workspace *ws = step->ws;
+    const mf_venue *venue = &step->scenario->venues[0];
+    const int stride = ws->batch;
+    for (int k = 0; k < ws->n_assets; k++)
+        for (int b = 0; b < stride; b++)
+            ws->marks[k * stride + b] = b < step->batch ? ws->books[b][k].mark : 1.0;
+    mf_margin_call base = {0};
+    base.book = &venue->book;
+    base.tiers = &venue->tiers;
+    base.batch = stride;
+    base.marks = ws->marks;
+    base.vectors =
+        (mf_market_vectors){ws->funding_index, ws->maintenance_scale, ws->vectors_neutral};
+    base.active = step->active;
+    base.account_state = ws->account_state;
+    base.position_state = ws->position_state;
+    int64_t flagged = 0;
+#pragma omp parallel for schedule(dynamic, 4) reduction(+ : flagged) if (ws->parallel_margin)
+    for (int64_t i = 0; i < ws->n_items; i++) {
+        const margin_item *item = &ws->items[i];
+        const mf_margin_group *group = &venue->groups[item->group];
+        mf_margin_call call = base;
+        call.accounts = group->accounts;
+        call.begin = item->begin;
+        call.end = item->end;
+        call.prepared = group->prepared;
+        ws->item_flags[i] = group->model->check(&call);
+        flagged += ws->item_flags[i];
+    }
+    if (flagged > 0) {
+        for (int64_t chunk = 0; chunk < ws->n_chunks; chunk++)
+            ws->chunk_flags[chunk] = 0;
+        for (int64_t i = 0; i < ws->n_items; i++)
+            ws->chunk_flags[ws->items[i].chunk] += ws->item_flags[i];
+    }
+    return flagged;
+}
+
+/* Whether an account has a new flag on any path: its state bytes and its positions' (contiguous)
+ * scanned in one pass, without looking at what kind of model flagged it. */
+static int has_new_flags(const uint8_t *account_states, const uint8_t *position_states,
+                         int64_t n_position_bytes, int batch) {
+    uint8_t any = 0;
     for (int b = 0; b < batch; b++)
+        any |= account_states[b] & MF_ACCOUNT_NEW;
+    for (int64_t i = 0; i < n_position_bytes; i++)
+        any |= position_states[i] == MF_POSITION_NEW;
+    return any != 0;
+}
+
+/* Hand this round's new flags to the engines: accounts in id order, so each path's FIFO
+ * receives them in account order whatever the thread count or the models. A whole-account flag
+ * closes every position against the account's collateral; position flags close each position
+ * against its own margin (the margin-model contract, kernels/margin.h). */
+static mf_status collect_flags(step_context *step, int64_t *new_per_path) {
+    mf_workspace *ws = step->ws;
+    const mf_book_view *book = &step->scenario->venues[0].book;
+    const int32_t t = step->t;
+    for (int b = 0; b < step->batch; b++)
         new_per_path[b] = 0;
     for (int64_t chunk = 0; chunk < ws->n_chunks; chunk++) {
         if (ws->chunk_flags[chunk] == 0) continue;
@@ -316,9 +378,11 @@ static mf_status collect_flags(const mf_model *model, mf_workspace *ws, int batc
             const int64_t first = book->account_first[account];
             const int32_t count = book->account_positions[account];
             uint8_t *account_states = ws->account_state + account * ws->batch;
-            for (int b = 0; b < batch; b++) {
-                if (book->account_mode[account] == MF_ACCOUNT_CROSS) {
-                    if (!(account_states[b] & MF_ACCOUNT_NEW)) continue;
+            if (!has_new_flags(account_states, ws->position_state + first * ws->batch,
+                               (int64_t)count * ws->batch, ws->batch))
+                continue;
+            for (int b = 0; b < step->batch; b++) {
+                if (account_states[b] & MF_ACCOUNT_NEW) {
                     MF_CHECK(ensure_engine_capacity(ws, b, count, 1));
                     mf_engine_state *engine = &ws->engines[b];
                     const int32_t record =
@@ -348,7 +412,7 @@ static mf_status collect_flags(const mf_model *model, mf_workspace *ws, int batc
                 new_per_path[b]++;
                 if (!(account_states[b] & MF_ACCOUNT_COUNTED)) {
                     account_states[b] |= MF_ACCOUNT_COUNTED;
-                    ws->step_accounts[(int64_t)b * ws->steps + step] += 1;
+                    ws->step_accounts[(int64_t)b * ws->steps + t] += 1;
                 }
             }
         }
@@ -356,25 +420,133 @@ static mf_status collect_flags(const mf_model *model, mf_workspace *ws, int batc
     return MF_OK;
 }
 
+/* Price impact of one round's executed flow on path b: the venue-price kernel, per asset. */
+static void venue_impact(const mf_venue *venue, mf_workspace *ws, int b,
+                         const mf_asset_execution *plan, double *post_mark) {
+    for (int k = 0; k < ws->n_assets; k++)
+        post_mark[k] = plan[k].last < 0
+                           ? ws->books[b][k].mark
+                           : mf_venue_impact(&venue->market, &ws->index[b][k], &ws->books[b][k],
+                                             plan[k].net_sold * plan[k].pre_mark);
+}
+
+/* Settlement of the records the round closed, in the order they closed (the waterfall). */
+static void settle_closed(const mf_venue *venue, mf_workspace *ws, int b) {
+    mf_engine_state *engine = &ws->engines[b];
+    for (int32_t i = 0; i < engine->n_closed; i++) {
+        mf_liquidation_record *record = &engine->records[engine->closed[i]];
+        mf_settle(&venue->settlement, record->base_equity + record->realized_pnl,
+                  record->closed_notional, &ws->money[b]);
+        record->settled = 1;
+    }
+    engine->n_closed = 0;
+}
+
+/* Cascade rounds: margin models -> liquidation engine -> impact -> settlement, until no path
+ * has new flags or executions (or max_rounds). */
+static mf_status phase_cascade_rounds(step_context *step) {
+    mf_workspace *ws = step->ws;
+    const mf_venue *venue = &step->scenario->venues[0];
+    const int32_t t = step->t;
+    for (int32_t round = 0; round < venue->max_rounds; round++) {
+        const int64_t flagged = run_margin_models(step);
+        int64_t new_per_path[MF_MAX_BATCH] = {0};
+        if (flagged > 0) MF_CHECK(collect_flags(step, new_per_path));
+        int any_active = 0;
+        for (int b = 0; b < step->batch; b++) {
+            if (!step->active[b]) continue;
+            double pre_mark[MF_MAX_ASSETS], post_mark[MF_MAX_ASSETS];
+            mf_asset_execution plan[MF_MAX_ASSETS];
+            for (int k = 0; k < ws->n_assets; k++)
+                pre_mark[k] = ws->books[b][k].mark;
+            mf_engine_select(&ws->engines[b], ws->n_assets, pre_mark, ws->budget[b], plan);
+            venue_impact(venue, ws, b, plan, post_mark);
+            const mf_round_outcome outcome =
+                mf_engine_fill(&venue->book, ws->n_assets, plan, post_mark, &ws->engines[b]);
+            settle_closed(venue, ws, b);
+            ws->step_notional[(int64_t)b * ws->steps + t] += outcome.executed_notional;
+            if (new_per_path[b] == 0 && outcome.executed_orders == 0) {
+                step->active[b] = 0;
+            } else {
+                if (round + 1 > ws->max_rounds[b]) ws->max_rounds[b] = round + 1;
+                any_active = 1;
+            }
+        }
+        if (!any_active) break;
+    }
+    return MF_OK;
+}
+
+/* Circuit breaker: halts a venue's liquidations past a threshold. No-op for now. */
+static mf_status phase_breaker(step_context *step) {
+    (void)step;
+    return MF_OK;
+}
+
+/* Record the step: fund, composite prices, trace. */
+static mf_status phase_record(step_context *step) {
+    mf_workspace *ws = step->ws;
+    const mf_scenario *scenario = step->scenario;
+    const mf_venue *venue = &scenario->venues[0];
+    const int32_t t = step->t;
+    const int32_t steps = ws->steps;
+    const int n = ws->n_assets;
+    for (int b = 0; b < step->batch; b++) {
+        ws->step_fund[(int64_t)b * steps + t] = ws->money[b].fund;
+        ws->composite_mark[(int64_t)b * (steps + 1) + t + 1] =
+            composite_log_price(scenario, venue, ws->index[b], ws->books[b], 1);
+        ws->composite_index[(int64_t)b * (steps + 1) + t + 1] =
+            composite_log_price(scenario, venue, ws->index[b], ws->books[b], 0);
+    }
+    if (step->trace_b >= 0) {
+        mf_trace *trace = ws->trace;
+        const int b = step->trace_b;
+        for (int k = 0; k < n; k++) {
+            trace->mark[(int64_t)(t + 1) * n + k] = ws->books[b][k].mark;
+            trace->index[(int64_t)(t + 1) * n + k] = exp(ws->index[b][k].log_index);
+        }
+        trace->liquidated_notional[t] = ws->step_notional[(int64_t)b * steps + t];
+    }
+    return MF_OK;
+}
+
+/* The step, in order (docs/model.md, "The step"). */
+typedef mf_status (*step_phase)(step_context *step);
+static const struct {
+    const char *name;
+    step_phase run;
+} step_phases[] = {
+    {"index", phase_index},                   /* shared by every venue */
+    {"venue prices", phase_venue_prices},     /* per venue */
+    {"funding", phase_funding},               /* per-asset per-path vector */
+    {"dynamic margin", phase_dynamic_margin}, /* per-asset per-path vector */
+    {"cascade rounds", phase_cascade_rounds}, /* margin models, engine, impact, settlement */
+    {"breaker", phase_breaker},
+    {"record", phase_record},
+};
+#define MF_N_STEP_PHASES ((int)(sizeof step_phases / sizeof step_phases[0]))
+
+/* ---------------------------------------------------------------- ledger and batch */
+
 /* Every dollar of path b at the end of the horizon (see mf_path_ledger). */
-static void close_ledger(const mf_model *model, mf_workspace *ws, int b, mf_path_ledger *ledger) {
-    const mf_book_view *book = &model->book;
+static void close_ledger(const mf_venue *venue, mf_workspace *ws, int b, mf_path_ledger *ledger) {
+    const mf_book_view *book = &venue->book;
     const mf_engine_state *engine = &ws->engines[b];
-    const mf_asset_state *assets = ws->assets[b];
-    double equity = engine->trader_kept;
+    const mf_settlement_state *money = &ws->money[b];
+    const mf_venue_book_state *books = ws->books[b];
+    double equity = money->trader_kept;
     double pnl = engine->realized_trading_pnl;
     for (int64_t a = 0; a < book->n_accounts; a++) {
         const uint8_t account_state = ws->account_state[a * ws->batch + b];
         const int64_t first = book->account_first[a];
         const int64_t stop = first + book->account_positions[a];
-        if (book->account_mode[a] == MF_ACCOUNT_CROSS && (account_state & MF_ACCOUNT_LIQUIDATING))
+        if (account_state & MF_ACCOUNT_LIQUIDATING)
             continue; /* in the engine: counted from its records below */
-        if (book->account_mode[a] == MF_ACCOUNT_CROSS) equity += book->account_collateral[a];
+        equity += book->account_collateral[a];
         for (int64_t p = first; p < stop; p++) {
             if (ws->position_state[p * ws->batch + b] != MF_POSITION_OPEN) continue;
-            const double open_pnl =
-                book->position_quantity[p] *
-                (assets[book->position_asset[p]].mark - book->position_entry[p]);
+            const double open_pnl = book->position_quantity[p] *
+                                    (books[book->position_asset[p]].mark - book->position_entry[p]);
             pnl += open_pnl;
             equity += book->position_margin[p] + open_pnl;
         }
@@ -388,114 +560,71 @@ static void close_ledger(const mf_model *model, mf_workspace *ws, int b, mf_path
         if (order->remaining == 0) continue;
         const int asset = book->position_asset[order->position];
         const double open_pnl =
-            order->remaining * (assets[asset].mark - book->position_entry[order->position]);
+            order->remaining * (books[asset].mark - book->position_entry[order->position]);
         pnl += open_pnl;
         equity += open_pnl;
     }
-    ledger->initial_collateral = model->initial_trader_collateral;
-    ledger->initial_fund = model->config->venue.insurance_fund_usd;
+    ledger->initial_collateral = venue->initial_trader_collateral;
+    ledger->initial_fund = venue->settlement.initial_fund;
     ledger->trading_pnl = pnl;
     ledger->final_trader_equity = equity;
-    ledger->final_fund = engine->fund;
-    ledger->uncovered_deficit = engine->uncovered_deficit;
+    ledger->final_fund = money->fund;
+    ledger->uncovered_deficit = money->uncovered_deficit;
 }
 
-static mf_status simulate_batch(const mf_model *model, mf_workspace *ws, int64_t first_path,
+static mf_status simulate_batch(const mf_scenario *scenario, mf_workspace *ws, int64_t first_path,
                                 int batch, mf_block_result *block) {
-    const mf_config *config = model->config;
-    const mf_book_view *book = &model->book;
-    const int n = model->n_assets;
-    const int32_t steps = model->steps;
+    const mf_run_shape *run = &scenario->run;
+    const mf_venue *venue = &scenario->venues[0];
+    const mf_book_view *book = &venue->book;
+    const int n = run->n_assets;
+    const int32_t steps = run->steps;
     const int stride = ws->batch;
 
     for (int b = 0; b < batch; b++)
-        generate_index_path(model, ws, first_path + b,
+        generate_index_path(scenario, ws, first_path + b,
                             ws->log_index + (int64_t)b * (steps + 1) * n);
 
     memset(ws->account_state, 0, (size_t)book->n_accounts * stride);
     memset(ws->position_state, 0, (size_t)book->n_positions * stride);
     memset(ws->step_notional, 0, sizeof(double) * (size_t)stride * steps);
     memset(ws->step_accounts, 0, sizeof(double) * (size_t)stride * steps);
-    uint8_t active[MF_MAX_BATCH] = {0};
+    for (int64_t i = 0; i < (int64_t)n * stride; i++) {
+        ws->funding_index[i] = 0;
+        ws->maintenance_scale[i] = 1;
+    }
+    ws->vectors_neutral = 1; /* phases that move the vectors clear it */
+    step_context step;
+    memset(&step, 0, sizeof step);
+    step.scenario = scenario;
+    step.ws = ws;
+    step.batch = batch;
+    step.trace_b = -1;
     for (int b = 0; b < batch; b++) {
-        mf_engine_reset(&ws->engines[b], config->venue.insurance_fund_usd);
+        mf_engine_reset(&ws->engines[b]);
+        mf_settlement_reset(&venue->settlement, &ws->money[b]);
         ws->max_rounds[b] = 0;
-        for (int k = 0; k < n; k++)
-            mf_asset_state_init(&model->market, k, ws->log_index[(int64_t)b * (steps + 1) * n + k],
-                                &ws->assets[b][k]);
+        for (int k = 0; k < n; k++) {
+            mf_index_state_init(ws->log_index[(int64_t)b * (steps + 1) * n + k], &ws->index[b][k]);
+            mf_venue_book_init(&venue->market, k, &ws->index[b][k], &ws->books[b][k]);
+        }
         ws->composite_mark[(int64_t)b * (steps + 1)] = 0;
         ws->composite_index[(int64_t)b * (steps + 1)] = 0;
     }
     mf_trace *trace = ws->trace;
-    int trace_b = -1;
     if (trace && trace->path >= first_path && trace->path < first_path + batch) {
-        trace_b = (int)(trace->path - first_path);
+        step.trace_b = (int)(trace->path - first_path);
         for (int k = 0; k < n; k++) {
-            trace->mark[k] = ws->assets[trace_b][k].mark;
-            trace->index[k] = exp(ws->assets[trace_b][k].log_index);
+            trace->mark[k] = ws->books[step.trace_b][k].mark;
+            trace->index[k] = exp(ws->index[step.trace_b][k].log_index);
         }
     }
+    const int trace_b = step.trace_b;
 
     for (int32_t t = 0; t < steps; t++) {
-        for (int b = 0; b < batch; b++) {
-            const double *row = ws->log_index + (int64_t)b * (steps + 1) * n + (int64_t)(t + 1) * n;
-            for (int k = 0; k < n; k++) {
-                mf_asset_step(&model->market, k, row[k], &ws->assets[b][k]);
-                ws->budget[b][k] = model->engine.throughput_usd[k];
-            }
-            active[b] = 1;
-        }
-        for (int32_t round = 0; round < config->venue.max_rounds; round++) {
-            for (int k = 0; k < n; k++)
-                for (int b = 0; b < stride; b++)
-                    ws->marks[k * stride + b] = b < batch ? ws->assets[b][k].mark : 1.0;
-            int64_t flagged = 0;
-#pragma omp parallel for schedule(dynamic, 4) reduction(+ : flagged)
-            for (int64_t chunk = 0; chunk < ws->n_chunks; chunk++) {
-                const int64_t begin = chunk * MF_CHUNK_ACCOUNTS;
-                int64_t end = begin + MF_CHUNK_ACCOUNTS;
-                if (end > book->n_accounts) end = book->n_accounts;
-                ws->chunk_flags[chunk] =
-                    model->reference_kernel
-                        ? mf_margin_check(book, &model->tiers, begin, end, stride, ws->marks,
-                                          active, ws->account_state, ws->position_state)
-                        : mf_margin_check_filtered(book, &model->tiers, model->safe_price, begin,
-                                                   end, stride, ws->marks, active,
-                                                   ws->account_state, ws->position_state);
-                flagged += ws->chunk_flags[chunk];
-            }
-            int64_t new_per_path[MF_MAX_BATCH] = {0};
-            if (flagged > 0) MF_CHECK(collect_flags(model, ws, batch, t, new_per_path));
-            int any_active = 0;
-            for (int b = 0; b < batch; b++) {
-                if (!active[b]) continue;
-                const mf_round_outcome outcome =
-                    mf_engine_round(&model->engine, &model->market, book, ws->assets[b],
-                                    ws->budget[b], &ws->engines[b]);
-                ws->step_notional[(int64_t)b * steps + t] += outcome.executed_notional;
-                if (new_per_path[b] == 0 && outcome.executed_orders == 0) {
-                    active[b] = 0;
-                } else {
-                    if (round + 1 > ws->max_rounds[b]) ws->max_rounds[b] = round + 1;
-                    any_active = 1;
-                }
-            }
-            if (!any_active) break;
-        }
-        for (int b = 0; b < batch; b++) {
-            ws->step_fund[(int64_t)b * steps + t] = ws->engines[b].fund;
-            ws->composite_mark[(int64_t)b * (steps + 1) + t + 1] =
-                composite_log_price(model, ws->assets[b], 1);
-            ws->composite_index[(int64_t)b * (steps + 1) + t + 1] =
-                composite_log_price(model, ws->assets[b], 0);
-        }
-        if (trace_b >= 0) {
-            for (int k = 0; k < n; k++) {
-                trace->mark[(int64_t)(t + 1) * n + k] = ws->assets[trace_b][k].mark;
-                trace->index[(int64_t)(t + 1) * n + k] = exp(ws->assets[trace_b][k].log_index);
-            }
-            trace->liquidated_notional[t] = ws->step_notional[(int64_t)trace_b * steps + t];
-        }
+        step.t = t;
+        for (int phase = 0; phase < MF_N_STEP_PHASES; phase++)
+            MF_CHECK(step_phases[phase].run(&step));
     }
 
     /* Path results, in path order. */
@@ -515,8 +644,8 @@ static mf_status simulate_batch(const mf_model *model, mf_workspace *ws, int64_t
         }
         const int32_t n_cascades = mf_find_cascades(
             steps, notional, accounts, ws->composite_mark + (int64_t)b * (steps + 1),
-            ws->composite_index + (int64_t)b * (steps + 1), config->cascade.threshold_usd,
-            config->cascade.gap_steps, ws->cascades, steps);
+            ws->composite_index + (int64_t)b * (steps + 1), run->cascade_threshold_usd,
+            run->cascade_gap_steps, ws->cascades, steps);
         mf_path_row *row = &block->rows[local];
         memset(row, 0, sizeof *row);
         row->path_index = path;
@@ -524,15 +653,15 @@ static mf_status simulate_batch(const mf_model *model, mf_workspace *ws, int64_t
             row->liquidated_notional += notional[t];
             row->liquidated_accounts += (int64_t)accounts[t];
         }
-        const mf_engine_state *engine = &ws->engines[b];
-        row->bad_debt = engine->bad_debt;
-        row->uncovered_deficit = engine->uncovered_deficit;
-        row->fund_min = engine->fund_min;
+        const mf_settlement_state *money = &ws->money[b];
+        row->bad_debt = money->bad_debt;
+        row->uncovered_deficit = money->uncovered_deficit;
+        row->fund_min = money->fund_min;
         for (int k = 0; k < n; k++) {
-            if (ws->assets[b][k].max_mark_drawdown > row->mark_drawdown)
-                row->mark_drawdown = ws->assets[b][k].max_mark_drawdown;
-            if (ws->assets[b][k].max_index_drawdown > row->index_drawdown)
-                row->index_drawdown = ws->assets[b][k].max_index_drawdown;
+            if (ws->books[b][k].max_mark_drawdown > row->mark_drawdown)
+                row->mark_drawdown = ws->books[b][k].max_mark_drawdown;
+            if (ws->index[b][k].max_index_drawdown > row->index_drawdown)
+                row->index_drawdown = ws->index[b][k].max_index_drawdown;
         }
         row->cascades = n_cascades;
         for (int32_t c = 0; c < n_cascades; c++) {
@@ -551,18 +680,19 @@ static mf_status simulate_batch(const mf_model *model, mf_workspace *ws, int64_t
             for (int64_t a = 0; a < book->n_accounts; a++)
                 trace->liquidated_accounts[a] =
                     (ws->account_state[a * stride + b] & MF_ACCOUNT_COUNTED) != 0;
-        close_ledger(model, ws, b, &block->ledgers[local]);
+        close_ledger(venue, ws, b, &block->ledgers[local]);
     }
     return MF_OK;
 }
 
 mf_status mf_simulate_block(const mf_model *model, mf_workspace *ws, mf_block_result *block) {
-    memset(block->profile, 0, MF_PROFILE_SERIES * sizeof(double) * (size_t)model->steps);
+    memset(block->profile, 0,
+           MF_PROFILE_SERIES * sizeof(double) * (size_t)model->scenario.run.steps);
     block->n_cascades = 0;
     for (int64_t offset = 0; offset < block->n_paths; offset += ws->batch) {
         int batch = ws->batch;
         if (block->n_paths - offset < batch) batch = (int)(block->n_paths - offset);
-        MF_CHECK(simulate_batch(model, ws, block->first_path + offset, batch, block));
+        MF_CHECK(simulate_batch(&model->scenario, ws, block->first_path + offset, batch, block));
     }
     return MF_OK;
 }

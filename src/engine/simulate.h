@@ -1,5 +1,6 @@
 /* The per-rank driver: simulates blocks of paths, a batch of paths at a time, so that one
- * sweep of the margin kernel over the account arrays serves every path in the batch. */
+ * sweep of the margin models over the account arrays serves every path in the batch. A step is
+ * a list of phases (docs/model.md, "The step"). */
 #ifndef MF_SIMULATE_H
 #define MF_SIMULATE_H
 
@@ -13,37 +14,27 @@
 #include "mf_error.h"
 #include "block_result.h"
 #include "results.h"
+#include "scenario.h"
 #include "store.h"
 
-/* Everything a path needs that the config and population fix: read-only during the run. */
+/* The engine's handle: the scenario the step reads (src/scenario/scenario.h), built from the
+ * config and the population; `config` is kept for the run layer (paths, blocks) only, the
+ * engine never reads it. */
 typedef struct {
     const mf_config *config;
-    const mf_store *store;
-    mf_book_view book;
-    mf_tier_table tiers;
-    mf_market_params market;
-    mf_engine_params engine;
-    int n_assets;
+    mf_scenario scenario;
     int32_t steps;
-    double log_price0[MF_MAX_ASSETS];
-    double *stress;           /* steps * K deterministic log shocks, or NULL */
-    double *replay_log_index; /* (steps + 1) * K, replayed assets' columns filled, or NULL */
-    uint8_t replayed[MF_MAX_ASSETS];
-    double jump_rate_step;                  /* Poisson intensity per step */
-    double composite_weight[MF_MAX_ASSETS]; /* open-interest weights for venue-level prices */
-    double initial_trader_collateral;       /* sum of cross collateral and isolated margins */
-    double *safe_price;   /* n_positions: the optimised margin kernel's prefilter bounds */
-    int reference_kernel; /* 1: use the full-sweep reference margin kernel (tests, bench) */
 } mf_model;
 
 mf_status mf_model_build(mf_model *model, const mf_config *config, const mf_store *store);
-/* The venue's risk tiers as the kernels read them. */
-void mf_tier_table_from_config(const mf_config *config, mf_tier_table *tiers);
+/* The same with another margin-model table (see mf_scenario_build_with). */
+mf_status mf_model_build_with(mf_model *model, const mf_config *config, const mf_store *store,
+                              const mf_margin_model *models, int n_models);
 void mf_model_free(mf_model *model);
 
 typedef struct mf_workspace mf_workspace;
 
-/* Buffers for batches of up to config->run.batch_paths paths. */
+/* Buffers for batches of up to run.batch_paths paths. */
 mf_status mf_workspace_create(mf_workspace **workspace, const mf_model *model);
 void mf_workspace_free(mf_workspace *workspace);
 
@@ -66,5 +57,10 @@ typedef struct {
     uint8_t *liquidated_accounts; /* n_accounts: 1 where the account was liquidated */
 } mf_trace;
 void mf_workspace_set_trace(mf_workspace *workspace, mf_trace *trace);
+
+/* The margin phase opens an OpenMP region only when accounts x batch >= this many account-paths
+ * (default MF_PARALLEL_MIN_ACCOUNT_PATHS in simulate.c, see docs/performance.md); tests set 0 to
+ * exercise the parallel sweep on small books. Results do not depend on it. */
+void mf_workspace_set_parallel_threshold(mf_workspace *workspace, int64_t min_account_paths);
 
 #endif

@@ -1,4 +1,4 @@
-/* The seeded population generator (MODEL.md section 2). Each account draws from its own
+/* The seeded population generator (docs/model.md section 4). Each account draws from its own
  * stream (seed, MF_STREAM_POPULATION, account id), so the population does not depend on how
  * many threads generate it. */
 #include <math.h>
@@ -7,8 +7,8 @@
 #include <string.h>
 
 #include "book.h"
-#include "simulate.h"
 #include "rng.h"
+#include "scenario.h"
 #include "store.h"
 
 typedef struct {
@@ -119,7 +119,7 @@ mf_status mf_population_generate(mf_store *store, const mf_config *config) {
         snprintf(store->asset_names[k], MF_NAME_LEN, "%s", config->market.assets[k].name);
 
     mf_tier_table tiers;
-    mf_tier_table_from_config(config, &tiers);
+    mf_scenario_tier_table(config, &tiers);
     int64_t p = 0;
     for (int64_t a = 0; a < n_accounts; a++) {
         const account_draw *draw = &draws[a];
@@ -149,19 +149,26 @@ mf_status mf_population_generate(mf_store *store, const mf_config *config) {
                 const double pnl = store->position_quantity[q] * (price - store->position_entry[q]);
                 const double mm =
                     mf_maintenance_margin(&tiers, k, fabs(store->position_quantity[q]) * price);
-                if (draw->mode == MF_MODE_ISOLATED) {
+                switch ((mf_margin_mode)draw->mode) {
+                case MF_MODE_ISOLATED:
                     store->position_margin[q] = margin;
                     if (margin + pnl <= mm) healthy = 0;
-                } else {
+                    break;
+                case MF_MODE_CROSS:
                     store->position_margin[q] = 0;
                     collateral += margin;
                     equity += pnl;
                     maintenance += mm;
+                    break;
                 }
             }
-            if (draw->mode == MF_MODE_CROSS) {
+            switch ((mf_margin_mode)draw->mode) {
+            case MF_MODE_ISOLATED:
+                break;
+            case MF_MODE_CROSS:
                 store->account_collateral[a] = collateral;
                 if (collateral + equity <= maintenance) healthy = 0;
+                break;
             }
             if (healthy) break;
             for (int64_t q = first; q < p; q++)

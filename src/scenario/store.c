@@ -42,7 +42,7 @@ mf_status mf_store_finish(mf_store *store) {
     for (int64_t a = 0; a < store->n_accounts; a++) {
         store->account_positions[a] = 0;
         store->account_first[a] = -1;
-        if (store->account_mode[a] != MF_MODE_ISOLATED && store->account_mode[a] != MF_MODE_CROSS)
+        if (store->account_mode[a] >= MF_N_MODES)
             return MF_FAIL(MF_ERR_INPUT, "account %lld: unknown margin mode %d", (long long)a,
                            store->account_mode[a]);
         double collateral = store->account_collateral[a];
@@ -77,10 +77,16 @@ mf_status mf_store_finish(mf_store *store) {
         if (!isfinite(margin) || margin < 0)
             return MF_FAIL(MF_ERR_INPUT, "position %lld: margin %g must be finite and >= 0",
                            (long long)p, margin);
-        if (store->account_mode[account] == MF_MODE_CROSS && margin != 0)
-            return MF_FAIL(MF_ERR_INPUT,
-                           "position %lld: a cross account's position has isolated margin %g",
-                           (long long)p, margin);
+        switch ((mf_margin_mode)store->account_mode[account]) {
+        case MF_MODE_ISOLATED:
+            break;
+        case MF_MODE_CROSS:
+            if (margin != 0)
+                return MF_FAIL(MF_ERR_INPUT,
+                               "position %lld: a cross account's position has isolated margin %g",
+                               (long long)p, margin);
+            break;
+        }
     }
     for (int64_t a = 0; a < store->n_accounts; a++)
         if (store->account_positions[a] == 0)

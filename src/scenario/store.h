@@ -5,10 +5,9 @@
 
 #include <stdint.h>
 
+#include "book.h"
 #include "config.h"
 #include "mf_error.h"
-
-typedef enum { MF_MODE_ISOLATED = 0, MF_MODE_CROSS = 1 } mf_margin_mode;
 
 typedef struct {
     int64_t n_accounts;
@@ -38,7 +37,7 @@ void mf_store_free(mf_store *store);
  * quantities non-zero and finite, entries and margins finite and > 0 / >= 0). */
 mf_status mf_store_finish(mf_store *store);
 
-/* Generate the seeded population of MODEL.md section 2 (stream MF_STREAM_POPULATION). */
+/* Generate the seeded population of docs/model.md section 4 (stream MF_STREAM_POPULATION). */
 mf_status mf_population_generate(mf_store *store, const mf_config *config);
 
 /* Save / load a population snapshot (HDF5 group "/population", see docs/output.md).

@@ -280,28 +280,53 @@ Test(sanity, more_depth_never_raises_and_more_leverage_raises_liquidations) {
     }
 }
 
-/* The optimised (prefiltered) margin kernel must flag exactly what the reference full sweep
- * flags: kernel by kernel on random marks, including marks right at liquidation prices, and
- * through the whole driver. */
+/* Every margin model in the table must flag exactly what the reference model of its mode flags:
+ * model by model on random marks, including marks right at the prefilter's bounds, and through
+ * the whole driver. */
+#include "helpers.h"
 #include "margin.h"
 #include "rng.h"
 
-Test(margin_kernels, prefiltered_kernel_flags_exactly_what_the_reference_flags) {
+static const mf_margin_model *reference_model(mf_margin_mode mode) {
+    for (int i = 0; i < mf_n_margin_models; i++)
+        if (mf_margin_models[i].mode == mode && mf_margin_models[i].reference)
+            return &mf_margin_models[i];
+    return NULL;
+}
+
+Test(margin_models, every_model_flags_exactly_what_the_reference_flags) {
     mf_config config;
     load_small(&config, 8);
     mf_store store;
     cr_assert_eq(mf_population_generate(&store, &config), MF_OK);
     mf_model model;
     cr_assert_eq(mf_model_build(&model, &config, &store), MF_OK, "%s", mf_error_message());
+    const mf_venue *venue = &model.scenario.venues[0];
     const int batch = 8, n = config.market.n_assets;
     const int64_t n_acc = store.n_accounts, n_pos = store.n_positions;
+    /* Accounts by mode, and every model's prepared data, as the scenario builds them. */
+    int64_t *accounts[MF_N_MODES];
+    int64_t n_mode[MF_N_MODES] = {0};
+    for (int m = 0; m < MF_N_MODES; m++)
+        accounts[m] = malloc(sizeof(int64_t) * (size_t)n_acc);
+    for (int64_t a = 0; a < n_acc; a++)
+        accounts[store.account_mode[a]][n_mode[store.account_mode[a]]++] = a;
+    void *prepared[16] = {0};
+    cr_assert(mf_n_margin_models <= 16);
+    for (int i = 0; i < mf_n_margin_models; i++) {
+        const mf_margin_model *m = &mf_margin_models[i];
+        if (!m->prepare) continue;
+        prepared[i] = malloc(m->prepared_size(&venue->book, accounts[m->mode], n_mode[m->mode]));
+        m->prepare(&venue->book, &venue->tiers, accounts[m->mode], n_mode[m->mode],
+                   model.scenario.index.price0, prepared[i]);
+    }
     uint8_t *accounts_ref = calloc((size_t)(n_acc * batch), 1);
     uint8_t *positions_ref = calloc((size_t)(n_pos * batch), 1);
-    uint8_t *accounts_fast = calloc((size_t)(n_acc * batch), 1);
-    uint8_t *positions_fast = calloc((size_t)(n_pos * batch), 1);
+    uint8_t *accounts_model = calloc((size_t)(n_acc * batch), 1);
+    uint8_t *positions_model = calloc((size_t)(n_pos * batch), 1);
     mf_pcg64 rng;
     mf_rng_stream(&rng, 99, 77, 0);
-    int64_t total_flags = 0;
+    int64_t total_flags[16] = {0};
     for (int trial = 0; trial < 200; trial++) {
         double marks[MF_MAX_ASSETS * 8];
         uint8_t active[8];
@@ -311,43 +336,65 @@ Test(margin_kernels, prefiltered_kernel_flags_exactly_what_the_reference_flags) 
             for (int b = 0; b < batch; b++)
                 marks[k * batch + b] =
                     config.market.assets[k].price * exp(0.15 * (2 * mf_rng_uniform(&rng) - 1));
-        if (trial % 4 == 0) {
-            /* Put one path exactly on positions' bounds and on liquidation prices. */
-            const int64_t p = (int64_t)(mf_rng_uniform(&rng) * (double)n_pos);
-            if (isfinite(model.safe_price[p]))
-                marks[store.position_asset[p] * batch + 0] = fabs(model.safe_price[p]);
+        const double u_edge = mf_rng_uniform(&rng);
+        for (int i = 0; i < mf_n_margin_models; i++) {
+            const mf_margin_model *m = &mf_margin_models[i];
+            const mf_margin_model *ref = reference_model(m->mode);
+            cr_assert(ref, "%s: no reference model for its mode", m->name);
+            if (trial % 4 == 0 && prepared[i] && m->prepared_size == mf_prefilter_size) {
+                /* Put one path exactly on a position's bound. */
+                const mf_prefilter_layout layout = mf_prefilter_view(prepared[i]);
+                const int64_t j = (int64_t)(u_edge * (double)layout.n_positions);
+                if (isfinite(layout.bound[j]))
+                    marks[(layout.slot[j] / 2) * batch + 0] = fabs(layout.bound[j]);
+            }
+            memset(accounts_ref, 0, (size_t)(n_acc * batch));
+            memset(positions_ref, 0, (size_t)(n_pos * batch));
+            memset(accounts_model, 0, (size_t)(n_acc * batch));
+            memset(positions_model, 0, (size_t)(n_pos * batch));
+            const int64_t expected = mf_test_margin_check(
+                ref, &venue->book, &venue->tiers, accounts[m->mode], n_mode[m->mode], NULL, batch,
+                marks, active, accounts_ref, positions_ref);
+            const int64_t got = mf_test_margin_check(
+                m, &venue->book, &venue->tiers, accounts[m->mode], n_mode[m->mode], prepared[i],
+                batch, marks, active, accounts_model, positions_model);
+            cr_assert_eq(expected, got, "%s, trial %d: %lld vs %lld flags", m->name, trial,
+                         (long long)expected, (long long)got);
+            cr_assert(!memcmp(accounts_ref, accounts_model, (size_t)(n_acc * batch)),
+                      "%s, trial %d: account flags differ", m->name, trial);
+            cr_assert(!memcmp(positions_ref, positions_model, (size_t)(n_pos * batch)),
+                      "%s, trial %d: position flags differ", m->name, trial);
+            total_flags[i] += got;
         }
-        memset(accounts_ref, 0, (size_t)(n_acc * batch));
-        memset(positions_ref, 0, (size_t)(n_pos * batch));
-        memset(accounts_fast, 0, (size_t)(n_acc * batch));
-        memset(positions_fast, 0, (size_t)(n_pos * batch));
-        const int64_t ref = mf_margin_check(&model.book, &model.tiers, 0, n_acc, batch, marks,
-                                            active, accounts_ref, positions_ref);
-        const int64_t fast =
-            mf_margin_check_filtered(&model.book, &model.tiers, model.safe_price, 0, n_acc, batch,
-                                     marks, active, accounts_fast, positions_fast);
-        cr_assert_eq(ref, fast, "trial %d: %lld vs %lld flags", trial, (long long)ref,
-                     (long long)fast);
-        cr_assert(!memcmp(accounts_ref, accounts_fast, (size_t)(n_acc * batch)), "trial %d", trial);
-        cr_assert(!memcmp(positions_ref, positions_fast, (size_t)(n_pos * batch)), "trial %d",
-                  trial);
-        total_flags += ref;
     }
-    cr_assert(total_flags > 100, "the trials flag something (%lld)", (long long)total_flags);
+    for (int i = 0; i < mf_n_margin_models; i++) {
+        cr_log_info("margin model %-22s %lld flags over 200 trials, same as the reference",
+                    mf_margin_models[i].name, (long long)total_flags[i]);
+        cr_assert(total_flags[i] > 20, "%s: the trials flag something (%lld)",
+                  mf_margin_models[i].name, (long long)total_flags[i]);
+        free(prepared[i]);
+    }
+    for (int m = 0; m < MF_N_MODES; m++)
+        free(accounts[m]);
     free(accounts_ref);
     free(positions_ref);
-    free(accounts_fast);
-    free(positions_fast);
+    free(accounts_model);
+    free(positions_model);
+    mf_model_free(&model);
 
-    /* Whole driver: identical path rows, cascades and profiles. */
+    /* Whole driver, run.margin_kernel filtered vs reference: identical rows, cascades, profiles. */
     mf_block_result results[2];
     for (int kernel = 0; kernel < 2; kernel++) {
-        model.reference_kernel = kernel;
+        config.run.margin_kernel = kernel ? MF_MARGIN_KERNEL_REFERENCE : MF_MARGIN_KERNEL_FILTERED;
+        cr_assert_eq(mf_model_build(&model, &config, &store), MF_OK, "%s", mf_error_message());
+        for (int g = 0; g < model.scenario.venues[0].n_groups; g++)
+            cr_assert_eq(model.scenario.venues[0].groups[g].model->reference, kernel);
         mf_workspace *workspace = NULL;
         cr_assert_eq(mf_workspace_create(&workspace, &model), MF_OK);
         cr_assert_eq(mf_block_result_init(&results[kernel], model.steps, 0, 8), MF_OK);
         cr_assert_eq(mf_simulate_block(&model, workspace, &results[kernel]), MF_OK);
         mf_workspace_free(workspace);
+        mf_model_free(&model);
     }
     cr_assert(!memcmp(results[0].rows, results[1].rows, 8 * sizeof(mf_path_row)));
     cr_assert_eq(results[0].n_cascades, results[1].n_cascades);
@@ -356,6 +403,123 @@ Test(margin_kernels, prefiltered_kernel_flags_exactly_what_the_reference_flags) 
     cr_assert(!memcmp(results[0].profile, results[1].profile,
                       3 * sizeof(double) * (size_t)config.run.steps));
     cr_assert(results[0].rows[0].liquidated_accounts + results[0].rows[1].liquidated_accounts > 0);
+    mf_block_result_free(&results[0]);
+    mf_block_result_free(&results[1]);
+    mf_store_free(&store);
+}
+
+/* A model of the test tree, registered through a model table: it liquidates every isolated
+ * position as soon as it is checked. The driver uses it for the isolated accounts, unchanged. */
+static int64_t test_model_flag_everything(const mf_margin_call *call) {
+    const mf_book_view *book = call->book;
+    int64_t flagged = 0;
+    for (int64_t i = call->begin; i < call->end; i++) {
+        const int64_t account = call->accounts[i];
+        const int64_t first = book->account_first[account];
+        for (int64_t p = first; p < first + book->account_positions[account]; p++)
+            for (int b = 0; b < call->batch; b++) {
+                uint8_t *state = &call->position_state[p * call->batch + b];
+                if (!call->active[b] || *state != MF_POSITION_OPEN) continue;
+                *state = MF_POSITION_NEW;
+                flagged++;
+            }
+    }
+    return flagged;
+}
+
+Test(margin_models, a_test_model_in_the_table_is_used_for_its_accounts) {
+    mf_config config;
+    load_small(&config, 4);
+    mf_store store;
+    cr_assert_eq(mf_population_generate(&store, &config), MF_OK);
+    mf_margin_model table[8];
+    int n_table = 0;
+    table[n_table++] = (mf_margin_model){
+        "test-flag-everything", MF_MODE_ISOLATED, 0, test_model_flag_everything, NULL, NULL};
+    for (int i = 0; i < mf_n_margin_models; i++)
+        table[n_table++] = mf_margin_models[i];
+    mf_model model;
+    cr_assert_eq(mf_model_build_with(&model, &config, &store, table, n_table), MF_OK, "%s",
+                 mf_error_message());
+    const mf_venue *venue = &model.scenario.venues[0];
+    int found = 0;
+    for (int g = 0; g < venue->n_groups; g++)
+        if (venue->groups[g].model->check == test_model_flag_everything) {
+            found = 1;
+            cr_assert_eq(venue->groups[g].model->mode, MF_MODE_ISOLATED);
+        }
+    cr_assert(found, "the scenario picked the test model for the isolated accounts");
+    mf_workspace *workspace = NULL;
+    cr_assert_eq(mf_workspace_create(&workspace, &model), MF_OK);
+    const int32_t steps = model.steps, n = config.market.n_assets;
+    double *mark = calloc((size_t)(steps + 1) * n, sizeof(double));
+    double *index = calloc((size_t)(steps + 1) * n, sizeof(double));
+    double *notional = calloc((size_t)steps, sizeof(double));
+    uint8_t *liquidated = calloc((size_t)store.n_accounts, 1);
+    mf_trace trace = {0, mark, index, notional, liquidated};
+    mf_workspace_set_trace(workspace, &trace);
+    mf_block_result block;
+    cr_assert_eq(mf_block_result_init(&block, steps, 0, 4), MF_OK);
+    cr_assert_eq(mf_simulate_block(&model, workspace, &block), MF_OK, "%s", mf_error_message());
+    /* Every isolated account is liquidated in the first step; cross accounts are not all. */
+    int64_t isolated = 0, cross = 0, cross_liquidated = 0;
+    for (int64_t a = 0; a < store.n_accounts; a++) {
+        if (store.account_mode[a] == MF_MODE_ISOLATED) {
+            isolated++;
+            cr_assert(liquidated[a], "isolated account %lld not liquidated", (long long)a);
+        } else {
+            cross++;
+            cross_liquidated += liquidated[a];
+        }
+    }
+    cr_assert(isolated > 0 && cross > 0);
+    cr_assert(cross_liquidated < cross, "the cross accounts keep their own (default) model");
+    cr_assert(notional[0] > 0, "liquidations start at step 0");
+    cr_log_info("test model: %lld of %lld isolated accounts liquidated, %lld of %lld cross",
+                (long long)isolated, (long long)isolated, (long long)cross_liquidated,
+                (long long)cross);
+    /* A mode without a model is an error, not a silent pass. */
+    mf_model bad;
+    cr_assert_eq(mf_model_build_with(&bad, &config, &store, table, 1), MF_ERR_INPUT);
+    mf_model_free(&bad);
+    mf_block_result_free(&block);
+    mf_workspace_free(workspace);
+    mf_model_free(&model);
+    free(mark);
+    free(index);
+    free(notional);
+    free(liquidated);
+    mf_store_free(&store);
+}
+
+/* The margin phase's parallel region (opened only on large books) gives the same bits as the
+ * serial sweep: forced on for a small book, on 2 threads. */
+#include <omp.h>
+
+Test(margin_models, parallel_and_serial_margin_phase_give_the_same_bits) {
+    mf_config config;
+    load_small(&config, 16);
+    mf_store store;
+    cr_assert_eq(mf_population_generate(&store, &config), MF_OK);
+    mf_model model;
+    cr_assert_eq(mf_model_build(&model, &config, &store), MF_OK, "%s", mf_error_message());
+    omp_set_num_threads(2);
+    mf_block_result results[2];
+    for (int parallel = 0; parallel < 2; parallel++) {
+        mf_workspace *workspace = NULL;
+        cr_assert_eq(mf_workspace_create(&workspace, &model), MF_OK);
+        mf_workspace_set_parallel_threshold(workspace, parallel ? 0 : INT64_MAX);
+        cr_assert_eq(mf_block_result_init(&results[parallel], model.steps, 0, 16), MF_OK);
+        cr_assert_eq(mf_simulate_block(&model, workspace, &results[parallel]), MF_OK);
+        mf_workspace_free(workspace);
+    }
+    cr_assert(!memcmp(results[0].rows, results[1].rows, 16 * sizeof(mf_path_row)));
+    cr_assert(!memcmp(results[0].ledgers, results[1].ledgers, 16 * sizeof(mf_path_ledger)));
+    cr_assert_eq(results[0].n_cascades, results[1].n_cascades);
+    cr_assert(!memcmp(results[0].cascades, results[1].cascades,
+                      (size_t)results[0].n_cascades * MF_CASCADE_FIELDS * sizeof(double)));
+    cr_assert(!memcmp(results[0].profile, results[1].profile,
+                      MF_PROFILE_SERIES * sizeof(double) * (size_t)config.run.steps));
     mf_block_result_free(&results[0]);
     mf_block_result_free(&results[1]);
     mf_model_free(&model);

@@ -2,6 +2,7 @@
  * flat arrays by hand and checks against numbers computed independently here. */
 #include <criterion/criterion.h>
 #include <math.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "book.h"
@@ -10,6 +11,7 @@
 #include "margin.h"
 #include "market.h"
 #include "reduce.h"
+#include "settlement.h"
 
 static mf_tier_table binance_btc_tiers(void) {
     /* Binance BTCUSDT brackets (FACTS.md 2a), cum derived by hand: 0, 50, 1300, 46300. */
@@ -56,8 +58,8 @@ typedef struct {
 
 static void make_small_book(small_book *book) {
     memset(book, 0, sizeof *book);
-    book->mode[0] = MF_ACCOUNT_ISOLATED;
-    book->mode[1] = MF_ACCOUNT_CROSS;
+    book->mode[0] = MF_MODE_ISOLATED;
+    book->mode[1] = MF_MODE_CROSS;
     book->collateral[1] = 2000;
     book->first[0] = 0;
     book->count[0] = 1;
@@ -91,6 +93,63 @@ static mf_tier_table flat_tiers(double mmr) {
         tiers.mmr[k][0] = mmr;
     }
     return tiers;
+}
+
+/* The reference models over the small book: account 0 isolated, account 1 cross. */
+static int64_t check_small(const small_book *book, const mf_tier_table *tiers, int batch,
+                           const double *marks, const double *funding, const double *scale,
+                           const uint8_t *active, uint8_t *account_state, uint8_t *position_state) {
+    static const int64_t isolated[1] = {0}, cross[1] = {1};
+    mf_margin_call call = {0};
+    call.book = &book->view;
+    call.tiers = tiers;
+    call.begin = 0;
+    call.end = 1;
+    call.batch = batch;
+    call.marks = marks;
+    call.vectors = (mf_market_vectors){funding, scale, 0};
+    call.active = active;
+    call.account_state = account_state;
+    call.position_state = position_state;
+    call.accounts = isolated;
+    int64_t flagged = mf_margin_check_isolated(&call);
+    call.accounts = cross;
+    return flagged + mf_margin_check_cross(&call);
+}
+
+static const double no_funding[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+static const double unit_scale[8] = {1, 1, 1, 1, 1, 1, 1, 1};
+
+static int64_t mf_margin_check(const mf_book_view *view, const mf_tier_table *tiers, int begin,
+                               int end, int batch, const double *marks, const uint8_t *active,
+                               uint8_t *account_state, uint8_t *position_state) {
+    const small_book *book = (const small_book *)((const char *)view - offsetof(small_book, view));
+    cr_assert(begin == 0 && end == 2);
+    return check_small(book, tiers, batch, marks, no_funding, unit_scale, active, account_state,
+                       position_state);
+}
+
+Test(margin, market_vectors_move_the_liquidation_prices) {
+    small_book book;
+    make_small_book(&book);
+    mf_tier_table tiers = flat_tiers(0.01);
+    const int batch = 4;
+    /* Isolated: m + q (P - e) - q F <= s 0.01 P at P = 95 (equity 5, MM 0.95). */
+    double marks[8] = {95, 95, 95, 95, 100, 100, 100, 100};
+    const double funding[8] = {0, 4.0, 4.1, 0, 0, 0, 0, 0};
+    const double scale[8] = {1, 1, 1, 5.3, 1, 1, 1, 1};
+    uint8_t active[4] = {1, 1, 1, 1};
+    uint8_t account_state[8] = {0}, position_state[12] = {0};
+    check_small(&book, &tiers, batch, marks, funding, scale, active, account_state, position_state);
+    /* Path 0: 5 > 0.95. Path 1: 5 - 4 = 1 > 0.95. Path 2: 0.9 <= 0.95. Path 3: 5 <= 5.035. */
+    cr_assert_eq(position_state[0], MF_POSITION_OPEN);
+    cr_assert_eq(position_state[1], MF_POSITION_OPEN);
+    cr_assert_eq(position_state[2], MF_POSITION_NEW);
+    cr_assert_eq(position_state[3], MF_POSITION_NEW);
+    /* Neutral vectors flag exactly what no vectors would (the driver's default). */
+    uint8_t a2[8] = {0}, p2[12] = {0};
+    cr_assert_eq(check_small(&book, &tiers, batch, marks, no_funding, unit_scale, active, a2, p2),
+                 0);
 }
 
 Test(margin, flags_exactly_the_positions_and_accounts_under_maintenance) {
@@ -132,10 +191,9 @@ Test(margin, flags_exactly_the_positions_and_accounts_under_maintenance) {
                  0);
 }
 
-static mf_market_params linear_market(double depth, double phi) {
-    mf_market_params market;
+static mf_venue_params linear_market(double depth, double phi) {
+    mf_venue_params market;
     memset(&market, 0, sizeof market);
-    market.n_assets = 2;
     market.impact_law = MF_LAW_LINEAR;
     market.permanent_fraction = phi;
     market.transient_decay = 0.5;
@@ -144,21 +202,67 @@ static mf_market_params linear_market(double depth, double phi) {
     return market;
 }
 
+/* One venue's asset on one path: the index it reads and its book. */
+typedef struct {
+    mf_index_state index;
+    mf_venue_book_state book;
+    double mark; /* the book's mark after the last call */
+} asset_fixture;
+
+static void asset_init(const mf_venue_params *market, int k, double log_index,
+                       asset_fixture *asset) {
+    mf_index_state_init(log_index, &asset->index);
+    mf_venue_book_init(market, k, &asset->index, &asset->book);
+    asset->mark = asset->book.mark;
+}
+
+/* One cascade round as the driver runs it: select, impact, fill, settle. */
+static mf_round_outcome engine_round(const mf_settlement_policy *policy,
+                                     const mf_venue_params *market, const mf_book_view *book,
+                                     asset_fixture *assets, double *budget, mf_engine_state *engine,
+                                     mf_settlement_state *money) {
+    double pre[2], post[2];
+    mf_asset_execution plan[2];
+    for (int k = 0; k < 2; k++)
+        pre[k] = assets[k].book.mark;
+    mf_engine_select(engine, 2, pre, budget, plan);
+    for (int k = 0; k < 2; k++) {
+        post[k] = plan[k].last < 0 ? assets[k].book.mark
+                                   : mf_venue_impact(market, &assets[k].index, &assets[k].book,
+                                                     plan[k].net_sold * plan[k].pre_mark);
+        assets[k].mark = assets[k].book.mark;
+    }
+    const mf_round_outcome outcome = mf_engine_fill(book, 2, plan, post, engine);
+    for (int32_t i = 0; i < engine->n_closed; i++) {
+        mf_liquidation_record *record = &engine->records[engine->closed[i]];
+        mf_settle(policy, record->base_equity + record->realized_pnl, record->closed_notional,
+                  money);
+        record->settled = 1;
+    }
+    engine->n_closed = 0;
+    return outcome;
+}
+
 Test(liquidation, throughput_cap_splits_fifo_and_fills_at_mid) {
     small_book book;
     make_small_book(&book);
-    mf_market_params market = linear_market(1e4, 1.0);
-    mf_engine_params params = {0.0, {1500, INFINITY}};
-    mf_asset_state assets[2];
-    mf_asset_state_init(&market, 0, log(90.0), &assets[0]);
-    mf_asset_state_init(&market, 1, log(100.0), &assets[1]);
+    mf_venue_params market = linear_market(1e4, 1.0);
+    mf_settlement_policy params = {0.0, 0, MF_SETTLE_DEFICIT_UNCOVERED};
+    asset_fixture assets[2];
+    mf_settlement_state money;
+    int32_t closed[8];
+    asset_init(&market, 0, log(90.0), &assets[0]);
+    asset_init(&market, 1, log(100.0), &assets[1]);
     mf_order orders[8];
     mf_liquidation_record records[8];
     mf_engine_state engine;
     memset(&engine, 0, sizeof engine);
     engine.orders = orders;
     engine.records = records;
-    mf_engine_reset(&engine, 1000);
+    engine.closed = closed;
+    mf_engine_reset(&engine);
+    params.initial_fund = 1000;
+    mf_settlement_reset(&params, &money);
     /* Isolated position (1 coin) first, then the cross account's 10 coins of asset 0. */
     int32_t r0 = mf_engine_open_record(&engine, 0, 10);
     mf_engine_enqueue(&engine, 0, 0, 1.0, r0);
@@ -167,7 +271,7 @@ Test(liquidation, throughput_cap_splits_fifo_and_fills_at_mid) {
     mf_engine_enqueue(&engine, 1, 2, -10.0, r1);
     double budget[2] = {1500, INFINITY};
     mf_round_outcome outcome =
-        mf_engine_round(&params, &market, &book.view, assets, budget, &engine);
+        engine_round(&params, &market, &book.view, assets, budget, &engine, &money);
     /* Asset 0: at the pre-impact mark 90 the two orders cost 90 + 900 = 990 <= 1500: both
      * execute whole, netted into one sale of 11 coins. */
     const double pre0 = 90.0;
@@ -186,9 +290,9 @@ Test(liquidation, throughput_cap_splits_fifo_and_fills_at_mid) {
     cr_assert(isolated_remaining < 0);
     /* Cross record: 2000 + 10 (fill0 - 100) - 10 (fill1 - 100) > 0: kept (fee 0). */
     const double cross_remaining = 2000 + 10 * (fill0 - 100) - 10 * (fill1 - 100);
-    cr_assert_float_eq(engine.bad_debt, -isolated_remaining, 1e-9);
-    cr_assert_float_eq(engine.fund, 1000 + isolated_remaining, 1e-9);
-    cr_assert_float_eq(engine.trader_kept, cross_remaining, 1e-9);
+    cr_assert_float_eq(money.bad_debt, -isolated_remaining, 1e-9);
+    cr_assert_float_eq(money.fund, 1000 + isolated_remaining, 1e-9);
+    cr_assert_float_eq(money.trader_kept, cross_remaining, 1e-9);
     cr_assert_eq(engine.head[0], -1);
     cr_assert_eq(engine.head[1], -1);
     cr_assert(records[0].settled && records[1].settled);
@@ -197,102 +301,143 @@ Test(liquidation, throughput_cap_splits_fifo_and_fills_at_mid) {
 Test(liquidation, partial_fill_at_budget_edge_and_backlog_next_step) {
     small_book book;
     make_small_book(&book);
-    mf_market_params market = linear_market(INFINITY, 0.5);
-    mf_engine_params params = {0.01, {450, 450}};
-    mf_asset_state assets[2];
-    mf_asset_state_init(&market, 0, log(100.0), &assets[0]);
-    mf_asset_state_init(&market, 1, log(100.0), &assets[1]);
+    mf_venue_params market = linear_market(INFINITY, 0.5);
+    mf_settlement_policy params = {0.01, 0, MF_SETTLE_DEFICIT_UNCOVERED};
+    asset_fixture assets[2];
+    mf_settlement_state money;
+    int32_t closed[8];
+    asset_init(&market, 0, log(100.0), &assets[0]);
+    asset_init(&market, 1, log(100.0), &assets[1]);
     mf_order orders[8];
     mf_liquidation_record records[8];
     mf_engine_state engine;
     memset(&engine, 0, sizeof engine);
     engine.orders = orders;
     engine.records = records;
-    mf_engine_reset(&engine, 0);
+    engine.closed = closed;
+    mf_engine_reset(&engine);
+    params.initial_fund = 0;
+    mf_settlement_reset(&params, &money);
     int32_t r1 = mf_engine_open_record(&engine, 1, 2000);
     mf_engine_enqueue(&engine, 0, 1, 10.0, r1);
     double budget[2] = {450, 450};
-    mf_engine_round(&params, &market, &book.view, assets, budget, &engine);
+    engine_round(&params, &market, &book.view, assets, budget, &engine, &money);
     /* 4.5 of 10 coins executed at 100 (infinite depth: no impact). */
     cr_assert_float_eq(orders[0].remaining, 5.5, 1e-12);
     cr_assert_eq(records[0].settled, 0);
     cr_assert_float_eq(budget[0], 0, 0);
     /* Same step, next round: no budget, nothing executes. */
-    mf_round_outcome idle = mf_engine_round(&params, &market, &book.view, assets, budget, &engine);
+    mf_round_outcome idle =
+        engine_round(&params, &market, &book.view, assets, budget, &engine, &money);
     cr_assert_eq(idle.executed_orders, 0);
     /* Next step: new budget finishes the order; the account settles with a 1% fee. */
     budget[0] = 1000;
-    mf_engine_round(&params, &market, &book.view, assets, budget, &engine);
+    engine_round(&params, &market, &book.view, assets, budget, &engine, &money);
     cr_assert_eq(records[0].settled, 1);
-    cr_assert_float_eq(engine.fees, 0.01 * 1000, 1e-9);
-    cr_assert_float_eq(engine.trader_kept, 2000 - 10, 1e-9);
+    cr_assert_float_eq(money.fees, 0.01 * 1000, 1e-9);
+    cr_assert_float_eq(money.trader_kept, 2000 - 10, 1e-9);
 }
 
 Test(liquidation, fund_shortfall_becomes_uncovered_deficit) {
     small_book book;
     make_small_book(&book);
-    mf_market_params market = linear_market(INFINITY, 1.0);
-    mf_engine_params params = {0.0, {INFINITY, INFINITY}};
-    mf_asset_state assets[2];
-    mf_asset_state_init(&market, 0, log(50.0), &assets[0]); /* isolated long deep underwater */
-    mf_asset_state_init(&market, 1, log(100.0), &assets[1]);
+    mf_venue_params market = linear_market(INFINITY, 1.0);
+    mf_settlement_policy params = {0.0, 0, MF_SETTLE_DEFICIT_UNCOVERED};
+    asset_fixture assets[2];
+    mf_settlement_state money;
+    int32_t closed[8];
+    asset_init(&market, 0, log(50.0), &assets[0]); /* isolated long deep underwater */
+    asset_init(&market, 1, log(100.0), &assets[1]);
     mf_order orders[4];
     mf_liquidation_record records[4];
     mf_engine_state engine;
     memset(&engine, 0, sizeof engine);
     engine.orders = orders;
     engine.records = records;
-    mf_engine_reset(&engine, 15);
+    engine.closed = closed;
+    mf_engine_reset(&engine);
+    params.initial_fund = 15;
+    mf_settlement_reset(&params, &money);
     int32_t r0 = mf_engine_open_record(&engine, 0, 10);
     mf_engine_enqueue(&engine, 0, 0, 1.0, r0);
     double budget[2] = {INFINITY, INFINITY};
-    mf_engine_round(&params, &market, &book.view, assets, budget, &engine);
+    engine_round(&params, &market, &book.view, assets, budget, &engine, &money);
     /* Remaining equity 10 + (50 - 100) = -40: fund pays 15, 25 uncovered. */
-    cr_assert_float_eq(engine.bad_debt, 40, 1e-12);
-    cr_assert_float_eq(engine.fund, 0, 0);
-    cr_assert_float_eq(engine.fund_min, 0, 0);
-    cr_assert_float_eq(engine.uncovered_deficit, 25, 1e-12);
+    cr_assert_float_eq(money.bad_debt, 40, 1e-12);
+    cr_assert_float_eq(money.fund, 0, 0);
+    cr_assert_float_eq(money.fund_min, 0, 0);
+    cr_assert_float_eq(money.uncovered_deficit, 25, 1e-12);
+}
+
+Test(settlement, waterfall_fee_fund_bad_debt_deficit) {
+    const mf_settlement_policy policy = {0.01, 100, MF_SETTLE_DEFICIT_UNCOVERED};
+    mf_settlement_state money;
+    mf_settlement_reset(&policy, &money);
+    /* R = 50 >= 0 on 1,000 closed: fee 10 to the fund, 40 back to the trader. */
+    mf_settle(&policy, 50, 1000, &money);
+    cr_assert_eq(money.fund, 110);
+    cr_assert_eq(money.fees, 10);
+    cr_assert_eq(money.trader_kept, 40);
+    /* R = 5 < fee 10: the fee is capped at R, the trader keeps nothing. */
+    mf_settle(&policy, 5, 1000, &money);
+    cr_assert_eq(money.fund, 115);
+    cr_assert_eq(money.trader_kept, 40);
+    /* R = -40: bad debt 40, paid by the fund. */
+    mf_settle(&policy, -40, 1000, &money);
+    cr_assert_eq(money.bad_debt, 40);
+    cr_assert_eq(money.fund, 75);
+    cr_assert_eq(money.uncovered_deficit, 0);
+    /* R = -100: the fund pays its 75, 25 stay uncovered; the fund's minimum is 0. */
+    mf_settle(&policy, -100, 1000, &money);
+    cr_assert_eq(money.bad_debt, 140);
+    cr_assert_eq(money.fund, 0);
+    cr_assert_eq(money.fund_min, 0);
+    cr_assert_eq(money.uncovered_deficit, 25);
 }
 
 Test(market, impact_linear_and_sqrt_with_transient_decay_and_depth_feedback) {
-    mf_market_params market = linear_market(20e6, 0.25);
-    mf_asset_state state;
-    mf_asset_state_init(&market, 0, log(100.0), &state);
+    mf_venue_params market = linear_market(20e6, 0.25);
+    asset_fixture state;
+    asset_init(&market, 0, log(100.0), &state);
     /* Selling 20M into 20M of depth moves the price 1% (log units). */
-    mf_asset_impact(&market, &state, 20e6);
-    cr_assert_float_eq(log(state.mark) - log(100.0), -0.01, 1e-12);
-    cr_assert_float_eq(state.impact_perm, -0.0025, 1e-15);
-    cr_assert_float_eq(state.impact_trans, -0.0075, 1e-15);
+    mf_venue_impact(&market, &state.index, &state.book, 20e6);
+    cr_assert_float_eq(log(state.book.mark) - log(100.0), -0.01, 1e-12);
+    cr_assert_float_eq(state.book.impact_perm, -0.0025, 1e-15);
+    cr_assert_float_eq(state.book.impact_trans, -0.0075, 1e-15);
     /* Next step, unchanged index: the transient part halves (decay 0.5 here). */
-    mf_asset_step(&market, 0, log(100.0), &state);
-    cr_assert_float_eq(log(state.mark) - log(100.0), -0.0025 - 0.00375, 1e-12);
+    mf_index_advance(log(100.0), &state.index);
+    mf_venue_price(&market, 0, &state.index, &state.book);
+    cr_assert_float_eq(log(state.book.mark) - log(100.0), -0.0025 - 0.00375, 1e-12);
     /* Square-root law: 4x the depth moves 2% . */
-    mf_market_params sqrt_market = linear_market(20e6, 1.0);
+    mf_venue_params sqrt_market = linear_market(20e6, 1.0);
     sqrt_market.impact_law = MF_LAW_SQRT;
     {
-        mf_asset_state s2;
-        mf_asset_state_init(&sqrt_market, 0, log(100.0), &s2);
-        mf_asset_impact(&sqrt_market, &s2, 80e6);
-        cr_assert_float_eq(log(s2.mark) - log(100.0), -0.02, 1e-12);
+        asset_fixture s2;
+        asset_init(&sqrt_market, 0, log(100.0), &s2);
+        mf_venue_impact(&sqrt_market, &s2.index, &s2.book, 80e6);
+        cr_assert_float_eq(log(s2.book.mark) - log(100.0), -0.02, 1e-12);
     }
     /* Depth feedback: after a 10% drawdown of the mark, depth = D exp(-beta 0.1). */
-    mf_market_params feedback = linear_market(20e6, 1.0);
+    mf_venue_params feedback = linear_market(20e6, 1.0);
     feedback.feedback_beta = 3.0;
     feedback.feedback_floor = 0.2;
-    mf_asset_state s3;
-    mf_asset_state_init(&feedback, 0, log(100.0), &s3);
-    mf_asset_step(&feedback, 0, log(90.0), &s3);
-    cr_assert_float_eq(s3.depth, 20e6 * exp(-0.3), 1e-6);
-    mf_asset_step(&feedback, 0, log(10.0), &s3);
-    cr_assert_float_eq(s3.depth, 20e6 * 0.2, 1e-6);
-    cr_assert_float_eq(s3.max_index_drawdown, 0.9, 1e-12);
+    asset_fixture s3;
+    asset_init(&feedback, 0, log(100.0), &s3);
+    mf_index_advance(log(90.0), &s3.index);
+    mf_venue_price(&feedback, 0, &s3.index, &s3.book);
+    cr_assert_float_eq(s3.book.depth, 20e6 * exp(-0.3), 1e-6);
+    mf_index_advance(log(10.0), &s3.index);
+    mf_venue_price(&feedback, 0, &s3.index, &s3.book);
+    cr_assert_float_eq(s3.book.depth, 20e6 * 0.2, 1e-6);
+    cr_assert_float_eq(s3.index.max_index_drawdown, 0.9, 1e-12);
     /* Infinite depth: the mark is the index, bit for bit. */
-    mf_market_params deep = linear_market(INFINITY, 0.5);
-    mf_asset_state s4;
-    mf_asset_state_init(&deep, 0, log(123.0), &s4);
-    mf_asset_impact(&deep, &s4, 1e12);
-    mf_asset_step(&deep, 0, 4.5, &s4);
-    cr_assert(s4.mark == exp(4.5));
+    mf_venue_params deep = linear_market(INFINITY, 0.5);
+    asset_fixture s4;
+    asset_init(&deep, 0, log(123.0), &s4);
+    mf_venue_impact(&deep, &s4.index, &s4.book, 1e12);
+    mf_index_advance(4.5, &s4.index);
+    mf_venue_price(&deep, 0, &s4.index, &s4.book);
+    cr_assert(s4.book.mark == exp(4.5));
 }
 
 Test(cascade, runs_with_gaps_and_amplification) {

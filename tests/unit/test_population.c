@@ -8,6 +8,7 @@
 
 #include "config.h"
 #include "margin.h"
+#include "helpers.h"
 #include "simulate.h"
 #include "store.h"
 
@@ -68,9 +69,14 @@ static void check_population(const mf_config *config) {
     uint8_t *account_state = calloc((size_t)store.n_accounts, 1);
     uint8_t *position_state = calloc((size_t)store.n_positions, 1);
     const uint8_t active[1] = {1};
-    cr_assert_eq(mf_margin_check(&model.book, &model.tiers, 0, store.n_accounts, 1, prices, active,
-                                 account_state, position_state),
-                 0, "accounts start under maintenance");
+    const mf_venue *venue = &model.scenario.venues[0];
+    for (int g = 0; g < venue->n_groups; g++) {
+        const mf_margin_group *group = &venue->groups[g];
+        cr_assert_eq(mf_test_margin_check(group->model, &venue->book, &venue->tiers,
+                                          group->accounts, group->n_accounts, group->prepared, 1,
+                                          prices, active, account_state, position_state),
+                     0, "accounts start under maintenance (%s)", group->model->name);
+    }
     free(account_state);
     free(position_state);
     mf_model_free(&model);

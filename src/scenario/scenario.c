@@ -1,0 +1,243 @@
+#include "scenario.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "replay.h"
+
+/* Where two layers must agree. */
+_Static_assert(MF_MAX_ASSETS == MF_KERNEL_MAX_ASSETS, "config and kernels: one asset limit");
+_Static_assert(MF_MAX_TIERS == MF_KERNEL_MAX_TIERS, "config and kernels: one tier limit");
+_Static_assert(MF_MAX_BATCH <= MF_KERNEL_MAX_BATCH, "a batch must fit the kernels' limit");
+_Static_assert((int)MF_IMPACT_LINEAR == (int)MF_LAW_LINEAR &&
+                   (int)MF_IMPACT_SQRT == (int)MF_LAW_SQRT,
+               "config and kernels: one impact-law numbering");
+_Static_assert((int)MF_DEFICIT_UNCOVERED == (int)MF_SETTLE_DEFICIT_UNCOVERED,
+               "config and kernels: one deficit-policy numbering");
+
+void mf_scenario_tier_table(const mf_config *config, mf_tier_table *tiers) {
+    memset(tiers, 0, sizeof *tiers);
+    for (int k = 0; k < config->market.n_assets; k++) {
+        const mf_venue_market_config *venue_market = &config->venue.markets[k];
+        tiers->n_tiers[k] = venue_market->n_tiers;
+        for (int i = 0; i < venue_market->n_tiers; i++) {
+            tiers->floor_usd[k][i] = venue_market->tiers[i].floor_usd;
+            tiers->mmr[k][i] = venue_market->tiers[i].mmr;
+            tiers->cum_usd[k][i] = venue_market->tiers[i].cum_usd;
+            tiers->max_leverage[k][i] = venue_market->tiers[i].max_leverage;
+        }
+    }
+}
+
+static mf_impact_shape impact_shape(mf_impact_law law) {
+    switch (law) {
+    case MF_IMPACT_LINEAR:
+        return MF_LAW_LINEAR;
+    case MF_IMPACT_SQRT:
+        return MF_LAW_SQRT;
+    }
+    return MF_LAW_LINEAR;
+}
+
+static mf_deficit_rule deficit_rule(mf_deficit_policy policy) {
+    switch (policy) {
+    case MF_DEFICIT_UNCOVERED:
+        return MF_SETTLE_DEFICIT_UNCOVERED;
+    }
+    return MF_SETTLE_DEFICIT_UNCOVERED;
+}
+
+static mf_status build_index(mf_index_model *index, const mf_config *config) {
+    const int n = config->market.n_assets;
+    const int32_t steps = config->run.steps;
+    const double dt_years = config->run.dt_seconds / (365.0 * 86400.0);
+    mf_index_params *params = &index->params;
+    params->n_assets = n;
+    double correlation[MF_MAX_ASSETS * MF_MAX_ASSETS] = {0};
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < n; j++)
+            correlation[i * n + j] = config->market.correlation[i][j];
+    MF_CHECK(mf_cholesky(correlation, n, params->cholesky));
+    for (int k = 0; k < n; k++) {
+        const mf_asset_config *asset = &config->market.assets[k];
+        params->drift_step[k] = asset->drift * dt_years;
+        params->variance_step[k] = asset->volatility * asset->volatility * dt_years;
+        params->jump_beta[k] = asset->jump_beta;
+        index->log_price0[k] = log(asset->price);
+        index->price0[k] = asset->price;
+    }
+    params->garch = config->market.garch_enabled;
+    params->garch_alpha = config->market.garch_alpha;
+    params->garch_beta = config->market.garch_beta;
+    index->student_t_nu = config->market.student_t_nu;
+    index->jump_rate_step = config->market.jump_intensity * dt_years;
+    index->jump_mean = config->market.jump_mean;
+    index->jump_stdev = config->market.jump_stdev;
+
+    if (config->market.n_stress > 0) {
+        MF_ALLOC(index->stress, (size_t)steps * n);
+        for (int s = 0; s < config->market.n_stress; s++) {
+            const mf_stress_config *shock = &config->market.stress[s];
+            for (int32_t t = shock->start_step; t < shock->start_step + shock->steps && t < steps;
+                 t++)
+                for (int k = 0; k < n; k++)
+                    if (shock->asset < 0 || shock->asset == k)
+                        index->stress[(int64_t)t * n + k] += shock->log_return / shock->steps;
+        }
+    }
+    /* Replay files are read once here. */
+    for (int k = 0; k < n; k++) {
+        if (config->market.assets[k].replay_format == MF_REPLAY_NONE) continue;
+        if (!index->replay_log_index) MF_ALLOC(index->replay_log_index, (size_t)(steps + 1) * n);
+        double *column = NULL;
+        MF_ALLOC(column, steps + 1);
+        mf_status status = mf_replay_load(config, k, steps, column);
+        if (status != MF_OK) {
+            free(column);
+            mf_error_push_frame(__FILE__, __LINE__, __func__);
+            return status;
+        }
+        for (int32_t t = 0; t <= steps; t++)
+            index->replay_log_index[(int64_t)t * n + k] = column[t];
+        free(column);
+        index->replayed[k] = 1;
+    }
+    return MF_OK;
+}
+
+static const mf_margin_model *choose_model(const mf_margin_model *models, int n_models,
+                                           mf_margin_mode mode, int reference) {
+    const mf_margin_model *fallback = NULL;
+    for (int i = 0; i < n_models; i++) {
+        if (models[i].mode != mode) continue;
+        if (models[i].reference == reference) return &models[i];
+        if (!fallback) fallback = &models[i];
+    }
+    return fallback;
+}
+
+static const char *mode_name(mf_margin_mode mode) {
+    switch (mode) {
+    case MF_MODE_ISOLATED:
+        return "isolated";
+    case MF_MODE_CROSS:
+        return "cross";
+    }
+    return "unknown";
+}
+
+/* Accounts grouped by mode (ids ascending; the store keeps its order) and one model each. */
+static mf_status build_groups(mf_venue *venue, const mf_store *store, const double *start_prices,
+                              const mf_margin_model *models, int n_models, int reference) {
+    int64_t count[MF_N_MODES] = {0};
+    for (int64_t a = 0; a < store->n_accounts; a++)
+        count[store->account_mode[a]]++; /* < MF_N_MODES: checked by mf_store_finish */
+    int slot_of_mode[MF_N_MODES];
+    venue->n_groups = 0;
+    for (int m = 0; m < MF_N_MODES; m++) {
+        slot_of_mode[m] = -1;
+        if (count[m] == 0) continue;
+        const mf_margin_model *model = choose_model(models, n_models, (mf_margin_mode)m, reference);
+        if (!model)
+            return MF_FAIL(MF_ERR_INPUT, "no margin model for the %lld %s-margin accounts",
+                           (long long)count[m], mode_name((mf_margin_mode)m));
+        mf_margin_group *group = &venue->groups[venue->n_groups];
+        slot_of_mode[m] = venue->n_groups++;
+        group->model = model;
+        MF_ALLOC(group->accounts, count[m]);
+    }
+    for (int64_t a = 0; a < store->n_accounts; a++) {
+        mf_margin_group *group = &venue->groups[slot_of_mode[store->account_mode[a]]];
+        group->accounts[group->n_accounts++] = a;
+    }
+    for (int g = 0; g < venue->n_groups; g++) {
+        mf_margin_group *group = &venue->groups[g];
+        if (!group->model->prepare || !group->model->prepared_size) continue;
+        const size_t bytes =
+            group->model->prepared_size(&venue->book, group->accounts, group->n_accounts);
+        group->prepared = malloc(bytes > 0 ? bytes : 1);
+        if (!group->prepared)
+            return MF_FAIL(MF_ERR_MEMORY,
+                           "out of memory for the %s margin model's data (%zu bytes)",
+                           group->model->name, bytes);
+        group->model->prepare(&venue->book, &venue->tiers, group->accounts, group->n_accounts,
+                              start_prices, group->prepared);
+    }
+    return MF_OK;
+}
+
+mf_status mf_scenario_build_with(mf_scenario *scenario, const mf_config *config,
+                                 const mf_store *store, const mf_margin_model *models,
+                                 int n_models) {
+    memset(scenario, 0, sizeof *scenario);
+    const int n = config->market.n_assets;
+    if (store->n_assets != n)
+        return MF_FAIL(MF_ERR_INPUT, "the population has %d assets, the config %d", store->n_assets,
+                       n);
+    mf_run_shape *run = &scenario->run;
+    run->n_assets = n;
+    run->steps = config->run.steps;
+    run->batch_paths = config->run.batch_paths;
+    run->seed = config->run.seed;
+    run->cascade_threshold_usd = config->cascade.threshold_usd;
+    run->cascade_gap_steps = config->cascade.gap_steps;
+    MF_CHECK(build_index(&scenario->index, config));
+
+    scenario->n_venues = 1;
+    mf_venue *venue = &scenario->venues[0];
+    venue->book =
+        (mf_book_view){store->n_accounts,        store->n_positions,        store->n_assets,
+                       store->account_mode,      store->account_collateral, store->account_first,
+                       store->account_positions, store->position_account,   store->position_asset,
+                       store->position_quantity, store->position_entry,     store->position_margin};
+    mf_scenario_tier_table(config, &venue->tiers);
+    for (int k = 0; k < n; k++) {
+        venue->engine.throughput_usd[k] = config->venue.markets[k].throughput_usd;
+        venue->market.depth_usd[k] = config->venue.markets[k].depth_usd;
+    }
+    venue->market.impact_law = impact_shape(config->market.impact_law);
+    venue->market.permanent_fraction = config->market.impact_permanent_fraction;
+    venue->market.transient_decay =
+        pow(2.0, -config->run.dt_seconds / config->market.impact_half_life_seconds);
+    venue->market.feedback_beta = config->market.depth_feedback_beta;
+    venue->market.feedback_floor = config->market.depth_feedback_floor;
+    venue->settlement.liquidation_fee = config->venue.liquidation_fee;
+    venue->settlement.initial_fund = config->venue.insurance_fund_usd;
+    venue->settlement.deficit = deficit_rule(config->venue.deficit);
+    venue->max_rounds = config->venue.max_rounds;
+
+    double open_interest[MF_MAX_ASSETS];
+    mf_store_open_interest(store, scenario->index.price0, open_interest);
+    double total = 0;
+    for (int k = 0; k < n; k++)
+        total += open_interest[k];
+    for (int k = 0; k < n; k++)
+        venue->composite_weight[k] = total > 0 ? open_interest[k] / total : 1.0 / n;
+
+    double collateral = 0;
+    for (int64_t a = 0; a < store->n_accounts; a++)
+        collateral += store->account_collateral[a];
+    for (int64_t p = 0; p < store->n_positions; p++)
+        collateral += store->position_margin[p];
+    venue->initial_trader_collateral = collateral;
+
+    MF_CHECK(build_groups(venue, store, scenario->index.price0, models, n_models,
+                          config->run.margin_kernel == MF_MARGIN_KERNEL_REFERENCE));
+    return MF_OK;
+}
+
+mf_status mf_scenario_build(mf_scenario *scenario, const mf_config *config, const mf_store *store) {
+    return mf_scenario_build_with(scenario, config, store, mf_margin_models, mf_n_margin_models);
+}
+
+void mf_scenario_free(mf_scenario *scenario) {
+    free(scenario->index.stress);
+    free(scenario->index.replay_log_index);
+    for (int v = 0; v < scenario->n_venues; v++)
+        for (int g = 0; g < scenario->venues[v].n_groups; g++) {
+            free(scenario->venues[v].groups[g].accounts);
+            free(scenario->venues[v].groups[g].prepared);
+        }
+    memset(scenario, 0, sizeof *scenario);
+}

@@ -1,0 +1,87 @@
+/* The scenario: everything a path needs, built once from the config and the population
+ * (docs/model.md, "The scenario"). Below this layer nothing reads the raw config: the run
+ * shape, the index model shared by every venue, and the venues (one for now), each with its
+ * book view, price-impact and depth parameters, liquidation engine, settlement policy and
+ * margin models with their accounts grouped by mode. Read-only during the run. */
+#ifndef MF_SCENARIO_H
+#define MF_SCENARIO_H
+
+#include <stdint.h>
+
+#include "book.h"
+#include "config.h"
+#include "liquidation.h"
+#include "margin.h"
+#include "market.h"
+#include "mf_error.h"
+#include "settlement.h"
+#include "store.h"
+
+#define MF_MAX_VENUES 1
+
+/* The run's shape. */
+typedef struct {
+    int n_assets;
+    int32_t steps;
+    int batch_paths; /* paths sharing one sweep over the accounts, <= MF_MAX_BATCH */
+    uint64_t seed;
+    double cascade_threshold_usd;
+    int32_t cascade_gap_steps;
+} mf_run_shape;
+
+/* The exogenous index, shared by every venue. */
+typedef struct {
+    mf_index_params params;
+    double log_price0[MF_KERNEL_MAX_ASSETS];
+    double price0[MF_KERNEL_MAX_ASSETS];
+    double *stress;           /* steps * K deterministic log shocks, or NULL */
+    double *replay_log_index; /* (steps + 1) * K, replayed assets' columns filled, or NULL */
+    uint8_t replayed[MF_KERNEL_MAX_ASSETS];
+    double student_t_nu;   /* INFINITY: Gaussian */
+    double jump_rate_step; /* Poisson intensity per step */
+    double jump_mean, jump_stdev;
+} mf_index_model;
+
+/* The accounts one margin model checks: those of its mode, ids ascending. */
+typedef struct {
+    const mf_margin_model *model;
+    int64_t *accounts;
+    int64_t n_accounts;
+    void *prepared; /* the model's prepared data (model->prepared_size bytes), or NULL */
+} mf_margin_group;
+
+typedef struct {
+    mf_book_view book;
+    mf_tier_table tiers;
+    mf_venue_params market; /* impact and depth */
+    mf_engine_params engine;
+    mf_settlement_policy settlement;
+    int32_t max_rounds;
+    double composite_weight[MF_KERNEL_MAX_ASSETS]; /* open-interest weights, venue-level prices */
+    double initial_trader_collateral;              /* sum of collateral and isolated margins */
+    int n_groups;                                  /* margin models in use, one per mode present */
+    mf_margin_group groups[MF_N_MODES];
+} mf_venue;
+
+typedef struct {
+    mf_run_shape run;
+    mf_index_model index;
+    int n_venues;
+    mf_venue venues[MF_MAX_VENUES];
+} mf_scenario;
+
+/* Build with the code base's model table (mf_margin_models). */
+mf_status mf_scenario_build(mf_scenario *scenario, const mf_config *config, const mf_store *store);
+/* Build with another model table (tests: a model registered in a table of its own). For each
+ * mode present in the store, the first row of that mode whose `reference` matches
+ * run.margin_kernel is used, else the first row of that mode; a mode with accounts and no model
+ * is an error. */
+mf_status mf_scenario_build_with(mf_scenario *scenario, const mf_config *config,
+                                 const mf_store *store, const mf_margin_model *models,
+                                 int n_models);
+void mf_scenario_free(mf_scenario *scenario);
+
+/* The venue's risk tiers as the kernels read them (the population draws margins with them). */
+void mf_scenario_tier_table(const mf_config *config, mf_tier_table *tiers);
+
+#endif
