@@ -551,8 +551,8 @@ static int64_t check_range(const mf_model *model, int g, int reference, const mf
     const mf_venue *venue = &model->scenario.venues[0];
     const mf_margin_group *group = &venue->groups[g];
     const mf_margin_model *m = reference ? reference_of(group->model->mode) : group->model;
-    double funding[MF_KERNEL_MAX_ASSETS * BATCH], scale[MF_KERNEL_MAX_ASSETS * BATCH];
-    for (int i = 0; i < MF_KERNEL_MAX_ASSETS * BATCH; i++) {
+    double funding[MF_MAX_ASSETS * BATCH], scale[MF_MAX_ASSETS * BATCH];
+    for (int i = 0; i < MF_MAX_ASSETS * BATCH; i++) {
         funding[i] = 0;
         scale[i] = 1;
     }
@@ -656,8 +656,8 @@ static prefilter_result prefilter_stats(const mf_model *model, const double *mar
     const mf_venue *venue = &model->scenario.venues[0];
     const mf_book_view *book = &venue->book;
     mf_tier_table poisoned = venue->tiers;
-    for (int k = 0; k < MF_KERNEL_MAX_ASSETS; k++)
-        for (int t = 0; t < MF_KERNEL_MAX_TIERS; t++) {
+    for (int k = 0; k < MF_MAX_ASSETS; k++)
+        for (int t = 0; t < MF_MAX_TIERS; t++) {
             poisoned.mmr[k][t] = 1e6;
             poisoned.cum_usd[k][t] = 0;
         }
@@ -720,7 +720,7 @@ static void bench_margin_kernels(const options *o) {
         uint8_t *check_position = calloc((size_t)n_pos * BATCH, 1);
         if (!account_state || !position_state || !check_account || !check_position)
             fail("state allocation");
-        double marks[MF_KERNEL_MAX_ASSETS * BATCH];
+        double marks[MF_MAX_ASSETS * BATCH];
         uint8_t active[BATCH];
         mf_pcg64 rng;
         mf_pcg64_seed(&rng, MARK_SEED);
@@ -731,7 +731,7 @@ static void bench_margin_kernels(const options *o) {
         for (int b = 0; b < BATCH; b++)
             active[b] = 1;
 
-        double start_marks[MF_KERNEL_MAX_ASSETS * BATCH];
+        double start_marks[MF_MAX_ASSETS * BATCH];
         for (int k = 0; k < book->n_assets; k++)
             for (int b = 0; b < BATCH; b++)
                 start_marks[k * BATCH + b] = pop->config.market.assets[k].price;

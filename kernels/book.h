@@ -5,10 +5,9 @@
 
 #include <stdint.h>
 
-/* The one definition of these limits for the kernels; the layers above (config, scenario)
- * assert that theirs agree (src/scenario/scenario.c). */
-#define MF_KERNEL_MAX_ASSETS 8
-#define MF_KERNEL_MAX_TIERS 16
+/* The one definition of these limits, for every layer (the config's lists are sized by them). */
+#define MF_MAX_ASSETS 8
+#define MF_MAX_TIERS 16
 /* Paths per margin-kernel call: kernels keep per-path scratch on the stack for at most this
  * many paths, so every `batch` argument must be in [1, MF_KERNEL_MAX_BATCH]. */
 #define MF_KERNEL_MAX_BATCH 64
@@ -37,11 +36,11 @@ typedef struct {
 
 /* Risk tiers per asset: MM(n) = n * mmr[tier] - cum[tier], tier = last floor <= n. */
 typedef struct {
-    int n_tiers[MF_KERNEL_MAX_ASSETS];
-    double floor_usd[MF_KERNEL_MAX_ASSETS][MF_KERNEL_MAX_TIERS];
-    double mmr[MF_KERNEL_MAX_ASSETS][MF_KERNEL_MAX_TIERS];
-    double cum_usd[MF_KERNEL_MAX_ASSETS][MF_KERNEL_MAX_TIERS];
-    double max_leverage[MF_KERNEL_MAX_ASSETS][MF_KERNEL_MAX_TIERS];
+    int n_tiers[MF_MAX_ASSETS];
+    double floor_usd[MF_MAX_ASSETS][MF_MAX_TIERS];
+    double mmr[MF_MAX_ASSETS][MF_MAX_TIERS];
+    double cum_usd[MF_MAX_ASSETS][MF_MAX_TIERS];
+    double max_leverage[MF_MAX_ASSETS][MF_MAX_TIERS];
 } mf_tier_table;
 
 static inline int mf_tier_index(const mf_tier_table *tiers, int asset, double notional) {

@@ -6,7 +6,7 @@ void mf_engine_reset(mf_engine_state *engine) {
     engine->n_orders = 0;
     engine->n_records = 0;
     engine->n_closed = 0;
-    for (int k = 0; k < MF_KERNEL_MAX_ASSETS; k++) {
+    for (int k = 0; k < MF_MAX_ASSETS; k++) {
         engine->head[k] = -1;
         engine->tail[k] = -1;
     }

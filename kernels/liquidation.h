@@ -33,8 +33,8 @@ typedef struct {
 typedef struct {
     mf_order *orders; /* order pool (capacity by the driver) */
     int32_t n_orders;
-    int32_t head[MF_KERNEL_MAX_ASSETS]; /* FIFO heads, -1 when empty */
-    int32_t tail[MF_KERNEL_MAX_ASSETS];
+    int32_t head[MF_MAX_ASSETS]; /* FIFO heads, -1 when empty */
+    int32_t tail[MF_MAX_ASSETS];
     mf_liquidation_record *records; /* record pool (capacity by the driver) */
     int32_t n_records;
     int32_t *closed; /* records whose orders all executed, awaiting settlement (same capacity) */
@@ -43,7 +43,7 @@ typedef struct {
 } mf_engine_state;
 
 typedef struct {
-    double throughput_usd[MF_KERNEL_MAX_ASSETS]; /* per step; INFINITY = no cap */
+    double throughput_usd[MF_MAX_ASSETS]; /* per step; INFINITY = no cap */
 } mf_engine_params;
 
 /* What one round executes on one asset: the FIFO from its head through `last` (the last piece

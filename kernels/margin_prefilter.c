@@ -205,8 +205,8 @@ static int64_t check_prefiltered(const mf_margin_call *call, mf_margin_check_fn 
     const mf_prefilter_layout layout = mf_prefilter_view(call->prepared);
     /* worst[2k] is asset k's lowest mark over the active paths (the longs' worst case),
      * worst[2k + 1] minus its highest (the shorts'): one signed compare per position. */
-    double worst[2 * MF_KERNEL_MAX_ASSETS];
-    double signed_marks[2 * MF_KERNEL_MAX_ASSETS * MF_KERNEL_MAX_BATCH];
+    double worst[2 * MF_MAX_ASSETS];
+    double signed_marks[2 * MF_MAX_ASSETS * MF_KERNEL_MAX_BATCH];
     int any_active = 0;
     for (int k = 0; k < book->n_assets; k++) {
         worst[2 * k] = INFINITY;

@@ -6,9 +6,9 @@ void mf_index_path(const mf_index_params *params, int32_t steps, const double *n
                    const double *mixing, const double *jumps, const double *stress,
                    const uint8_t *replayed, double *log_index) {
     const int n = params->n_assets;
-    double variance[MF_KERNEL_MAX_ASSETS];
-    double last_shock[MF_KERNEL_MAX_ASSETS];
-    double replay_stress[MF_KERNEL_MAX_ASSETS]; /* stress so far, shifting a replayed path */
+    double variance[MF_MAX_ASSETS];
+    double last_shock[MF_MAX_ASSETS];
+    double replay_stress[MF_MAX_ASSETS]; /* stress so far, shifting a replayed path */
     for (int k = 0; k < n; k++) {
         variance[k] = params->variance_step[k];
         last_shock[k] = 0;
@@ -92,11 +92,11 @@ void mf_venue_price(const mf_venue_params *params, int asset, const mf_index_sta
     state->depth = effective_depth(params, asset, state);
 }
 
-static double impact_shape(mf_impact_shape law, double u) {
+static double impact_shape(mf_impact_law law, double u) {
     switch (law) {
-    case MF_LAW_LINEAR:
+    case MF_IMPACT_LINEAR:
         return u;
-    case MF_LAW_SQRT:
+    case MF_IMPACT_SQRT:
         return copysign(sqrt(fabs(u)), u);
     }
     return u;

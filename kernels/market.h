@@ -8,28 +8,27 @@
 
 #include "book.h"
 
-/* Price-impact law g(u) of a venue's book (the config's mf_impact_law has the same values;
- * src/scenario/scenario.c maps one onto the other with a switch and asserts the values). */
-typedef enum { MF_LAW_LINEAR = 0, MF_LAW_SQRT = 1 } mf_impact_shape;
+/* Price-impact law g(u) of a venue's book (market.impact.law). */
+typedef enum { MF_IMPACT_LINEAR = 0, MF_IMPACT_SQRT = 1 } mf_impact_law;
 
 /* The index model's per-step parameters (shared by every venue). */
 typedef struct {
     int n_assets;
-    double drift_step[MF_KERNEL_MAX_ASSETS];                      /* mu dt */
-    double variance_step[MF_KERNEL_MAX_ASSETS];                   /* long-run sigma^2 dt */
-    double cholesky[MF_KERNEL_MAX_ASSETS * MF_KERNEL_MAX_ASSETS]; /* lower, row-major */
-    int garch;                                                    /* 1: GARCH(1,1) per asset */
-    double garch_alpha, garch_beta;         /* omega = variance_step (1 - alpha - beta) */
-    double jump_beta[MF_KERNEL_MAX_ASSETS]; /* loading on the market-wide jump */
+    double drift_step[MF_MAX_ASSETS];               /* mu dt */
+    double variance_step[MF_MAX_ASSETS];            /* long-run sigma^2 dt */
+    double cholesky[MF_MAX_ASSETS * MF_MAX_ASSETS]; /* lower, row-major */
+    int garch;                                      /* 1: GARCH(1,1) per asset */
+    double garch_alpha, garch_beta;                 /* omega = variance_step (1 - alpha - beta) */
+    double jump_beta[MF_MAX_ASSETS];                /* loading on the market-wide jump */
 } mf_index_params;
 
 /* One venue's book parameters: impact, its decay and depth. */
 typedef struct {
-    mf_impact_shape impact_law;             /* MF_LAW_LINEAR or MF_LAW_SQRT */
-    double permanent_fraction;              /* phi */
-    double transient_decay;                 /* per-step factor 2^(-dt / half-life) */
-    double depth_usd[MF_KERNEL_MAX_ASSETS]; /* base depth D_k; INFINITY = no impact */
-    double feedback_beta, feedback_floor;   /* D(t) = D max(floor, exp(-beta drawdown)) */
+    mf_impact_law impact_law;             /* MF_IMPACT_LINEAR or MF_IMPACT_SQRT */
+    double permanent_fraction;            /* phi */
+    double transient_decay;               /* per-step factor 2^(-dt / half-life) */
+    double depth_usd[MF_MAX_ASSETS];      /* base depth D_k; INFINITY = no impact */
+    double feedback_beta, feedback_floor; /* D(t) = D max(floor, exp(-beta drawdown)) */
 } mf_venue_params;
 
 /* Index log-prices for one path: log_index[t * K + k], t = 0..steps. The noise comes in as

@@ -24,7 +24,7 @@ void mf_settle(const mf_settlement_policy *policy, double remaining, double clos
     state->bad_debt += loss;
     state->fund -= paid;
     switch (policy->deficit) {
-    case MF_SETTLE_DEFICIT_UNCOVERED:
+    case MF_DEFICIT_UNCOVERED:
         state->uncovered_deficit += loss - paid;
         break;
     }

@@ -9,12 +9,12 @@
 
 #include <stdint.h>
 
-typedef enum { MF_SETTLE_DEFICIT_UNCOVERED = 0 } mf_deficit_rule;
+typedef enum { MF_DEFICIT_UNCOVERED = 0 } mf_deficit_policy;
 
 typedef struct {
-    double liquidation_fee;  /* fraction of closed notional, taken from R >= 0 */
-    double initial_fund;     /* insurance fund at t = 0, USD */
-    mf_deficit_rule deficit; /* what happens to the loss the fund cannot pay */
+    double liquidation_fee;    /* fraction of closed notional, taken from R >= 0 */
+    double initial_fund;       /* insurance fund at t = 0, USD */
+    mf_deficit_policy deficit; /* what happens to the loss the fund cannot pay */
 } mf_settlement_policy;
 
 /* The money of one venue on one path, USD. */

@@ -506,6 +506,9 @@ static mf_status read_row(const mf_cfg_context *ctx, const mf_cfg_node *node, co
         memcpy(field, &value, sizeof value);
         return MF_OK;
     }
+    case MF_SCHEMA_NAME:
+    case MF_SCHEMA_LIST:
+    case MF_SCHEMA_RANGE:
     default:
         return MF_FAIL(MF_ERR_INTERNAL, "schema row %s is read by its section's hook", row->key);
     }
@@ -1466,6 +1469,14 @@ static double row_number(const mf_schema_row *row, const void *base) {
         memcpy(&value, field, sizeof value);
         return (double)value;
     }
+    case MF_SCHEMA_DOUBLE:
+    case MF_SCHEMA_BOOL:
+    case MF_SCHEMA_STRING:
+    case MF_SCHEMA_PATH:
+    case MF_SCHEMA_ENUM:
+    case MF_SCHEMA_NAME:
+    case MF_SCHEMA_LIST:
+    case MF_SCHEMA_RANGE:
     default: {
         double value;
         memcpy(&value, field, sizeof value);
@@ -1529,6 +1540,13 @@ static mf_status check_rows(checker *k, const mf_schema_table *t, const void *ba
         case MF_SCHEMA_PATH:
             if (terminated((const char *)field, row->size)) continue;
             break;
+        case MF_SCHEMA_INT32:
+        case MF_SCHEMA_INT64:
+        case MF_SCHEMA_UINT64:
+        case MF_SCHEMA_DOUBLE:
+        case MF_SCHEMA_NAME:
+        case MF_SCHEMA_LIST:
+        case MF_SCHEMA_RANGE:
         default:
             if (within_bounds(row, row_number(row, base))) continue;
             break;
@@ -1895,6 +1913,9 @@ static void emit_row_value(text_buffer *b, const mf_schema_row *row, const void 
         emit(b, "%s", value >= 0 && value < n ? row->names[value] : "invalid");
         break;
     }
+    case MF_SCHEMA_NAME:
+    case MF_SCHEMA_LIST:
+    case MF_SCHEMA_RANGE:
     default:
         break;
     }

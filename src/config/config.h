@@ -6,20 +6,21 @@
 
 #include <stdint.h>
 
+/* The kernels own the limits (MF_MAX_ASSETS, MF_MAX_TIERS) and the enums the config selects
+ * (impact law, deficit policy, margin mode): one definition each, read by every layer. */
+#include "book.h"
+#include "market.h"
 #include "mf_error.h"
+#include "settlement.h"
 
-#define MF_MAX_ASSETS 8
-#define MF_MAX_TIERS 16
 #define MF_MAX_STRESS 32
 #define MF_NAME_LEN 32
 #define MF_PATH_LEN 1024
+/* run.batch_paths: at most this many paths share a sweep over the accounts (the kernels take
+ * up to MF_KERNEL_MAX_BATCH; the scenario asserts that this fits). */
 #define MF_MAX_BATCH 16
 
-typedef enum { MF_IMPACT_LINEAR = 0, MF_IMPACT_SQRT = 1 } mf_impact_law;
 typedef enum { MF_NOTIONAL_LOGNORMAL = 0, MF_NOTIONAL_PARETO = 1 } mf_notional_law;
-/* What happens to bad debt the insurance fund cannot cover. ADL and socialised loss come
- * with the full-mechanics issue; the enum is ready for them. */
-typedef enum { MF_DEFICIT_UNCOVERED = 0 } mf_deficit_policy;
 typedef enum { MF_REPLAY_NONE = 0, MF_REPLAY_CSV = 1, MF_REPLAY_HDF5 = 2 } mf_replay_format;
 
 /* run.margin_kernel: which implementation checks margin. Both give the same flags bit for

@@ -224,6 +224,7 @@ static mf_status build_node(build_state *state, yaml_node_t *source, int depth, 
         }
         break;
     }
+    case YAML_NO_NODE:
     default:
         return mf_cfg_fail(state->ctx, state->origin, line, path, "empty YAML node");
     }

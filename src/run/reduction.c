@@ -27,6 +27,11 @@ static double path_metric(const mf_path_row *row, mf_metric_id id) {
         return row->mark_drawdown;
     case MF_METRIC_INDEX_DRAWDOWN:
         return row->index_drawdown;
+    case MF_METRIC_CASCADE_NOTIONAL:
+    case MF_METRIC_CASCADE_ACCOUNTS:
+    case MF_METRIC_CASCADE_AMPLIFICATION:
+    case MF_METRIC_CASCADE_DURATION:
+    case MF_METRIC_COUNT:
     default:
         return NAN;
     }
@@ -42,6 +47,16 @@ static int cascade_field(mf_metric_id id) {
         return MF_CASCADE_AMPLIFICATION;
     case MF_METRIC_CASCADE_DURATION:
         return MF_CASCADE_DURATION;
+    case MF_METRIC_LIQUIDATED_NOTIONAL:
+    case MF_METRIC_LIQUIDATED_ACCOUNTS:
+    case MF_METRIC_BAD_DEBT:
+    case MF_METRIC_UNCOVERED_DEFICIT:
+    case MF_METRIC_FUND_MIN:
+    case MF_METRIC_LARGEST_CASCADE:
+    case MF_METRIC_CASCADE_COUNT:
+    case MF_METRIC_MARK_DRAWDOWN:
+    case MF_METRIC_INDEX_DRAWDOWN:
+    case MF_METRIC_COUNT:
     default:
         return -1;
     }

@@ -6,15 +6,8 @@
 
 #include "replay.h"
 
-/* Where two layers must agree. */
-_Static_assert(MF_MAX_ASSETS == MF_KERNEL_MAX_ASSETS, "config and kernels: one asset limit");
-_Static_assert(MF_MAX_TIERS == MF_KERNEL_MAX_TIERS, "config and kernels: one tier limit");
+/* Limits and enums have one definition (kernels/); what two layers still size separately: */
 _Static_assert(MF_MAX_BATCH <= MF_KERNEL_MAX_BATCH, "a batch must fit the kernels' limit");
-_Static_assert((int)MF_IMPACT_LINEAR == (int)MF_LAW_LINEAR &&
-                   (int)MF_IMPACT_SQRT == (int)MF_LAW_SQRT,
-               "config and kernels: one impact-law numbering");
-_Static_assert((int)MF_DEFICIT_UNCOVERED == (int)MF_SETTLE_DEFICIT_UNCOVERED,
-               "config and kernels: one deficit-policy numbering");
 
 void mf_scenario_tier_table(const mf_config *config, mf_tier_table *tiers) {
     memset(tiers, 0, sizeof *tiers);
@@ -28,24 +21,6 @@ void mf_scenario_tier_table(const mf_config *config, mf_tier_table *tiers) {
             tiers->max_leverage[k][i] = venue_market->tiers[i].max_leverage;
         }
     }
-}
-
-static mf_impact_shape impact_shape(mf_impact_law law) {
-    switch (law) {
-    case MF_IMPACT_LINEAR:
-        return MF_LAW_LINEAR;
-    case MF_IMPACT_SQRT:
-        return MF_LAW_SQRT;
-    }
-    return MF_LAW_LINEAR;
-}
-
-static mf_deficit_rule deficit_rule(mf_deficit_policy policy) {
-    switch (policy) {
-    case MF_DEFICIT_UNCOVERED:
-        return MF_SETTLE_DEFICIT_UNCOVERED;
-    }
-    return MF_SETTLE_DEFICIT_UNCOVERED;
 }
 
 static mf_status build_index(mf_index_model *index, const mf_config *config) {
@@ -196,7 +171,7 @@ mf_status mf_scenario_build_with(mf_scenario *scenario, const mf_config *config,
         venue->engine.throughput_usd[k] = config->venue.markets[k].throughput_usd;
         venue->market.depth_usd[k] = config->venue.markets[k].depth_usd;
     }
-    venue->market.impact_law = impact_shape(config->market.impact_law);
+    venue->market.impact_law = config->market.impact_law;
     venue->market.permanent_fraction = config->market.impact_permanent_fraction;
     venue->market.transient_decay =
         pow(2.0, -config->run.dt_seconds / config->market.impact_half_life_seconds);
@@ -204,7 +179,7 @@ mf_status mf_scenario_build_with(mf_scenario *scenario, const mf_config *config,
     venue->market.feedback_floor = config->market.depth_feedback_floor;
     venue->settlement.liquidation_fee = config->venue.liquidation_fee;
     venue->settlement.initial_fund = config->venue.insurance_fund_usd;
-    venue->settlement.deficit = deficit_rule(config->venue.deficit);
+    venue->settlement.deficit = config->venue.deficit;
     venue->max_rounds = config->venue.max_rounds;
 
     double open_interest[MF_MAX_ASSETS];

@@ -32,11 +32,11 @@ typedef struct {
 /* The exogenous index, shared by every venue. */
 typedef struct {
     mf_index_params params;
-    double log_price0[MF_KERNEL_MAX_ASSETS];
-    double price0[MF_KERNEL_MAX_ASSETS];
+    double log_price0[MF_MAX_ASSETS];
+    double price0[MF_MAX_ASSETS];
     double *stress;           /* steps * K deterministic log shocks, or NULL */
     double *replay_log_index; /* (steps + 1) * K, replayed assets' columns filled, or NULL */
-    uint8_t replayed[MF_KERNEL_MAX_ASSETS];
+    uint8_t replayed[MF_MAX_ASSETS];
     double student_t_nu;   /* INFINITY: Gaussian */
     double jump_rate_step; /* Poisson intensity per step */
     double jump_mean, jump_stdev;
@@ -57,7 +57,7 @@ typedef struct {
     mf_engine_params engine;
     mf_settlement_policy settlement;
     int32_t max_rounds;
-    double composite_weight[MF_KERNEL_MAX_ASSETS]; /* open-interest weights, venue-level prices */
+    double composite_weight[MF_MAX_ASSETS]; /* open-interest weights, venue-level prices */
     double initial_trader_collateral;              /* sum of collateral and isolated margins */
     int n_groups;                                  /* margin models in use, one per mode present */
     mf_margin_group groups[MF_N_MODES];

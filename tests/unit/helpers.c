@@ -24,9 +24,9 @@ int64_t mf_test_margin_check(const mf_margin_model *model, const mf_book_view *b
                              const void *prepared, int batch, const double *marks,
                              const uint8_t *active, uint8_t *account_state,
                              uint8_t *position_state) {
-    double funding[MF_KERNEL_MAX_ASSETS * MF_KERNEL_MAX_BATCH];
-    double scale[MF_KERNEL_MAX_ASSETS * MF_KERNEL_MAX_BATCH];
-    for (int i = 0; i < MF_KERNEL_MAX_ASSETS * MF_KERNEL_MAX_BATCH; i++) {
+    double funding[MF_MAX_ASSETS * MF_KERNEL_MAX_BATCH];
+    double scale[MF_MAX_ASSETS * MF_KERNEL_MAX_BATCH];
+    for (int i = 0; i < MF_MAX_ASSETS * MF_KERNEL_MAX_BATCH; i++) {
         funding[i] = 0;
         scale[i] = 1;
     }

@@ -194,7 +194,7 @@ Test(margin, flags_exactly_the_positions_and_accounts_under_maintenance) {
 static mf_venue_params linear_market(double depth, double phi) {
     mf_venue_params market;
     memset(&market, 0, sizeof market);
-    market.impact_law = MF_LAW_LINEAR;
+    market.impact_law = MF_IMPACT_LINEAR;
     market.permanent_fraction = phi;
     market.transient_decay = 0.5;
     market.depth_usd[0] = market.depth_usd[1] = depth;
@@ -247,7 +247,7 @@ Test(liquidation, throughput_cap_splits_fifo_and_fills_at_mid) {
     small_book book;
     make_small_book(&book);
     mf_venue_params market = linear_market(1e4, 1.0);
-    mf_settlement_policy params = {0.0, 0, MF_SETTLE_DEFICIT_UNCOVERED};
+    mf_settlement_policy params = {0.0, 0, MF_DEFICIT_UNCOVERED};
     asset_fixture assets[2];
     mf_settlement_state money;
     int32_t closed[8];
@@ -302,7 +302,7 @@ Test(liquidation, partial_fill_at_budget_edge_and_backlog_next_step) {
     small_book book;
     make_small_book(&book);
     mf_venue_params market = linear_market(INFINITY, 0.5);
-    mf_settlement_policy params = {0.01, 0, MF_SETTLE_DEFICIT_UNCOVERED};
+    mf_settlement_policy params = {0.01, 0, MF_DEFICIT_UNCOVERED};
     asset_fixture assets[2];
     mf_settlement_state money;
     int32_t closed[8];
@@ -342,7 +342,7 @@ Test(liquidation, fund_shortfall_becomes_uncovered_deficit) {
     small_book book;
     make_small_book(&book);
     mf_venue_params market = linear_market(INFINITY, 1.0);
-    mf_settlement_policy params = {0.0, 0, MF_SETTLE_DEFICIT_UNCOVERED};
+    mf_settlement_policy params = {0.0, 0, MF_DEFICIT_UNCOVERED};
     asset_fixture assets[2];
     mf_settlement_state money;
     int32_t closed[8];
@@ -370,7 +370,7 @@ Test(liquidation, fund_shortfall_becomes_uncovered_deficit) {
 }
 
 Test(settlement, waterfall_fee_fund_bad_debt_deficit) {
-    const mf_settlement_policy policy = {0.01, 100, MF_SETTLE_DEFICIT_UNCOVERED};
+    const mf_settlement_policy policy = {0.01, 100, MF_DEFICIT_UNCOVERED};
     mf_settlement_state money;
     mf_settlement_reset(&policy, &money);
     /* R = 50 >= 0 on 1,000 closed: fee 10 to the fund, 40 back to the trader. */
@@ -410,7 +410,7 @@ Test(market, impact_linear_and_sqrt_with_transient_decay_and_depth_feedback) {
     cr_assert_float_eq(log(state.book.mark) - log(100.0), -0.0025 - 0.00375, 1e-12);
     /* Square-root law: 4x the depth moves 2% . */
     mf_venue_params sqrt_market = linear_market(20e6, 1.0);
-    sqrt_market.impact_law = MF_LAW_SQRT;
+    sqrt_market.impact_law = MF_IMPACT_SQRT;
     {
         asset_fixture s2;
         asset_init(&sqrt_market, 0, log(100.0), &s2);
