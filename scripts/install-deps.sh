@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Install the Debian packages marginfall needs, only those that are missing.
 #   scripts/install-deps.sh          build and run (compiler, CMake, Open MPI, HDF5, libyaml)
-#   scripts/install-deps.sh --test   also what the test suite needs (Criterion, Python stack)
+#   scripts/install-deps.sh --test   also what the test suite needs (Python stack, Slurm, clang
+#                                    for the libFuzzer harness)
 set -euo pipefail
 
 packages=(build-essential cmake pkg-config libopenmpi-dev openmpi-bin libhdf5-openmpi-dev
           hdf5-tools libyaml-dev libcriterion-dev)
 if [[ "${1:-}" == "--test" ]]; then
   packages+=(python3-h5py python3-numpy python3-scipy python3-yaml python3-pandas
-             python3-matplotlib python3-xarray python3-h5netcdf python3-pytest slurm-wlm munge)
+             python3-matplotlib python3-xarray python3-h5netcdf python3-pytest slurm-wlm munge
+             clang-14 libclang-rt-14-dev)
 fi
 
 missing=()
