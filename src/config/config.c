@@ -2523,6 +2523,30 @@ mf_status mf_config_load_string(mf_config *config, const char *yaml_text, const 
                      n_overrides, -1);
 }
 
+/* 1 when the text holds anything but blank lines, comments and YAML document markers: an
+ * empty file is a mistake (a truncated copy, the wrong path), not a request for the defaults. */
+static int has_content(const char *text, size_t length) {
+    size_t i = 0;
+    while (i < length) {
+        size_t end = i;
+        while (end < length && text[end] != '\n')
+            end++;
+        size_t start = i;
+        while (start < end && (text[start] == ' ' || text[start] == '\t' || text[start] == '\r'))
+            start++;
+        size_t stop = end;
+        while (stop > start &&
+               (text[stop - 1] == ' ' || text[stop - 1] == '\t' || text[stop - 1] == '\r'))
+            stop--;
+        const size_t n = stop - start;
+        const int marker =
+            n == 3 && (!strncmp(text + start, "---", 3) || !strncmp(text + start, "...", 3));
+        if (n > 0 && text[start] != '#' && !marker) return 1;
+        i = end + 1;
+    }
+    return 0;
+}
+
 mf_status mf_config_load(mf_config *config, const char *path, const char *const *overrides,
                          int n_overrides) {
     if (!path) {
@@ -2567,6 +2591,13 @@ mf_status mf_config_load(mf_config *config, const char *path, const char *const 
         free(text);
         return MF_FAIL(MF_ERR_CONFIG, "%s: cannot read the config file: %s", path,
                        strerror(saved_errno));
+    }
+    if (!has_content(text, length)) {
+        free(text);
+        return MF_FAIL(MF_ERR_CONFIG,
+                       "%s:1: the config file is empty (no sections): a scenario needs at least "
+                       "one section; configs/default.yaml is a complete example (docs/config.md)",
+                       path);
     }
     mf_status status = load_text(config, text, length, path, overrides, n_overrides, -1);
     free(text);

@@ -66,4 +66,8 @@ mf_status mf_output_save_bytes(const char *temp_path, const char *path, const vo
 /* mf_output_merge (`marginfall merge`), mf_output_info (`marginfall info`) and
  * mf_result_digest are public: include/marginfall.h. */
 
+/* The resolved config text a result file stores (its root attribute `config`); the caller
+ * frees it. Used by `--resume` to check that a finished file belongs to the same config. */
+mf_status mf_output_read_config(const char *path, char **config_text);
+
 #endif

@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,9 +12,14 @@
 #include "mf_version.h"
 #include "wire.h"
 
-/* Format 2: each item is its block in the wire format of wire.h (ledgers included); format
- * 1 (no ledgers, a layout of its own) is refused. */
-#define CHECKPOINT_MAGIC "MFCKPT02"
+/* Format 3: a header, each item's block in the wire format of wire.h (ledgers included), and
+ * a trailer: the 64-bit FNV-1a hash of every byte before it. FNV-1a maps any change of a single
+ * byte to another hash (each step is a bijection of the running state), so one flipped byte
+ * anywhere is always refused. Formats 1 and 2 (no checksum) are refused. */
+#define CHECKPOINT_MAGIC "MFCKPT03"
+#define FNV_OFFSET 1469598103934665603ull
+#define FNV_PRIME 1099511628211ull
+#define TRAILER_BYTES ((int64_t)sizeof(uint64_t))
 
 typedef struct {
     char magic[8];
@@ -56,8 +62,24 @@ static void fill_header(file_header *header, const mf_checkpoint_identity *ident
     header->n_items = n_items;
 }
 
-static int write_all(FILE *file, const void *data, size_t bytes) {
-    return bytes == 0 || fwrite(data, 1, bytes, file) == bytes;
+static uint64_t hash_bytes(uint64_t hash, const void *data, size_t bytes) {
+    const unsigned char *c = data;
+    for (size_t i = 0; i < bytes; i++) {
+        hash ^= c[i];
+        hash *= FNV_PRIME;
+    }
+    return hash;
+}
+
+/* Writes and hashes what it writes (the trailer's checksum). */
+typedef struct {
+    FILE *file;
+    uint64_t hash;
+} hashed_writer;
+
+static int write_all(hashed_writer *out, const void *data, size_t bytes) {
+    out->hash = hash_bytes(out->hash, data, bytes);
+    return bytes == 0 || fwrite(data, 1, bytes, out->file) == bytes;
 }
 
 mf_status mf_checkpoint_write(const char *dir, int rank, const mf_checkpoint_identity *identity,
@@ -67,7 +89,8 @@ mf_status mf_checkpoint_write(const char *dir, int rank, const mf_checkpoint_ide
                        strerror(errno));
     char path[4200], temp[4300];
     snprintf(path, sizeof path, "%s/rank-%d.ckpt", dir, rank);
-    snprintf(temp, sizeof temp, "%s.tmp", path);
+    /* The process id keeps two runs that share an output name off each other's temporary. */
+    snprintf(temp, sizeof temp, "%s.%ld.tmp", path, (long)getpid());
     FILE *file = fopen(temp, "wb");
     if (!file)
         return MF_FAIL(MF_ERR_OUTPUT, "cannot write checkpoint '%s': %s", temp, strerror(errno));
@@ -76,7 +99,8 @@ mf_status mf_checkpoint_write(const char *dir, int rank, const mf_checkpoint_ide
         count += done[i] != 0;
     file_header header;
     fill_header(&header, identity, count);
-    int ok = write_all(file, &header, sizeof header);
+    hashed_writer out = {file, FNV_OFFSET};
+    int ok = write_all(&out, &header, sizeof header);
     unsigned char *wire = NULL;
     size_t wire_capacity = 0;
     for (int64_t i = 0; i < n_items && ok; i++) {
@@ -95,9 +119,11 @@ mf_status mf_checkpoint_write(const char *dir, int rank, const mf_checkpoint_ide
         }
         mf_block_wire_pack(block, wire);
         const item_header item = {items[i].point, items[i].block, (int64_t)bytes};
-        ok = write_all(file, &item, sizeof item) && write_all(file, wire, bytes);
+        ok = write_all(&out, &item, sizeof item) && write_all(&out, wire, bytes);
     }
     free(wire);
+    const uint64_t checksum = out.hash;
+    ok = ok && write_all(&out, &checksum, sizeof checksum);
     ok = ok && fflush(file) == 0 && fsync(fileno(file)) == 0;
     const int closed = fclose(file) == 0;
     if (!ok || !closed) {
@@ -117,13 +143,82 @@ static int read_all(FILE *file, void *data, size_t bytes) {
     return bytes == 0 || fread(data, 1, bytes, file) == bytes;
 }
 
+/* The trailer's checksum against a hash of every byte before it (read in chunks). */
+static int checksum_matches(FILE *file, int64_t file_bytes) {
+    if (file_bytes < (int64_t)sizeof(file_header) + TRAILER_BYTES) return 0;
+    unsigned char chunk[65536];
+    uint64_t hash = FNV_OFFSET;
+    int64_t left = file_bytes - TRAILER_BYTES;
+    while (left > 0) {
+        const size_t want = left < (int64_t)sizeof chunk ? (size_t)left : sizeof chunk;
+        if (!read_all(file, chunk, want)) return 0;
+        hash = hash_bytes(hash, chunk, want);
+        left -= (int64_t)want;
+    }
+    uint64_t stored;
+    if (!read_all(file, &stored, sizeof stored)) return 0;
+    return stored == hash && fseek(file, 0, SEEK_SET) == 0;
+}
+
+/* Every value a block carries is a finite number and every count is in range; a checkpoint
+ * whose checksum was recomputed after an edit is still refused here. */
+static mf_status check_block(const char *path, const mf_work_result *item, int64_t block_paths) {
+    const mf_block_result *block = &item->result;
+    if (block->n_paths < 1 || block->first_path != item->block * block_paths ||
+        block->n_paths > block_paths)
+        return MF_FAIL(MF_ERR_INPUT,
+                       "checkpoint '%s': block %lld of point %lld claims paths %lld..%lld "
+                       "(blocks hold %lld paths)",
+                       path, (long long)item->block, (long long)item->point,
+                       (long long)block->first_path,
+                       (long long)(block->first_path + block->n_paths - 1), (long long)block_paths);
+    for (int64_t i = 0; i < block->n_paths; i++) {
+        const mf_path_row *row = &block->rows[i];
+        if (row->path_index != block->first_path + i || row->liquidated_accounts < 0 ||
+            row->cascades < 0 || row->max_rounds < 0)
+            return MF_FAIL(MF_ERR_INPUT, "checkpoint '%s': path %lld of block %lld is corrupt",
+                           path, (long long)(block->first_path + i), (long long)item->block);
+        for (int c = 0; c < mf_path_column_count(); c++) {
+            const mf_path_column *column = mf_path_column_describe(c);
+            if (column->type != MF_COLUMN_F64) continue;
+            double value;
+            memcpy(&value, mf_path_column_value(column, row, &block->ledgers[i]), sizeof value);
+            if (!isfinite(value))
+                return MF_FAIL(MF_ERR_INPUT, "checkpoint '%s': path %lld has %s = %g", path,
+                               (long long)(block->first_path + i), column->name, value);
+        }
+    }
+    for (int64_t j = 0; j < block->n_cascades * MF_CASCADE_FIELDS; j++)
+        if (!isfinite(block->cascades[j]) || block->cascades[j] < 0)
+            return MF_FAIL(MF_ERR_INPUT, "checkpoint '%s': block %lld has a corrupt cascade", path,
+                           (long long)item->block);
+    for (int64_t j = 0; j < (int64_t)MF_PROFILE_SERIES * block->n_steps; j++)
+        if (!isfinite(block->profile[j]))
+            return MF_FAIL(MF_ERR_INPUT, "checkpoint '%s': block %lld has a corrupt profile", path,
+                           (long long)item->block);
+    return MF_OK;
+}
+
 static mf_status load_file(const char *path, const mf_checkpoint_identity *identity,
                            mf_work_result **items, int64_t *n_items, int64_t *capacity) {
     FILE *file = fopen(path, "rb");
     if (!file)
         return MF_FAIL(MF_ERR_INPUT, "cannot read checkpoint '%s': %s", path, strerror(errno));
+    struct stat st;
+    const int64_t file_bytes =
+        fstat(fileno(file), &st) == 0 && S_ISREG(st.st_mode) ? (int64_t)st.st_size : -1;
     file_header header;
     mf_status status = MF_OK;
+    char magic[8] = {0};
+    const int has_magic = read_all(file, magic, sizeof magic) && fseek(file, 0, SEEK_SET) == 0;
+    if (has_magic && memcmp(magic, CHECKPOINT_MAGIC, 8) == 0 &&
+        !checksum_matches(file, file_bytes)) {
+        fclose(file);
+        return MF_FAIL(MF_ERR_INPUT,
+                       "checkpoint '%s' is corrupt (its checksum does not match): rerun without "
+                       "--resume, or with --force, to start again",
+                       path);
+    }
     const int readable = read_all(file, &header, sizeof header);
     if (readable && memcmp(header.magic, "MFCKPT", 6) == 0 &&
         memcmp(header.magic, CHECKPOINT_MAGIC, 8) != 0)
@@ -155,9 +250,11 @@ static mf_status load_file(const char *path, const mf_checkpoint_identity *ident
                          path, (long long)header.identity.point_first,
                          (long long)header.identity.point_stop, (long long)identity->point_first,
                          (long long)identity->point_stop);
-    /* No item can be longer than what is left of the file. */
-    struct stat st;
-    const int64_t file_bytes = fstat(fileno(file), &st) == 0 ? (int64_t)st.st_size : INT64_MAX;
+    /* No item can be longer than what is left of the file before its trailer. */
+    const int64_t payload_bytes = file_bytes - TRAILER_BYTES;
+    if (status == MF_OK && header.n_items < 0)
+        status = MF_FAIL(MF_ERR_INPUT, "checkpoint '%s' is corrupt: %lld items", path,
+                         (long long)header.n_items);
     unsigned char *wire = NULL;
     size_t wire_capacity = 0;
     for (int64_t i = 0; i < header.n_items && status == MF_OK; i++) {
@@ -170,7 +267,7 @@ static mf_status load_file(const char *path, const mf_checkpoint_identity *ident
         const long position = ftell(file);
         if (!read_all(file, &item, sizeof item) || item.bytes < MF_BLOCK_WIRE_HEADER_BYTES ||
             item.bytes > largest || position < 0 ||
-            item.bytes > file_bytes - (int64_t)position - (int64_t)sizeof item ||
+            item.bytes > payload_bytes - (int64_t)position - (int64_t)sizeof item ||
             item.point < identity->point_first || item.point >= identity->point_stop ||
             item.block < 0 || item.block >= identity->blocks_per_point) {
             status = MF_FAIL(MF_ERR_INPUT, "checkpoint '%s' is truncated or corrupt", path);
@@ -216,8 +313,15 @@ static mf_status load_file(const char *path, const mf_checkpoint_identity *ident
             snprintf(reason, sizeof reason, "%s", mf_error_message());
             status = MF_FAIL(MF_ERR_INPUT, "checkpoint '%s' is corrupt: %s", path, reason);
         }
+        if (status == MF_OK) {
+            status = check_block(path, result, identity->block_paths);
+            if (status != MF_OK) mf_block_result_free(&result->result);
+        }
         if (status == MF_OK) (*n_items)++;
     }
+    if (status == MF_OK && ftell(file) != payload_bytes)
+        status =
+            MF_FAIL(MF_ERR_INPUT, "checkpoint '%s' is corrupt: bytes after its last item", path);
     free(wire);
     fclose(file);
     return status;
@@ -261,6 +365,13 @@ mf_status mf_checkpoint_load(const char *dir, const mf_checkpoint_identity *iden
                 (*items)[kept++] = (*items)[i];
         }
         *n_items = kept;
+    }
+    if (status == MF_ERR_INPUT && !strstr(mf_error_message(), "--force")) {
+        /* Every refusal says how to go on. */
+        char reason[1536];
+        snprintf(reason, sizeof reason, "%s", mf_error_message());
+        status = MF_FAIL(MF_ERR_INPUT,
+                         "%s; rerun without --resume, or with --force, to start again", reason);
     }
     if (status != MF_OK) {
         for (int64_t i = 0; i < *n_items; i++)

@@ -18,6 +18,7 @@ typedef struct {
     int64_t point_stop;
     int64_t blocks_per_point;
     int32_t steps;
+    int64_t block_paths; /* paths per block (run.block_paths): block b starts at path b * this */
 } mf_checkpoint_identity;
 
 /* A completed work item: block `block` of point `point`. */

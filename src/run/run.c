@@ -211,6 +211,36 @@ static void print_summary(FILE *out, const mf_config *config, int64_t accounts, 
             output_path);
 }
 
+/* --resume on a finished file keeps it only when it was made by the same resolved config;
+ * otherwise the first line where the two differ is named. */
+static mf_status check_finished_config(const char *output_path, const char *config_text) {
+    char *stored = NULL;
+    MF_CHECK(mf_output_read_config(output_path, &stored));
+    if (strcmp(stored, config_text) == 0) {
+        free(stored);
+        return MF_OK;
+    }
+    const char *a = stored, *b = config_text;
+    int line = 1;
+    while (*a && *a == *b) {
+        if (*a == '\n') line++;
+        a++;
+        b++;
+    }
+    while (a > stored && a[-1] != '\n') /* back to the start of the differing line */
+        a--, b--;
+    const int file_length = (int)strcspn(a, "\n"), run_length = (int)strcspn(b, "\n");
+    const mf_status status = MF_FAIL(
+        MF_ERR_OUTPUT,
+        "'%s' is a finished run of another configuration (resolved config line %d: the file "
+        "has '%.*s', this run '%.*s'): --resume keeps it only for the same config; use another "
+        "-o, or --force to replace it",
+        output_path, line, file_length > 200 ? 200 : file_length, a,
+        run_length > 200 ? 200 : run_length, b);
+    free(stored);
+    return status;
+}
+
 /* ------------------------------------------------------------------ sweeps and work items */
 
 /* Set by SIGTERM (Slurm's pre-emption signal): finish the blocks in hand, checkpoint, exit. */
@@ -437,10 +467,18 @@ mf_status mf_run(const mf_run_options *options, MPI_Comm comm, FILE *summary) {
     int already_complete = 0;
     if (status == MF_OK && rank == 0) {
         struct stat st;
-        if (options->resume && stat(output_path, &st) == 0 &&
-            !mf_checkpoint_exists(checkpoint_dir)) {
+        const int finished =
+            options->resume && stat(output_path, &st) == 0 && !mf_checkpoint_exists(checkpoint_dir);
+        if (finished) status = check_finished_config(output_path, config_text);
+        if (finished && status == MF_OK) {
             already_complete = 1; /* a requeued job whose run had finished */
+        } else if (finished && !options->force) {
+            /* another config's finished file: refused (the message says so) */
         } else {
+            if (finished) { /* --force: run again and replace it */
+                mf_error_clear();
+                status = MF_OK;
+            }
             status = mf_output_check_target(output_path, options->force);
             if (status == MF_OK && mf_checkpoint_exists(checkpoint_dir) && !options->resume) {
                 if (options->force)
@@ -487,9 +525,9 @@ mf_status mf_run(const mf_run_options *options, MPI_Comm comm, FILE *summary) {
     checkpoint.interval = options->checkpoint_interval;
     checkpoint.last_write = now_seconds();
     if (status == MF_OK)
-        checkpoint.identity =
-            (mf_checkpoint_identity){mf_hash_text(config_text), point_first, point_stop,
-                                     blocks_per_point, config->run.steps};
+        checkpoint.identity = (mf_checkpoint_identity){
+            mf_hash_text(config_text), point_first,       point_stop,
+            blocks_per_point,          config->run.steps, config->run.block_paths};
     mf_work_result *loaded = NULL;
     int64_t n_loaded = 0;
     if (status == MF_OK && rank == 0 && options->resume)

@@ -1,7 +1,9 @@
-/* Checkpoints (src/run/checkpoint.c, format 2): blocks saved in the wire format come back
- * bit for bit, ledgers included; a truncated file, a corrupt item length and a format 1 file
+/* Checkpoints (src/run/checkpoint.c, format 3): blocks saved in the wire format come back
+ * bit for bit, ledgers included; a truncated file, a corrupt item length, a format 1 file, one
+ * flipped byte anywhere, and crafted contents with a valid checksum (indices out of range, NaN)
  * are refused with MF_ERR_INPUT, never read past. */
 #include <criterion/criterion.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,7 +14,7 @@
 
 #define STEPS 6
 
-static const mf_checkpoint_identity identity = {0x1234abcdULL, 0, 2, 3, STEPS};
+static const mf_checkpoint_identity identity = {0x1234abcdULL, 0, 2, 3, STEPS, 4};
 
 static void fill(mf_work_result *item, int64_t point, int64_t block) {
     memset(item, 0, sizeof *item);
@@ -148,4 +150,102 @@ Test(checkpoint, truncated_or_corrupt_files_are_refused) {
     for (int k = 0; k < 2; k++)
         mf_block_result_free(&items[k].result);
     mf_checkpoint_remove(dir);
+}
+
+static unsigned char *read_file(const char *path, long *size) {
+    *size = file_size(path);
+    unsigned char *bytes = malloc((size_t)*size);
+    FILE *file = fopen(path, "rb");
+    cr_assert_eq(fread(bytes, 1, (size_t)*size, file), (size_t)*size);
+    fclose(file);
+    return bytes;
+}
+
+static void write_file(const char *path, const unsigned char *bytes, long size) {
+    FILE *file = fopen(path, "wb");
+    cr_assert_eq(fwrite(bytes, 1, (size_t)size, file), (size_t)size);
+    fclose(file);
+}
+
+Test(checkpoint, one_flipped_byte_anywhere_is_refused) {
+    char dir[300], path[400];
+    snprintf(dir, sizeof dir, "%s/run.h5.checkpoint", mf_test_tmpdir());
+    snprintf(path, sizeof path, "%s/rank-0.ckpt", dir);
+    mf_work_result items[2];
+    write_two(dir, items);
+    long size;
+    unsigned char *bytes = read_file(path, &size);
+    static const unsigned char flips[] = {0x01, 0x80, 0xff};
+    for (long offset = 0; offset < size; offset++)
+        for (size_t f = 0; f < sizeof flips; f++) {
+            bytes[offset] ^= flips[f];
+            write_file(path, bytes, size);
+            bytes[offset] ^= flips[f];
+            mf_work_result *loaded = NULL;
+            int64_t n = 0;
+            cr_assert_eq(mf_checkpoint_load(dir, &identity, &loaded, &n), MF_ERR_INPUT,
+                         "byte %ld of %ld flipped by 0x%02x was accepted", offset, size, flips[f]);
+            cr_assert_null(loaded);
+            cr_assert_not_null(strstr(mf_error_message(), "rank-0.ckpt"), "%s", mf_error_message());
+            cr_assert_not_null(strstr(mf_error_message(), "--force"), "%s", mf_error_message());
+        }
+    free(bytes);
+    for (int k = 0; k < 2; k++)
+        mf_block_result_free(&items[k].result);
+    mf_checkpoint_remove(dir);
+}
+
+/* Contents a checksum cannot catch (the file was written with them): still refused. */
+static void refuse_written(const char *what, mf_work_result *item) {
+    char dir[300];
+    snprintf(dir, sizeof dir, "%s/crafted.h5.checkpoint", mf_test_tmpdir());
+    const uint8_t done[1] = {1};
+    cr_assert_eq(mf_checkpoint_write(dir, 0, &identity, item, done, 1), MF_OK);
+    mf_work_result *loaded = NULL;
+    int64_t n = 0;
+    cr_assert_eq(mf_checkpoint_load(dir, &identity, &loaded, &n), MF_ERR_INPUT, "%s accepted",
+                 what);
+    cr_assert_null(loaded);
+    mf_checkpoint_remove(dir);
+}
+
+Test(checkpoint, crafted_indices_and_values_are_refused) {
+    static const int64_t bad_blocks[] = {-1, 3, 16, 1000, 100000};
+    for (size_t i = 0; i < sizeof bad_blocks / sizeof bad_blocks[0]; i++) {
+        mf_work_result item;
+        fill(&item, 0, 1);
+        item.block = bad_blocks[i];
+        refuse_written("an out-of-range block", &item);
+        mf_block_result_free(&item.result);
+    }
+    static const int64_t bad_points[] = {-1, 2, 16, 100000};
+    for (size_t i = 0; i < sizeof bad_points / sizeof bad_points[0]; i++) {
+        mf_work_result item;
+        fill(&item, 0, 1);
+        item.point = bad_points[i];
+        refuse_written("an out-of-range point", &item);
+        mf_block_result_free(&item.result);
+    }
+    mf_work_result item;
+    fill(&item, 0, 1);
+    item.result.rows[2].bad_debt = NAN;
+    refuse_written("a NaN bad debt", &item);
+    cr_assert_not_null(strstr(mf_error_message(), "bad_debt"), "%s", mf_error_message());
+    mf_block_result_free(&item.result);
+    fill(&item, 0, 1);
+    item.result.rows[1].path_index += 1;
+    refuse_written("a shifted path index", &item);
+    mf_block_result_free(&item.result);
+    fill(&item, 0, 1);
+    item.result.cascades[0] = -5.0;
+    refuse_written("a negative cascade notional", &item);
+    mf_block_result_free(&item.result);
+    fill(&item, 0, 1);
+    item.result.profile[3] = INFINITY;
+    refuse_written("an infinite profile value", &item);
+    mf_block_result_free(&item.result);
+    fill(&item, 0, 1);
+    item.result.ledgers[0].final_fund = NAN;
+    refuse_written("a NaN in the ledger", &item);
+    mf_block_result_free(&item.result);
 }
