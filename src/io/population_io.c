@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -16,6 +17,8 @@
 #define POPULATION_VERSION_MAJOR 1
 #define POPULATION_VERSION_MINOR 0
 #define POPULATION_GROUP "population"
+/* The most accounts a snapshot may declare (positions: 8 per account), far above any venue. */
+#define MF_POPULATION_MAX_ACCOUNTS ((int64_t)1 << 31)
 
 typedef enum { KIND_U8, KIND_I64, KIND_F64 } column_kind;
 
@@ -288,14 +291,36 @@ static mf_status column_length(hid_t group, const column_spec *spec, const char 
 static mf_status read_column(hid_t group, const column_spec *spec, const char *path, int64_t n,
                              void *out) {
     if (n == 0) return MF_OK;
+    /* Small integers are read at full width first: HDF5 would clip an out-of-range value
+     * (an asset index of -1 stored as int16 would load as 0, the first asset). */
+    int64_t *wide = NULL;
+    if (spec->kind == KIND_U8) {
+        wide = malloc((size_t)n * sizeof *wide);
+        if (!wide)
+            return MF_FAIL(MF_ERR_MEMORY, "population file '%s': out of memory for /population/%s",
+                           path, spec->name);
+    }
     hid_t dataset = H5Dopen2(group, spec->name, H5P_DEFAULT);
-    int ok = dataset >= 0 &&
-             H5Dread(dataset, memory_type(spec->kind), H5S_ALL, H5S_ALL, H5P_DEFAULT, out) >= 0;
+    int ok = dataset >= 0 && H5Dread(dataset, wide ? H5T_NATIVE_INT64 : memory_type(spec->kind),
+                                     H5S_ALL, H5S_ALL, H5P_DEFAULT, wide ? (void *)wide : out) >= 0;
     if (dataset >= 0) H5Dclose(dataset);
-    if (!ok)
+    if (!ok) {
+        free(wide);
         return MF_FAIL(MF_ERR_INPUT,
                        "population file '%s': cannot read dataset /population/%s (damaged file?)",
                        path, spec->name);
+    }
+    for (int64_t i = 0; wide && i < n; i++) {
+        if (wide[i] < 0 || wide[i] > UINT8_MAX) {
+            const long long value = (long long)wide[i];
+            free(wide);
+            return MF_FAIL(MF_ERR_INPUT,
+                           "population file '%s': /population/%s[%lld] is %lld, out of range", path,
+                           spec->name, (long long)i, value);
+        }
+        ((uint8_t *)out)[i] = (uint8_t)wide[i];
+    }
+    free(wide);
     return MF_OK;
 }
 
@@ -394,8 +419,21 @@ static mf_status load_file(mf_store *store, const char *path, const mf_config *c
                          "population file '%s': %lld positions for %lld accounts (every account "
                          "needs at least one position)",
                          path, (long long)lengths[2], (long long)lengths[0]);
+    /* Sizes declared in the file are bounded before anything is allocated for them. */
+    if (status == MF_OK && (lengths[0] > MF_POPULATION_MAX_ACCOUNTS ||
+                            lengths[2] > MF_POPULATION_MAX_ACCOUNTS * (int64_t)MF_MAX_ASSETS))
+        status = MF_FAIL(MF_ERR_INPUT,
+                         "population file '%s' declares %lld accounts and %lld positions, more "
+                         "than marginfall holds (%lld accounts)",
+                         path, (long long)lengths[0], (long long)lengths[2],
+                         (long long)MF_POPULATION_MAX_ACCOUNTS);
     if (status == MF_OK) {
         status = mf_store_alloc(store, lengths[0], lengths[2], config->market.n_assets);
+        if (status == MF_ERR_MEMORY)
+            status = MF_FAIL(MF_ERR_MEMORY,
+                             "population file '%s': not enough memory for its %lld accounts and "
+                             "%lld positions",
+                             path, (long long)lengths[0], (long long)lengths[2]);
         for (int c = 0; c < N_COLUMNS && status == MF_OK; c++)
             status = read_column(group, &columns[c], path, lengths[c], column_data(store, c));
         for (int k = 0; status == MF_OK && k < config->market.n_assets; k++)

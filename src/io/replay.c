@@ -105,7 +105,21 @@ static int find_column(char *header, const char *name, char *columns, size_t siz
     return index;
 }
 
+/* A replay is read from a regular file only: opening a FIFO or a device for reading can block
+ * for ever or never end. */
+static mf_status check_regular(const char *path) {
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return MF_FAIL(MF_ERR_INPUT, "cannot open replay file '%s': %s", path, strerror(errno));
+    if (!S_ISREG(st.st_mode))
+        return MF_FAIL(MF_ERR_INPUT,
+                       "replay file '%s' is not a regular file (a directory, FIFO or device)",
+                       path);
+    return MF_OK;
+}
+
 static mf_status read_csv(const char *path, const char *column, series *s) {
+    MF_CHECK(check_regular(path));
     FILE *file = fopen(path, "r");
     if (!file)
         return MF_FAIL(MF_ERR_INPUT, "cannot open replay file '%s': %s", path, strerror(errno));
@@ -180,9 +194,7 @@ static mf_status read_csv(const char *path, const char *column, series *s) {
 }
 
 static mf_status read_hdf5(const char *path, const char *dataset_name, series *s) {
-    struct stat st;
-    if (stat(path, &st) != 0)
-        return MF_FAIL(MF_ERR_INPUT, "cannot open replay file '%s': %s", path, strerror(errno));
+    MF_CHECK(check_regular(path));
     if (H5Fis_hdf5(path) <= 0)
         return MF_FAIL(MF_ERR_INPUT, "replay file '%s' is not an HDF5 file", path);
     hid_t file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
