@@ -497,8 +497,9 @@ static mf_status phase_breaker(step_context *step) {
 static mf_status not_finite(int64_t path, int32_t step, const char *what, double value) {
     return MF_FAIL(
         MF_ERR_NUMERIC,
-        "path %lld, step %d: %s became %g, not a positive finite number; the scenario is too "
-        "extreme for double precision (docs/model.md, \"Numbers that stay numbers\")",
+        "path %lld, step %d: %s became %g; results must stay finite (and prices > 0), so the "
+        "run stops: the scenario is too extreme for double precision (docs/model.md, "
+        "\"Numbers that stay numbers\")",
         (long long)path, (int)step, what, value);
 }
 
