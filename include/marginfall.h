@@ -41,6 +41,7 @@ typedef enum {
     MF_ERR_MPI = 6,         /* an MPI call failed */
     MF_ERR_INTERNAL = 7,    /* a broken invariant: a bug */
     MF_ERR_INTERRUPTED = 8, /* stopped by SIGTERM after writing a checkpoint: rerun with --resume */
+    MF_ERR_NUMERIC = 9,     /* a path's results became non-finite (message: path, step, value) */
 } mf_status;
 
 /* The message of the calling thread's last error ("" when none). */

@@ -92,6 +92,17 @@ void mf_venue_price(const mf_venue_params *params, int asset, const mf_index_sta
     state->depth = effective_depth(params, asset, state);
 }
 
+/* Keep J = J_perm + J_trans within +-MF_IMPACT_MAX_LOG: J_perm first, then J_trans takes up
+ * the rest. Comparisons only, so a J inside the bound is left exactly as it is; a NaN (from a
+ * NaN flow) is left for the engine's finiteness check to report. */
+static void clamp_impact(mf_venue_book_state *state) {
+    if (state->impact_perm < -MF_IMPACT_MAX_LOG) state->impact_perm = -MF_IMPACT_MAX_LOG;
+    if (state->impact_perm > MF_IMPACT_MAX_LOG) state->impact_perm = MF_IMPACT_MAX_LOG;
+    const double total = state->impact_perm + state->impact_trans;
+    if (total < -MF_IMPACT_MAX_LOG) state->impact_trans = -MF_IMPACT_MAX_LOG - state->impact_perm;
+    if (total > MF_IMPACT_MAX_LOG) state->impact_trans = MF_IMPACT_MAX_LOG - state->impact_perm;
+}
+
 static double impact_shape(mf_impact_law law, double u) {
     switch (law) {
     case MF_IMPACT_LINEAR:
@@ -106,9 +117,14 @@ double mf_venue_impact(const mf_venue_params *params, const mf_index_state *inde
                        mf_venue_book_state *state, double net_sold_usd) {
     if (net_sold_usd == 0 || isinf(state->depth)) return state->mark;
     const double u = net_sold_usd / state->depth;
-    const double jump = -0.01 * impact_shape(params->impact_law, u);
+    double jump = -0.01 * impact_shape(params->impact_law, u);
+    /* Extreme flow (or a near-zero depth): bound the round's impact so that its shares stay
+     * finite (phi x inf would be NaN at phi = 0). Never reached by a finite, moderate flow. */
+    if (jump < -2 * MF_IMPACT_MAX_LOG) jump = -2 * MF_IMPACT_MAX_LOG;
+    if (jump > 2 * MF_IMPACT_MAX_LOG) jump = 2 * MF_IMPACT_MAX_LOG;
     state->impact_perm += params->permanent_fraction * jump;
     state->impact_trans += (1.0 - params->permanent_fraction) * jump;
+    clamp_impact(state);
     state->mark = exp(index->log_index + state->impact_perm + state->impact_trans);
     track_mark(state);
     return state->mark;

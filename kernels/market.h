@@ -8,6 +8,13 @@
 
 #include "book.h"
 
+/* Bound on the log impact (docs/model.md, "Market impact"): a single round's impact and the
+ * total J = J_perm + J_trans are kept within [-MF_IMPACT_MAX_LOG, +MF_IMPACT_MAX_LOG] =
+ * +-ln(1e6), so impact alone never moves the mark more than a factor 1e6 from the index and
+ * the mark stays positive and finite whenever the index is. Only a value beyond the bound is
+ * changed: impact within it keeps every bit. */
+#define MF_IMPACT_MAX_LOG 13.815510557964274 /* ln(1e6) */
+
 /* Price-impact law g(u) of a venue's book (market.impact.law). */
 typedef enum { MF_IMPACT_LINEAR = 0, MF_IMPACT_SQRT = 1 } mf_impact_law;
 
@@ -69,7 +76,8 @@ void mf_venue_book_init(const mf_venue_params *params, int asset, const mf_index
 void mf_venue_price(const mf_venue_params *params, int asset, const mf_index_state *index,
                     mf_venue_book_state *state);
 /* Apply one round's net liquidation flow (USD, > 0 = net selling) to the mark; returns the
- * post-impact mark. With infinite depth or zero flow the mark is unchanged. */
+ * post-impact mark. With infinite depth or zero flow the mark is unchanged. The round's log
+ * impact and the total J are clamped to +-MF_IMPACT_MAX_LOG (see above). */
 double mf_venue_impact(const mf_venue_params *params, const mf_index_state *index,
                        mf_venue_book_state *state, double net_sold_usd);
 

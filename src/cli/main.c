@@ -65,7 +65,9 @@ static const char help_text[] =
     "  0 success; 1 usage error; 2 config error; 3 unreadable input (replay, population or\n"
     "  result file); 4 output error (file exists without --force, or cannot be written);\n"
     "  5 out of memory; 6 MPI error; 7 internal error (a bug: please report it);\n"
-    "  8 stopped by SIGTERM after writing a checkpoint (rerun with --resume).\n"
+    "  8 stopped by SIGTERM after writing a checkpoint (rerun with --resume);\n"
+    "  9 numeric error (a path's results stopped being finite numbers: the message names the\n"
+    "  path and the step; the scenario is too extreme for double precision).\n"
     "\n"
     "Options for merge:\n"
     "  --allow-gaps        Merge even if some points of the sweep are in no input.\n"
@@ -217,8 +219,7 @@ int main(int argc, char **argv) {
         line_length += strlen(argv[i]) + 1;
     char *command_line = calloc(line_length, 1);
     if (!overrides || !command_line) {
-        if (rank == 0)
-            fprintf(stderr, "marginfall: %s\n", mf_status_name(MF_ERR_MEMORY));
+        if (rank == 0) fprintf(stderr, "marginfall: %s\n", mf_status_name(MF_ERR_MEMORY));
         code = MF_ERR_MEMORY;
         goto cleanup;
     }

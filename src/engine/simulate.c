@@ -2,6 +2,7 @@
 
 #include <math.h>
 #include <omp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -58,6 +59,7 @@ struct mf_workspace {
     int32_t max_rounds[MF_MAX_BATCH];
     mf_cascade *cascades; /* steps */
     mf_trace *trace;
+    const volatile sig_atomic_t *stop; /* polled between steps, or NULL */
 };
 
 /* ---------------------------------------------------------------- model */
@@ -176,6 +178,10 @@ void mf_workspace_set_trace(mf_workspace *ws, mf_trace *trace) {
     ws->trace = trace;
 }
 
+void mf_workspace_set_stop_flag(mf_workspace *ws, const volatile sig_atomic_t *stop) {
+    ws->stop = stop;
+}
+
 void mf_workspace_set_parallel_threshold(mf_workspace *ws, int64_t min_account_paths) {
     ws->parallel_margin = ws->n_accounts * ws->batch >= min_account_paths;
 }
@@ -261,7 +267,8 @@ static double composite_log_price(const mf_scenario *scenario, const mf_venue *v
 typedef struct {
     const mf_scenario *scenario;
     mf_workspace *ws;
-    int batch; /* paths in this batch (<= ws->batch) */
+    int64_t first_path; /* the path of batch slot 0 */
+    int batch;          /* paths in this batch (<= ws->batch) */
     int32_t t;
     int trace_b; /* the traced path's slot in the batch, or -1 */
     uint8_t active[MF_MAX_BATCH];
@@ -483,7 +490,73 @@ static mf_status phase_breaker(step_context *step) {
     return MF_OK;
 }
 
-/* Record the step: fund, composite prices, trace. */
+/* ---------------------------------------------------------------- finiteness */
+
+/* A value that stopped being a number (or a price that is not positive): the run stops here,
+ * naming the path and the step, instead of reducing it. */
+static mf_status not_finite(int64_t path, int32_t step, const char *what, double value) {
+    return MF_FAIL(
+        MF_ERR_NUMERIC,
+        "path %lld, step %d: %s became %g; results must stay finite (and prices > 0), so the "
+        "run stops: the scenario is too extreme for double precision (docs/model.md, "
+        "\"Numbers that stay numbers\")",
+        (long long)path, (int)step, what, value);
+}
+
+#define MF_REQUIRE_FINITE(path, step, what, value)                                                 \
+    do {                                                                                           \
+        const double mf_value_ = (value);                                                          \
+        if (!isfinite(mf_value_)) return not_finite((path), (step), (what), mf_value_);            \
+    } while (0)
+
+/* The end of step t on every path of the batch: prices, money and flows. Reads only. */
+static mf_status check_step_finite(const step_context *step) {
+    const mf_workspace *ws = step->ws;
+    const int32_t t = step->t;
+    const int32_t steps = ws->steps;
+    for (int b = 0; b < step->batch; b++) {
+        const int64_t path = step->first_path + b;
+        for (int k = 0; k < ws->n_assets; k++) {
+            const double mark = ws->books[b][k].mark;
+            if (!(mark > 0) || isinf(mark)) return not_finite(path, t, "a mark price", mark);
+            MF_REQUIRE_FINITE(path, t, "a log index price", ws->index[b][k].log_index);
+        }
+        const mf_settlement_state *money = &ws->money[b];
+        MF_REQUIRE_FINITE(path, t, "the insurance fund", money->fund);
+        MF_REQUIRE_FINITE(path, t, "the fund's minimum", money->fund_min);
+        MF_REQUIRE_FINITE(path, t, "the bad debt", money->bad_debt);
+        MF_REQUIRE_FINITE(path, t, "the uncovered deficit", money->uncovered_deficit);
+        MF_REQUIRE_FINITE(path, t, "the liquidation fees", money->fees);
+        MF_REQUIRE_FINITE(path, t, "the equity kept by traders", money->trader_kept);
+        MF_REQUIRE_FINITE(path, t, "the realised trading PnL", ws->engines[b].realized_trading_pnl);
+        MF_REQUIRE_FINITE(path, t, "the liquidated notional",
+                          ws->step_notional[(int64_t)b * steps + t]);
+        MF_REQUIRE_FINITE(path, t, "the composite mark",
+                          ws->composite_mark[(int64_t)b * (steps + 1) + t + 1]);
+        MF_REQUIRE_FINITE(path, t, "the composite index",
+                          ws->composite_index[(int64_t)b * (steps + 1) + t + 1]);
+    }
+    return MF_OK;
+}
+
+mf_status mf_check_path_finite(int64_t path, int32_t step, const mf_path_row *row,
+                               const mf_path_ledger *ledger) {
+    const int n = mf_path_column_count();
+    for (int c = 0; c < n; c++) {
+        const mf_path_column *column = mf_path_column_describe(c);
+        if (column->type != MF_COLUMN_F64) continue;
+        double value;
+        memcpy(&value, mf_path_column_value(column, row, ledger), sizeof value);
+        if (!isfinite(value)) {
+            char what[96];
+            snprintf(what, sizeof what, "the path's %s", column->name);
+            return not_finite(path, step, what, value);
+        }
+    }
+    return MF_OK;
+}
+
+/* Record the step: fund, composite prices, trace; then check that it is all numbers. */
 static mf_status phase_record(step_context *step) {
     mf_workspace *ws = step->ws;
     const mf_scenario *scenario = step->scenario;
@@ -507,7 +580,7 @@ static mf_status phase_record(step_context *step) {
         }
         trace->liquidated_notional[t] = ws->step_notional[(int64_t)b * steps + t];
     }
-    return MF_OK;
+    return check_step_finite(step);
 }
 
 /* The step, in order (docs/model.md, "The step"). */
@@ -598,6 +671,7 @@ static mf_status simulate_batch(const mf_scenario *scenario, mf_workspace *ws, i
     memset(&step, 0, sizeof step);
     step.scenario = scenario;
     step.ws = ws;
+    step.first_path = first_path;
     step.batch = batch;
     step.trace_b = -1;
     for (int b = 0; b < batch; b++) {
@@ -622,6 +696,9 @@ static mf_status simulate_batch(const mf_scenario *scenario, mf_workspace *ws, i
     const int trace_b = step.trace_b;
 
     for (int32_t t = 0; t < steps; t++) {
+        if (ws->stop && *ws->stop)
+            return MF_FAIL(MF_ERR_INTERRUPTED, "stopped by SIGTERM at step %d of paths %lld..%lld",
+                           (int)t, (long long)first_path, (long long)(first_path + batch - 1));
         step.t = t;
         for (int phase = 0; phase < MF_N_STEP_PHASES; phase++)
             MF_CHECK(step_phases[phase].run(&step));
@@ -673,6 +750,8 @@ static mf_status simulate_batch(const mf_scenario *scenario, mf_workspace *ws, i
             fields[MF_CASCADE_ACCOUNTS] = cascade->accounts;
             fields[MF_CASCADE_AMPLIFICATION] = cascade->amplification;
             fields[MF_CASCADE_DURATION] = (double)(cascade->end - cascade->start + 1);
+            MF_REQUIRE_FINITE(path, cascade->end, "a cascade's amplification",
+                              cascade->amplification);
             MF_CHECK(mf_block_result_add_cascade(block, fields));
         }
         row->max_rounds = ws->max_rounds[b];
@@ -681,6 +760,7 @@ static mf_status simulate_batch(const mf_scenario *scenario, mf_workspace *ws, i
                 trace->liquidated_accounts[a] =
                     (ws->account_state[a * stride + b] & MF_ACCOUNT_COUNTED) != 0;
         close_ledger(venue, ws, b, &block->ledgers[local]);
+        MF_CHECK(mf_check_path_finite(path, steps, row, &block->ledgers[local]));
     }
     return MF_OK;
 }

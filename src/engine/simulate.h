@@ -4,6 +4,7 @@
 #ifndef MF_SIMULATE_H
 #define MF_SIMULATE_H
 
+#include <signal.h>
 #include <stdint.h>
 
 #include "book.h"
@@ -57,6 +58,17 @@ typedef struct {
     uint8_t *liquidated_accounts; /* n_accounts: 1 where the account was liquidated */
 } mf_trace;
 void mf_workspace_set_trace(mf_workspace *workspace, mf_trace *trace);
+
+/* A stop flag (the run's SIGTERM flag) polled between steps: once it is non-zero,
+ * mf_simulate_block returns MF_ERR_INTERRUPTED within one step and the block's results are
+ * incomplete (the caller must drop them). NULL (the default): never polled. */
+void mf_workspace_set_stop_flag(mf_workspace *workspace, const volatile sig_atomic_t *stop);
+
+/* The end-of-path check: MF_OK when every floating-point field of the path's row and ledger
+ * is finite, else MF_ERR_NUMERIC with a message naming the path, the step and the field (the
+ * engine also checks prices, money and flows at the end of every step). */
+mf_status mf_check_path_finite(int64_t path, int32_t step, const mf_path_row *row,
+                               const mf_path_ledger *ledger);
 
 /* The margin phase opens an OpenMP region only when accounts x batch >= this many account-paths
  * (default MF_PARALLEL_MIN_ACCOUNT_PATHS in simulate.c, see docs/performance.md); tests set 0 to

@@ -349,8 +349,10 @@ static mf_status simulate_segment(const mf_model *model, int64_t begin, int64_t 
     mf_workspace *workspaces[256] = {NULL};
     if (n_workspaces > 256) return MF_FAIL(MF_ERR_USAGE, "at most 256 OpenMP threads per rank");
     mf_status status = MF_OK;
-    for (int t = 0; t < n_workspaces && status == MF_OK; t++)
+    for (int t = 0; t < n_workspaces && status == MF_OK; t++) {
         status = mf_workspace_create(&workspaces[t], model);
+        if (status == MF_OK) mf_workspace_set_stop_flag(workspaces[t], &stop_requested);
+    }
     int64_t failed_item = end;
     mf_status failed_status = MF_OK;
     char failed_message[2048] = "";
@@ -372,6 +374,8 @@ static mf_status simulate_segment(const mf_model *model, int64_t begin, int64_t 
                 if (item_status == MF_OK) {
                     checkpoint->done[i] = 1;
                     (*done_items)++;
+                } else if (item_status == MF_ERR_INTERRUPTED && stop_requested) {
+                    /* SIGTERM within the block: it is not done, --resume redoes it. */
                 } else if (i < failed_item) {
                     /* The lowest failing item's error is reported: deterministic. */
                     failed_item = i;

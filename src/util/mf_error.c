@@ -63,6 +63,8 @@ const char *mf_status_name(mf_status status) {
         return "internal error";
     case MF_ERR_INTERRUPTED:
         return "interrupted";
+    case MF_ERR_NUMERIC:
+        return "numeric error";
     }
     return "unknown error";
 }

@@ -38,6 +38,8 @@ Test(api, status_names_and_error_state) {
     cr_assert_str_eq(mf_error_message(), "");
     cr_assert_eq(MF_ERR_MPI, 6);
     cr_assert_eq(MF_ERR_INTERRUPTED, 8);
+    cr_assert_eq(MF_ERR_NUMERIC, 9);
+    cr_assert_str_eq(mf_status_name(MF_ERR_NUMERIC), "numeric error");
 }
 
 Test(api, config_check_resolves_and_counts_points) {

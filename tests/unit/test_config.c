@@ -371,7 +371,7 @@ Test(config, more_range_checks_name_their_key) {
         const char *expected;
     } cases[] = {
         {"run:\n  paths: 0\n", "s.yaml:2: run.paths: must be >= 1"},
-        {"run:\n  steps: 0\n", "s.yaml:2: run.steps: must be >= 1"},
+        {"run:\n  steps: 0\n", "s.yaml:2: run.steps: must be in 1..1000000"},
         {"run:\n  dt_seconds: 0\n", "s.yaml:2: run.dt_seconds"},
         {"run:\n  batch_paths: 17\n", "s.yaml:2: run.batch_paths: must be in 1..16"},
         {"run:\n  block_paths: 0\n", "s.yaml:2: run.block_paths"},
@@ -1453,8 +1453,9 @@ Test(schema, markdown_and_json) {
     cr_assert_eq(mf_config_schema_text("markdown", &markdown), MF_OK);
     cr_assert_eq(mf_config_schema_text("json", &json), MF_OK);
     cr_expect(strstr(markdown, "<!-- schema:begin venue.markets[].tiers[] -->\n") != NULL);
-    cr_expect(strstr(markdown, "| `venue.max_rounds` | int32 | rounds | 50 | >= 1 |") != NULL, "%s",
-              markdown);
+    cr_expect(strstr(markdown, "| `venue.max_rounds` | int32 | rounds | 50 | in [1, 10000] |") !=
+                  NULL,
+              "%s", markdown);
     cr_expect(strstr(json, "\"key\": \"run.margin_kernel\"") != NULL);
     cr_expect_eq(mf_config_schema_text("yaml", &markdown), MF_ERR_USAGE);
     free(markdown);

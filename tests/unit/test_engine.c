@@ -525,3 +525,81 @@ Test(margin_models, parallel_and_serial_margin_phase_give_the_same_bits) {
     mf_model_free(&model);
     mf_store_free(&store);
 }
+
+/* ---- numbers that stay numbers (issue 8) ---- */
+
+Test(finite, the_path_check_trips_on_an_injected_nan_and_names_path_step_and_field) {
+    mf_path_row row;
+    mf_path_ledger ledger;
+    memset(&row, 0, sizeof row);
+    memset(&ledger, 0, sizeof ledger);
+    row.bad_debt = 12.5;
+    ledger.final_fund = 1e15;
+    cr_assert_eq(mf_check_path_finite(3, 240, &row, &ledger), MF_OK);
+    row.bad_debt = NAN;
+    cr_assert_eq(mf_check_path_finite(3, 240, &row, &ledger), MF_ERR_NUMERIC);
+    const char *message = mf_error_message();
+    cr_assert(strstr(message, "path 3, step 240") != NULL, "%s", message);
+    cr_assert(strstr(message, "bad_debt") != NULL, "%s", message);
+    row.bad_debt = 0;
+    ledger.trading_pnl = -INFINITY;
+    cr_assert_eq(mf_check_path_finite(7, 12, &row, &ledger), MF_ERR_NUMERIC);
+    message = mf_error_message();
+    cr_assert(strstr(message, "path 7, step 12") != NULL, "%s", message);
+    cr_assert(strstr(message, "trading_pnl") != NULL, "%s", message);
+    mf_error_clear();
+}
+
+/* Simulate one block of `paths` paths; returns the status (the block is freed). */
+static mf_status simulate_status(const mf_config *config, int64_t paths,
+                                 const volatile sig_atomic_t *stop) {
+    mf_store store;
+    cr_assert_eq(mf_population_generate(&store, config), MF_OK, "%s", mf_error_message());
+    mf_model model;
+    cr_assert_eq(mf_model_build(&model, config, &store), MF_OK, "%s", mf_error_message());
+    mf_workspace *workspace = NULL;
+    cr_assert_eq(mf_workspace_create(&workspace, &model), MF_OK);
+    mf_workspace_set_stop_flag(workspace, stop);
+    mf_block_result block;
+    cr_assert_eq(mf_block_result_init(&block, model.steps, 0, paths), MF_OK);
+    const mf_status status = mf_simulate_block(&model, workspace, &block);
+    mf_block_result_free(&block);
+    mf_workspace_free(workspace);
+    mf_model_free(&model);
+    mf_store_free(&store);
+    return status;
+}
+
+Test(finite, an_index_that_leaves_double_range_stops_the_block_naming_path_and_step) {
+    mf_config config;
+    load_small(&config, 4);
+    /* Day-long steps at 10000% volatility: -sigma^2 dt / 2 alone is -13.7 a step, so the
+     * index underflows to 0 within about 60 steps (values the schema allows). */
+    config.run.dt_seconds = 86400;
+    for (int k = 0; k < config.market.n_assets; k++)
+        config.market.assets[k].volatility = 100;
+    cr_assert_eq(simulate_status(&config, 4, NULL), MF_ERR_NUMERIC, "%s", mf_error_message());
+    const char *message = mf_error_message();
+    cr_assert(strstr(message, "path ") != NULL && strstr(message, ", step ") != NULL, "%s",
+              message);
+    cr_assert(strstr(message, "mark price") != NULL, "%s", message);
+    mf_error_clear();
+}
+
+Test(finite, a_thin_book_runs_to_finite_results) {
+    mf_config config;
+    load_small(&config, 8);
+    config.venue.markets[0].depth_usd = 10; /* issue 8: used to reach mark 0 and NaN */
+    cr_assert_eq(simulate_status(&config, 8, NULL), MF_OK, "%s", mf_error_message());
+}
+
+Test(stop, a_raised_stop_flag_ends_the_block_within_a_step) {
+    mf_config config;
+    load_small(&config, 4);
+    volatile sig_atomic_t stop = 1;
+    cr_assert_eq(simulate_status(&config, 4, &stop), MF_ERR_INTERRUPTED);
+    cr_assert(strstr(mf_error_message(), "step 0") != NULL, "%s", mf_error_message());
+    mf_error_clear();
+    stop = 0;
+    cr_assert_eq(simulate_status(&config, 4, &stop), MF_OK, "%s", mf_error_message());
+}

@@ -528,3 +528,46 @@ Test(reduce, quantiles_expected_shortfall_and_bins) {
     for (int i = 0; i < 5; i++)
         cr_assert_eq(values[i], i + 1);
 }
+
+Test(market, extreme_flow_keeps_the_mark_positive_finite_and_within_the_bound) {
+    const mf_impact_law laws[] = {MF_IMPACT_LINEAR, MF_IMPACT_SQRT};
+    const double phis[] = {0.0, 0.5, 1.0};
+    const double flows[] = {1e300, -1e300, INFINITY, -INFINITY, 1e30, -1e30};
+    for (int l = 0; l < 2; l++)
+        for (int p = 0; p < 3; p++)
+            for (int f = 0; f < 6; f++) {
+                /* A near-zero depth and an enormous (even infinite) flow, many rounds. */
+                mf_venue_params market = linear_market(1e-300, phis[p]);
+                market.impact_law = laws[l];
+                asset_fixture state;
+                asset_init(&market, 0, log(100.0), &state);
+                for (int round = 0; round < 1000; round++) {
+                    const double mark =
+                        mf_venue_impact(&market, &state.index, &state.book, flows[f]);
+                    cr_assert(isfinite(mark) && mark > 0, "law %d phi %g flow %g round %d: %g", l,
+                              phis[p], flows[f], round, mark);
+                    const double j = state.book.impact_perm + state.book.impact_trans;
+                    cr_assert(fabs(j) <= MF_IMPACT_MAX_LOG * (1 + 1e-15), "J = %g", j);
+                }
+                /* The bound is reached: a factor 1e6 from the index, no more. */
+                const double ratio = state.book.mark / 100.0;
+                if (flows[f] > 0)
+                    cr_assert_float_eq(ratio, 1e-6, 1e-12);
+                else
+                    cr_assert_float_eq(ratio, 1e6, 1e-3);
+                /* Reverse flow from the bound moves the mark back, still finite. */
+                mf_venue_impact(&market, &state.index, &state.book, -flows[f]);
+                cr_assert(isfinite(state.book.mark) && state.book.mark > 0);
+                mf_index_advance(log(100.0), &state.index);
+                mf_venue_price(&market, 0, &state.index, &state.book);
+                cr_assert(isfinite(state.book.mark) && state.book.mark > 0);
+                cr_assert(isfinite(state.book.max_mark_drawdown));
+            }
+    /* Inside the bound nothing changes: 20M into 20M of depth is exactly -0.01. */
+    mf_venue_params market = linear_market(20e6, 0.25);
+    asset_fixture state;
+    asset_init(&market, 0, log(100.0), &state);
+    mf_venue_impact(&market, &state.index, &state.book, 20e6);
+    cr_assert(state.book.impact_perm == 0.25 * -0.01);
+    cr_assert(state.book.impact_trans == (1.0 - 0.25) * -0.01);
+}
