@@ -68,6 +68,26 @@ def run(args, ranks=None, threads=1, cwd=None, timeout=600, extra_env=None):
     return result
 
 
+def interrupt_with_checkpoint(config_path, output, threads=1, timeout=300):
+    """Start a run that checkpoints every 0.1 s, send it SIGTERM once its first checkpoint file
+    exists, and return the exit code (8 when it stopped with a checkpoint)."""
+    import signal
+    import time
+    process = subprocess.Popen([BINARY, "run", config_path, "-o", output, "--quiet",
+                                "--checkpoint-interval", "0.1"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env=dict(os.environ, OMP_NUM_THREADS=str(threads)))
+    directory = output + ".checkpoint"
+    deadline = time.time() + timeout
+    while time.time() < deadline and process.poll() is None:
+        if os.path.isdir(directory) and any(n.endswith(".ckpt") for n in os.listdir(directory)):
+            break
+        time.sleep(0.02)
+    process.send_signal(signal.SIGTERM)
+    process.communicate(timeout=timeout)
+    return process.returncode
+
+
 def own_leaks(stderr):
     """LeakSanitizer reports of allocations made by marginfall's own code: the first frame
     after the allocator is not in a system library. (libgomp's per-thread buffers show up

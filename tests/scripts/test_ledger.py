@@ -8,14 +8,11 @@ dollar"): for every path
 to a relative 1e-9, on a scenario with bad debt beyond the fund; the ledger is the same bits
 on 1 and 2 ranks and after SIGTERM and --resume (restored blocks keep their ledgers)."""
 import os
-import signal
-import subprocess
-import time
 
 import h5py
 import numpy as np
 
-from mftest import BINARY, check, cleanup, config, finish, run, tmpdir
+from mftest import check, cleanup, config, finish, interrupt_with_checkpoint, run, tmpdir
 
 LEDGER = ["initial_collateral", "initial_fund", "trading_pnl", "final_trader_equity",
           "final_fund", "ledger_uncovered_deficit"]
@@ -82,20 +79,8 @@ reference = os.path.join(work, "uninterrupted.h5")
 check(run(["run", long_config, "-o", reference, "--quiet"], threads=2).returncode == 0,
       "uninterrupted 96-path run")
 target = os.path.join(work, "interrupted.h5")
-process = subprocess.Popen([BINARY, "run", long_config, "-o", target, "--quiet",
-                            "--checkpoint-interval", "0.1"],
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                           env=dict(os.environ, OMP_NUM_THREADS="1"))
-directory = target + ".checkpoint"
-deadline = time.time() + 300
-while time.time() < deadline and process.poll() is None:
-    if os.path.isdir(directory) and any(n.endswith(".ckpt") for n in os.listdir(directory)):
-        break
-    time.sleep(0.02)
-process.send_signal(signal.SIGTERM)
-_, stderr = process.communicate(timeout=300)
-check(process.returncode == 8, f"SIGTERM stops the run with a checkpoint (exit {process.returncode}: "
-      f"{stderr.strip()[-200:]!r})")
+stopped = interrupt_with_checkpoint(long_config, target)
+check(stopped == 8, f"SIGTERM stops the run with a checkpoint (exit {stopped})")
 resumed = run(["run", long_config, "-o", target, "--resume"], threads=2)
 check(resumed.returncode == 0 and "restored" in resumed.stderr,
       f"--resume completes from the checkpoint ({resumed.stderr.strip()[-200:]!r})")

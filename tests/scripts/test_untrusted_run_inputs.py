@@ -5,11 +5,9 @@ file only when it was made by the same config (otherwise it names the differing 
 import os
 import random
 import shutil
-import signal
-import subprocess
-import time
 
-from mftest import BINARY, check, cleanup, config, datasets, finish, run, tmpdir
+from mftest import (check, cleanup, config, datasets, finish, interrupt_with_checkpoint, run,
+                    tmpdir)
 
 work = tmpdir()
 
@@ -31,19 +29,9 @@ with open(config("small.yaml")) as f:
 with open(long_config, "w") as f:
     f.write(text.replace("  paths: 24\n", "  paths: 96\n"))
 target = os.path.join(work, "interrupted.h5")
-process = subprocess.Popen([BINARY, "run", long_config, "-o", target, "--quiet",
-                            "--checkpoint-interval", "0.1"],
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                           env=dict(os.environ, OMP_NUM_THREADS="1"))
 directory = target + ".checkpoint"
-deadline = time.time() + 300
-while time.time() < deadline and process.poll() is None:
-    if os.path.isdir(directory) and any(n.endswith(".ckpt") for n in os.listdir(directory)):
-        break
-    time.sleep(0.02)
-process.send_signal(signal.SIGTERM)
-process.communicate(timeout=300)
-check(process.returncode == 8, f"SIGTERM leaves a checkpoint (exit {process.returncode})")
+stopped = interrupt_with_checkpoint(long_config, target)
+check(stopped == 8, f"SIGTERM leaves a checkpoint (exit {stopped})")
 files = sorted(n for n in os.listdir(directory) if n.endswith(".ckpt")) if os.path.isdir(directory) else []
 if check(len(files) == 1, f"one checkpoint file: {files}"):
     path = os.path.join(directory, files[0])
