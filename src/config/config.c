@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config_internal.h"
 
@@ -333,6 +334,29 @@ static mf_status read_string(const mf_cfg_context *ctx, const mf_cfg_node *node,
     return MF_OK;
 }
 
+/* A relative file name in a config file is relative to that file's folder (resolved where the
+ * file is opened); one given with --set is relative to the current directory, as on any command
+ * line, so it is made absolute here and the resolved config records the file meant. */
+static mf_status resolve_command_line_path(const mf_cfg_context *ctx, const mf_cfg_node *node,
+                                           const char *key, char *path, size_t size) {
+    const int from_command_line = node->origin >= 0 && node->origin < ctx->n_overrides;
+    if (!from_command_line || !path[0] || path[0] == '/') return MF_OK;
+    char cwd[4096];
+    if (!getcwd(cwd, sizeof cwd))
+        return mf_cfg_fail(ctx, node->origin, node->line, key,
+                           "cannot resolve '%s' against the current directory: %s", path,
+                           strerror(errno));
+    const size_t needed = strlen(cwd) + 1 + strlen(path) + 1;
+    if (needed > size)
+        return mf_cfg_fail(ctx, node->origin, node->line, key,
+                           "too long once made absolute (%s/%s): %zu characters, at most %zu", cwd,
+                           path, needed - 1, size - 1);
+    char relative[4096];
+    snprintf(relative, sizeof relative, "%s", path);
+    snprintf(path, size, "%s/%s", cwd, relative);
+    return MF_OK;
+}
+
 static mf_status read_enum(const mf_cfg_context *ctx, const mf_cfg_node *node, const char *key,
                            const char *const *names, int *out) {
     char expected[128] = "one of";
@@ -497,8 +521,10 @@ static mf_status read_row(const mf_cfg_context *ctx, const mf_cfg_node *node, co
         return MF_OK;
     }
     case MF_SCHEMA_STRING:
-    case MF_SCHEMA_PATH:
         return read_string(ctx, node, path, (char *)field, row->size);
+    case MF_SCHEMA_PATH:
+        MF_CHECK(read_string(ctx, node, path, (char *)field, row->size));
+        return resolve_command_line_path(ctx, node, path, (char *)field, row->size);
     case MF_SCHEMA_ENUM: {
         int value = 0;
         memcpy(&value, field, sizeof value);

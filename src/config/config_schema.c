@@ -364,7 +364,8 @@ static const mf_schema_row asset_rows[] = {
      .unit = "",
      .default_text = "",
      .bound_doc = "required unless format is none, empty when it is",
-     .doc = "the replay file; a relative path is relative to the config file",
+     .doc = "the replay file; relative to the config file's folder (with --set: to the "
+            "current directory)",
      .source = "-",
      .example = "prices.csv",
      .example_needs = "replay.format=csv"},
@@ -594,7 +595,8 @@ static const mf_schema_row population_rows[] = {
      AT(S, file),
      .unit = "",
      .default_text = "",
-     .doc = "load this HDF5 population snapshot instead of generating one",
+     .doc = "load this HDF5 population snapshot instead of generating one; relative to the "
+            "config file's folder (with --set: to the current directory)",
      .source = "-",
      .example = "accounts.h5"},
     {.key = "margin_modes.isolated",

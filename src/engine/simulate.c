@@ -697,7 +697,7 @@ static mf_status simulate_batch(const mf_scenario *scenario, mf_workspace *ws, i
 
     for (int32_t t = 0; t < steps; t++) {
         if (ws->stop && *ws->stop)
-            return MF_FAIL(MF_ERR_INTERRUPTED, "stopped by SIGTERM at step %d of paths %lld..%lld",
+            return MF_FAIL(MF_ERR_INTERRUPTED, "stopped by a signal at step %d of paths %lld..%lld",
                            (int)t, (long long)first_path, (long long)(first_path + batch - 1));
         step.t = t;
         for (int phase = 0; phase < MF_N_STEP_PHASES; phase++)

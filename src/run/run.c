@@ -1,5 +1,6 @@
 #include "run.h"
 
+#include <errno.h>
 #include <libgen.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -66,12 +67,28 @@ static mf_status agree(mf_status status, MPI_Comm comm) {
     return (mf_status)code;
 }
 
-static void default_output_path(const char *config_path, char *out, size_t size) {
+/* Without -o: CONFIG's name with .h5 in the current directory, or the first of NAME-2.h5,
+ * NAME-3.h5, ... that neither exists nor has a checkpoint, so a second run never collides
+ * with the first. With --resume: the first of them holding a checkpoint, else NAME.h5 (so a
+ * finished run is recognised as finished). */
+static void default_output_path(const char *config_path, int resume, char *out, size_t size) {
     char copy[MF_PATH_LEN];
     snprintf(copy, sizeof copy, "%s", config_path);
     char *name = basename(copy);
     char *dot = strrchr(name, '.');
     if (dot && dot != name) *dot = '\0';
+    char checkpoint[MF_PATH_LEN + 16];
+    struct stat st;
+    for (int n = 1; n <= 9999; n++) {
+        if (n == 1)
+            snprintf(out, size, "%s.h5", name);
+        else
+            snprintf(out, size, "%s-%d.h5", name, n);
+        mf_checkpoint_dir(out, checkpoint, sizeof checkpoint);
+        const int has_checkpoint = mf_checkpoint_exists(checkpoint);
+        if (resume ? has_checkpoint : !has_checkpoint && stat(out, &st) != 0 && errno == ENOENT)
+            return;
+    }
     snprintf(out, size, "%s.h5", name);
 }
 
@@ -243,11 +260,11 @@ static mf_status check_finished_config(const char *output_path, const char *conf
 
 /* ------------------------------------------------------------------ sweeps and work items */
 
-/* Set by SIGTERM (Slurm's pre-emption signal): finish the blocks in hand, checkpoint, exit. */
+/* Set by SIGTERM (Slurm's pre-emption signal) or SIGINT (Ctrl-C) to the signal's number: finish
+ * the step in hand, checkpoint, exit. A second Ctrl-C kills at once (SA_RESETHAND). */
 static volatile sig_atomic_t stop_requested = 0;
 static void request_stop(int signal_number) {
-    (void)signal_number;
-    stop_requested = 1;
+    stop_requested = signal_number;
 }
 
 /* The points this run covers, [first, stop), from --points START:STOP or --points-part I/N. */
@@ -375,7 +392,7 @@ static mf_status simulate_segment(const mf_model *model, int64_t begin, int64_t 
                     checkpoint->done[i] = 1;
                     (*done_items)++;
                 } else if (item_status == MF_ERR_INTERRUPTED && stop_requested) {
-                    /* SIGTERM within the block: it is not done, --resume redoes it. */
+                    /* Stopped within the block: it is not done, --resume redoes it. */
                 } else if (i < failed_item) {
                     /* The lowest failing item's error is reported: deterministic. */
                     failed_item = i;
@@ -457,11 +474,18 @@ mf_status mf_run(const mf_run_options *options, MPI_Comm comm, FILE *summary) {
     if (status == MF_OK) status = resolve_points(options, total_points, &point_first, &point_stop);
     status = agree(status, comm);
 
-    char output_path[MF_PATH_LEN], checkpoint_dir[MF_PATH_LEN + 16];
-    if (options->output_path)
+    char output_path[MF_PATH_LEN] = "", checkpoint_dir[MF_PATH_LEN + 16];
+    if (options->output_path) {
         snprintf(output_path, sizeof output_path, "%s", options->output_path);
-    else
-        default_output_path(options->config_path, output_path, sizeof output_path);
+    } else {
+        /* Rank 0 looks at the directory; every rank uses its choice. */
+        if (rank == 0)
+            default_output_path(options->config_path, options->resume, output_path,
+                                sizeof output_path);
+        if (status == MF_OK)
+            status = MF_MPI(MPI_Bcast(output_path, (int)sizeof output_path, MPI_CHAR, 0, comm));
+        status = agree(status, comm);
+    }
     mf_checkpoint_dir(output_path, checkpoint_dir, sizeof checkpoint_dir);
     const int64_t n_points = point_stop - point_first;
     const int64_t blocks_per_point =
@@ -592,12 +616,14 @@ mf_status mf_run(const mf_run_options *options, MPI_Comm comm, FILE *summary) {
         fprintf(stderr, "  %lld of %lld blocks restored from %s\n", (long long)n_loaded,
                 (long long)n_total_items, checkpoint_dir);
 
-    struct sigaction action, previous;
+    struct sigaction action, previous_term, previous_int;
     memset(&action, 0, sizeof action);
     action.sa_handler = request_stop;
     action.sa_flags = SA_RESTART; /* interrupted file writes carry on */
     sigemptyset(&action.sa_mask);
-    sigaction(SIGTERM, &action, &previous);
+    sigaction(SIGTERM, &action, &previous_term);
+    action.sa_flags = SA_RESTART | SA_RESETHAND; /* a second Ctrl-C is not caught */
+    sigaction(SIGINT, &action, &previous_int);
 
     /* Simulate this rank's items, one point at a time. */
     double remaining_paths = 0;
@@ -640,7 +666,7 @@ mf_status mf_run(const mf_run_options *options, MPI_Comm comm, FILE *summary) {
         progress_report(&bar, scale_items, scale_items, 1);
 
     /* Pre-emption: every rank writes what it has, then all stop together. */
-    int interrupted = stop_requested ? 1 : 0, any_interrupted = 0;
+    int interrupted = (int)stop_requested, any_interrupted = 0;
     status = first_failure(
         status, MF_MPI(MPI_Allreduce(&interrupted, &any_interrupted, 1, MPI_INT, MPI_MAX, comm)));
     status = agree(status, comm);
@@ -655,8 +681,9 @@ mf_status mf_run(const mf_run_options *options, MPI_Comm comm, FILE *summary) {
             status, MF_MPI(MPI_Reduce(&mine_written, &written, 1, MPI_INT64_T, MPI_SUM, 0, comm)));
         if (status == MF_OK)
             status = mf_error_set(MF_ERR_INTERRUPTED, __FILE__, __LINE__, __func__,
-                                  "stopped by SIGTERM: %lld of %lld blocks are saved in %s; run "
+                                  "stopped by %s: %lld of %lld blocks are saved in %s; run "
                                   "the same command with --resume to continue",
+                                  any_interrupted == SIGINT ? "SIGINT (Ctrl-C)" : "SIGTERM",
                                   (long long)written, (long long)n_total_items, checkpoint_dir);
     }
 
@@ -750,7 +777,8 @@ mf_status mf_run(const mf_run_options *options, MPI_Comm comm, FILE *summary) {
         free(texts);
     }
     status = agree(status, comm);
-    sigaction(SIGTERM, &previous, NULL);
+    sigaction(SIGTERM, &previous_term, NULL);
+    sigaction(SIGINT, &previous_int, NULL);
 
     for (int64_t i = 0; results && i < n_points; i++)
         mf_point_result_free(&results[i]);
