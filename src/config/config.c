@@ -1702,6 +1702,30 @@ static mf_status check_market(checker *k) {
     return MF_OK;
 }
 
+/* venue.margin_scale keeps maintenance below initial margin on ladders whose leverage caps do
+ * not rise with notional (every published one); any other ladder is checked here. */
+static mf_status check_scaled_ladder(checker *k, int i, const mf_venue_market_config *market) {
+    const double scale = k->c->venue.margin_scale;
+    if (scale == 1.0) return MF_OK;
+    mf_tier_table ladder;
+    memset(&ladder, 0, sizeof ladder);
+    ladder.n_tiers[0] = market->n_tiers;
+    for (int t = 0; t < market->n_tiers; t++) {
+        ladder.floor_usd[0][t] = market->tiers[t].floor_usd;
+        ladder.mmr[0][t] = market->tiers[t].mmr;
+        ladder.max_leverage[0][t] = market->tiers[t].max_leverage;
+    }
+    mf_tier_ladder_scale(&ladder, 0, scale);
+    for (int t = 0; t < market->n_tiers; t++)
+        if (!(ladder.mmr[0][t] < 1.0 / ladder.max_leverage[0][t]))
+            return refuse(k, key_of(k, "venue.margin_scale"),
+                          "%g scales venue.markets[%d].tiers[%d] to maintenance %g, not below its "
+                          "initial margin rate %g (its leverage cap rises from the bracket "
+                          "before)",
+                          scale, i, t, ladder.mmr[0][t], 1.0 / ladder.max_leverage[0][t]);
+    return MF_OK;
+}
+
 static mf_status check_tiers(checker *k, int i, mf_venue_market_config *market) {
     if (market->n_tiers < 1 || market->n_tiers > MF_MAX_TIERS)
         return refuse(k, key_of(k, "venue.markets[%d].tiers", i),
@@ -1729,7 +1753,7 @@ static mf_status check_tiers(checker *k, int i, mf_venue_market_config *market) 
                           tier->mmr, tier->max_leverage, 1.0 / tier->max_leverage);
     }
     derive_cum(market);
-    return MF_OK;
+    return check_scaled_ladder(k, i, market);
 }
 
 static mf_status check_venue(checker *k, mf_venue_config *v) {

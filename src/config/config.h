@@ -97,6 +97,7 @@ typedef struct {
 typedef struct {
     char name[MF_NAME_LEN];    /* venue.name */
     double max_leverage;       /* venue.max_leverage (>= 1) */
+    double margin_scale;       /* venue.margin_scale: every bracket's MMR and IM rate times this */
     double insurance_fund_usd; /* venue.insurance_fund_usd */
     double liquidation_fee;    /* venue.liquidation_fee: fraction of notional to the fund */
     int32_t max_rounds;        /* venue.max_rounds: cascade rounds per step */

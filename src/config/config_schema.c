@@ -449,6 +449,18 @@ static const mf_schema_row venue_rows[] = {
      .doc = "the venue's maximum leverage",
      .source = "Binance BTCUSDT top bracket [P]",
      .example = "50"},
+    {.key = "margin_scale",
+     T_DBL,
+     AT(S, margin_scale),
+     .unit = "",
+     .default_text = "1",
+     GT(0),
+     LE(100),
+     .doc = "scales every market's margin ladder: each bracket's initial margin rate 1 / "
+            "max_leverage becomes min(1, s / max_leverage) and its maintenance rate mmr x min(s, "
+            "max_leverage); 2 = twice as strict (docs/model.md)",
+     .source = "engineering (a policy lever for sweeps; docs/model.md)",
+     .example = "1.5"},
     {.key = "insurance_fund_usd",
      T_DBL,
      AT(S, insurance_fund_usd),

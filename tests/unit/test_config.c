@@ -851,8 +851,8 @@ Test(config, sweep_point_equals_the_source_with_its_overrides) {
     const char *user[] = {"run.paths=7", "venue.markets.ETH.depth_usd=5e6"};
     mf_config config;
     mf_error_clear();
-    cr_assert_eq(mf_config_load(&config, MF_SOURCE_DIR "/configs/sweep-leverage-mmr.yaml", user, 2),
-                 MF_OK, "%s", mf_error_message());
+    cr_assert_eq(mf_config_load(&config, FIXTURE("sweep_cap_tier0.yaml"), user, 2), MF_OK, "%s",
+                 mf_error_message());
     cr_assert_eq(config.sweep.n_points, 15);
     char *resolved = NULL;
     cr_assert_eq(mf_config_to_yaml(&config, &resolved), MF_OK);
@@ -868,9 +868,8 @@ Test(config, sweep_point_equals_the_source_with_its_overrides) {
             all[2 + i] = overrides[i];
         all[2 + n] = "sweep.parameters=[]";
         mf_config direct, from_text;
-        cr_assert_eq(
-            mf_config_load(&direct, MF_SOURCE_DIR "/configs/sweep-leverage-mmr.yaml", all, 3 + n),
-            MF_OK, "%s", mf_error_message());
+        cr_assert_eq(mf_config_load(&direct, FIXTURE("sweep_cap_tier0.yaml"), all, 3 + n), MF_OK,
+                     "%s", mf_error_message());
         cr_assert_eq(mf_config_load_point(&from_text, resolved, "resolved.yaml", point), MF_OK,
                      "%s", mf_error_message());
         expect_equal_configs(&direct, &from_text);
@@ -1219,11 +1218,11 @@ Test(config, sweep_size_limits) {
     mf_config_free(&config);
 }
 
-Test(config, sweep_leverage_mmr_config_loads) {
+Test(config, sweep_cap_tier0_fixture_loads) {
     mf_config config;
     mf_error_clear();
-    cr_assert_eq(mf_config_load(&config, MF_SOURCE_DIR "/configs/sweep-leverage-mmr.yaml", NULL, 0),
-                 MF_OK, "%s", mf_error_message());
+    cr_assert_eq(mf_config_load(&config, FIXTURE("sweep_cap_tier0.yaml"), NULL, 0), MF_OK, "%s",
+                 mf_error_message());
     cr_expect_eq(config.sweep.n_params, 2);
     cr_expect_eq(config.sweep.mode, MF_SWEEP_PRODUCT);
     cr_assert_eq(config.sweep.n_points, 15);
@@ -1253,11 +1252,40 @@ Test(config, sweep_leverage_mmr_config_loads) {
     mf_config_free(&config);
 }
 
-Test(config, validate_checks_a_sweep_struct) {
+/* The shipped sweep: median leverage x the whole margin ladder scaled, every point valid. */
+Test(config, sweep_leverage_mmr_config_loads) {
     mf_config config;
     mf_error_clear();
     cr_assert_eq(mf_config_load(&config, MF_SOURCE_DIR "/configs/sweep-leverage-mmr.yaml", NULL, 0),
                  MF_OK, "%s", mf_error_message());
+    cr_expect_eq(config.sweep.n_params, 2);
+    cr_expect_eq(config.sweep.mode, MF_SWEEP_PRODUCT);
+    cr_assert_eq(config.sweep.n_points, 20);
+    cr_expect_str_eq(config.sweep.keys[0], "population.leverage.median");
+    cr_expect_str_eq(config.sweep.keys[1], "venue.margin_scale");
+    cr_expect_eq(mf_sweep_point_value(&config, 0, 0), 2.0);
+    cr_expect_eq(mf_sweep_point_value(&config, 0, 1), 0.5);
+    cr_expect_eq(mf_sweep_point_value(&config, 19, 0), 40.0);
+    cr_expect_eq(mf_sweep_point_value(&config, 19, 1), 4.0);
+    char *resolved = NULL;
+    cr_assert_eq(mf_config_to_yaml(&config, &resolved), MF_OK);
+    for (int64_t point = 0; point < 20; point++) {
+        mf_config at;
+        cr_assert_eq(mf_config_load_point(&at, resolved, "resolved.yaml", point), MF_OK, "%s",
+                     mf_error_message());
+        cr_expect_eq(at.population.leverage_median, mf_sweep_point_value(&config, point, 0));
+        cr_expect_eq(at.venue.margin_scale, mf_sweep_point_value(&config, point, 1));
+        cr_expect_eq(mf_config_validate(&at), MF_OK, "%s", mf_error_message());
+    }
+    free(resolved);
+    mf_config_free(&config);
+}
+
+Test(config, validate_checks_a_sweep_struct) {
+    mf_config config;
+    mf_error_clear();
+    cr_assert_eq(mf_config_load(&config, FIXTURE("sweep_cap_tier0.yaml"), NULL, 0), MF_OK, "%s",
+                 mf_error_message());
     cr_expect_eq(mf_config_validate(&config), MF_OK, "%s", mf_error_message());
     config.sweep.mode = MF_SWEEP_ZIP; /* 5 and 3 values */
     cr_expect_eq(mf_config_validate(&config), MF_ERR_CONFIG);
