@@ -70,6 +70,8 @@ static const mf_path_column path_columns[] = {
     {"largest_cascade", ROW(largest_cascade), MF_COLUMN_F64, "USD",
      "liquidated notional of the largest cascade"},
     {"max_rounds", ROW(max_rounds), MF_COLUMN_I32, "rounds", "most cascade rounds in one step"},
+    {"final_backlog", ROW(final_backlog), MF_COLUMN_F64, "USD",
+     "notional still queued for liquidation at the horizon, at the final marks"},
     /* The money ledger: initial_collateral + initial_fund + trading_pnl
      * = final_trader_equity + final_fund - ledger_uncovered_deficit. */
     {"initial_collateral", LEDGER(initial_collateral), MF_COLUMN_F64, "USD",

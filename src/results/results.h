@@ -69,7 +69,8 @@ typedef struct {
     double index_drawdown;
     int32_t cascades;
     double largest_cascade;
-    int32_t max_rounds; /* most cascade rounds used in one step */
+    int32_t max_rounds;   /* most cascade rounds used in one step */
+    double final_backlog; /* USD still queued for liquidation at the horizon (final marks) */
 } mf_path_row;
 
 /* Every dollar of one path: initial collateral + initial fund + trading PnL at fill prices

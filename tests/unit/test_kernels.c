@@ -318,6 +318,8 @@ Test(liquidation, throughput_cap_splits_fifo_and_fills_at_mid) {
     cr_assert_float_eq(assets[1].mark, post1, 1e-12);
     cr_assert_eq(outcome.executed_orders, 3);
     cr_assert_float_eq(outcome.executed_notional, 11 * fill0 + 10 * fill1, 1e-9);
+    /* By side: the 11 coins sold closed longs, the 10 bought back closed a short. */
+    cr_assert_float_eq(outcome.executed_long_notional, 11 * fill0, 1e-9);
     cr_assert_float_eq(budget[0], 1500 - 990, 1e-9);
     /* Isolated record: 10 + 1 (fill0 - 100) < 0: bad debt paid by the fund. */
     const double isolated_remaining = 10 + (fill0 - 100);
@@ -359,6 +361,9 @@ Test(liquidation, partial_fill_at_budget_edge_and_backlog_next_step) {
     /* 4.5 of 10 coins executed at 100 (infinite depth: no impact). */
     cr_assert_float_eq(orders[0].remaining, 5.5, 1e-12);
     cr_assert_eq(records[0].settled, 0);
+    /* The backlog: 5.5 coins still queued, valued at the mark given. */
+    const double marks[2] = {100.0, 100.0};
+    cr_assert_float_eq(mf_engine_backlog_usd(&engine, 2, marks), 550.0, 1e-9);
     cr_assert_float_eq(budget[0], 0, 0);
     /* Same step, next round: no budget, nothing executes. */
     mf_round_outcome idle =
