@@ -80,13 +80,6 @@ static mf_status write_metric(const h5_writer *w, hid_t metrics, mf_metric_id id
     if (status == MF_OK)
         status = h5_write_dataset(w, group, "tail_samples", H5T_NATIVE_INT64, H5T_STD_I64LE, 1,
                                   n_levels, metric->tail_samples, 0);
-    if (status == MF_OK && metric->path_values) {
-        const hsize_t n_values = (hsize_t)metric->count;
-        status = h5_write_dataset(w, group, "path_values", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, 1,
-                                  n_values, metric->path_values,
-                                  metric->count > MF_H5_COMPRESS_THRESHOLD);
-        if (status == MF_OK) status = h5_set_unit(w, group, "path_values", describe->unit);
-    }
     static const char *const counts_only[] = {"counts"};
     static const char *const quantile_arrays[] = {"quantiles",
                                                   "quantile_ci_low",
@@ -178,6 +171,45 @@ static mf_status write_paths(const h5_writer *w, hid_t point_group, const mf_poi
     return status;
 }
 
+/* /point_<i>/path_values: each per-path metric's samples in path order over a `path_index`
+ * scale (so xarray opens the group as one dataset), for paired errors between sweep points. */
+static mf_status write_path_values(const h5_writer *w, hid_t point_group,
+                                   const mf_point_result *point) {
+    hid_t group;
+    MF_CHECK(h5_create_group(w, point_group, "path_values", &group));
+    const hsize_t n = (hsize_t)point->n_paths;
+    const int compress = point->n_paths > MF_H5_COMPRESS_THRESHOLD;
+    int64_t *index = malloc((n ? n : 1) * sizeof *index);
+    mf_status status = index ? MF_OK : MF_FAIL(MF_ERR_MEMORY, "out of memory for path indices");
+    for (hsize_t i = 0; index && i < n; i++)
+        index[i] = (int64_t)i;
+    if (status == MF_OK)
+        status = h5_write_dataset(w, group, "path_index", H5T_NATIVE_INT64, H5T_STD_I64LE, 1, n,
+                                  index, compress);
+    const char *names[MF_METRIC_COUNT];
+    int n_names = 0;
+    for (int m = 0; m < MF_METRIC_COUNT && status == MF_OK; m++) {
+        const mf_metric_result *metric = &point->metrics[m];
+        if (!metric->path_values) continue;
+        const mf_metric_info *describe = mf_metric_describe((mf_metric_id)m);
+        if (metric->count != point->n_paths)
+            status = MF_FAIL(MF_ERR_INTERNAL, "point %d: %s has %lld path values for %lld paths",
+                             point->point_index, describe->name, (long long)metric->count,
+                             (long long)point->n_paths);
+        if (status == MF_OK)
+            status = h5_write_dataset(w, group, describe->name, H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE,
+                                      1, n, metric->path_values, compress);
+        if (status == MF_OK) status = h5_set_unit(w, group, describe->name, describe->unit);
+        names[n_names++] = describe->name;
+    }
+    if (status == MF_OK)
+        status = h5_attach_scale(w, group, "path_index", "path_index", names, n_names);
+    free(index);
+    H5Gclose(group);
+    if (status != MF_OK) mf_error_push_frame(__FILE__, __LINE__, __func__);
+    return status;
+}
+
 /* "key=value, key=value" for point `point` of the sweep ("" without a sweep). */
 static void point_label(const mf_sweep_table *sweep, int64_t point, char *label, size_t size) {
     label[0] = '\0';
@@ -237,6 +269,10 @@ static mf_status write_point(const h5_writer *w, hid_t file, const mf_sweep_tabl
         status = write_metric(w, metrics, (mf_metric_id)m, &point->metrics[m]);
     if (status == MF_OK) status = write_profile(w, group, point);
     if (status == MF_OK && point->paths) status = write_paths(w, group, point);
+    int has_path_values = 0;
+    for (int m = 0; m < MF_METRIC_COUNT; m++)
+        has_path_values |= point->metrics[m].path_values != NULL;
+    if (status == MF_OK && has_path_values) status = write_path_values(w, group, point);
     if (metrics >= 0) H5Gclose(metrics);
     H5Gclose(group);
     if (status != MF_OK) mf_error_push_frame(__FILE__, __LINE__, __func__);

@@ -49,7 +49,7 @@ with h5py.File(out, "r") as f:
     for metric, column in PER_PATH.items():
         group = point["metrics"][metric]
         x = point["paths"][column][()].astype(np.float64)
-        values = group["path_values"][()]
+        values = point["path_values"][metric][()]
         check(values.dtype == np.float64 and np.array_equal(values, x),
               f"{metric}: path_values is the per-path column in path order")
         se = float(group["mean_standard_error"][()])
@@ -90,8 +90,21 @@ with h5py.File(out, "r") as f:
         check(math.isclose(low, max(0.0, centre - half), abs_tol=1e-12) and
               math.isclose(high, min(1.0, centre + half), abs_tol=1e-12),
               f"{name}: Wilson interval [{low}, {high}]")
-    cascade = point["metrics/cascade_notional"]
-    check("path_values" not in cascade, "per-cascade metrics have no path values")
+    check(sorted(k for k in point["path_values"] if k != "path_index") == sorted(PER_PATH),
+          "path_values holds every per-path metric and no per-cascade one")
+
+# xarray (h5netcdf) opens the metric group and the path values with named dimensions.
+try:
+    import xarray as xr
+except ImportError:
+    xr = None
+if xr is not None:
+    ds = xr.open_dataset(out, group="point_0/metrics/liquidated_notional", engine="h5netcdf")
+    check(float(ds.quantile_ci_high.sel(quantile_levels=0.9)) >=
+          float(ds.quantiles.sel(quantile_levels=0.9)), "xarray: intervals over quantile_levels")
+    pv = xr.open_dataset(out, group="point_0/path_values", engine="h5netcdf")
+    check(pv.liquidated_notional.dims == ("path_index",) and pv.sizes["path_index"] == 64,
+          "xarray: path values over path_index")
 
 result = run(["info", out])
 check(result.returncode == 0 and "±95%" in result.stdout and "p99 95% CI" in result.stdout
@@ -121,7 +134,7 @@ with h5py.File(outq, "r") as f:
     check(list(group["quantile_levels"][()]) == [0.9, 0.95], "the file has the levels set")
     check(len(group["quantile_ci_low"][()]) == 2 and len(group["tail_samples"][()]) == 2,
           "every quantile dataset has the levels' length")
-    check("path_values" not in group, "output.path_values=false: no path values")
+    check("path_values" not in f["point_0"], "output.path_values=false: no path values")
     text = f.attrs["config"]
     text = text.decode() if isinstance(text, bytes) else text
     check("quantiles: [0.9, 0.95]" in text, "the resolved config stores the levels")
@@ -161,13 +174,13 @@ check(result.returncode == 0, "the sweep runs")
 with h5py.File(outs, "r") as f:
     points = sorted((k for k in f if k.startswith("point_")), key=lambda k: int(k[6:]))
     n = int(f[points[0]]["n_paths"][()])
-    index = [f[p]["metrics/index_drawdown/path_values"][()] for p in points]
+    index = [f[p]["path_values/index_drawdown"][()] for p in points]
     # The sweep moves the leverage cap and the book depth, not the index: with the same path
     # streams on every point, each path's index is the same on every point.
     check(all(np.array_equal(index[0], v) for v in index[1:]),
           "index_drawdown path values are identical across points (same path streams)")
-    a = f[points[0]]["metrics/liquidated_notional/path_values"][()]
-    b = f[points[-1]]["metrics/liquidated_notional/path_values"][()]
+    a = f[points[0]]["path_values/liquidated_notional"][()]
+    b = f[points[-1]]["path_values/liquidated_notional"][()]
     check(len(a) == n and len(b) == n, "every point has n_paths path values")
     paired = math.sqrt(np.var(a - b, ddof=1) / n)
     check(math.isfinite(paired), f"paired SE of the difference of means is computable ({paired:.4g})")

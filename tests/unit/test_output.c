@@ -60,7 +60,8 @@ static void build_point(mf_point_result *p, int index, int64_t n_paths, int with
             r->tail_samples[q] = (int64_t)(1000 - 200 * q);
         }
         if (!info->per_cascade) {
-            r->path_values = malloc((size_t)r->count * sizeof *r->path_values);
+            r->count = n_paths; /* a per-path metric has one value per path */
+            r->path_values = malloc((size_t)(n_paths > 0 ? n_paths : 1) * sizeof *r->path_values);
             for (int64_t i = 0; i < r->count; i++)
                 r->path_values[i] = (double)(i * (m + 1)) / 3.0;
         }
@@ -374,12 +375,19 @@ Test(output, writes_every_value_bit_for_bit) {
             expect_dataset(metric, "expected_shortfall_standard_error", H5T_NATIVE_DOUBLE,
                            r->expected_shortfall_standard_error, nq, 8);
             expect_dataset(metric, "tail_samples", H5T_NATIVE_INT64, r->tail_samples, nq, 8);
-            if (r->path_values)
-                expect_dataset(metric, "path_values", H5T_NATIVE_DOUBLE, r->path_values, r->count,
-                               8);
-            else
-                cr_expect_eq(H5Lexists(metric, "path_values", H5P_DEFAULT), 0, "%s has path values",
-                             name);
+            cr_expect_eq(H5Lexists(metric, "path_values", H5P_DEFAULT), 0,
+                         "%s: path values belong to the point's path_values group", name);
+            if (r->path_values) {
+                hid_t values = H5Gopen2(group, "path_values", H5P_DEFAULT);
+                cr_assert_geq(values, 0, "point_%d/path_values missing", i);
+                expect_dataset(values, info->name, H5T_NATIVE_DOUBLE, r->path_values, r->count, 8);
+                H5Gclose(values);
+            } else {
+                snprintf(name, sizeof name, "path_values/%s", info->name);
+                cr_expect(H5Lexists(group, "path_values", H5P_DEFAULT) <= 0 ||
+                              H5Lexists(group, name, H5P_DEFAULT) <= 0,
+                          "%s written for a per-cascade metric", name);
+            }
             double centers[N_BINS];
             for (int b = 0; b < N_BINS; b++)
                 centers[b] = sqrt(r->edges[b] * r->edges[b + 1]);
