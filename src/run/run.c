@@ -271,8 +271,8 @@ static void print_summary(FILE *out, const mf_config *config, int64_t accounts, 
     fprintf(out, "  %d rank%s x %d thread%s, %.1f s (%.1f paths/s)\n\n", ranks,
             ranks == 1 ? "" : "s", threads, threads == 1 ? "" : "s", wall,
             wall > 0 ? (double)result->n_paths / wall : 0.0);
-    fprintf(out, "  (95%% confidence: ± 1.96 standard errors; [quantile's order-statistic "
-                 "interval]; [Wilson interval] of a probability)\n");
+    fprintf(out, "  95%% confidence: ± 1.96 standard errors; [a, b] order-statistic interval "
+                 "(quantiles), Wilson (probabilities)\n");
     format_estimate(liquidated->mean, liquidated->mean_standard_error, a, sizeof a);
     fprintf(out, "  Expected liquidated notional     %s\n", a);
     format_quantile(liquidated, q99, a, sizeof a);
@@ -522,8 +522,9 @@ static mf_status simulate_segment(const mf_model *model, int64_t begin, int64_t 
 /* One line per point of a sweep (at most 40): parameters and headline figures. */
 static void print_sweep_summary(FILE *out, const mf_config *config, const mf_point_result *results,
                                 int64_t n) {
-    fprintf(out, "\n  %-6s %-44s %11s %11s %9s %9s\n", "point", "parameters", "E[liq]", "p99 casc.",
-            "P(bad)", "P(short)");
+    /* "±" is two bytes in UTF-8: one more of width keeps the columns aligned */
+    fprintf(out, "\n  %-6s %-44s %11s %11s %11s %9s %9s\n", "point", "parameters", "E[liq]", "±95%",
+            "p99 casc.", "P(bad)", "P(short)");
     for (int64_t i = 0; i < n && i < 40; i++) {
         const mf_point_result *result = &results[i];
         char label[512] = "", liquidated[32], largest[32];
@@ -535,12 +536,15 @@ static void print_sweep_summary(FILE *out, const mf_config *config, const mf_poi
                                      short_key ? short_key + 1 : key,
                                      mf_sweep_point_text(config, result->point_index, p));
         }
-        mf_format_usd(result->metrics[MF_METRIC_LIQUIDATED_NOTIONAL].mean, liquidated,
-                      sizeof liquidated);
+        const mf_metric_result *notional = &result->metrics[MF_METRIC_LIQUIDATED_NOTIONAL];
+        char spread[32] = "n/a";
+        mf_format_usd(notional->mean, liquidated, sizeof liquidated);
+        if (!isnan(notional->mean_standard_error))
+            mf_format_usd(MF_Z95 * notional->mean_standard_error, spread, sizeof spread);
         const mf_metric_result *cascade = &result->metrics[MF_METRIC_LARGEST_CASCADE];
         mf_format_usd(cascade->quantiles[summary_level(cascade, 0.99)], largest, sizeof largest);
-        fprintf(out, "  %-6d %-44.44s %11s %11s %8.1f%% %8.1f%%\n", result->point_index, label,
-                liquidated, largest, 100 * result->prob_bad_debt,
+        fprintf(out, "  %-6d %-44.44s %11s %10s %11s %8.1f%% %8.1f%%\n", result->point_index, label,
+                liquidated, spread, largest, 100 * result->prob_bad_debt,
                 100 * result->prob_fund_shortfall);
     }
     if (n > 40) fprintf(out, "  ... %lld more points: marginfall info\n", (long long)(n - 40));
