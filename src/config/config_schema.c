@@ -790,6 +790,26 @@ static const mf_schema_row output_rows[] = {
      .doc = "resolution of the log-binned histograms",
      .source = "engineering",
      .example = "20"},
+    {.key = "quantiles",
+     T_LIST,
+     .unit = "",
+     .default_doc = "[0.5, 0.9, 0.95, 0.975, 0.99, 0.999]",
+     .bound_doc = "1 to 16 levels (MF_MAX_QUANTILES), each in (0, 1), strictly increasing",
+     .doc = "levels of every metric's quantiles and expected shortfall (each with its 95% "
+            "interval or standard error); a flow list, also with --set "
+            "output.quantiles=[0.9,0.99]",
+     .source = "0.95 / 0.99 VaR and 0.975 ES (Basel FRTB); 0.999 for the far tail",
+     .example = "[0.9, 0.99]"},
+    {.key = "path_values",
+     T_BOOL,
+     AT(S, path_values),
+     .unit = "",
+     .default_text = "true",
+     .doc = "write each per-path metric's samples in path order (path_values), for the paired "
+            "standard error of a difference between sweep points; false saves 8 bytes per path "
+            "and metric on huge runs",
+     .source = "-",
+     .example = "false"},
 };
 #undef S
 

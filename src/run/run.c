@@ -184,14 +184,101 @@ static void progress_report(progress *state, int64_t done, int64_t total, int fi
     fflush(stderr);
 }
 
+/* The index of the summary's level `wanted` among the metric's levels: that level when the
+ * config has it, else the highest level below it, else the lowest (the label says which). */
+static int summary_level(const mf_metric_result *metric, double wanted) {
+    const int exact = mf_metric_level_index(metric, wanted);
+    if (exact >= 0) return exact;
+    int below = -1;
+    for (int q = 0; q < metric->n_quantiles; q++)
+        if (metric->levels[q] < wanted) below = q;
+    return below >= 0 ? below : 0;
+}
+
+/* "p99", "p99.9", "p97.5". */
+static void level_label(double level, char *text, size_t size) {
+    snprintf(text, size, "p%.4g", 100.0 * level);
+}
+
+/* "$1.2B [$1.1B, $1.4B]" (a quantile and its 95% order-statistic interval; "open" where too
+ * few samples lie beyond the quantile for a bound). */
+static void format_quantile(const mf_metric_result *metric, int q, char *text, size_t size) {
+    char value[32], low[32], high[32];
+    mf_format_usd(metric->quantiles[q], value, sizeof value);
+    if (isnan(metric->quantile_ci_low[q]))
+        snprintf(low, sizeof low, "open");
+    else
+        mf_format_usd(metric->quantile_ci_low[q], low, sizeof low);
+    if (isnan(metric->quantile_ci_high[q]))
+        snprintf(high, sizeof high, "open");
+    else
+        mf_format_usd(metric->quantile_ci_high[q], high, sizeof high);
+    snprintf(text, size, "%s [%s, %s]", value, low, high);
+}
+
+/* "$1.23B ± $0.05B": a mean or ES and 1.96 standard errors ("± n/a" below 2 samples). */
+static void format_estimate(double value, double standard_error, char *text, size_t size) {
+    char a[32], b[32];
+    mf_format_usd(value, a, sizeof a);
+    if (isnan(standard_error)) {
+        snprintf(text, size, "%s ± n/a", a);
+        return;
+    }
+    mf_format_usd(MF_Z95 * standard_error, b, sizeof b);
+    snprintf(text, size, "%s ± %s", a, b);
+}
+
+static void format_probability(double p, const double ci[2], char *text, size_t size) {
+    if (isnan(p))
+        snprintf(text, size, "n/a");
+    else
+        snprintf(text, size, "%.2f%%  [%.2f%%, %.2f%%]", 100.0 * p, 100.0 * ci[0], 100.0 * ci[1]);
+}
+
+/* A tail figure needs about 10 samples at or beyond its quantile to mean anything. */
+#define MF_MIN_TAIL_SAMPLES 10
+
+/* One warning line per figure shown whose quantile rests on fewer than MF_MIN_TAIL_SAMPLES
+ * samples, with the paths (or cascades) it would take. */
+static void warn_thin_tail(FILE *out, const mf_metric_result *metric, int q, const char *figure,
+                           const char *unit) {
+    const int64_t tail = metric->tail_samples[q];
+    if (metric->count == 0 || tail >= MF_MIN_TAIL_SAMPLES) return;
+    const double level = metric->levels[q];
+    /* ceil(10 / (1 - q)), with a slack for 1 - q in binary (10 / 0.001 = 10000.000000000002) */
+    const double needed = ceil(MF_MIN_TAIL_SAMPLES / (1.0 - level) - 1e-6);
+    char label[16], count[32];
+    level_label(level, label, sizeof label);
+    /* 10000 -> "10,000" */
+    char digits[32];
+    snprintf(digits, sizeof digits, "%.0f", needed);
+    const size_t length = strlen(digits);
+    size_t used = 0;
+    for (size_t i = 0; i < length && used + 2 < sizeof count; i++) {
+        if (i > 0 && (length - i) % 3 == 0) count[used++] = ',';
+        count[used++] = digits[i];
+    }
+    count[used] = '\0';
+    const int paths = strcmp(unit, "path") == 0;
+    fprintf(out, "  warning: %s rests on %lld %s%s; %s >= %s %ss for a usable %s\n", figure,
+            (long long)tail, unit, tail == 1 ? "" : "s", paths ? "run" : "it needs", count, unit,
+            label);
+}
+
 static void print_summary(FILE *out, const mf_config *config, int64_t accounts, int64_t positions,
                           const mf_point_result *result, const char *output_path, int ranks,
                           int threads, double wall) {
-    char a[32], b[32], c[32];
+    char a[128], b[128], c[128], p99[16], p999[16];
     const mf_metric_result *liquidated = &result->metrics[MF_METRIC_LIQUIDATED_NOTIONAL];
     const mf_metric_result *largest = &result->metrics[MF_METRIC_LARGEST_CASCADE];
     const mf_metric_result *bad_debt = &result->metrics[MF_METRIC_BAD_DEBT];
     const mf_metric_result *cascades = &result->metrics[MF_METRIC_CASCADE_NOTIONAL];
+    /* The levels shown, chosen by value (every metric has the config's levels). */
+    const int q99 = summary_level(liquidated, 0.99);
+    const int q999 = summary_level(liquidated, 0.999);
+    const int q50 = summary_level(liquidated, 0.5);
+    level_label(liquidated->levels[q99], p99, sizeof p99);
+    level_label(liquidated->levels[q999], p999, sizeof p999);
     fprintf(out, "\nmarginfall %s: %s\n", MF_VERSION_STRING, config->source_file);
     fprintf(out,
             "  %lld paths x %d steps of %gs, %lld accounts (%lld positions), %d assets, "
@@ -201,26 +288,51 @@ static void print_summary(FILE *out, const mf_config *config, int64_t accounts, 
     fprintf(out, "  %d rank%s x %d thread%s, %.1f s (%.1f paths/s)\n\n", ranks,
             ranks == 1 ? "" : "s", threads, threads == 1 ? "" : "s", wall,
             wall > 0 ? (double)result->n_paths / wall : 0.0);
-    mf_format_usd(liquidated->mean, a, sizeof a);
-    mf_format_usd(liquidated->quantiles[2], b, sizeof b);
-    mf_format_usd(liquidated->quantiles[3], c, sizeof c);
-    fprintf(out, "  Expected liquidated notional     %-10s (p99 %s, p99.9 %s)\n", a, b, c);
-    mf_format_usd(largest->quantiles[2], a, sizeof a);
-    mf_format_usd(largest->expected_shortfall[2], b, sizeof b);
-    fprintf(out, "  p99 largest cascade              %-10s (ES99 %s)\n", a, b);
-    fprintf(out, "  Probability of bad debt          %.2f%%\n", 100.0 * result->prob_bad_debt);
-    mf_format_usd(bad_debt->mean, a, sizeof a);
-    mf_format_usd(bad_debt->quantiles[2], b, sizeof b);
-    fprintf(out, "    bad debt: mean %s, p99 %s\n", a, b);
-    fprintf(out, "  Insurance-fund shortfall prob.   %.2f%%\n",
-            100.0 * result->prob_fund_shortfall);
+    fprintf(out, "  95%% confidence: ± 1.96 standard errors; [a, b] order-statistic interval "
+                 "(quantiles), Wilson (probabilities)\n");
+    format_estimate(liquidated->mean, liquidated->mean_standard_error, a, sizeof a);
+    fprintf(out, "  Expected liquidated notional     %s\n", a);
+    format_quantile(liquidated, q99, a, sizeof a);
+    fprintf(out, "    %-6s %s\n", p99, a);
+    if (q999 != q99) {
+        format_quantile(liquidated, q999, a, sizeof a);
+        fprintf(out, "    %-6s %s\n", p999, a);
+    }
+    format_quantile(largest, q99, a, sizeof a);
+    format_estimate(largest->expected_shortfall[q99],
+                    largest->expected_shortfall_standard_error[q99], b, sizeof b);
+    char title[64];
+    snprintf(title, sizeof title, "%.15s largest cascade", p99);
+    fprintf(out, "  %-32s %s\n", title, a);
+    fprintf(out, "    ES%s %s\n", p99 + 1, b);
+    format_probability(result->prob_bad_debt, result->prob_bad_debt_ci, a, sizeof a);
+    fprintf(out, "  Probability of bad debt          %s\n", a);
+    format_estimate(bad_debt->mean, bad_debt->mean_standard_error, a, sizeof a);
+    format_quantile(bad_debt, q99, b, sizeof b);
+    fprintf(out, "    bad debt: mean %s, %s %s\n", a, p99, b);
+    format_probability(result->prob_fund_shortfall, result->prob_fund_shortfall_ci, a, sizeof a);
+    fprintf(out, "  Insurance-fund shortfall prob.   %s\n", a);
     fprintf(out, "  Cascades: %lld over all paths, mean %.2f per path", (long long)cascades->count,
             (double)cascades->count / (double)(result->n_paths ? result->n_paths : 1));
     if (cascades->count > 0) {
-        mf_format_usd(cascades->quantiles[0], a, sizeof a);
-        mf_format_usd(cascades->quantiles[2], b, sizeof b);
-        fprintf(out, "; size p50 %s, p99 %s", a, b);
+        mf_format_usd(cascades->quantiles[q50], a, sizeof a);
+        format_quantile(cascades, q99, c, sizeof c);
+        char p50[16];
+        level_label(cascades->levels[q50], p50, sizeof p50);
+        fprintf(out, "; size %s %s, %s %s", p50, a, p99, c);
     }
+    fputc('\n', out);
+    /* Thin tails: the per-path figures share one sample count, so one line per level. */
+    if (result->n_paths < 2)
+        fprintf(out,
+                "  warning: %lld path%s: no standard error can be estimated; "
+                "run >= 100 paths\n",
+                (long long)result->n_paths, result->n_paths == 1 ? "" : "s");
+    char figure[64];
+    warn_thin_tail(out, liquidated, q99, p99, "path");
+    if (q999 != q99) warn_thin_tail(out, liquidated, q999, p999, "path");
+    snprintf(figure, sizeof figure, "the cascade-size %.15s", p99);
+    if (cascades->count > 0) warn_thin_tail(out, cascades, q99, figure, "cascade");
     char digest[MF_DIGEST_TEXT_LEN];
     mf_digest_format(mf_results_digest(result, 1), digest);
     fprintf(out, "\n  Verification digest              %s\n", digest);
@@ -329,6 +441,10 @@ static double result_bytes_per_point(const mf_config *config) {
     double bytes = 3.0 * config->run.steps * sizeof(double);
     bytes += MF_METRIC_COUNT * (2.0 * 13 * config->output.bins_per_decade + 16) * 8.0;
     if (config->output.paths) bytes += (double)config->run.paths * sizeof(mf_path_row);
+    if (config->output.path_values)
+        for (int m = 0; m < MF_METRIC_COUNT; m++)
+            if (!mf_metric_describe((mf_metric_id)m)->per_cascade)
+                bytes += (double)config->run.paths * sizeof(double);
     return bytes;
 }
 
@@ -423,8 +539,9 @@ static mf_status simulate_segment(const mf_model *model, int64_t begin, int64_t 
 /* One line per point of a sweep (at most 40): parameters and headline figures. */
 static void print_sweep_summary(FILE *out, const mf_config *config, const mf_point_result *results,
                                 int64_t n) {
-    fprintf(out, "\n  %-6s %-44s %11s %11s %9s %9s\n", "point", "parameters", "E[liq]", "p99 casc.",
-            "P(bad)", "P(short)");
+    /* "±" is two bytes in UTF-8: one more of width keeps the columns aligned */
+    fprintf(out, "\n  %-6s %-44s %11s %11s %11s %9s %9s\n", "point", "parameters", "E[liq]", "±95%",
+            "p99 casc.", "P(bad)", "P(short)");
     for (int64_t i = 0; i < n && i < 40; i++) {
         const mf_point_result *result = &results[i];
         char label[512] = "", liquidated[32], largest[32];
@@ -436,12 +553,15 @@ static void print_sweep_summary(FILE *out, const mf_config *config, const mf_poi
                                      short_key ? short_key + 1 : key,
                                      mf_sweep_point_text(config, result->point_index, p));
         }
-        mf_format_usd(result->metrics[MF_METRIC_LIQUIDATED_NOTIONAL].mean, liquidated,
-                      sizeof liquidated);
-        mf_format_usd(result->metrics[MF_METRIC_LARGEST_CASCADE].quantiles[2], largest,
-                      sizeof largest);
-        fprintf(out, "  %-6d %-44.44s %11s %11s %8.1f%% %8.1f%%\n", result->point_index, label,
-                liquidated, largest, 100 * result->prob_bad_debt,
+        const mf_metric_result *notional = &result->metrics[MF_METRIC_LIQUIDATED_NOTIONAL];
+        char spread[32] = "n/a";
+        mf_format_usd(notional->mean, liquidated, sizeof liquidated);
+        if (!isnan(notional->mean_standard_error))
+            mf_format_usd(MF_Z95 * notional->mean_standard_error, spread, sizeof spread);
+        const mf_metric_result *cascade = &result->metrics[MF_METRIC_LARGEST_CASCADE];
+        mf_format_usd(cascade->quantiles[summary_level(cascade, 0.99)], largest, sizeof largest);
+        fprintf(out, "  %-6d %-44.44s %11s %10s %11s %8.1f%% %8.1f%%\n", result->point_index, label,
+                liquidated, spread, largest, 100 * result->prob_bad_debt,
                 100 * result->prob_fund_shortfall);
     }
     if (n > 40) fprintf(out, "  ... %lld more points: marginfall info\n", (long long)(n - 40));
