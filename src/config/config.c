@@ -844,6 +844,35 @@ static mf_status convert_quantiles(conversion *cv, const view *output, mf_config
     return MF_OK;
 }
 
+/* output.traces: a list of path indices (0..MF_MAX_TRACES); their range and order are checked
+ * with the other rules (check_output), each item remembered for its line. */
+static mf_status convert_traces(conversion *cv, const view *output, mf_config *c) {
+    char path[MF_CFG_KEY_LEN];
+    mf_status status;
+    const mf_cfg_node *list = view_key(output, "traces", path, &status);
+    MF_CHECK(status);
+    if (!list) return MF_OK;
+    MF_CHECK(expect_list(cv->ctx, list, path));
+    if (list->count > MF_MAX_TRACES)
+        return mf_cfg_fail(cv->ctx, list->origin, list->line, path,
+                           "%zu paths: give at most %d (MF_MAX_TRACES)", list->count,
+                           MF_MAX_TRACES);
+    int64_t paths[MF_MAX_TRACES];
+    for (size_t i = 0; i < list->count; i++) {
+        char item[MF_CFG_KEY_LEN];
+        mf_cfg_format(item, sizeof item, "output.traces[%zu]", i);
+        const mf_cfg_node *entry = list->items[i];
+        if (!cv->ctx->skip_keys)
+            MF_CHECK(mf_cfg_remember(cv->ctx, item, item, entry->origin, entry->line));
+        long long value = 0;
+        MF_CHECK(read_integer(cv->ctx, entry, item, 0, INT64_MAX, &value));
+        paths[i] = (int64_t)value;
+    }
+    c->output.n_traces = (int)list->count;
+    if (list->count) memcpy(c->output.traces, paths, list->count * sizeof paths[0]);
+    return MF_OK;
+}
+
 static mf_status convert_stress(conversion *cv, const view *market, mf_config *c) {
     char path[MF_CFG_KEY_LEN];
     mf_status status;
@@ -1413,6 +1442,7 @@ static mf_status convert(mf_cfg_context *ctx, const mf_cfg_node *tree, const mf_
     MF_CHECK(section_view(&root, "output", &output));
     MF_CHECK(convert_rows(&output, table("output"), &c->output));
     MF_CHECK(convert_quantiles(&cv, &output, c));
+    MF_CHECK(convert_traces(&cv, &output, c));
     MF_CHECK(convert_sweep(&cv, &root, c));
     return MF_OK;
 }
@@ -1833,6 +1863,23 @@ static mf_status check_output(checker *k, const mf_output_config *o) {
                           "the levels must be strictly increasing, got %g after %g", level,
                           o->quantiles[q - 1]);
     }
+    if (o->n_traces < 0 || o->n_traces > MF_MAX_TRACES)
+        return refuse(k, "output.traces", "%d paths: give at most %d (MF_MAX_TRACES)", o->n_traces,
+                      MF_MAX_TRACES);
+    for (int i = 0; i < o->n_traces; i++) {
+        if (o->traces[i] < 0 || o->traces[i] >= k->c->run.paths)
+            return refuse(k, key_of(k, "output.traces[%d]", i),
+                          "path %lld does not exist: paths are 0 to run.paths - 1 = %lld",
+                          (long long)o->traces[i], (long long)k->c->run.paths - 1);
+        if (i > 0 && !(o->traces[i] > o->traces[i - 1]))
+            return refuse(k, key_of(k, "output.traces[%d]", i),
+                          "the paths must be strictly increasing, got %lld after %lld",
+                          (long long)o->traces[i], (long long)o->traces[i - 1]);
+    }
+    if (o->traces_worst > 0 && !o->path_values)
+        return refuse(k, "output.traces_worst",
+                      "the worst paths are found from the path values: set output.path_values "
+                      "to true, or list the paths in output.traces");
     return MF_OK;
 }
 
@@ -2184,6 +2231,15 @@ static void emit_list(text_buffer *b, const emit_context *e, const mf_schema_tab
         }
     } else if (strcmp(name, "sweep") == 0 && strcmp(key, "parameters") == 0) {
         emit_sweep_parameters(b, &c->sweep, indent);
+    } else if (strcmp(name, "output") == 0 && strcmp(key, "traces") == 0) {
+        emit(b, " [");
+        for (int i = 0; i < clamp_count(c->output.n_traces, MF_MAX_TRACES); i++) {
+            char number[32];
+            snprintf(number, sizeof number, "%s%lld", i ? ", " : "",
+                     (long long)c->output.traces[i]);
+            emit(b, "%s", number);
+        }
+        emit(b, "]\n");
     } else if (strcmp(name, "output") == 0 && strcmp(key, "quantiles") == 0) {
         emit(b, " [");
         for (int q = 0; q < clamp_count(c->output.n_quantiles, MF_MAX_QUANTILES); q++) {

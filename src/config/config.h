@@ -15,6 +15,7 @@
 #include "settlement.h"
 
 #define MF_MAX_STRESS 32
+#define MF_MAX_TRACES 64 /* output.traces and output.traces_worst, each */
 #define MF_NAME_LEN 32
 #define MF_PATH_LEN 1024
 /* run.batch_paths: at most this many paths share a sweep over the accounts (the kernels take
@@ -135,7 +136,10 @@ typedef struct {
     int paths;               /* output.paths: write the per-path table */
     int32_t bins_per_decade; /* output.bins_per_decade: log-histogram resolution */
     int path_values;         /* output.path_values: each per-path metric's samples in path order */
-    int n_quantiles;         /* output.quantiles: 1..MF_MAX_QUANTILES levels, */
+    int32_t traces_worst;    /* output.traces_worst: trace the k paths with most liquidations */
+    int n_traces;            /* output.traces: paths to trace, strictly increasing */
+    int64_t traces[MF_MAX_TRACES];
+    int n_quantiles;                    /* output.quantiles: 1..MF_MAX_QUANTILES levels, */
     double quantiles[MF_MAX_QUANTILES]; /* each in (0, 1), strictly increasing */
 } mf_output_config;
 

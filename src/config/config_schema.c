@@ -810,6 +810,27 @@ static const mf_schema_row output_rows[] = {
             "and metric on huge runs",
      .source = "-",
      .example = "false"},
+    {.key = "traces",
+     T_LIST,
+     .unit = "paths",
+     .default_doc = "[]",
+     .bound_doc = "0 to 64 path indices, each in [0, run.paths), strictly increasing",
+     .doc = "paths whose full time series (index and mark per asset, liquidations by side, "
+            "backlog, fund, rounds per step) are written to point_<i>/traces; a flow list, "
+            "also with --set output.traces=[0,7]",
+     .source = "-",
+     .example = "[0, 3]"},
+    {.key = "traces_worst",
+     T_I32,
+     AT(S, traces_worst),
+     .unit = "paths",
+     .default_text = "0",
+     GE(0),
+     LE(MF_MAX_TRACES),
+     .doc = "also trace the k paths with the largest liquidated notional of each point (ties: "
+            "the lower path index), the same paths for any rank count; needs output.path_values",
+     .source = "-",
+     .example = "2"},
 };
 #undef S
 

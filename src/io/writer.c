@@ -211,6 +211,87 @@ static mf_status write_path_values(const h5_writer *w, hid_t point_group,
 }
 
 /* "key=value, key=value" for point `point` of the sweep ("" without a sweep). */
+#define MF_TRACE_NAME_LEN 64 /* "index_" or "mark_" and an asset name */
+
+/* One traced path: /point_<i>/traces/path_<p>, 1-D series over two time axes so that xarray
+ * opens the group as one dataset: `time` (S + 1 instants: the start and the end of every step,
+ * for prices) and `step_end` (S: the end of each step, for what happened during the step). */
+static mf_status write_trace(const h5_writer *w, hid_t traces, const mf_path_trace *trace,
+                             const char *const *asset_names) {
+    char name[48];
+    snprintf(name, sizeof name, "path_%lld", (long long)trace->path);
+    hid_t group;
+    MF_CHECK(h5_create_group(w, traces, name, &group));
+    const hsize_t steps = (hsize_t)trace->n_steps;
+    const int n_assets = trace->n_assets;
+    double *series = malloc((steps + 1) * sizeof *series);
+    mf_status status = series ? MF_OK : MF_FAIL(MF_ERR_MEMORY, "out of memory writing a trace");
+    if (status == MF_OK) status = h5_attr_int64(w, group, "path_index", trace->path);
+    if (status == MF_OK) status = h5_attr_int32(w, group, "worst_rank", trace->worst_rank);
+    if (status == MF_OK) status = h5_attr_int32(w, group, "requested", trace->requested);
+    if (status == MF_OK) {
+        for (hsize_t t = 0; t <= steps; t++)
+            series[t] = (double)t * trace->dt_seconds;
+        status = h5_array_f64(w, group, "time", steps + 1, series);
+    }
+    if (status == MF_OK) {
+        for (hsize_t t = 0; t < steps; t++)
+            series[t] = (double)(t + 1) * trace->dt_seconds;
+        status = h5_array_f64(w, group, "step_end", steps, series);
+    }
+    if (status == MF_OK) status = h5_set_unit(w, group, "time", "s");
+    if (status == MF_OK) status = h5_set_unit(w, group, "step_end", "s");
+    char(*price_names)[MF_TRACE_NAME_LEN] = calloc((size_t)(2 * n_assets), sizeof *price_names);
+    const char **price_targets = calloc((size_t)(2 * n_assets), sizeof *price_targets);
+    if (status == MF_OK && (!price_names || !price_targets))
+        status = MF_FAIL(MF_ERR_MEMORY, "out of memory writing a trace");
+    for (int k = 0; k < n_assets && status == MF_OK; k++)
+        for (int kind = 0; kind < 2 && status == MF_OK; kind++) {
+            const double *prices = kind == 0 ? trace->index : trace->mark;
+            char *dataset = price_names[2 * k + kind];
+            snprintf(dataset, MF_TRACE_NAME_LEN, "%s_%s", kind == 0 ? "index" : "mark",
+                     asset_names[k]);
+            price_targets[2 * k + kind] = dataset;
+            for (hsize_t t = 0; t <= steps; t++)
+                series[t] = prices[t * (hsize_t)n_assets + (hsize_t)k];
+            status = h5_array_f64(w, group, dataset, steps + 1, series);
+            if (status == MF_OK) status = h5_set_unit(w, group, dataset, "USD");
+        }
+    static const char *const flows[] = {
+        "liquidated_long", "liquidated_short", "liquidated_accounts", "backlog", "fund", "rounds"};
+    const double *flow_values[] = {trace->liquidated_long, trace->liquidated_short,
+                                   trace->liquidated_accounts, trace->backlog, trace->fund};
+    static const char *const flow_units[] = {"USD", "USD", "accounts", "USD", "USD", "rounds"};
+    for (int f = 0; f < 5 && status == MF_OK; f++) {
+        status = h5_array_f64(w, group, flows[f], steps, flow_values[f]);
+        if (status == MF_OK) status = h5_set_unit(w, group, flows[f], flow_units[f]);
+    }
+    if (status == MF_OK)
+        status = h5_write_dataset(w, group, "rounds", H5T_NATIVE_INT32, H5T_STD_I32LE, 1, steps,
+                                  trace->rounds, 0);
+    if (status == MF_OK) status = h5_set_unit(w, group, "rounds", flow_units[5]);
+    if (status == MF_OK)
+        status = h5_attach_scale(w, group, "time", "time", price_targets, 2 * n_assets);
+    if (status == MF_OK) status = h5_attach_scale(w, group, "step_end", "step_end", flows, 6);
+    free(price_names);
+    free(price_targets);
+    free(series);
+    H5Gclose(group);
+    if (status != MF_OK) mf_error_push_frame(__FILE__, __LINE__, __func__);
+    return status;
+}
+
+static mf_status write_traces(const h5_writer *w, hid_t point_group, const mf_point_result *point,
+                              const char *const *asset_names) {
+    hid_t group;
+    MF_CHECK(h5_create_group(w, point_group, "traces", &group));
+    mf_status status = MF_OK;
+    for (int i = 0; i < point->n_traces && status == MF_OK; i++)
+        status = write_trace(w, group, &point->traces[i], asset_names);
+    H5Gclose(group);
+    return status;
+}
+
 static void point_label(const mf_sweep_table *sweep, int64_t point, char *label, size_t size) {
     label[0] = '\0';
     if (!sweep || sweep->n_params == 0) return;
@@ -221,7 +302,7 @@ static void point_label(const mf_sweep_table *sweep, int64_t point, char *label,
 }
 
 static mf_status write_point(const h5_writer *w, hid_t file, const mf_sweep_table *sweep,
-                             const mf_point_result *point) {
+                             const mf_point_result *point, const char *const *asset_names) {
     char name[48];
     snprintf(name, sizeof name, "point_%d", point->point_index);
     hid_t group;
@@ -273,6 +354,7 @@ static mf_status write_point(const h5_writer *w, hid_t file, const mf_sweep_tabl
     for (int m = 0; m < MF_METRIC_COUNT; m++)
         has_path_values |= point->metrics[m].path_values != NULL;
     if (status == MF_OK && has_path_values) status = write_path_values(w, group, point);
+    if (status == MF_OK && point->n_traces > 0) status = write_traces(w, group, point, asset_names);
     if (metrics >= 0) H5Gclose(metrics);
     H5Gclose(group);
     if (status != MF_OK) mf_error_push_frame(__FILE__, __LINE__, __func__);
@@ -390,7 +472,7 @@ static mf_status write_file(const char *temp_path, const char *path, const mf_ru
     if (status == MF_OK && info->sweep && info->sweep->n_params > 0)
         status = write_sweep(&w, file, info->sweep);
     for (int i = 0; i < n_points && status == MF_OK; i++)
-        status = write_point(&w, file, info->sweep, &points[i]);
+        status = write_point(&w, file, info->sweep, &points[i], info->asset_names);
     status = h5_memory_file_close(&w, file, status, temp_path);
     if (status != MF_OK) mf_error_push_frame(__FILE__, __LINE__, __func__);
     return status;

@@ -123,8 +123,26 @@ const mf_metric_info *mf_metric_describe(mf_metric_id id) {
     return &metric_table[id];
 }
 
+void mf_path_trace_free(mf_path_trace *trace) {
+    if (!trace) return;
+    free(trace->index);
+    free(trace->mark);
+    free(trace->liquidated_long);
+    free(trace->liquidated_short);
+    free(trace->liquidated_accounts);
+    free(trace->backlog);
+    free(trace->fund);
+    free(trace->rounds);
+    memset(trace, 0, sizeof *trace);
+}
+
 void mf_point_result_free(mf_point_result *result) {
     if (!result) return;
+    for (int i = 0; i < result->n_traces && result->traces; i++)
+        mf_path_trace_free(&result->traces[i]);
+    free(result->traces);
+    result->traces = NULL;
+    result->n_traces = 0;
     for (int m = 0; m < MF_METRIC_COUNT; m++) {
         free(result->metrics[m].edges);
         free(result->metrics[m].counts);

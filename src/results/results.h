@@ -124,6 +124,28 @@ const void *mf_path_column_value(const mf_path_column *column, const mf_path_row
                                  const mf_path_ledger *ledger);
 void *mf_path_column_slot(const mf_path_column *column, mf_path_row *row, mf_path_ledger *ledger);
 
+/* The time series of one path (output.traces, output.traces_worst), simulated again after the
+ * reduction with its trace on: the same bits as its reduced row (checked), so a trace is the
+ * story of exactly the path the statistics counted. Not part of the verification digest. */
+typedef struct {
+    int64_t path;
+    int32_t worst_rank; /* 1 = the largest liquidated notional of the point; 0: only requested */
+    int requested;      /* 1: listed in output.traces */
+    int32_t n_steps;
+    int n_assets;
+    double dt_seconds;
+    double *index;               /* (n_steps + 1) x n_assets: index at t = 0 and after each step */
+    double *mark;                /* same layout: the venue's mark */
+    double *liquidated_long;     /* n_steps: USD of longs liquidated in the step */
+    double *liquidated_short;    /* n_steps: USD of shorts liquidated in the step */
+    double *liquidated_accounts; /* n_steps: accounts liquidated in the step */
+    double *backlog;             /* n_steps: USD queued for liquidation at the end of the step */
+    double *fund;                /* n_steps: insurance fund at the end of the step */
+    int32_t *rounds;             /* n_steps: cascade rounds the step used */
+} mf_path_trace;
+
+void mf_path_trace_free(mf_path_trace *trace);
+
 typedef struct {
     int point_index;
     int64_t n_paths;
@@ -143,6 +165,8 @@ typedef struct {
     double prob_fund_shortfall_ci[2];
     mf_path_row *paths;      /* n_paths rows in path order, or NULL */
     mf_path_ledger *ledgers; /* n_paths money ledgers in path order, or NULL */
+    int n_traces;            /* traced paths, in path order */
+    mf_path_trace *traces;
 } mf_point_result;
 
 void mf_point_result_free(mf_point_result *result);

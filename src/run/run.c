@@ -18,6 +18,7 @@
 #include "reduction.h"
 #include "simulate.h"
 #include "store.h"
+#include "traces.h"
 
 void mf_format_usd(double value, char *text, size_t size) {
     const double magnitude = fabs(value);
@@ -435,6 +436,24 @@ static mf_status build_population(const mf_config *config, mf_store *store) {
     return mf_population_load(store, file, config);
 }
 
+/* output.traces: the point's paths simulated again with their traces on (rank 0). */
+static mf_status trace_point(const mf_config *base, const char *base_text, int64_t p,
+                             mf_config *point, mf_point_result *result) {
+    if (base->output.n_traces == 0 && base->output.traces_worst == 0) return MF_OK;
+    mf_store store;
+    memset(&store, 0, sizeof store);
+    mf_model model;
+    memset(&model, 0, sizeof model);
+    mf_status status = point_config(base, base_text, p, point);
+    if (status == MF_OK) status = build_population(point, &store);
+    if (status == MF_OK) status = mf_model_build(&model, point, &store);
+    if (status == MF_OK) status = mf_trace_point(&model, result);
+    mf_model_free(&model);
+    mf_store_free(&store);
+    if (base->sweep.n_params > 0) mf_config_free(point); /* a copy of base otherwise */
+    return status;
+}
+
 /* Rough bytes rank 0 holds per point result (profiles, histograms, optional per-path table),
  * to refuse a sweep that cannot fit before doing any work. */
 static double result_bytes_per_point(const mf_config *config) {
@@ -829,6 +848,7 @@ mf_status mf_run(const mf_run_options *options, MPI_Comm comm, FILE *summary) {
         if (status == MF_OK && rank == 0) {
             reduced.point_index = (int)p;
             results[p - point_first] = reduced;
+            status = trace_point(config, config_text, p, point, &results[p - point_first]);
         }
         status = agree(status, comm);
     }
