@@ -24,20 +24,21 @@ typedef struct {
     double floor_usd, mmr, max_leverage;
 } tier_row;
 
-/* Binance USD-M BTCUSDT leverage brackets, API snapshot (FACTS.md 2a). */
+/* Binance USD-M BTCUSDT leverage brackets, API snapshot (docs/model.md [R11], [P-ish]). */
 static const tier_row btc_tiers[] = {
     {0, 0.004, 125}, {50e3, 0.005, 100}, {250e3, 0.01, 50}, {3e6, 0.025, 20}, {20e6, 0.05, 10},
     {40e6, 0.10, 5}, {100e6, 0.125, 4},  {120e6, 0.15, 3},  {200e6, 0.25, 2}, {300e6, 0.5, 1},
 };
-/* ETHUSDT brackets (FACTS.md 2a, [W]). */
+/* ETHUSDT brackets: an unofficial copy of Binance's, unverified (docs/model.md [R17], [W]). */
 static const tier_row eth_tiers[] = {
     {0, 0.005, 100},   {50e3, 0.0065, 75}, {250e3, 0.01, 50}, {1e6, 0.02, 25},  {7.5e6, 0.05, 10},
     {22.5e6, 0.10, 5}, {75e6, 0.125, 4},   {150e6, 0.15, 3},  {225e6, 0.25, 2}, {375e6, 0.5, 1},
 };
-/* SOLUSDT brackets (FACTS.md 2a, [W]), maintenance rates as published. The copy's 100k and
- * 250k rows pair 20x with 5% and 10x with 10% (MM would equal IM), so they take the next
- * lower step of Binance's leverage ladder (10x, 5x); the 500k and 1M rows are one step lower
- * than the copy too (4x, 3x for 5x, 4x), the project's chosen default (docs/config.md). */
+/* SOLUSDT brackets (the same copy, docs/model.md [R17], [W]), maintenance rates as published.
+ * The copy's 100k and 250k rows pair 20x with 5% and 10x with 10% (MM would equal IM), so they
+ * take the next lower step of Binance's leverage ladder (10x, 5x); the 500k and 1M rows are one
+ * step lower than the copy too (4x, 3x for 5x, 4x), the project's chosen default
+ * (docs/config.md). */
 static const tier_row sol_tiers[] = {
     {0, 0.01, 50},     {25e3, 0.025, 25}, {100e3, 0.05, 10}, {250e3, 0.10, 5},
     {500e3, 0.125, 4}, {1e6, 0.15, 3},    {2e6, 0.25, 2},

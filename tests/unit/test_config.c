@@ -616,7 +616,7 @@ Test(config, tier_cum_matches_binance_maintenance_amounts) {
     for (int t = 0; t < 10; t++)
         cr_expect(fabs(btc->tiers[t].cum_usd - btc_cum[t]) < 1e-6, "tier %d: %.17g", t,
                   btc->tiers[t].cum_usd);
-    /* ETH: 75, 950, 10950, 235950 ... (FACTS.md). */
+    /* ETH: 75, 950, 10950, 235950 ... (the bracket copy, docs/model.md [R17]). */
     const mf_venue_market_config *eth = &config.venue.markets[1];
     cr_expect(fabs(eth->tiers[1].cum_usd - 75) < 1e-6);
     cr_expect(fabs(eth->tiers[4].cum_usd - 235950) < 1e-6);

@@ -1,4 +1,4 @@
-/* The seeded population generator (MODEL.md section 2): open interest hits its targets, every
+/* The seeded population generator (docs/model.md section 4): open interest hits its targets, every
  * account meets maintenance at t = 0, shares and leverage bounds hold, and the population is
  * the same whatever the thread count. */
 #include <criterion/criterion.h>
