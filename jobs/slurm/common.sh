@@ -134,6 +134,11 @@ mf_job_setup() {
   MF_THREADS=${SLURM_CPUS_PER_TASK:-1}
   MF_SHAPE="n${MF_NODES}xr${MF_RANKS}xt${MF_THREADS}"
   export OMP_NUM_THREADS=$MF_THREADS
+  # Threads stay on their cores and sleep when idle (docs/cluster.md, "Threads, ranks and
+  # placement"); a user's own settings win.
+  export OMP_PLACES=${OMP_PLACES:-cores}
+  export OMP_PROC_BIND=${OMP_PROC_BIND:-close}
+  export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
   export SRUN_CPUS_PER_TASK=$MF_THREADS
 }
 
