@@ -241,10 +241,14 @@ mf_status h5_write_dataset(const h5_writer *w, hid_t loc, const char *name, hid_
     hid_t space = rank == 0 ? H5Screate(H5S_SCALAR) : H5Screate_simple(1, &n, NULL);
     hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
     herr_t status = space < 0 || dcpl < 0 ? -1 : H5Pset_obj_track_times(dcpl, 0);
-    if (status >= 0 && rank == 1 && compress && n > 0 && w->can_deflate) {
+    /* Every non-empty numeric array is chunked so that it carries a Fletcher32 checksum, which
+     * H5Dread verifies. Scalars cannot be chunked, and HDF5 runs no filter on variable-length
+     * strings: readers range-check those instead. */
+    if (status >= 0 && rank == 1 && n > 0 && H5Tis_variable_str(file_type) <= 0) {
         hsize_t chunk = n < CHUNK_MAX ? n : CHUNK_MAX;
         status = H5Pset_chunk(dcpl, 1, &chunk);
-        if (status >= 0) status = H5Pset_deflate(dcpl, DEFLATE_LEVEL);
+        if (status >= 0 && compress && w->can_deflate) status = H5Pset_deflate(dcpl, DEFLATE_LEVEL);
+        if (status >= 0) status = H5Pset_fletcher32(dcpl);
     }
     hid_t dataset = status < 0
                         ? H5I_INVALID_HID
@@ -330,6 +334,9 @@ mf_status h5_memory_file_open(h5_writer *w, const char *temp_path, hid_t *file) 
     hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
     herr_t ready = fcpl < 0 || fapl < 0 ? -1 : H5Pset_obj_track_times(fcpl, 0);
     if (ready >= 0) ready = H5Pset_fapl_core(fapl, (size_t)4 << 20, 0);
+    /* The 1.8 file format: its superblock, object headers (attributes included), group
+     * indices and heaps of names carry checksums that HDF5 checks on every read. */
+    if (ready >= 0) ready = H5Pset_libver_bounds(fapl, H5F_LIBVER_V110, H5F_LIBVER_V110);
     /* Closing the file closes anything a failure left open. */
     if (ready >= 0) ready = H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG);
     if (ready >= 0) *file = H5Fcreate(temp_path, H5F_ACC_TRUNC, fcpl, fapl);
@@ -340,6 +347,60 @@ mf_status h5_memory_file_open(h5_writer *w, const char *temp_path, hid_t *file) 
     H5Tclose(w->string_type);
     w->string_type = H5I_INVALID_HID;
     return MF_FAIL(MF_ERR_OUTPUT, "cannot create '%s' in memory: %s", w->path, h5_reason(reason));
+}
+
+/* Bob Jenkins' lookup3 hash ("hashlittle", public domain), the checksum of HDF5's metadata. */
+#define ROTATE32(x, k) (((x) << (k)) | ((x) >> (32 - (k))))
+static uint32_t lookup3(const unsigned char *key, size_t length) {
+    uint32_t a, b, c;
+    a = b = c = 0xdeadbeefu + (uint32_t)length;
+    while (length > 12) {
+        uint32_t word[3];
+        memcpy(word, key, sizeof word); /* little-endian hosts only: see below */
+        a += word[0];
+        b += word[1];
+        c += word[2];
+        a -= c, a ^= ROTATE32(c, 4), c += b;
+        b -= a, b ^= ROTATE32(a, 6), a += c;
+        c -= b, c ^= ROTATE32(b, 8), b += a;
+        a -= c, a ^= ROTATE32(c, 16), c += b;
+        b -= a, b ^= ROTATE32(a, 19), a += c;
+        c -= b, c ^= ROTATE32(b, 4), b += a;
+        key += 12;
+        length -= 12;
+    }
+    if (length == 0) return c;
+    unsigned char tail[12] = {0};
+    memcpy(tail, key, length);
+    uint32_t word[3];
+    memcpy(word, tail, sizeof word);
+    a += word[0];
+    b += word[1];
+    c += word[2];
+    c ^= b, c -= ROTATE32(b, 14);
+    a ^= c, a -= ROTATE32(c, 11);
+    b ^= a, b -= ROTATE32(a, 25);
+    c ^= b, c -= ROTATE32(b, 16);
+    a ^= c, a -= ROTATE32(c, 4);
+    b ^= a, b -= ROTATE32(a, 14);
+    c ^= b, c -= ROTATE32(b, 24);
+    return c;
+}
+#undef ROTATE32
+
+/* HDF5 1.10's H5Fget_file_image clears the superblock's "open for writing" flag in the image
+ * but leaves the checksum computed with the flag set, and every reader then refuses the file
+ * ("incorrect metadata checksum"). Superblocks of version 2 and 3 (8-byte offsets, 48 bytes)
+ * end in the lookup3 checksum of the 44 bytes before it: recompute it. */
+static void fix_superblock_checksum(unsigned char *image, size_t size) {
+    enum { SUPERBLOCK_SIZE = 48, CHECKSUM_AT = 44 };
+    const int one = 1;
+    if (size < SUPERBLOCK_SIZE || memcmp(image, "\211HDF\r\n\032\n", 8) != 0) return;
+    if ((image[8] != 2 && image[8] != 3) || image[9] != 8 || image[10] != 8) return;
+    if (*(const unsigned char *)&one != 1) return; /* lookup3 above reads little-endian words */
+    uint32_t sum = lookup3(image, CHECKSUM_AT);
+    for (int i = 0; i < 4; i++)
+        image[CHECKSUM_AT + i] = (unsigned char)(sum >> (8 * i));
 }
 
 mf_status h5_memory_file_close(h5_writer *w, hid_t file, mf_status status, const char *temp_path) {
@@ -356,6 +417,8 @@ mf_status h5_memory_file_close(h5_writer *w, hid_t file, mf_status status, const
                              (long long)size, w->path);
         else if (H5Fget_file_image(file, image, (size_t)size) != size)
             status = MF_FAIL(MF_ERR_OUTPUT, "cannot finish '%s': %s", w->path, h5_reason(reason));
+        else
+            fix_superblock_checksum(image, (size_t)size);
     }
     if (file >= 0) H5Fclose(file);
     if (w->string_type >= 0) H5Tclose(w->string_type);
