@@ -500,31 +500,69 @@ char *h5_read_attr_strings_joined(hid_t loc, const char *name) {
     return result;
 }
 
-/* A numeric attribute with exactly n elements, converted to mem_type; -1 if absent. */
+void h5_error_reason(char *buffer, size_t size) {
+    char reason[256];
+    snprintf(buffer, size, "%s", h5_reason(reason));
+}
+
+/* The stored type may be read as mem_type without HDF5 clipping or rounding a value: the same
+ * class; integers of the same sign and at most its width (format 1.0 stored `points` as
+ * int32); floats of its width. */
+static int type_fits(hid_t stored, hid_t mem_type, int allow_widening) {
+    H5T_class_t class = H5Tget_class(stored);
+    if (class != H5Tget_class(mem_type) || (class != H5T_INTEGER && class != H5T_FLOAT)) return 0;
+    size_t size = H5Tget_size(stored), mem_size = H5Tget_size(mem_type);
+    if (class == H5T_INTEGER && H5Tget_sign(stored) != H5Tget_sign(mem_type)) return 0;
+    return class == H5T_INTEGER && allow_widening ? size <= mem_size : size == mem_size;
+}
+
+/* The dataspace holds n values: a scalar for n = 1, or one dimension of n. */
+static int space_holds(hid_t space, int n) {
+    H5S_class_t shape = H5Sget_simple_extent_type(space);
+    if (shape == H5S_SCALAR) return n == 1;
+    return shape == H5S_SIMPLE && H5Sget_simple_extent_ndims(space) == 1 &&
+           H5Sget_simple_extent_npoints(space) == n;
+}
+
+int h5_attr_is_integer(hid_t loc, const char *name, int is_signed) {
+    if (H5Aexists(loc, name) <= 0) return 0;
+    hid_t attr = H5Aopen(loc, name, H5P_DEFAULT);
+    hid_t type = attr >= 0 ? H5Aget_type(attr) : H5I_INVALID_HID;
+    int ok = type >= 0 && H5Tget_class(type) == H5T_INTEGER &&
+             (H5Tget_sign(type) == H5T_SGN_2) == (is_signed != 0);
+    if (type >= 0) H5Tclose(type);
+    if (attr >= 0) H5Aclose(attr);
+    return ok;
+}
+
+/* A numeric attribute with exactly n elements, converted to mem_type; -1 if absent or of
+ * another type or size. */
 int h5_read_attr_numbers(hid_t loc, const char *name, hid_t mem_type, void *out, int n) {
     if (H5Aexists(loc, name) <= 0) return -1;
     hid_t attr = H5Aopen(loc, name, H5P_DEFAULT);
     if (attr < 0) return -1;
     hid_t type = H5Aget_type(attr);
     hid_t space = H5Aget_space(attr);
-    int ok = type >= 0 && space >= 0 &&
-             (H5Tget_class(type) == H5T_INTEGER || H5Tget_class(type) == H5T_FLOAT) &&
-             H5Sget_simple_extent_npoints(space) == n && H5Aread(attr, mem_type, out) >= 0;
+    int ok = type >= 0 && space >= 0 && type_fits(type, mem_type, 1) && space_holds(space, n) &&
+             H5Aread(attr, mem_type, out) >= 0;
     if (space >= 0) H5Sclose(space);
     if (type >= 0) H5Tclose(type);
     H5Aclose(attr);
     return ok ? 0 : -1;
 }
 
-/* A numeric dataset with exactly n elements; -1 if absent or of another size. */
+/* A numeric dataset of mem_type's class, width and sign with exactly n elements; -1 if absent
+ * or of another type or size. */
 int h5_read_dataset_numbers(hid_t loc, const char *name, hid_t mem_type, void *out, int n) {
     if (H5Lexists(loc, name, H5P_DEFAULT) <= 0) return -1;
     hid_t dataset = H5Dopen2(loc, name, H5P_DEFAULT);
     if (dataset < 0) return -1;
+    hid_t type = H5Dget_type(dataset);
     hid_t space = H5Dget_space(dataset);
-    int ok = space >= 0 && H5Sget_simple_extent_npoints(space) == n &&
+    int ok = type >= 0 && space >= 0 && type_fits(type, mem_type, 0) && space_holds(space, n) &&
              H5Dread(dataset, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, out) >= 0;
     if (space >= 0) H5Sclose(space);
+    if (type >= 0) H5Tclose(type);
     H5Dclose(dataset);
     return ok ? 0 : -1;
 }
@@ -535,13 +573,16 @@ mf_status h5_result_open(const char *path, hid_t *file, int32_t *version) {
         return MF_FAIL(MF_ERR_INPUT, "cannot open result file '%s': %s", path, strerror(errno));
     if (S_ISDIR(st.st_mode))
         return MF_FAIL(MF_ERR_INPUT, "'%s' is a directory, not a result file", path);
-    if (H5Fis_hdf5(path) <= 0)
-        return MF_FAIL(MF_ERR_INPUT, "'%s' is not an HDF5 file (not a marginfall result)", path);
-    *file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-    if (*file < 0) {
-        char reason[256];
-        return MF_FAIL(MF_ERR_INPUT, "cannot open result file '%s': %s", path, h5_reason(reason));
-    }
+    if (!S_ISREG(st.st_mode))
+        return MF_FAIL(MF_ERR_INPUT, "'%s' is not a regular file, not a result file", path);
+    /* A cut-off file fails HDF5's end-of-file check: name the usual causes, not HDF5's
+     * internal reason. */
+    *file = H5Fis_hdf5(path) > 0 ? H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT) : H5I_INVALID_HID;
+    if (*file < 0)
+        return MF_FAIL(MF_ERR_INPUT,
+                       "cannot read result file '%s': truncated or not an HDF5 file (or its "
+                       "first bytes are damaged)",
+                       path);
     char *format = h5_read_attr_string(*file, "format");
     int is_ours = format && strcmp(format, MF_FORMAT_NAME) == 0;
     if (!is_ours) {
