@@ -97,6 +97,23 @@ static int stored_kind(hid_t type, value_kind *kind) {
     return 0;
 }
 
+/* The type of object loc/name (H5O_TYPE_UNKNOWN when there is no such link). This reads the
+ * object's whole header, every chunk with its checksum: a damaged one fails here. */
+static mf_status object_type(const char *path, hid_t loc, const char *name, H5O_type_t *type) {
+    *type = H5O_TYPE_UNKNOWN;
+    if (H5Lexists(loc, name, H5P_DEFAULT) <= 0) return MF_OK;
+    H5O_info_t info;
+    if (H5Oget_info_by_name(loc, name, &info, H5P_DEFAULT) < 0) {
+        char full[600];
+        return MF_FAIL(MF_ERR_INPUT,
+                       "result file '%s' is damaged: the header of %s cannot be read (a "
+                       "checksum that does not match, or a broken structure)",
+                       path, object_name(loc, name, full, sizeof full));
+    }
+    *type = info.type;
+    return MF_OK;
+}
+
 /* The declared elements are backed by storage in the file: a damaged header could declare
  * 2^40 rows of which no byte exists (chunks never written read as zeros, for ever). */
 static mf_status check_storage(const char *path, hid_t dataset, const char *name, hsize_t n,
@@ -142,9 +159,9 @@ static mf_status open_dataset(const char *path, hid_t loc, const char *name, val
     char full[600];
     object_name(loc, name, full, sizeof full);
     *dataset = H5I_INVALID_HID;
-    H5O_info_t info;
-    if (H5Lexists(loc, name, H5P_DEFAULT) <= 0 ||
-        H5Oget_info_by_name(loc, name, &info, H5P_DEFAULT) < 0 || info.type != H5O_TYPE_DATASET)
+    H5O_type_t object;
+    MF_CHECK(object_type(path, loc, name, &object));
+    if (object != H5O_TYPE_DATASET)
         return MF_FAIL(MF_ERR_INPUT, "result file '%s' is damaged: dataset %s is missing", path,
                        full);
     hid_t ds = H5Dopen2(loc, name, H5P_DEFAULT);
@@ -384,14 +401,11 @@ static int is_one_of(const char *name, const char *const *names) {
     return 0;
 }
 
-static int is_group(hid_t loc, const char *name) {
-    H5O_info_t info;
-    return H5Lexists(loc, name, H5P_DEFAULT) > 0 &&
-           H5Oget_info_by_name(loc, name, &info, H5P_DEFAULT) >= 0 && info.type == H5O_TYPE_GROUP;
-}
-
 static mf_status open_group(const char *path, hid_t loc, const char *name, hid_t *group) {
-    *group = is_group(loc, name) ? H5Gopen2(loc, name, H5P_DEFAULT) : H5I_INVALID_HID;
+    *group = H5I_INVALID_HID;
+    H5O_type_t type;
+    MF_CHECK(object_type(path, loc, name, &type));
+    if (type == H5O_TYPE_GROUP) *group = H5Gopen2(loc, name, H5P_DEFAULT);
     if (*group >= 0) return MF_OK;
     char full[600];
     return MF_FAIL(MF_ERR_INPUT, "result file '%s' is damaged: group %s is missing", path,
@@ -407,7 +421,10 @@ static mf_status check_unknown_links(const char *path, hid_t group, const char *
     for (int i = 0; i < links->n && status == MF_OK; i++) {
         const char *name = links->names[i];
         if (known && is_one_of(name, known)) continue;
-        if (is_group(group, name) && depth > 0) {
+        H5O_type_t type;
+        status = object_type(path, group, name, &type);
+        if (status != MF_OK) break;
+        if (type == H5O_TYPE_GROUP && depth > 0) {
             hid_t child = H5Gopen2(group, name, H5P_DEFAULT);
             status = child >= 0
                          ? check_unknown_links(path, child, NULL, depth - 1)
@@ -575,6 +592,23 @@ static mf_status check_quantiles(const char *path, hid_t group, int64_t count) {
     return MF_OK;
 }
 
+/* A metric this build knows has the unit of its table: strings are stored where HDF5 keeps
+ * no checksum, and info prints the unit and formats values by it. */
+static mf_status check_known_unit(const char *path, hid_t group, const char *name) {
+    for (int m = 0; m < MF_METRIC_COUNT; m++) {
+        const mf_metric_info *describe = mf_metric_describe((mf_metric_id)m);
+        if (strcmp(describe->name, name) != 0) continue;
+        char *unit = h5_read_attr_string(group, "unit");
+        int ok = unit && strcmp(unit, describe->unit) == 0;
+        free(unit);
+        if (!ok)
+            return MF_FAIL(MF_ERR_INPUT,
+                           "result file '%s' is damaged: metric %s has no unit or not '%s'", path,
+                           name, describe->unit);
+    }
+    return MF_OK;
+}
+
 static mf_status check_metric(const char *path, hid_t metrics, const char *name) {
     hid_t group;
     MF_CHECK(open_group(path, metrics, name, &group));
@@ -596,6 +630,7 @@ static mf_status check_metric(const char *path, hid_t metrics, const char *name)
     for (const char *const *a = (const char *const[]){"unit", "description", "per", NULL};
          *a && status == MF_OK; a++)
         status = attr_text(path, group, *a, 0);
+    if (status == MF_OK) status = check_known_unit(path, group, name);
     static const char *const known[] = {"count",
                                         "mean",
                                         "m2",
@@ -648,8 +683,10 @@ static mf_status check_paths(const char *path, hid_t point, int64_t n_paths, int
         const char *name = links->names[i];
         hid_t dataset = H5I_INVALID_HID, type = H5I_INVALID_HID;
         value_kind kind = KIND_F64;
-        if (H5Lexists(group, name, H5P_DEFAULT) > 0 && !is_group(group, name))
-            dataset = H5Dopen2(group, name, H5P_DEFAULT);
+        H5O_type_t object;
+        status = object_type(path, group, name, &object);
+        if (status != MF_OK) break;
+        if (object == H5O_TYPE_DATASET) dataset = H5Dopen2(group, name, H5P_DEFAULT);
         if (dataset >= 0) type = H5Dget_type(dataset);
         int known = type >= 0 && stored_kind(type, &kind) && kind != KIND_STRING;
         if (type >= 0) H5Tclose(type);
@@ -675,6 +712,204 @@ static mf_status check_paths(const char *path, hid_t point, int64_t n_paths, int
     return status;
 }
 
+/* ---------------------------------------------------------------------------------------
+ * The point's verification digest, recomputed from its datasets. Scalars cannot carry a
+ * Fletcher32 checksum (HDF5 chunks arrays only): the digest covers them, and every other
+ * figure, bit for bit. Only for files of this build's format version and metric table (the
+ * digest walks this build's tables); older files get the checks above only.
+ * ------------------------------------------------------------------------------------- */
+
+/* FNV-1a over 8 little-endian bytes, as src/results/results.c hashes a figure. */
+static uint64_t fnv_i64(uint64_t hash, int64_t value) {
+    for (int i = 0; i < 8; i++) {
+        hash ^= (unsigned char)((uint64_t)value >> (8 * i));
+        hash *= 0x100000001b3ULL;
+    }
+    return hash;
+}
+
+/* The file holds exactly this build's metrics and a per-path table of its columns (the
+ * ledger's all or none): the digest can be recomputed. *ledger: the ledger columns are kept. */
+static int digest_computable(hid_t point, int *ledger) {
+    int32_t version[2] = {0, 0};
+    hid_t file = H5Iget_file_id(point);
+    int ok = file >= 0 &&
+             h5_read_attr_numbers(file, "format_version", H5T_NATIVE_INT32, version, 2) == 0 &&
+             version[0] == MF_FORMAT_VERSION_MAJOR && version[1] == MF_FORMAT_VERSION_MINOR;
+    if (file >= 0) H5Fclose(file);
+    hid_t metrics = ok ? H5Gopen2(point, "metrics", H5P_DEFAULT) : H5I_INVALID_HID;
+    H5G_info_t info;
+    ok = metrics >= 0 && H5Gget_info(metrics, &info) >= 0 && info.nlinks == MF_METRIC_COUNT;
+    for (int m = 0; ok && m < MF_METRIC_COUNT; m++)
+        ok = H5Lexists(metrics, mf_metric_describe((mf_metric_id)m)->name, H5P_DEFAULT) > 0;
+    if (metrics >= 0) H5Gclose(metrics);
+    *ledger = 0;
+    hid_t paths = ok && H5Lexists(point, "paths", H5P_DEFAULT) > 0
+                      ? H5Gopen2(point, "paths", H5P_DEFAULT)
+                      : H5I_INVALID_HID;
+    if (paths < 0) return ok;
+    int rows = 0, ledgers = 0, n_ledger = 0;
+    for (int c = 0; c < mf_path_column_count(); c++) {
+        const mf_path_column *column = mf_path_column_describe(c);
+        const int present = H5Lexists(paths, column->name, H5P_DEFAULT) > 0;
+        if (column->source == MF_COLUMN_FROM_LEDGER) {
+            ledgers += present;
+            n_ledger++;
+        } else {
+            rows += !present;
+        }
+    }
+    H5Gget_info(paths, &info);
+    H5Gclose(paths);
+    *ledger = ledgers == n_ledger;
+    return ok && rows == 0 && (ledgers == 0 || ledgers == n_ledger) &&
+           info.nlinks == (hsize_t)(mf_path_column_count() - (*ledger ? 0 : n_ledger));
+}
+
+/* One metric's figures from its (checked) datasets; edges and counts are malloc'd. */
+static int read_metric_result(hid_t metrics, const char *name, mf_metric_result *m) {
+    hid_t group = H5Gopen2(metrics, name, H5P_DEFAULT);
+    if (group < 0) return -1;
+    hid_t counts = H5Dopen2(group, "counts", H5P_DEFAULT);
+    hid_t space = counts >= 0 ? H5Dget_space(counts) : H5I_INVALID_HID;
+    const hssize_t bins = space >= 0 ? H5Sget_simple_extent_npoints(space) : -1;
+    if (space >= 0) H5Sclose(space);
+    if (counts >= 0) H5Dclose(counts);
+    int ok = bins >= 1 && bins <= MAX_BINS;
+    if (ok) {
+        m->n_bins = (int)bins;
+        m->edges = calloc((size_t)bins + 1, sizeof *m->edges);
+        m->counts = calloc((size_t)bins, sizeof *m->counts);
+        ok = m->edges && m->counts;
+    }
+    ok = ok && h5_read_dataset_numbers(group, "count", H5T_NATIVE_INT64, &m->count, 1) == 0 &&
+         h5_read_dataset_numbers(group, "mean", H5T_NATIVE_DOUBLE, &m->mean, 1) == 0 &&
+         h5_read_dataset_numbers(group, "m2", H5T_NATIVE_DOUBLE, &m->m2, 1) == 0 &&
+         h5_read_dataset_numbers(group, "min", H5T_NATIVE_DOUBLE, &m->min, 1) == 0 &&
+         h5_read_dataset_numbers(group, "max", H5T_NATIVE_DOUBLE, &m->max, 1) == 0 &&
+         h5_read_dataset_numbers(group, "bin_edges", H5T_NATIVE_DOUBLE, m->edges, m->n_bins + 1) ==
+             0 &&
+         h5_read_dataset_numbers(group, "counts", H5T_NATIVE_INT64, m->counts, m->n_bins) == 0 &&
+         h5_read_dataset_numbers(group, "underflow", H5T_NATIVE_INT64, &m->underflow, 1) == 0 &&
+         h5_read_dataset_numbers(group, "overflow", H5T_NATIVE_INT64, &m->overflow, 1) == 0 &&
+         h5_read_dataset_numbers(group, "quantiles", H5T_NATIVE_DOUBLE, m->quantiles,
+                                 MF_N_QUANTILES) == 0 &&
+         h5_read_dataset_numbers(group, "expected_shortfall", H5T_NATIVE_DOUBLE,
+                                 m->expected_shortfall, MF_N_QUANTILES) == 0;
+    H5Gclose(group);
+    return ok ? 0 : -1;
+}
+
+/* Continue the digest over the per-path table, row by row, column by column, a block of rows
+ * at a time. */
+static mf_status hash_path_table(const char *path, hid_t point, int64_t n_paths, int ledger,
+                                 uint64_t *hash) {
+    hid_t group = H5Gopen2(point, "paths", H5P_DEFAULT);
+    const int n_columns = mf_path_column_count();
+    hid_t *datasets = calloc((size_t)n_columns, sizeof *datasets);
+    unsigned char *buffer = calloc((size_t)n_columns * BLOCK_ROWS, 8);
+    mf_status status = group >= 0 && datasets && buffer
+                           ? MF_OK
+                           : MF_FAIL(MF_ERR_MEMORY, "out of memory reading '%s'", path);
+    for (int c = 0; datasets && c < n_columns; c++) {
+        const mf_path_column *column = mf_path_column_describe(c);
+        const int used = column->source == MF_COLUMN_FROM_ROW || ledger;
+        datasets[c] =
+            status == MF_OK && used ? H5Dopen2(group, column->name, H5P_DEFAULT) : H5I_INVALID_HID;
+        if (status == MF_OK && used && datasets[c] < 0)
+            status = MF_FAIL(MF_ERR_INPUT, "result file '%s' is damaged: cannot open %s", path,
+                             column->name);
+    }
+    for (int64_t first = 0; first < n_paths && status == MF_OK; first += BLOCK_ROWS) {
+        const int64_t count = n_paths - first < BLOCK_ROWS ? n_paths - first : BLOCK_ROWS;
+        for (int c = 0; c < n_columns && status == MF_OK; c++) {
+            if (datasets[c] < 0) continue;
+            const mf_column_type type = mf_path_column_describe(c)->type;
+            const value_kind kind = type == MF_COLUMN_F64   ? KIND_F64
+                                    : type == MF_COLUMN_I64 ? KIND_I64
+                                                            : KIND_I32;
+            status = read_rows(path, datasets[c], kind, 1, (hsize_t)first, (hsize_t)count,
+                               buffer + (size_t)c * BLOCK_ROWS * 8);
+        }
+        for (int64_t i = 0; i < count && status == MF_OK; i++)
+            for (int c = 0; c < n_columns; c++) {
+                if (datasets[c] < 0) continue;
+                const unsigned char *column = buffer + (size_t)c * BLOCK_ROWS * 8;
+                int64_t value;
+                if (mf_path_column_describe(c)->type == MF_COLUMN_I32) {
+                    int32_t narrow;
+                    memcpy(&narrow, column + i * 4, sizeof narrow);
+                    value = narrow;
+                } else {
+                    memcpy(&value, column + i * 8, sizeof value); /* a double's bits */
+                }
+                *hash = fnv_i64(*hash, value);
+            }
+    }
+    for (int c = 0; datasets && c < n_columns; c++)
+        if (datasets[c] >= 0) H5Dclose(datasets[c]);
+    free(datasets);
+    free(buffer);
+    if (group >= 0) H5Gclose(group);
+    return status;
+}
+
+/* Recompute the point's digest and compare it with its verification_digest attribute. */
+static mf_status verify_point_digest(const char *path, hid_t point, const char *name,
+                                     uint64_t stored) {
+    int ledger = 0;
+    if (!digest_computable(point, &ledger)) return MF_OK;
+    mf_point_result p;
+    memset(&p, 0, sizeof p);
+    hid_t metrics = H5Gopen2(point, "metrics", H5P_DEFAULT);
+    int ok = metrics >= 0;
+    for (int m = 0; ok && m < MF_METRIC_COUNT; m++)
+        ok = read_metric_result(metrics, mf_metric_describe((mf_metric_id)m)->name,
+                                &p.metrics[m]) == 0;
+    if (metrics >= 0) H5Gclose(metrics);
+    hid_t step = ok ? H5Dopen2(point, "profile/step", H5P_DEFAULT) : H5I_INVALID_HID;
+    hid_t space = step >= 0 ? H5Dget_space(step) : H5I_INVALID_HID;
+    const hssize_t steps = space >= 0 ? H5Sget_simple_extent_npoints(space) : -1;
+    if (space >= 0) H5Sclose(space);
+    if (step >= 0) H5Dclose(step);
+    ok = ok && steps >= 0 && steps <= MAX_STEPS;
+    if (ok) {
+        p.n_steps = (int32_t)steps;
+        p.profile_liquidated_notional = calloc((size_t)steps + 1, sizeof(double));
+        p.profile_liquidated_accounts = calloc((size_t)steps + 1, sizeof(double));
+        p.profile_fund = calloc((size_t)steps + 1, sizeof(double));
+        ok = p.profile_liquidated_notional && p.profile_liquidated_accounts && p.profile_fund;
+    }
+    ok = ok && h5_read_dataset_numbers(point, "n_paths", H5T_NATIVE_INT64, &p.n_paths, 1) == 0 &&
+         h5_read_dataset_numbers(point, "prob_bad_debt", H5T_NATIVE_DOUBLE, &p.prob_bad_debt, 1) ==
+             0 &&
+         h5_read_dataset_numbers(point, "prob_fund_shortfall", H5T_NATIVE_DOUBLE,
+                                 &p.prob_fund_shortfall, 1) == 0 &&
+         (steps == 0 ||
+          (h5_read_dataset_numbers(point, "profile/liquidated_notional", H5T_NATIVE_DOUBLE,
+                                   p.profile_liquidated_notional, (int)steps) == 0 &&
+           h5_read_dataset_numbers(point, "profile/liquidated_accounts", H5T_NATIVE_DOUBLE,
+                                   p.profile_liquidated_accounts, (int)steps) == 0 &&
+           h5_read_dataset_numbers(point, "profile/fund", H5T_NATIVE_DOUBLE, p.profile_fund,
+                                   (int)steps) == 0));
+    mf_status status = ok ? MF_OK
+                          : MF_FAIL(MF_ERR_INPUT,
+                                    "result file '%s' is damaged: the figures of %s cannot be "
+                                    "read back",
+                                    path, name);
+    /* The digest has no finishing step: the hash without the table continues over it. */
+    uint64_t hash = status == MF_OK ? mf_point_result_digest(&p) : 0;
+    if (status == MF_OK && H5Lexists(point, "paths", H5P_DEFAULT) > 0)
+        status = hash_path_table(path, point, p.n_paths, ledger, &hash);
+    mf_point_result_free(&p);
+    if (status == MF_OK && hash != stored)
+        status = MF_FAIL(MF_ERR_INPUT,
+                         "result file '%s' is damaged: the figures of %s do not match its "
+                         "verification_digest (a value changed)",
+                         path, name);
+    return status;
+}
+
 static mf_status check_point(const h5_result *r, int64_t index, int scan_paths, uint64_t *digest,
                              int *has_digest) {
     const char *path = r->path;
@@ -693,11 +928,6 @@ static mf_status check_point(const h5_result *r, int64_t index, int scan_paths, 
     int64_t n_paths = 0;
     double probability = 0;
     if (status == MF_OK) status = scalar_i64(path, group, "n_paths", RULE_NONNEG, &n_paths);
-    if (status == MF_OK && n_paths != r->paths)
-        status = MF_FAIL(MF_ERR_INPUT,
-                         "result file '%s' is damaged: /%s/n_paths is %lld, the file's paths "
-                         "%lld",
-                         path, name, (long long)n_paths, (long long)r->paths);
     static const char *const probabilities[] = {"prob_bad_debt", "prob_fund_shortfall"};
     for (int k = 0; k < 2 && status == MF_OK; k++) {
         status = scalar_f64(path, group, probabilities[k], RULE_FINITE, &probability);
@@ -719,6 +949,7 @@ static mf_status check_point(const h5_result *r, int64_t index, int scan_paths, 
     static const char *const known[] = {
         "prob_bad_debt", "prob_fund_shortfall", "n_paths", "metrics", "profile", "paths", NULL};
     if (status == MF_OK) status = check_unknown_links(path, group, known, 2);
+    if (status == MF_OK && *has_digest) status = verify_point_digest(path, group, name, *digest);
     H5Gclose(group);
     return status;
 }
@@ -841,8 +1072,11 @@ static mf_status check_sweep(const h5_result *r) {
     for (int i = 0; status == MF_OK && i < links->n; i++) {
         const char *name = links->names[i];
         if (strcmp(name, "point") == 0 || strcmp(name, "label") == 0) continue;
+        H5O_type_t object;
+        status = object_type(path, group, name, &object);
+        if (status != MF_OK) break;
         hid_t dataset =
-            is_group(group, name) ? H5I_INVALID_HID : H5Dopen2(group, name, H5P_DEFAULT);
+            object == H5O_TYPE_DATASET ? H5Dopen2(group, name, H5P_DEFAULT) : H5I_INVALID_HID;
         hid_t type = dataset >= 0 ? H5Dget_type(dataset) : H5I_INVALID_HID;
         const int text = type >= 0 && type_matches(type, KIND_STRING);
         if (type >= 0) H5Tclose(type);

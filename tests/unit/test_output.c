@@ -39,13 +39,16 @@ static void build_point(mf_point_result *p, int index, int64_t n_paths, int with
             r->edges[b] = info->hist_min * pow(ratio, b);
         for (int b = 0; b < N_BINS; b++)
             r->counts[b] = (int64_t)(b * 3 + m);
-        r->count = 1000 + m;
         r->mean = (m + 1) / 3.0;
         r->m2 = (m + 1) * 0.1;
         r->min = -0.0;
         r->max = 1e300 / (m + 1);
         r->underflow = 5 + m;
         r->overflow = 2 * m;
+        /* Every sample in underflow, a bin or overflow: readers check the sum. */
+        r->count = r->underflow + r->overflow;
+        for (int b = 0; b < N_BINS; b++)
+            r->count += r->counts[b];
         for (int q = 0; q < MF_N_QUANTILES; q++) {
             r->quantiles[q] = (m + 1) * (q + 1) / 7.0;
             r->expected_shortfall[q] = (m + 1) * (q + 2) / 7.0;
@@ -53,7 +56,11 @@ static void build_point(mf_point_result *p, int index, int64_t n_paths, int with
     }
     p->metrics[MF_METRIC_LIQUIDATED_NOTIONAL].mean = 1.23e9;
     p->metrics[MF_METRIC_LIQUIDATED_NOTIONAL].quantiles[1] = 45.6e6;
-    p->metrics[MF_METRIC_CASCADE_COUNT].quantiles[0] = NAN;
+    /* A metric without samples: its quantiles are NaN (readers refuse NaN beside samples). */
+    mf_metric_result *empty = &p->metrics[MF_METRIC_CASCADE_COUNT];
+    memset(empty->counts, 0, N_BINS * sizeof *empty->counts);
+    empty->count = empty->underflow = empty->overflow = 0;
+    empty->quantiles[0] = NAN;
     p->profile_liquidated_notional = malloc(N_STEPS * sizeof(double));
     p->profile_liquidated_accounts = malloc(N_STEPS * sizeof(double));
     p->profile_fund = malloc(N_STEPS * sizeof(double));
@@ -485,7 +492,7 @@ Test(output, datasets_are_identical_for_identical_inputs_and_large_tables_compre
     hid_t dataset = H5Dopen2(a, "point_0/paths/liquidated_notional", H5P_DEFAULT);
     hid_t dcpl = H5Dget_create_plist(dataset);
     cr_expect_eq(H5Pget_layout(dcpl), H5D_CHUNKED);
-    cr_expect_eq(H5Pget_nfilters(dcpl), 1);
+    cr_expect_eq(H5Pget_nfilters(dcpl), 2);
     unsigned flags, level = 0;
     size_t n_values = 1;
     char filter_name[32];
@@ -493,11 +500,20 @@ Test(output, datasets_are_identical_for_identical_inputs_and_large_tables_compre
         H5Pget_filter2(dcpl, 0, &flags, &n_values, &level, sizeof filter_name, filter_name, NULL),
         H5Z_FILTER_DEFLATE);
     cr_expect_eq(level, 4);
+    n_values = 0;
+    cr_expect_eq(H5Pget_filter2(dcpl, 1, &flags, &n_values, NULL, sizeof filter_name,
+                                filter_name, NULL),
+                 H5Z_FILTER_FLETCHER32);
     H5Pclose(dcpl);
     H5Dclose(dataset);
+    /* Format 1.3: small arrays are chunked too, for their Fletcher32 checksum, not deflated. */
     dataset = H5Dopen2(a, "point_0/profile/fund", H5P_DEFAULT);
     dcpl = H5Dget_create_plist(dataset);
-    cr_expect_eq(H5Pget_layout(dcpl), H5D_CONTIGUOUS);
+    cr_expect_eq(H5Pget_layout(dcpl), H5D_CHUNKED);
+    cr_expect_eq(H5Pget_nfilters(dcpl), 1);
+    cr_expect_eq(H5Pget_filter2(dcpl, 0, &flags, &n_values, NULL, sizeof filter_name,
+                                filter_name, NULL),
+                 H5Z_FILTER_FLETCHER32);
     H5Pclose(dcpl);
     H5Dclose(dataset);
     H5Fclose(a);
