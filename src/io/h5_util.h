@@ -1,5 +1,6 @@
 /* Shared HDF5 helpers of the io layer: used by the result writer (writer.c), `marginfall
- * info` (info.c), `marginfall merge` (merge.c) and the population snapshot. Functions that
+ * info` (info.c), `marginfall merge` (merge.c) and the checks of a result file before either
+ * reads it (result_check.c). Functions that
  * write take an h5_writer (the final file's name, for messages) and return MF_ERR_OUTPUT with
  * HDF5's innermost reason; readers return NULL or -1 and let the caller word the message. */
 #ifndef MF_H5_UTIL_H

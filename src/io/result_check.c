@@ -257,12 +257,15 @@ static mf_status check_value(const char *path, const char *name, hsize_t row, do
                            name, (unsigned long long)row);
         return MF_OK;
     case RULE_NONNEG:
-        if (is_float ? !(value >= 0 && isfinite(value)) : integer < 0)
+        if (is_float && !(value >= 0 && isfinite(value)))
+            return MF_FAIL(MF_ERR_INPUT,
+                           "result file '%s' is damaged: %s[%llu] is %g, not a count >= 0", path,
+                           name, (unsigned long long)row, value);
+        if (!is_float && integer < 0)
             return MF_FAIL(MF_ERR_INPUT,
                            "result file '%s' is damaged: %s[%llu] is %lld, a count must not be "
                            "negative",
-                           path, name, (unsigned long long)row,
-                           is_float ? (long long)-1 : (long long)integer);
+                           path, name, (unsigned long long)row, (long long)integer);
         return MF_OK;
     case RULE_ROW:
         if (is_float || integer != (int64_t)row)
@@ -443,8 +446,9 @@ static mf_status check_unknown_links(const char *path, hid_t group, const char *
  * Attributes
  * ------------------------------------------------------------------------------------- */
 
-/* A numeric attribute of n values whose stored type is integer (signed or not as asked, at
- * most as wide as mem_type) or float64; *present = 0 when absent. */
+/* A numeric attribute of n values stored in mem_type's class (h5_read_attr_numbers: integers
+ * of its sign and at most its width, floats of its width); an error when it is missing and
+ * required, or of another type. Left unchanged when absent and not required. */
 static mf_status attr_numbers(const char *path, hid_t loc, const char *name, hid_t mem_type,
                               void *out, int n, int required) {
     char full[600];

@@ -501,9 +501,9 @@ Test(output, datasets_are_identical_for_identical_inputs_and_large_tables_compre
         H5Z_FILTER_DEFLATE);
     cr_expect_eq(level, 4);
     n_values = 0;
-    cr_expect_eq(H5Pget_filter2(dcpl, 1, &flags, &n_values, NULL, sizeof filter_name,
-                                filter_name, NULL),
-                 H5Z_FILTER_FLETCHER32);
+    cr_expect_eq(
+        H5Pget_filter2(dcpl, 1, &flags, &n_values, NULL, sizeof filter_name, filter_name, NULL),
+        H5Z_FILTER_FLETCHER32);
     H5Pclose(dcpl);
     H5Dclose(dataset);
     /* Format 1.3: small arrays are chunked too, for their Fletcher32 checksum, not deflated. */
@@ -511,9 +511,9 @@ Test(output, datasets_are_identical_for_identical_inputs_and_large_tables_compre
     dcpl = H5Dget_create_plist(dataset);
     cr_expect_eq(H5Pget_layout(dcpl), H5D_CHUNKED);
     cr_expect_eq(H5Pget_nfilters(dcpl), 1);
-    cr_expect_eq(H5Pget_filter2(dcpl, 0, &flags, &n_values, NULL, sizeof filter_name,
-                                filter_name, NULL),
-                 H5Z_FILTER_FLETCHER32);
+    cr_expect_eq(
+        H5Pget_filter2(dcpl, 0, &flags, &n_values, NULL, sizeof filter_name, filter_name, NULL),
+        H5Z_FILTER_FLETCHER32);
     H5Pclose(dcpl);
     H5Dclose(dataset);
     H5Fclose(a);
