@@ -40,7 +40,7 @@ typedef enum {
     MF_ERR_MEMORY = 5,      /* allocation failed */
     MF_ERR_MPI = 6,         /* an MPI call failed */
     MF_ERR_INTERNAL = 7,    /* a broken invariant: a bug */
-    MF_ERR_INTERRUPTED = 8, /* stopped by SIGTERM after writing a checkpoint: rerun with --resume */
+    MF_ERR_INTERRUPTED = 8, /* stopped by SIGTERM/SIGINT after a checkpoint: rerun with --resume */
     MF_ERR_NUMERIC = 9,     /* a path's results became non-finite (message: path, step, value) */
 } mf_status;
 
@@ -108,7 +108,7 @@ typedef struct {
 /* `marginfall run`: config -> population -> paths on every rank -> reduction -> HDF5 file
  * (docs/output.md). Collective over comm. Progress goes to stderr and the summary, with the
  * verification digest, to `summary` (rank 0 only; NULL for none). On failure every rank
- * returns the same status and rank 0 holds the message. MF_ERR_INTERRUPTED: SIGTERM stopped
+ * returns the same status and rank 0 holds the message. MF_ERR_INTERRUPTED: SIGTERM or SIGINT stopped
  * the run after a checkpoint; the same options with resume = 1 continue it. */
 mf_status mf_run(const mf_run_options *options, MPI_Comm comm, FILE *summary);
 

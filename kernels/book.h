@@ -43,6 +43,25 @@ typedef struct {
     double max_leverage[MF_MAX_ASSETS][MF_MAX_TIERS];
 } mf_tier_table;
 
+/* Scale one asset's ladder by s (venue.margin_scale; docs/model.md): the initial margin rate
+ * 1/L of each bracket becomes min(1, s/L), the maintenance rate m becomes m * min(s, L) (so
+ * maintenance keeps its ratio m*L < 1 to initial margin once initial margin reaches 100%),
+ * never decreasing from bracket to bracket, and the maintenance amounts are derived again so
+ * that the maintenance margin stays continuous across floors. Only used for s != 1. */
+static inline void mf_tier_ladder_scale(mf_tier_table *tiers, int asset, double scale) {
+    for (int i = 0; i < tiers->n_tiers[asset]; i++) {
+        const double leverage = tiers->max_leverage[asset][i];
+        double mmr = tiers->mmr[asset][i] * (scale < leverage ? scale : leverage);
+        if (i > 0 && mmr < tiers->mmr[asset][i - 1]) mmr = tiers->mmr[asset][i - 1];
+        tiers->mmr[asset][i] = mmr;
+        tiers->max_leverage[asset][i] = leverage / scale > 1.0 ? leverage / scale : 1.0;
+        tiers->cum_usd[asset][i] =
+            i == 0 ? 0.0
+                   : tiers->floor_usd[asset][i] * (mmr - tiers->mmr[asset][i - 1]) +
+                         tiers->cum_usd[asset][i - 1];
+    }
+}
+
 static inline int mf_tier_index(const mf_tier_table *tiers, int asset, double notional) {
     int tier = 0;
     int last = tiers->n_tiers[asset] - 1;

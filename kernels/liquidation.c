@@ -73,7 +73,7 @@ void mf_engine_select(const mf_engine_state *engine, int n_assets, const double 
 mf_round_outcome mf_engine_fill(const mf_book_view *book, int n_assets,
                                 const mf_asset_execution *plan, const double *post_mark,
                                 mf_engine_state *engine) {
-    mf_round_outcome outcome = {0, 0};
+    mf_round_outcome outcome = {0, 0, 0};
     for (int k = 0; k < n_assets; k++) {
         const int32_t last = plan[k].last;
         if (last < 0) continue;
@@ -90,6 +90,7 @@ mf_round_outcome mf_engine_fill(const mf_book_view *book, int n_assets,
             record->closed_notional += fabs(quantity) * fill;
             engine->realized_trading_pnl += pnl;
             outcome.executed_notional += fabs(quantity) * fill;
+            if (quantity > 0) outcome.executed_long_notional += quantity * fill;
             outcome.executed_orders++;
             const int done = !is_last || quantity == order->remaining;
             const int32_t next = order->next;
@@ -106,4 +107,12 @@ mf_round_outcome mf_engine_fill(const mf_book_view *book, int n_assets,
         }
     }
     return outcome;
+}
+
+double mf_engine_backlog_usd(const mf_engine_state *engine, int n_assets, const double *marks) {
+    double backlog = 0;
+    for (int k = 0; k < n_assets; k++)
+        for (int32_t cursor = engine->head[k]; cursor >= 0; cursor = engine->orders[cursor].next)
+            backlog += fabs(engine->orders[cursor].remaining) * marks[k];
+    return backlog;
 }

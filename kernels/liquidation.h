@@ -56,8 +56,9 @@ typedef struct {
 } mf_asset_execution;
 
 typedef struct {
-    double executed_notional; /* USD at fill prices */
-    int32_t executed_orders;  /* order pieces executed */
+    double executed_notional;      /* USD at fill prices */
+    double executed_long_notional; /* the part that closed long positions (sold), USD */
+    int32_t executed_orders;       /* order pieces executed */
 } mf_round_outcome;
 
 void mf_engine_reset(mf_engine_state *engine);
@@ -75,5 +76,8 @@ void mf_engine_select(const mf_engine_state *engine, int n_assets, const double 
 mf_round_outcome mf_engine_fill(const mf_book_view *book, int n_assets,
                                 const mf_asset_execution *plan, const double *post_mark,
                                 mf_engine_state *engine);
+
+/* The backlog: USD notional still queued in the FIFOs, valued at marks[k]. O(queued orders). */
+double mf_engine_backlog_usd(const mf_engine_state *engine, int n_assets, const double *marks);
 
 #endif

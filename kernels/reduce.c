@@ -59,10 +59,6 @@ int mf_bin_index(const double *edges, int n_bins, double x) {
     return lo;
 }
 
-/* q n is computed in binary floating point: 0.01 * 100 is 1.0000000000000009. The slack
- * makes ceil() see the decimal value the user meant. */
-#define MF_RANK_SLACK 1e-9
-
 static int compare_doubles(const void *a, const void *b) {
     const double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);

@@ -24,6 +24,10 @@ int mf_log_bins(double lo, double hi, int bins_per_decade, double *edges);
 /* Bin index of x: -1 below edges[0] (zeros, negatives), n_bins at or above the last edge. */
 int mf_bin_index(const double *edges, int n_bins, double x);
 
+/* q n is computed in binary floating point: 0.01 * 100 is 1.0000000000000009. The slack
+ * makes ceil() see the decimal value the user meant (ranks here and in precision.c). */
+#define MF_RANK_SLACK 1e-9
+
 /* Sort ascending (in place; NaNs are not expected). */
 void mf_sort_doubles(double *values, int64_t n);
 /* On sorted samples: quantile q = smallest x with F(x) >= q (x[ceil(q n) - 1]);

@@ -9,7 +9,8 @@ packages=(build-essential cmake pkg-config libopenmpi-dev openmpi-bin libhdf5-op
           hdf5-tools libyaml-dev libcriterion-dev)
 if [[ "${1:-}" == "--test" ]]; then
   packages+=(python3-h5py python3-numpy python3-scipy python3-yaml python3-pandas
-             python3-matplotlib python3-xarray python3-h5netcdf python3-pytest slurm-wlm munge
+             python3-matplotlib python3-xarray python3-h5netcdf python3-pytest jupyter-nbconvert
+             python3-ipykernel slurm-wlm munge
              clang-14 libclang-rt-14-dev)
 fi
 

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config_internal.h"
 
@@ -109,6 +110,11 @@ void mf_config_set_defaults(mf_config *c) {
         for (int j = 0; j < 3; j++)
             m->correlation[i][j] = correlation[i][j];
     m->n_stress = 0;
+    /* output.quantiles (the row documents them as "default_doc"). */
+    static const double levels[] = {0.5, 0.9, 0.95, 0.975, 0.99, 0.999};
+    c->output.n_quantiles = (int)(sizeof levels / sizeof levels[0]);
+    for (int q = 0; q < c->output.n_quantiles; q++)
+        c->output.quantiles[q] = levels[q];
     c->sweep.n_points = 1; /* no sweep: one point, the config itself */
 }
 
@@ -333,6 +339,29 @@ static mf_status read_string(const mf_cfg_context *ctx, const mf_cfg_node *node,
     return MF_OK;
 }
 
+/* A relative file name in a config file is relative to that file's folder (resolved where the
+ * file is opened); one given with --set is relative to the current directory, as on any command
+ * line, so it is made absolute here and the resolved config records the file meant. */
+static mf_status resolve_command_line_path(const mf_cfg_context *ctx, const mf_cfg_node *node,
+                                           const char *key, char *path, size_t size) {
+    const int from_command_line = node->origin >= 0 && node->origin < ctx->n_overrides;
+    if (!from_command_line || !path[0] || path[0] == '/') return MF_OK;
+    char cwd[4096];
+    if (!getcwd(cwd, sizeof cwd))
+        return mf_cfg_fail(ctx, node->origin, node->line, key,
+                           "cannot resolve '%s' against the current directory: %s", path,
+                           strerror(errno));
+    const size_t needed = strlen(cwd) + 1 + strlen(path) + 1;
+    if (needed > size)
+        return mf_cfg_fail(ctx, node->origin, node->line, key,
+                           "too long once made absolute (%s/%s): %zu characters, at most %zu", cwd,
+                           path, needed - 1, size - 1);
+    char relative[4096];
+    snprintf(relative, sizeof relative, "%s", path);
+    snprintf(path, size, "%s/%s", cwd, relative);
+    return MF_OK;
+}
+
 static mf_status read_enum(const mf_cfg_context *ctx, const mf_cfg_node *node, const char *key,
                            const char *const *names, int *out) {
     char expected[128] = "one of";
@@ -497,8 +526,10 @@ static mf_status read_row(const mf_cfg_context *ctx, const mf_cfg_node *node, co
         return MF_OK;
     }
     case MF_SCHEMA_STRING:
-    case MF_SCHEMA_PATH:
         return read_string(ctx, node, path, (char *)field, row->size);
+    case MF_SCHEMA_PATH:
+        MF_CHECK(read_string(ctx, node, path, (char *)field, row->size));
+        return resolve_command_line_path(ctx, node, path, (char *)field, row->size);
     case MF_SCHEMA_ENUM: {
         int value = 0;
         memcpy(&value, field, sizeof value);
@@ -783,6 +814,33 @@ static mf_status convert_correlation(conversion *cv, const view *market, mf_conf
         }
     }
     memcpy(c->market.correlation, matrix, sizeof matrix);
+    return MF_OK;
+}
+
+/* output.quantiles: a list of numbers (1..MF_MAX_QUANTILES); their range and order are
+ * checked with the other rules (check_output), each item remembered for its line. */
+static mf_status convert_quantiles(conversion *cv, const view *output, mf_config *c) {
+    char path[MF_CFG_KEY_LEN];
+    mf_status status;
+    const mf_cfg_node *list = view_key(output, "quantiles", path, &status);
+    MF_CHECK(status);
+    if (!list) return MF_OK;
+    MF_CHECK(expect_list(cv->ctx, list, path));
+    if (list->count < 1 || list->count > MF_MAX_QUANTILES)
+        return mf_cfg_fail(cv->ctx, list->origin, list->line, path,
+                           "%zu levels: give 1 to %d (MF_MAX_QUANTILES)", list->count,
+                           MF_MAX_QUANTILES);
+    double levels[MF_MAX_QUANTILES];
+    for (size_t i = 0; i < list->count; i++) {
+        char item[MF_CFG_KEY_LEN];
+        mf_cfg_format(item, sizeof item, "output.quantiles[%zu]", i);
+        const mf_cfg_node *entry = list->items[i];
+        if (!cv->ctx->skip_keys)
+            MF_CHECK(mf_cfg_remember(cv->ctx, item, item, entry->origin, entry->line));
+        MF_CHECK(read_double(cv->ctx, entry, item, 0, &levels[i]));
+    }
+    c->output.n_quantiles = (int)list->count;
+    memcpy(c->output.quantiles, levels, list->count * sizeof levels[0]);
     return MF_OK;
 }
 
@@ -1354,6 +1412,7 @@ static mf_status convert(mf_cfg_context *ctx, const mf_cfg_node *tree, const mf_
     MF_CHECK(convert_rows(&cascade, table("cascade"), &c->cascade));
     MF_CHECK(section_view(&root, "output", &output));
     MF_CHECK(convert_rows(&output, table("output"), &c->output));
+    MF_CHECK(convert_quantiles(&cv, &output, c));
     MF_CHECK(convert_sweep(&cv, &root, c));
     return MF_OK;
 }
@@ -1676,6 +1735,30 @@ static mf_status check_market(checker *k) {
     return MF_OK;
 }
 
+/* venue.margin_scale keeps maintenance below initial margin on ladders whose leverage caps do
+ * not rise with notional (every published one); any other ladder is checked here. */
+static mf_status check_scaled_ladder(checker *k, int i, const mf_venue_market_config *market) {
+    const double scale = k->c->venue.margin_scale;
+    if (scale == 1.0) return MF_OK;
+    mf_tier_table ladder;
+    memset(&ladder, 0, sizeof ladder);
+    ladder.n_tiers[0] = market->n_tiers;
+    for (int t = 0; t < market->n_tiers; t++) {
+        ladder.floor_usd[0][t] = market->tiers[t].floor_usd;
+        ladder.mmr[0][t] = market->tiers[t].mmr;
+        ladder.max_leverage[0][t] = market->tiers[t].max_leverage;
+    }
+    mf_tier_ladder_scale(&ladder, 0, scale);
+    for (int t = 0; t < market->n_tiers; t++)
+        if (!(ladder.mmr[0][t] < 1.0 / ladder.max_leverage[0][t]))
+            return refuse(k, key_of(k, "venue.margin_scale"),
+                          "%g scales venue.markets[%d].tiers[%d] to maintenance %g, not below its "
+                          "initial margin rate %g (its leverage cap rises from the bracket "
+                          "before)",
+                          scale, i, t, ladder.mmr[0][t], 1.0 / ladder.max_leverage[0][t]);
+    return MF_OK;
+}
+
 static mf_status check_tiers(checker *k, int i, mf_venue_market_config *market) {
     if (market->n_tiers < 1 || market->n_tiers > MF_MAX_TIERS)
         return refuse(k, key_of(k, "venue.markets[%d].tiers", i),
@@ -1703,7 +1786,7 @@ static mf_status check_tiers(checker *k, int i, mf_venue_market_config *market) 
                           tier->mmr, tier->max_leverage, 1.0 / tier->max_leverage);
     }
     derive_cum(market);
-    return MF_OK;
+    return check_scaled_ladder(k, i, market);
 }
 
 static mf_status check_venue(checker *k, mf_venue_config *v) {
@@ -1733,6 +1816,26 @@ static mf_status check_population(checker *k) {
 }
 
 /* The sweep's shape (the loaders also build and check every point, which needs the source). */
+static mf_status check_output(checker *k, const mf_output_config *o) {
+    MF_CHECK(check_rows(k, table("output"), o, "output", 0, 0));
+    if (o->n_quantiles < 1 || o->n_quantiles > MF_MAX_QUANTILES)
+        return refuse(k, "output.quantiles", "%d levels: give 1 to %d (MF_MAX_QUANTILES)",
+                      o->n_quantiles, MF_MAX_QUANTILES);
+    for (int q = 0; q < o->n_quantiles; q++) {
+        const double level = o->quantiles[q];
+        if (!(level > 0.0 && level < 1.0))
+            return refuse(k, key_of(k, "output.quantiles[%d]", q),
+                          "a quantile level must be in (0, 1) (0.99 for the 99%% quantile), "
+                          "got %g",
+                          level);
+        if (q > 0 && !(level > o->quantiles[q - 1]))
+            return refuse(k, key_of(k, "output.quantiles[%d]", q),
+                          "the levels must be strictly increasing, got %g after %g", level,
+                          o->quantiles[q - 1]);
+    }
+    return MF_OK;
+}
+
 static mf_status check_sweep(checker *k, mf_sweep_config *s) {
     if (s->n_params < 0 || s->n_params > MF_MAX_SWEEP_PARAMS)
         return refuse(k, "sweep.parameters",
@@ -1776,7 +1879,7 @@ static mf_status validate(mf_config *c, const mf_cfg_context *ctx) {
     MF_CHECK(check_venue(&k, &c->venue));
     MF_CHECK(check_population(&k));
     MF_CHECK(check_rows(&k, table("cascade"), &c->cascade, "cascade", 0, 0));
-    MF_CHECK(check_rows(&k, table("output"), &c->output, "output", 0, 0));
+    MF_CHECK(check_output(&k, &c->output));
     MF_CHECK(check_sweep(&k, &c->sweep));
     return MF_OK;
 }
@@ -2081,6 +2184,13 @@ static void emit_list(text_buffer *b, const emit_context *e, const mf_schema_tab
         }
     } else if (strcmp(name, "sweep") == 0 && strcmp(key, "parameters") == 0) {
         emit_sweep_parameters(b, &c->sweep, indent);
+    } else if (strcmp(name, "output") == 0 && strcmp(key, "quantiles") == 0) {
+        emit(b, " [");
+        for (int q = 0; q < clamp_count(c->output.n_quantiles, MF_MAX_QUANTILES); q++) {
+            if (q) emit(b, ", ");
+            emit_double(b, c->output.quantiles[q]);
+        }
+        emit(b, "]\n");
     } else {
         emit(b, " ~  # no writer for this list\n");
         b->failed = 2;

@@ -11,6 +11,7 @@
 #include "book.h"
 #include "market.h"
 #include "mf_error.h"
+#include "precision.h"
 #include "settlement.h"
 
 #define MF_MAX_STRESS 32
@@ -97,6 +98,7 @@ typedef struct {
 typedef struct {
     char name[MF_NAME_LEN];    /* venue.name */
     double max_leverage;       /* venue.max_leverage (>= 1) */
+    double margin_scale;       /* venue.margin_scale: every bracket's MMR and IM rate times this */
     double insurance_fund_usd; /* venue.insurance_fund_usd */
     double liquidation_fee;    /* venue.liquidation_fee: fraction of notional to the fund */
     int32_t max_rounds;        /* venue.max_rounds: cascade rounds per step */
@@ -132,6 +134,9 @@ typedef struct {
 typedef struct {
     int paths;               /* output.paths: write the per-path table */
     int32_t bins_per_decade; /* output.bins_per_decade: log-histogram resolution */
+    int path_values;         /* output.path_values: each per-path metric's samples in path order */
+    int n_quantiles;         /* output.quantiles: 1..MF_MAX_QUANTILES levels, */
+    double quantiles[MF_MAX_QUANTILES]; /* each in (0, 1), strictly increasing */
 } mf_output_config;
 
 #define MF_MAX_SWEEP_PARAMS 8

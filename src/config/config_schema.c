@@ -364,7 +364,8 @@ static const mf_schema_row asset_rows[] = {
      .unit = "",
      .default_text = "",
      .bound_doc = "required unless format is none, empty when it is",
-     .doc = "the replay file; a relative path is relative to the config file",
+     .doc = "the replay file; relative to the config file's folder (with --set: to the "
+            "current directory)",
      .source = "-",
      .example = "prices.csv",
      .example_needs = "replay.format=csv"},
@@ -448,6 +449,18 @@ static const mf_schema_row venue_rows[] = {
      .doc = "the venue's maximum leverage",
      .source = "Binance BTCUSDT top bracket [P]",
      .example = "50"},
+    {.key = "margin_scale",
+     T_DBL,
+     AT(S, margin_scale),
+     .unit = "",
+     .default_text = "1",
+     GT(0),
+     LE(100),
+     .doc = "scales every market's margin ladder: each bracket's initial margin rate 1 / "
+            "max_leverage becomes min(1, s / max_leverage) and its maintenance rate mmr x min(s, "
+            "max_leverage); 2 = twice as strict (docs/model.md)",
+     .source = "engineering (a policy lever for sweeps; docs/model.md)",
+     .example = "1.5"},
     {.key = "insurance_fund_usd",
      T_DBL,
      AT(S, insurance_fund_usd),
@@ -594,7 +607,8 @@ static const mf_schema_row population_rows[] = {
      AT(S, file),
      .unit = "",
      .default_text = "",
-     .doc = "load this HDF5 population snapshot instead of generating one",
+     .doc = "load this HDF5 population snapshot instead of generating one; relative to the "
+            "config file's folder (with --set: to the current directory)",
      .source = "-",
      .example = "accounts.h5"},
     {.key = "margin_modes.isolated",
@@ -776,6 +790,26 @@ static const mf_schema_row output_rows[] = {
      .doc = "resolution of the log-binned histograms",
      .source = "engineering",
      .example = "20"},
+    {.key = "quantiles",
+     T_LIST,
+     .unit = "",
+     .default_doc = "[0.5, 0.9, 0.95, 0.975, 0.99, 0.999]",
+     .bound_doc = "1 to 16 levels (MF_MAX_QUANTILES), each in (0, 1), strictly increasing",
+     .doc = "levels of every metric's quantiles and expected shortfall (each with its 95% "
+            "interval or standard error); a flow list, also with --set "
+            "output.quantiles=[0.9,0.99]",
+     .source = "0.95 / 0.99 VaR and 0.975 ES (Basel FRTB); 0.999 for the far tail",
+     .example = "[0.9, 0.99]"},
+    {.key = "path_values",
+     T_BOOL,
+     AT(S, path_values),
+     .unit = "",
+     .default_text = "true",
+     .doc = "write each per-path metric's samples in path order (path_values), for the paired "
+            "standard error of a difference between sweep points; false saves 8 bytes per path "
+            "and metric on huge runs",
+     .source = "-",
+     .example = "false"},
 };
 #undef S
 

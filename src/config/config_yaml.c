@@ -261,6 +261,12 @@ static mf_status syntax_error(const mf_cfg_context *ctx, const yaml_parser_t *pa
         snprintf(detail, sizeof detail, " (%s at line %zu)", parser->context,
                  parser->context_mark.line + 1);
     }
+    /* libyaml says "found character that cannot start any token" for a tab: name it. */
+    const size_t at = parser->problem_mark.index;
+    if (parser->error != YAML_READER_ERROR && at < length && text[at] == '\t') {
+        problem = "a tab character; YAML indents with spaces only (replace the tab with spaces)";
+        detail[0] = '\0';
+    }
     if (origin >= 0 && ctx && origin < ctx->n_overrides)
         return MF_FAIL(MF_ERR_CONFIG, "--set %s: YAML syntax: %s%s", ctx->overrides[origin],
                        problem, detail);

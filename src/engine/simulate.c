@@ -270,7 +270,9 @@ typedef struct {
     int64_t first_path; /* the path of batch slot 0 */
     int batch;          /* paths in this batch (<= ws->batch) */
     int32_t t;
-    int trace_b; /* the traced path's slot in the batch, or -1 */
+    int trace_b;                    /* the traced path's slot in the batch, or -1 */
+    double trace_long, trace_short; /* the traced path's liquidations by side in this step */
+    int32_t trace_rounds;           /* the traced path's rounds in this step */
     uint8_t active[MF_MAX_BATCH];
 } step_context;
 
@@ -472,10 +474,15 @@ static mf_status phase_cascade_rounds(step_context *step) {
                 mf_engine_fill(&venue->book, ws->n_assets, plan, post_mark, &ws->engines[b]);
             settle_closed(venue, ws, b);
             ws->step_notional[(int64_t)b * ws->steps + t] += outcome.executed_notional;
+            if (b == step->trace_b) {
+                step->trace_long += outcome.executed_long_notional;
+                step->trace_short += outcome.executed_notional - outcome.executed_long_notional;
+            }
             if (new_per_path[b] == 0 && outcome.executed_orders == 0) {
                 step->active[b] = 0;
             } else {
                 if (round + 1 > ws->max_rounds[b]) ws->max_rounds[b] = round + 1;
+                if (b == step->trace_b) step->trace_rounds = round + 1;
                 any_active = 1;
             }
         }
@@ -579,6 +586,19 @@ static mf_status phase_record(step_context *step) {
             trace->index[(int64_t)(t + 1) * n + k] = exp(ws->index[b][k].log_index);
         }
         trace->liquidated_notional[t] = ws->step_notional[(int64_t)b * steps + t];
+        if (trace->liquidated_long) trace->liquidated_long[t] = step->trace_long;
+        if (trace->liquidated_short) trace->liquidated_short[t] = step->trace_short;
+        if (trace->accounts) trace->accounts[t] = ws->step_accounts[(int64_t)b * steps + t];
+        if (trace->fund) trace->fund[t] = ws->money[b].fund;
+        if (trace->rounds) trace->rounds[t] = step->trace_rounds;
+        if (trace->backlog) {
+            double marks[MF_MAX_ASSETS];
+            for (int k = 0; k < n; k++)
+                marks[k] = ws->books[b][k].mark;
+            trace->backlog[t] = mf_engine_backlog_usd(&ws->engines[b], n, marks);
+        }
+        step->trace_long = step->trace_short = 0;
+        step->trace_rounds = 0;
     }
     return check_step_finite(step);
 }
@@ -697,7 +717,7 @@ static mf_status simulate_batch(const mf_scenario *scenario, mf_workspace *ws, i
 
     for (int32_t t = 0; t < steps; t++) {
         if (ws->stop && *ws->stop)
-            return MF_FAIL(MF_ERR_INTERRUPTED, "stopped by SIGTERM at step %d of paths %lld..%lld",
+            return MF_FAIL(MF_ERR_INTERRUPTED, "stopped by a signal at step %d of paths %lld..%lld",
                            (int)t, (long long)first_path, (long long)(first_path + batch - 1));
         step.t = t;
         for (int phase = 0; phase < MF_N_STEP_PHASES; phase++)
@@ -755,6 +775,10 @@ static mf_status simulate_batch(const mf_scenario *scenario, mf_workspace *ws, i
             MF_CHECK(mf_block_result_add_cascade(block, fields));
         }
         row->max_rounds = ws->max_rounds[b];
+        double final_marks[MF_MAX_ASSETS];
+        for (int k = 0; k < n; k++)
+            final_marks[k] = ws->books[b][k].mark;
+        row->final_backlog = mf_engine_backlog_usd(&ws->engines[b], n, final_marks);
         if (b == trace_b && trace->liquidated_accounts)
             for (int64_t a = 0; a < book->n_accounts; a++)
                 trace->liquidated_accounts[a] =

@@ -48,14 +48,22 @@ mf_status mf_simulate_block(const mf_model *model, mf_workspace *workspace, mf_b
 void mf_model_index_path(const mf_model *model, mf_workspace *workspace, int64_t path,
                          double *log_index);
 
-/* Optional per-step trace of one path (tests and replay studies): when set, path `path` of
- * the next mf_simulate_block records its prices and liquidations per step. */
+/* Optional per-step trace of one path (output.traces, tests and replay studies): when set,
+ * path `path` of the next mf_simulate_block records its prices and liquidations per step.
+ * Every array but mark and index may be NULL (not recorded). Recording only reads the state:
+ * a traced path's results are the same bits as an untraced one's. */
 typedef struct {
     int64_t path;
     double *mark;                 /* (steps + 1) * K: mark of every asset at the end of each step */
     double *index;                /* (steps + 1) * K: index, same layout */
     double *liquidated_notional;  /* steps */
     uint8_t *liquidated_accounts; /* n_accounts: 1 where the account was liquidated */
+    double *liquidated_long;      /* steps: USD of long positions closed (sold) in the step */
+    double *liquidated_short;     /* steps: USD of short positions closed (bought) */
+    double *accounts;             /* steps: accounts liquidated in the step */
+    double *backlog;              /* steps: USD still queued at the end of the step, at the marks */
+    double *fund;                 /* steps: insurance fund at the end of the step */
+    int32_t *rounds;              /* steps: cascade rounds the step used */
 } mf_trace;
 void mf_workspace_set_trace(mf_workspace *workspace, mf_trace *trace);
 

@@ -146,26 +146,71 @@ static void print_provenance(FILE *out, hid_t file, const char *path, const int3
 typedef struct {
     int64_t count;
     double mean, max;
-    double levels[MF_N_QUANTILES];
-    double quantiles[MF_N_QUANTILES];
-    double shortfall[MF_N_QUANTILES];
+    double mean_se, es_se; /* NaN in files before format 1.4 */
+    int n_levels;          /* from the length of quantile_levels */
+    double levels[MF_MAX_QUANTILES];
+    double quantiles[MF_MAX_QUANTILES];
+    double shortfall[MF_MAX_QUANTILES];
+    double ci_low[MF_MAX_QUANTILES], ci_high[MF_MAX_QUANTILES];
 } metric_summary;
+
+/* Number of values of a 1-d dataset, or -1. */
+static int dataset_length(hid_t group, const char *name) {
+    if (H5Lexists(group, name, H5P_DEFAULT) <= 0) return -1;
+    hid_t dataset = H5Dopen2(group, name, H5P_DEFAULT);
+    if (dataset < 0) return -1;
+    hid_t space = H5Dget_space(dataset);
+    const hssize_t n = space >= 0 ? H5Sget_simple_extent_npoints(space) : -1;
+    if (space >= 0) H5Sclose(space);
+    H5Dclose(dataset);
+    return n >= 0 && n <= INT32_MAX ? (int)n : -1;
+}
+
+/* The level 0.99 (ES99, the interval column), else the last one. */
+static int level_99(const metric_summary *s) {
+    int at = s->n_levels - 1;
+    for (int q = 0; q < s->n_levels; q++)
+        if (fabs(s->levels[q] - 0.99) < 1e-12) at = q;
+    return at;
+}
 
 static int read_metric_summary(hid_t metrics, const char *name, metric_summary *s, char **unit) {
     hid_t group = H5Gopen2(metrics, name, H5P_DEFAULT);
     if (group < 0) return -1;
-    int ok = h5_read_dataset_numbers(group, "count", H5T_NATIVE_INT64, &s->count, 1) == 0 &&
-             h5_read_dataset_numbers(group, "mean", H5T_NATIVE_DOUBLE, &s->mean, 1) == 0 &&
-             h5_read_dataset_numbers(group, "max", H5T_NATIVE_DOUBLE, &s->max, 1) == 0 &&
-             h5_read_dataset_numbers(group, "quantile_levels", H5T_NATIVE_DOUBLE, s->levels,
-                                     MF_N_QUANTILES) == 0 &&
-             h5_read_dataset_numbers(group, "quantiles", H5T_NATIVE_DOUBLE, s->quantiles,
-                                     MF_N_QUANTILES) == 0 &&
-             h5_read_dataset_numbers(group, "expected_shortfall", H5T_NATIVE_DOUBLE, s->shortfall,
-                                     MF_N_QUANTILES) == 0;
+    const int n = dataset_length(group, "quantile_levels");
+    s->n_levels = n;
+    int ok =
+        n >= 1 && n <= MF_MAX_QUANTILES &&
+        h5_read_dataset_numbers(group, "count", H5T_NATIVE_INT64, &s->count, 1) == 0 &&
+        h5_read_dataset_numbers(group, "mean", H5T_NATIVE_DOUBLE, &s->mean, 1) == 0 &&
+        h5_read_dataset_numbers(group, "max", H5T_NATIVE_DOUBLE, &s->max, 1) == 0 &&
+        h5_read_dataset_numbers(group, "quantile_levels", H5T_NATIVE_DOUBLE, s->levels, n) == 0 &&
+        h5_read_dataset_numbers(group, "quantiles", H5T_NATIVE_DOUBLE, s->quantiles, n) == 0 &&
+        h5_read_dataset_numbers(group, "expected_shortfall", H5T_NATIVE_DOUBLE, s->shortfall, n) ==
+            0;
+    /* Format 1.4 adds the precision figures; older files show "-" for them. */
+    double es_se[MF_MAX_QUANTILES];
+    s->mean_se = s->es_se = NAN;
+    for (int q = 0; ok && q < n; q++)
+        s->ci_low[q] = s->ci_high[q] = es_se[q] = NAN;
+    if (ok) {
+        h5_read_dataset_numbers(group, "mean_standard_error", H5T_NATIVE_DOUBLE, &s->mean_se, 1);
+        h5_read_dataset_numbers(group, "quantile_ci_low", H5T_NATIVE_DOUBLE, s->ci_low, n);
+        h5_read_dataset_numbers(group, "quantile_ci_high", H5T_NATIVE_DOUBLE, s->ci_high, n);
+        h5_read_dataset_numbers(group, "expected_shortfall_standard_error", H5T_NATIVE_DOUBLE,
+                                es_se, n);
+        s->es_se = es_se[level_99(s)];
+    }
     *unit = h5_read_attr_string(group, "unit");
     H5Gclose(group);
     return ok ? 0 : -1;
+}
+
+/* "±x" for 1.96 standard errors, "-" when there is none. */
+static void format_plus_minus(char *buffer, size_t size, double standard_error, const char *unit) {
+    char value[24];
+    format_value(value, sizeof value, isnan(standard_error) ? NAN : 1.96 * standard_error, unit);
+    snprintf(buffer, size, "%s%s", isnan(standard_error) ? "" : "±", value);
 }
 
 static void print_metric_row(FILE *out, hid_t metrics, const char *name) {
@@ -176,20 +221,28 @@ static void print_metric_row(FILE *out, hid_t metrics, const char *name) {
         free(unit);
         return;
     }
-    int es = MF_N_QUANTILES - 1;
-    for (int q = 0; q < MF_N_QUANTILES; q++)
-        if (fabs(s.levels[q] - 0.99) < 1e-12) es = q;
-    char count[32], cells[MF_N_QUANTILES + 3][32];
+    const int es = level_99(&s);
+    char count[32], cell[32], low[32], high[32], interval[72];
     format_count(count, sizeof count, (long long)s.count);
-    format_value(cells[0], sizeof cells[0], s.mean, unit);
-    for (int q = 0; q < MF_N_QUANTILES; q++)
-        format_value(cells[1 + q], sizeof cells[1 + q], s.quantiles[q], unit);
-    format_value(cells[1 + MF_N_QUANTILES], sizeof cells[0], s.shortfall[es], unit);
-    format_value(cells[2 + MF_N_QUANTILES], sizeof cells[0], s.max, unit);
     fprintf(out, "  %-22s %-9s %11s", name, unit ? unit : "?", count);
-    for (int c = 0; c < MF_N_QUANTILES + 3; c++)
-        fprintf(out, " %9s", cells[c]);
-    fputc('\n', out);
+    format_value(cell, sizeof cell, s.mean, unit);
+    fprintf(out, " %9s", cell);
+    format_plus_minus(cell, sizeof cell, s.mean_se, unit);
+    fprintf(out, " %9s", cell);
+    for (int q = 0; q < s.n_levels; q++) {
+        format_value(cell, sizeof cell, s.quantiles[q], unit);
+        fprintf(out, " %9s", cell);
+    }
+    format_value(low, sizeof low, s.ci_low[es], unit);
+    format_value(high, sizeof high, s.ci_high[es], unit);
+    snprintf(interval, sizeof interval, "[%s, %s]", low, high);
+    fprintf(out, " %21s", interval);
+    format_value(cell, sizeof cell, s.shortfall[es], unit);
+    fprintf(out, " %9s", cell);
+    format_plus_minus(cell, sizeof cell, s.es_se, unit);
+    fprintf(out, " %9s", cell);
+    format_value(cell, sizeof cell, s.max, unit);
+    fprintf(out, " %9s\n", cell);
     free(unit);
 }
 
@@ -230,8 +283,21 @@ static void print_point(FILE *out, hid_t file, int index) {
     char *label = H5Aexists(group, "label") > 0 ? h5_read_attr_string(group, "label") : NULL;
     if (label && *label) fprintf(out, "  %-28s %s\n", "parameters", label);
     free(label);
-    fprintf(out, "  %-28s %s\n", "P(bad debt > 0)", bad);
-    fprintf(out, "  %-28s %s\n", "P(insurance fund shortfall)", shortfall);
+    /* With their 95% Wilson intervals (format 1.4). */
+    static const char *const probabilities[2][3] = {
+        {"P(bad debt > 0)", "prob_bad_debt_ci_low", "prob_bad_debt_ci_high"},
+        {"P(insurance fund shortfall)", "prob_fund_shortfall_ci_low",
+         "prob_fund_shortfall_ci_high"}};
+    for (int i = 0; i < 2; i++) {
+        double bounds[2] = {NAN, NAN};
+        char low[32], high[32];
+        h5_read_dataset_numbers(group, probabilities[i][1], H5T_NATIVE_DOUBLE, &bounds[0], 1);
+        h5_read_dataset_numbers(group, probabilities[i][2], H5T_NATIVE_DOUBLE, &bounds[1], 1);
+        format_value(low, sizeof low, bounds[0], "fraction");
+        format_value(high, sizeof high, bounds[1], "fraction");
+        fprintf(out, "  %-28s %s  [95%% CI %s, %s]\n", probabilities[i][0], i ? shortfall : bad,
+                low, high);
+    }
 
     /* Peak of the mean liquidation profile. */
     hid_t profile = H5Lexists(group, "profile", H5P_DEFAULT) > 0
@@ -260,13 +326,26 @@ static void print_point(FILE *out, hid_t file, int index) {
                         ? H5Gopen2(group, "metrics", H5P_DEFAULT)
                         : H5I_INVALID_HID;
     if (metrics >= 0) {
-        fprintf(out, "\n  %-22s %-9s %11s %9s", "metric", "unit", "count", "mean");
-        for (int q = 0; q < MF_N_QUANTILES; q++) {
+        /* The header's levels are the first metric's (every metric has the run's levels). */
+        metric_summary first;
+        char *first_unit = NULL;
+        if (read_metric_summary(metrics, mf_metric_describe((mf_metric_id)0)->name, &first,
+                                &first_unit) != 0)
+            first.n_levels = 0;
+        free(first_unit);
+        char es_label[24] = "ES99", ci_label[32] = "p99 95% CI";
+        if (first.n_levels > 0) {
+            const double level = 100 * first.levels[level_99(&first)];
+            snprintf(es_label, sizeof es_label, "ES%g", level);
+            snprintf(ci_label, sizeof ci_label, "p%g 95%% CI", level);
+        }
+        fprintf(out, "\n  %-22s %-9s %11s %9s %9s", "metric", "unit", "count", "mean", "±95%");
+        for (int q = 0; q < first.n_levels; q++) {
             char header[16];
-            snprintf(header, sizeof header, "p%g", mf_quantile_levels[q] * 100);
+            snprintf(header, sizeof header, "p%g", first.levels[q] * 100);
             fprintf(out, " %9s", header);
         }
-        fprintf(out, " %9s %9s\n", "ES99", "max");
+        fprintf(out, " %21s %9s %9s %9s\n", ci_label, es_label, "±95%", "max");
         for (int m = 0; m < MF_METRIC_COUNT; m++) {
             const char *metric = mf_metric_describe((mf_metric_id)m)->name;
             if (H5Lexists(metrics, metric, H5P_DEFAULT) > 0) print_metric_row(out, metrics, metric);

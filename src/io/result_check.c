@@ -4,7 +4,9 @@
  * verifies its Fletcher32 checksum), and its values for finiteness and range. A failure is an
  * input error naming the file, the dataset and the row. */
 #include <math.h>
+#include <stddef.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -771,9 +773,41 @@ static int digest_computable(hid_t point, int *ledger) {
 }
 
 /* One metric's figures from its (checked) datasets; edges and counts are malloc'd. */
+/* The number of rows of loc/name (-1 if it cannot be read). */
+static hssize_t rows_of(hid_t loc, const char *name) {
+    hid_t dataset = H5Dopen2(loc, name, H5P_DEFAULT);
+    hid_t space = dataset >= 0 ? H5Dget_space(dataset) : H5I_INVALID_HID;
+    const hssize_t n = space >= 0 ? H5Sget_simple_extent_npoints(space) : -1;
+    if (space >= 0) H5Sclose(space);
+    if (dataset >= 0) H5Dclose(dataset);
+    return n;
+}
+
+/* A metric's per-quantile arrays (n levels each). */
+static int read_quantile_figures(hid_t group, mf_metric_result *m, int n) {
+    static const struct {
+        const char *name;
+        size_t offset;
+    } arrays[] = {
+        {"quantile_levels", offsetof(mf_metric_result, levels)},
+        {"quantiles", offsetof(mf_metric_result, quantiles)},
+        {"quantile_ci_low", offsetof(mf_metric_result, quantile_ci_low)},
+        {"quantile_ci_high", offsetof(mf_metric_result, quantile_ci_high)},
+        {"expected_shortfall", offsetof(mf_metric_result, expected_shortfall)},
+        {"expected_shortfall_standard_error",
+         offsetof(mf_metric_result, expected_shortfall_standard_error)},
+    };
+    for (size_t a = 0; a < sizeof arrays / sizeof arrays[0]; a++)
+        if (h5_read_dataset_numbers(group, arrays[a].name, H5T_NATIVE_DOUBLE,
+                                    (char *)m + arrays[a].offset, n) != 0)
+            return -1;
+    return h5_read_dataset_numbers(group, "tail_samples", H5T_NATIVE_INT64, m->tail_samples, n);
+}
+
 static int read_metric_result(hid_t metrics, const char *name, mf_metric_result *m) {
     hid_t group = H5Gopen2(metrics, name, H5P_DEFAULT);
     if (group < 0) return -1;
+    const hssize_t levels = rows_of(group, "quantile_levels");
     hid_t counts = H5Dopen2(group, "counts", H5P_DEFAULT);
     hid_t space = counts >= 0 ? H5Dget_space(counts) : H5I_INVALID_HID;
     const hssize_t bins = space >= 0 ? H5Sget_simple_extent_npoints(space) : -1;
@@ -796,12 +830,54 @@ static int read_metric_result(hid_t metrics, const char *name, mf_metric_result 
          h5_read_dataset_numbers(group, "counts", H5T_NATIVE_INT64, m->counts, m->n_bins) == 0 &&
          h5_read_dataset_numbers(group, "underflow", H5T_NATIVE_INT64, &m->underflow, 1) == 0 &&
          h5_read_dataset_numbers(group, "overflow", H5T_NATIVE_INT64, &m->overflow, 1) == 0 &&
-         h5_read_dataset_numbers(group, "quantiles", H5T_NATIVE_DOUBLE, m->quantiles,
-                                 MF_N_QUANTILES) == 0 &&
-         h5_read_dataset_numbers(group, "expected_shortfall", H5T_NATIVE_DOUBLE,
-                                 m->expected_shortfall, MF_N_QUANTILES) == 0;
+         h5_read_dataset_numbers(group, "mean_standard_error", H5T_NATIVE_DOUBLE,
+                                 &m->mean_standard_error, 1) == 0 &&
+         levels >= 1 && levels <= MF_MAX_QUANTILES &&
+         read_quantile_figures(group, m, (int)(m->n_quantiles = (int)levels)) == 0;
     H5Gclose(group);
     return ok ? 0 : -1;
+}
+
+/* The per-path samples of each per-path metric kept in /point_<i>/path_values (count values,
+ * checked above); 1 when all are read. */
+static int read_path_values(hid_t point, mf_point_result *p) {
+    hid_t group = H5Gopen2(point, "path_values", H5P_DEFAULT);
+    int ok = group >= 0;
+    for (int m = 0; ok && m < MF_METRIC_COUNT; m++) {
+        const char *name = mf_metric_describe((mf_metric_id)m)->name;
+        if (H5Lexists(group, name, H5P_DEFAULT) <= 0) continue;
+        mf_metric_result *metric = &p->metrics[m];
+        ok = metric->count >= 0 && metric->count <= INT32_MAX &&
+             rows_of(group, name) == metric->count;
+        if (ok)
+            metric->path_values =
+                calloc((size_t)(metric->count > 0 ? metric->count : 1), sizeof(double));
+        ok = ok && metric->path_values &&
+             (metric->count == 0 ||
+              h5_read_dataset_numbers(group, name, H5T_NATIVE_DOUBLE, metric->path_values,
+                                      (int)metric->count) == 0);
+    }
+    if (group >= 0) H5Gclose(group);
+    return ok;
+}
+
+/* The probabilities' standard errors and 95% intervals. */
+static int read_probability_figures(hid_t point, mf_point_result *p) {
+    return h5_read_dataset_numbers(point, "prob_bad_debt_standard_error", H5T_NATIVE_DOUBLE,
+                                   &p->prob_bad_debt_standard_error, 1) == 0 &&
+                   h5_read_dataset_numbers(point, "prob_bad_debt_ci_low", H5T_NATIVE_DOUBLE,
+                                           &p->prob_bad_debt_ci[0], 1) == 0 &&
+                   h5_read_dataset_numbers(point, "prob_bad_debt_ci_high", H5T_NATIVE_DOUBLE,
+                                           &p->prob_bad_debt_ci[1], 1) == 0 &&
+                   h5_read_dataset_numbers(point, "prob_fund_shortfall_standard_error",
+                                           H5T_NATIVE_DOUBLE,
+                                           &p->prob_fund_shortfall_standard_error, 1) == 0 &&
+                   h5_read_dataset_numbers(point, "prob_fund_shortfall_ci_low", H5T_NATIVE_DOUBLE,
+                                           &p->prob_fund_shortfall_ci[0], 1) == 0 &&
+                   h5_read_dataset_numbers(point, "prob_fund_shortfall_ci_high", H5T_NATIVE_DOUBLE,
+                                           &p->prob_fund_shortfall_ci[1], 1) == 0
+               ? 0
+               : -1;
 }
 
 /* Continue the digest over the per-path table, row by row, column by column, a block of rows
@@ -871,6 +947,7 @@ static mf_status verify_point_digest(const char *path, hid_t point, const char *
         ok = read_metric_result(metrics, mf_metric_describe((mf_metric_id)m)->name,
                                 &p.metrics[m]) == 0;
     if (metrics >= 0) H5Gclose(metrics);
+    if (ok && H5Lexists(point, "path_values", H5P_DEFAULT) > 0) ok = read_path_values(point, &p);
     hid_t step = ok ? H5Dopen2(point, "profile/step", H5P_DEFAULT) : H5I_INVALID_HID;
     hid_t space = step >= 0 ? H5Dget_space(step) : H5I_INVALID_HID;
     const hssize_t steps = space >= 0 ? H5Sget_simple_extent_npoints(space) : -1;
@@ -889,6 +966,7 @@ static mf_status verify_point_digest(const char *path, hid_t point, const char *
              0 &&
          h5_read_dataset_numbers(point, "prob_fund_shortfall", H5T_NATIVE_DOUBLE,
                                  &p.prob_fund_shortfall, 1) == 0 &&
+         read_probability_figures(point, &p) == 0 &&
          (steps == 0 ||
           (h5_read_dataset_numbers(point, "profile/liquidated_notional", H5T_NATIVE_DOUBLE,
                                    p.profile_liquidated_notional, (int)steps) == 0 &&

@@ -27,6 +27,9 @@ static mf_status check_point(const mf_point_result *point, int index) {
         if (metric->n_bins < 1 || !metric->edges || !metric->counts)
             return MF_FAIL(MF_ERR_INTERNAL, "point %d: metric %s has no histogram", index,
                            mf_metric_describe((mf_metric_id)m)->name);
+        if (metric->n_quantiles < 1 || metric->n_quantiles > MF_MAX_QUANTILES)
+            return MF_FAIL(MF_ERR_INTERNAL, "point %d: metric %s has %d quantile levels", index,
+                           mf_metric_describe((mf_metric_id)m)->name, metric->n_quantiles);
     }
     return MF_OK;
 }
@@ -59,20 +62,36 @@ static mf_status write_metric(const h5_writer *w, hid_t metrics, mf_metric_id id
                                   metric->counts, 0);
     if (status == MF_OK) status = h5_scalar_i64(w, group, "underflow", metric->underflow);
     if (status == MF_OK) status = h5_scalar_i64(w, group, "overflow", metric->overflow);
+    const hsize_t n_levels = (hsize_t)metric->n_quantiles;
     if (status == MF_OK)
-        status = h5_array_f64(w, group, "quantile_levels", MF_N_QUANTILES, mf_quantile_levels);
+        status = h5_scalar_f64(w, group, "mean_standard_error", metric->mean_standard_error);
     if (status == MF_OK)
-        status = h5_array_f64(w, group, "quantiles", MF_N_QUANTILES, metric->quantiles);
+        status = h5_array_f64(w, group, "quantile_levels", n_levels, metric->levels);
+    if (status == MF_OK) status = h5_array_f64(w, group, "quantiles", n_levels, metric->quantiles);
     if (status == MF_OK)
-        status = h5_array_f64(w, group, "expected_shortfall", MF_N_QUANTILES,
-                              metric->expected_shortfall);
+        status = h5_array_f64(w, group, "quantile_ci_low", n_levels, metric->quantile_ci_low);
+    if (status == MF_OK)
+        status = h5_array_f64(w, group, "quantile_ci_high", n_levels, metric->quantile_ci_high);
+    if (status == MF_OK)
+        status = h5_array_f64(w, group, "expected_shortfall", n_levels, metric->expected_shortfall);
+    if (status == MF_OK)
+        status = h5_array_f64(w, group, "expected_shortfall_standard_error", n_levels,
+                              metric->expected_shortfall_standard_error);
+    if (status == MF_OK)
+        status = h5_write_dataset(w, group, "tail_samples", H5T_NATIVE_INT64, H5T_STD_I64LE, 1,
+                                  n_levels, metric->tail_samples, 0);
     static const char *const counts_only[] = {"counts"};
-    static const char *const quantile_arrays[] = {"quantiles", "expected_shortfall"};
+    static const char *const quantile_arrays[] = {"quantiles",
+                                                  "quantile_ci_low",
+                                                  "quantile_ci_high",
+                                                  "expected_shortfall",
+                                                  "expected_shortfall_standard_error",
+                                                  "tail_samples"};
     if (status == MF_OK)
         status = h5_attach_scale(w, group, "bin_center", "bin_center", counts_only, 1);
     if (status == MF_OK) status = h5_attach_scale(w, group, "bin_edges", "edge", NULL, 0);
     if (status == MF_OK)
-        status = h5_attach_scale(w, group, "quantile_levels", "quantile", quantile_arrays, 2);
+        status = h5_attach_scale(w, group, "quantile_levels", "quantile", quantile_arrays, 6);
     free(centers);
     H5Gclose(group);
     if (status != MF_OK) mf_error_push_frame(__FILE__, __LINE__, __func__);
@@ -152,6 +171,45 @@ static mf_status write_paths(const h5_writer *w, hid_t point_group, const mf_poi
     return status;
 }
 
+/* /point_<i>/path_values: each per-path metric's samples in path order over a `path_index`
+ * scale (so xarray opens the group as one dataset), for paired errors between sweep points. */
+static mf_status write_path_values(const h5_writer *w, hid_t point_group,
+                                   const mf_point_result *point) {
+    hid_t group;
+    MF_CHECK(h5_create_group(w, point_group, "path_values", &group));
+    const hsize_t n = (hsize_t)point->n_paths;
+    const int compress = point->n_paths > MF_H5_COMPRESS_THRESHOLD;
+    int64_t *index = malloc((n ? n : 1) * sizeof *index);
+    mf_status status = index ? MF_OK : MF_FAIL(MF_ERR_MEMORY, "out of memory for path indices");
+    for (hsize_t i = 0; index && i < n; i++)
+        index[i] = (int64_t)i;
+    if (status == MF_OK)
+        status = h5_write_dataset(w, group, "path_index", H5T_NATIVE_INT64, H5T_STD_I64LE, 1, n,
+                                  index, compress);
+    const char *names[MF_METRIC_COUNT];
+    int n_names = 0;
+    for (int m = 0; m < MF_METRIC_COUNT && status == MF_OK; m++) {
+        const mf_metric_result *metric = &point->metrics[m];
+        if (!metric->path_values) continue;
+        const mf_metric_info *describe = mf_metric_describe((mf_metric_id)m);
+        if (metric->count != point->n_paths)
+            status = MF_FAIL(MF_ERR_INTERNAL, "point %d: %s has %lld path values for %lld paths",
+                             point->point_index, describe->name, (long long)metric->count,
+                             (long long)point->n_paths);
+        if (status == MF_OK)
+            status = h5_write_dataset(w, group, describe->name, H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE,
+                                      1, n, metric->path_values, compress);
+        if (status == MF_OK) status = h5_set_unit(w, group, describe->name, describe->unit);
+        names[n_names++] = describe->name;
+    }
+    if (status == MF_OK)
+        status = h5_attach_scale(w, group, "path_index", "path_index", names, n_names);
+    free(index);
+    H5Gclose(group);
+    if (status != MF_OK) mf_error_push_frame(__FILE__, __LINE__, __func__);
+    return status;
+}
+
 /* "key=value, key=value" for point `point` of the sweep ("" without a sweep). */
 static void point_label(const mf_sweep_table *sweep, int64_t point, char *label, size_t size) {
     label[0] = '\0';
@@ -188,12 +246,33 @@ static mf_status write_point(const h5_writer *w, hid_t file, const mf_sweep_tabl
     if (status == MF_OK) status = h5_scalar_f64(w, group, "prob_bad_debt", point->prob_bad_debt);
     if (status == MF_OK)
         status = h5_scalar_f64(w, group, "prob_fund_shortfall", point->prob_fund_shortfall);
+    /* Their standard errors and 95% Wilson intervals. */
+    if (status == MF_OK)
+        status = h5_scalar_f64(w, group, "prob_bad_debt_standard_error",
+                               point->prob_bad_debt_standard_error);
+    if (status == MF_OK)
+        status = h5_scalar_f64(w, group, "prob_bad_debt_ci_low", point->prob_bad_debt_ci[0]);
+    if (status == MF_OK)
+        status = h5_scalar_f64(w, group, "prob_bad_debt_ci_high", point->prob_bad_debt_ci[1]);
+    if (status == MF_OK)
+        status = h5_scalar_f64(w, group, "prob_fund_shortfall_standard_error",
+                               point->prob_fund_shortfall_standard_error);
+    if (status == MF_OK)
+        status =
+            h5_scalar_f64(w, group, "prob_fund_shortfall_ci_low", point->prob_fund_shortfall_ci[0]);
+    if (status == MF_OK)
+        status = h5_scalar_f64(w, group, "prob_fund_shortfall_ci_high",
+                               point->prob_fund_shortfall_ci[1]);
     if (status == MF_OK) status = h5_scalar_i64(w, group, "n_paths", point->n_paths);
     if (status == MF_OK) status = h5_create_group(w, group, "metrics", &metrics);
     for (int m = 0; m < MF_METRIC_COUNT && status == MF_OK; m++)
         status = write_metric(w, metrics, (mf_metric_id)m, &point->metrics[m]);
     if (status == MF_OK) status = write_profile(w, group, point);
     if (status == MF_OK && point->paths) status = write_paths(w, group, point);
+    int has_path_values = 0;
+    for (int m = 0; m < MF_METRIC_COUNT; m++)
+        has_path_values |= point->metrics[m].path_values != NULL;
+    if (status == MF_OK && has_path_values) status = write_path_values(w, group, point);
     if (metrics >= 0) H5Gclose(metrics);
     H5Gclose(group);
     if (status != MF_OK) mf_error_push_frame(__FILE__, __LINE__, __func__);

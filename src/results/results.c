@@ -1,5 +1,6 @@
 #include "results.h"
 
+#include <math.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,7 +48,11 @@ static const mf_metric_info metric_table[MF_METRIC_COUNT] = {
                                     STEPS_RANGE},
 };
 
-const double mf_quantile_levels[MF_N_QUANTILES] = {0.5, 0.9, 0.99, 0.999};
+int mf_metric_level_index(const mf_metric_result *metric, double level) {
+    for (int q = 0; q < metric->n_quantiles && q < MF_MAX_QUANTILES; q++)
+        if (fabs(metric->levels[q] - level) < 1e-12) return q;
+    return -1;
+}
 
 #define ROW(field) MF_COLUMN_FROM_ROW, offsetof(mf_path_row, field)
 #define LEDGER(field) MF_COLUMN_FROM_LEDGER, offsetof(mf_path_ledger, field)
@@ -70,6 +75,8 @@ static const mf_path_column path_columns[] = {
     {"largest_cascade", ROW(largest_cascade), MF_COLUMN_F64, "USD",
      "liquidated notional of the largest cascade"},
     {"max_rounds", ROW(max_rounds), MF_COLUMN_I32, "rounds", "most cascade rounds in one step"},
+    {"final_backlog", ROW(final_backlog), MF_COLUMN_F64, "USD",
+     "notional still queued for liquidation at the horizon, at the final marks"},
     /* The money ledger: initial_collateral + initial_fund + trading_pnl
      * = final_trader_equity + final_fund - ledger_uncovered_deficit. */
     {"initial_collateral", LEDGER(initial_collateral), MF_COLUMN_F64, "USD",
@@ -121,6 +128,8 @@ void mf_point_result_free(mf_point_result *result) {
     for (int m = 0; m < MF_METRIC_COUNT; m++) {
         free(result->metrics[m].edges);
         free(result->metrics[m].counts);
+        free(result->metrics[m].path_values);
+        result->metrics[m].path_values = NULL;
         result->metrics[m].edges = NULL;
         result->metrics[m].counts = NULL;
         result->metrics[m].n_bins = 0;
@@ -189,14 +198,32 @@ uint64_t mf_point_result_digest(const mf_point_result *r) {
             h = hash_i64(h, metric->counts[b]);
         h = hash_i64(h, metric->underflow);
         h = hash_i64(h, metric->overflow);
-        h = hash_f64s(h, metric->quantiles, MF_N_QUANTILES);
-        h = hash_f64s(h, metric->expected_shortfall, MF_N_QUANTILES);
+        h = hash_f64(h, metric->mean_standard_error);
+        const int n_levels =
+            metric->n_quantiles < MF_MAX_QUANTILES ? metric->n_quantiles : MF_MAX_QUANTILES;
+        h = hash_i64(h, n_levels);
+        h = hash_f64s(h, metric->levels, n_levels);
+        h = hash_f64s(h, metric->quantiles, n_levels);
+        h = hash_f64s(h, metric->quantile_ci_low, n_levels);
+        h = hash_f64s(h, metric->quantile_ci_high, n_levels);
+        h = hash_f64s(h, metric->expected_shortfall, n_levels);
+        h = hash_f64s(h, metric->expected_shortfall_standard_error, n_levels);
+        for (int q = 0; q < n_levels; q++)
+            h = hash_i64(h, metric->tail_samples[q]);
+        /* Path values (a copy of per-path samples) when kept: like the per-path table, the
+         * digest then covers what the file holds. */
+        h = hash_i64(h, metric->path_values != NULL);
+        h = hash_f64s(h, metric->path_values, metric->path_values ? metric->count : 0);
     }
     h = hash_f64s(h, r->profile_liquidated_notional, r->n_steps);
     h = hash_f64s(h, r->profile_liquidated_accounts, r->n_steps);
     h = hash_f64s(h, r->profile_fund, r->n_steps);
     h = hash_f64(h, r->prob_bad_debt);
     h = hash_f64(h, r->prob_fund_shortfall);
+    h = hash_f64(h, r->prob_bad_debt_standard_error);
+    h = hash_f64(h, r->prob_fund_shortfall_standard_error);
+    h = hash_f64s(h, r->prob_bad_debt_ci, 2);
+    h = hash_f64s(h, r->prob_fund_shortfall_ci, 2);
     /* The per-path table row by row, column by column (ledger columns only when kept). */
     for (int64_t i = 0; r->paths && i < r->n_paths; i++)
         for (int c = 0; c < N_PATH_COLUMNS; c++) {

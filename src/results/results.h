@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "mf_error.h"
+#include "precision.h"
 
 /* Metrics that get a histogram, exact moments, quantiles and expected shortfall.
  * Per-path metrics have one sample per path; per-cascade metrics one per cascade. */
@@ -37,9 +38,6 @@ typedef struct {
 
 const mf_metric_info *mf_metric_describe(mf_metric_id id);
 
-#define MF_N_QUANTILES 4
-extern const double mf_quantile_levels[MF_N_QUANTILES]; /* 0.5, 0.9, 0.99, 0.999 */
-
 typedef struct {
     /* Exact, mergeable moments (Welford per block, Chan merge in block order). */
     int64_t count;
@@ -50,12 +48,28 @@ typedef struct {
     double *edges;   /* n_bins + 1 */
     int64_t *counts; /* n_bins */
     int64_t underflow, overflow;
-    /* From the full merged sample: quantile q is the smallest sample x with
-     * F(x) >= q; expected shortfall at q is the mean of the ceil((1-q) n) largest samples.
-     * NaN when there are no samples. */
-    double quantiles[MF_N_QUANTILES];
-    double expected_shortfall[MF_N_QUANTILES];
+    /* Standard error of `mean`: sqrt(m2 / (count - 1) / count); NaN when count < 2. */
+    double mean_standard_error;
+    /* The levels of output.quantiles (0 < levels[0] < ... < 1), n_quantiles of them. From the
+     * full merged sample: quantile q is the smallest sample x with F(x) >= q; expected
+     * shortfall at q is the mean of the tail_samples = ceil((1-q) n) largest samples. NaN when
+     * there are no samples. docs/output.md defines the intervals and standard errors. */
+    int n_quantiles;
+    double levels[MF_MAX_QUANTILES];
+    double quantiles[MF_MAX_QUANTILES];
+    double quantile_ci_low[MF_MAX_QUANTILES];  /* 95% order-statistic interval; NaN: open */
+    double quantile_ci_high[MF_MAX_QUANTILES]; /* (too few samples beyond the quantile) */
+    double expected_shortfall[MF_MAX_QUANTILES];
+    double expected_shortfall_standard_error[MF_MAX_QUANTILES]; /* NaN: < 2 tail samples */
+    int64_t tail_samples[MF_MAX_QUANTILES];
+    /* Per-path metrics with output.path_values: the samples in path order (count values),
+     * so that the paired standard error of a difference between sweep points can be
+     * computed; NULL otherwise. */
+    double *path_values;
 } mf_metric_result;
+
+/* The index of `level` among the metric's levels (exact match within 1e-12), or -1. */
+int mf_metric_level_index(const mf_metric_result *metric, double level);
 
 /* One row of the optional per-path table (output.paths: true). */
 typedef struct {
@@ -69,7 +83,8 @@ typedef struct {
     double index_drawdown;
     int32_t cascades;
     double largest_cascade;
-    int32_t max_rounds; /* most cascade rounds used in one step */
+    int32_t max_rounds;   /* most cascade rounds used in one step */
+    double final_backlog; /* USD still queued for liquidation at the horizon (final marks) */
 } mf_path_row;
 
 /* Every dollar of one path: initial collateral + initial fund + trading PnL at fill prices
@@ -118,17 +133,23 @@ typedef struct {
     double *profile_liquidated_notional; /* USD per step */
     double *profile_liquidated_accounts; /* accounts per step */
     double *profile_fund;                /* insurance fund at the end of the step, USD */
-    /* Headline probabilities. */
+    /* Headline probabilities, their standard errors sqrt(p (1 - p) / n) and 95% Wilson score
+     * intervals [ci[0], ci[1]]. */
     double prob_bad_debt;       /* share of paths with bad debt > 0 */
     double prob_fund_shortfall; /* share of paths whose fund could not cover bad debt */
-    mf_path_row *paths;         /* n_paths rows in path order, or NULL */
-    mf_path_ledger *ledgers;    /* n_paths money ledgers in path order, or NULL */
+    double prob_bad_debt_standard_error;
+    double prob_fund_shortfall_standard_error;
+    double prob_bad_debt_ci[2];
+    double prob_fund_shortfall_ci[2];
+    mf_path_row *paths;      /* n_paths rows in path order, or NULL */
+    mf_path_ledger *ledgers; /* n_paths money ledgers in path order, or NULL */
 } mf_point_result;
 
 void mf_point_result_free(mf_point_result *result);
 
 /* Verification digest (docs/output.md): a 64-bit FNV-1a hash of the exact bits of every
- * figure of a point (metrics, profiles, probabilities, the per-path table and ledger when
+ * figure of a point (metrics with their levels, standard errors and intervals, profiles,
+ * probabilities with theirs, the metrics' path values, the per-path table and ledger when
  * kept). The
  * run's digest combines the points' digests in point order, so a merged sweep has the digest
  * of the single job. Printed at the end of every run and stored in the file: two runs are

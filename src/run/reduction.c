@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "precision.h"
 #include "reduce.h"
 #include "wire.h"
 
@@ -63,7 +64,8 @@ static int cascade_field(mf_metric_id id) {
 }
 
 /* One metric: moments per block merged in block order, histogram counts, and quantiles and
- * expected shortfall from the sorted full sample. */
+ * expected shortfall from the sorted full sample, with their standard errors and intervals;
+ * the unsorted samples of a per-path metric are its path values (path order). */
 static mf_status reduce_metric(const mf_config *config, const mf_block_result *blocks,
                                int64_t n_blocks, mf_metric_id id, mf_metric_result *result) {
     const mf_metric_info *info = mf_metric_describe(id);
@@ -78,6 +80,7 @@ static mf_status reduce_metric(const mf_config *config, const mf_block_result *b
     MF_ALLOC(result->counts, result->n_bins);
     mf_log_bins(info->hist_min, info->hist_max, bins_per_decade, result->edges);
 
+    if (field < 0 && config->output.path_values) MF_ALLOC(result->path_values, n_samples);
     double *samples = NULL;
     MF_ALLOC(samples, n_samples);
     mf_moments total;
@@ -107,11 +110,23 @@ static mf_status reduce_metric(const mf_config *config, const mf_block_result *b
     result->m2 = total.count ? total.m2 : NAN;
     result->min = total.count ? total.min : NAN;
     result->max = total.count ? total.max : NAN;
+    result->mean_standard_error = mf_mean_standard_error(total.count, total.m2);
+    if (result->path_values && n_samples > 0)
+        memcpy(result->path_values, samples, (size_t)n_samples * sizeof *samples);
     mf_sort_doubles(samples, n_samples);
-    for (int q = 0; q < MF_N_QUANTILES; q++) {
-        result->quantiles[q] = mf_sorted_quantile(samples, n_samples, mf_quantile_levels[q]);
-        result->expected_shortfall[q] =
-            mf_sorted_expected_shortfall(samples, n_samples, mf_quantile_levels[q]);
+    result->n_quantiles = config->output.n_quantiles;
+    for (int q = 0; q < result->n_quantiles; q++) {
+        const double level = config->output.quantiles[q];
+        double ci[2];
+        result->levels[q] = level;
+        result->quantiles[q] = mf_sorted_quantile(samples, n_samples, level);
+        mf_sorted_quantile_ci(samples, n_samples, level, ci);
+        result->quantile_ci_low[q] = ci[0];
+        result->quantile_ci_high[q] = ci[1];
+        result->expected_shortfall[q] = mf_sorted_expected_shortfall(samples, n_samples, level);
+        result->expected_shortfall_standard_error[q] =
+            mf_sorted_expected_shortfall_se(samples, n_samples, level);
+        result->tail_samples[q] = mf_tail_samples(n_samples, level);
     }
     free(samples);
     return MF_OK;
@@ -154,6 +169,11 @@ mf_status mf_reduce_blocks(const mf_config *config, const mf_block_result *block
         }
     out->prob_bad_debt = n_paths ? (double)with_bad_debt / (double)n_paths : NAN;
     out->prob_fund_shortfall = n_paths ? (double)with_shortfall / (double)n_paths : NAN;
+    out->prob_bad_debt_standard_error = mf_proportion_standard_error(out->prob_bad_debt, n_paths);
+    out->prob_fund_shortfall_standard_error =
+        mf_proportion_standard_error(out->prob_fund_shortfall, n_paths);
+    mf_wilson_interval(out->prob_bad_debt, n_paths, out->prob_bad_debt_ci);
+    mf_wilson_interval(out->prob_fund_shortfall, n_paths, out->prob_fund_shortfall_ci);
 
     if (keep_paths) {
         MF_ALLOC(out->paths, n_paths);

@@ -1,5 +1,6 @@
 #include "run.h"
 
+#include <errno.h>
 #include <libgen.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -66,12 +67,28 @@ static mf_status agree(mf_status status, MPI_Comm comm) {
     return (mf_status)code;
 }
 
-static void default_output_path(const char *config_path, char *out, size_t size) {
+/* Without -o: CONFIG's name with .h5 in the current directory, or the first of NAME-2.h5,
+ * NAME-3.h5, ... that neither exists nor has a checkpoint, so a second run never collides
+ * with the first. With --resume: the first of them holding a checkpoint, else NAME.h5 (so a
+ * finished run is recognised as finished). */
+static void default_output_path(const char *config_path, int resume, char *out, size_t size) {
     char copy[MF_PATH_LEN];
     snprintf(copy, sizeof copy, "%s", config_path);
     char *name = basename(copy);
     char *dot = strrchr(name, '.');
     if (dot && dot != name) *dot = '\0';
+    char checkpoint[MF_PATH_LEN + 16];
+    struct stat st;
+    for (int n = 1; n <= 9999; n++) {
+        if (n == 1)
+            snprintf(out, size, "%s.h5", name);
+        else
+            snprintf(out, size, "%s-%d.h5", name, n);
+        mf_checkpoint_dir(out, checkpoint, sizeof checkpoint);
+        const int has_checkpoint = mf_checkpoint_exists(checkpoint);
+        if (resume ? has_checkpoint : !has_checkpoint && stat(out, &st) != 0 && errno == ENOENT)
+            return;
+    }
     snprintf(out, size, "%s.h5", name);
 }
 
@@ -167,14 +184,101 @@ static void progress_report(progress *state, int64_t done, int64_t total, int fi
     fflush(stderr);
 }
 
+/* The index of the summary's level `wanted` among the metric's levels: that level when the
+ * config has it, else the highest level below it, else the lowest (the label says which). */
+static int summary_level(const mf_metric_result *metric, double wanted) {
+    const int exact = mf_metric_level_index(metric, wanted);
+    if (exact >= 0) return exact;
+    int below = -1;
+    for (int q = 0; q < metric->n_quantiles; q++)
+        if (metric->levels[q] < wanted) below = q;
+    return below >= 0 ? below : 0;
+}
+
+/* "p99", "p99.9", "p97.5". */
+static void level_label(double level, char *text, size_t size) {
+    snprintf(text, size, "p%.4g", 100.0 * level);
+}
+
+/* "$1.2B [$1.1B, $1.4B]" (a quantile and its 95% order-statistic interval; "open" where too
+ * few samples lie beyond the quantile for a bound). */
+static void format_quantile(const mf_metric_result *metric, int q, char *text, size_t size) {
+    char value[32], low[32], high[32];
+    mf_format_usd(metric->quantiles[q], value, sizeof value);
+    if (isnan(metric->quantile_ci_low[q]))
+        snprintf(low, sizeof low, "open");
+    else
+        mf_format_usd(metric->quantile_ci_low[q], low, sizeof low);
+    if (isnan(metric->quantile_ci_high[q]))
+        snprintf(high, sizeof high, "open");
+    else
+        mf_format_usd(metric->quantile_ci_high[q], high, sizeof high);
+    snprintf(text, size, "%s [%s, %s]", value, low, high);
+}
+
+/* "$1.23B ± $0.05B": a mean or ES and 1.96 standard errors ("± n/a" below 2 samples). */
+static void format_estimate(double value, double standard_error, char *text, size_t size) {
+    char a[32], b[32];
+    mf_format_usd(value, a, sizeof a);
+    if (isnan(standard_error)) {
+        snprintf(text, size, "%s ± n/a", a);
+        return;
+    }
+    mf_format_usd(MF_Z95 * standard_error, b, sizeof b);
+    snprintf(text, size, "%s ± %s", a, b);
+}
+
+static void format_probability(double p, const double ci[2], char *text, size_t size) {
+    if (isnan(p))
+        snprintf(text, size, "n/a");
+    else
+        snprintf(text, size, "%.2f%%  [%.2f%%, %.2f%%]", 100.0 * p, 100.0 * ci[0], 100.0 * ci[1]);
+}
+
+/* A tail figure needs about 10 samples at or beyond its quantile to mean anything. */
+#define MF_MIN_TAIL_SAMPLES 10
+
+/* One warning line per figure shown whose quantile rests on fewer than MF_MIN_TAIL_SAMPLES
+ * samples, with the paths (or cascades) it would take. */
+static void warn_thin_tail(FILE *out, const mf_metric_result *metric, int q, const char *figure,
+                           const char *unit) {
+    const int64_t tail = metric->tail_samples[q];
+    if (metric->count == 0 || tail >= MF_MIN_TAIL_SAMPLES) return;
+    const double level = metric->levels[q];
+    /* ceil(10 / (1 - q)), with a slack for 1 - q in binary (10 / 0.001 = 10000.000000000002) */
+    const double needed = ceil(MF_MIN_TAIL_SAMPLES / (1.0 - level) - 1e-6);
+    char label[16], count[32];
+    level_label(level, label, sizeof label);
+    /* 10000 -> "10,000" */
+    char digits[32];
+    snprintf(digits, sizeof digits, "%.0f", needed);
+    const size_t length = strlen(digits);
+    size_t used = 0;
+    for (size_t i = 0; i < length && used + 2 < sizeof count; i++) {
+        if (i > 0 && (length - i) % 3 == 0) count[used++] = ',';
+        count[used++] = digits[i];
+    }
+    count[used] = '\0';
+    const int paths = strcmp(unit, "path") == 0;
+    fprintf(out, "  warning: %s rests on %lld %s%s; %s >= %s %ss for a usable %s\n", figure,
+            (long long)tail, unit, tail == 1 ? "" : "s", paths ? "run" : "it needs", count, unit,
+            label);
+}
+
 static void print_summary(FILE *out, const mf_config *config, int64_t accounts, int64_t positions,
                           const mf_point_result *result, const char *output_path, int ranks,
                           int threads, double wall) {
-    char a[32], b[32], c[32];
+    char a[128], b[128], c[128], p99[16], p999[16];
     const mf_metric_result *liquidated = &result->metrics[MF_METRIC_LIQUIDATED_NOTIONAL];
     const mf_metric_result *largest = &result->metrics[MF_METRIC_LARGEST_CASCADE];
     const mf_metric_result *bad_debt = &result->metrics[MF_METRIC_BAD_DEBT];
     const mf_metric_result *cascades = &result->metrics[MF_METRIC_CASCADE_NOTIONAL];
+    /* The levels shown, chosen by value (every metric has the config's levels). */
+    const int q99 = summary_level(liquidated, 0.99);
+    const int q999 = summary_level(liquidated, 0.999);
+    const int q50 = summary_level(liquidated, 0.5);
+    level_label(liquidated->levels[q99], p99, sizeof p99);
+    level_label(liquidated->levels[q999], p999, sizeof p999);
     fprintf(out, "\nmarginfall %s: %s\n", MF_VERSION_STRING, config->source_file);
     fprintf(out,
             "  %lld paths x %d steps of %gs, %lld accounts (%lld positions), %d assets, "
@@ -184,26 +288,51 @@ static void print_summary(FILE *out, const mf_config *config, int64_t accounts, 
     fprintf(out, "  %d rank%s x %d thread%s, %.1f s (%.1f paths/s)\n\n", ranks,
             ranks == 1 ? "" : "s", threads, threads == 1 ? "" : "s", wall,
             wall > 0 ? (double)result->n_paths / wall : 0.0);
-    mf_format_usd(liquidated->mean, a, sizeof a);
-    mf_format_usd(liquidated->quantiles[2], b, sizeof b);
-    mf_format_usd(liquidated->quantiles[3], c, sizeof c);
-    fprintf(out, "  Expected liquidated notional     %-10s (p99 %s, p99.9 %s)\n", a, b, c);
-    mf_format_usd(largest->quantiles[2], a, sizeof a);
-    mf_format_usd(largest->expected_shortfall[2], b, sizeof b);
-    fprintf(out, "  p99 largest cascade              %-10s (ES99 %s)\n", a, b);
-    fprintf(out, "  Probability of bad debt          %.2f%%\n", 100.0 * result->prob_bad_debt);
-    mf_format_usd(bad_debt->mean, a, sizeof a);
-    mf_format_usd(bad_debt->quantiles[2], b, sizeof b);
-    fprintf(out, "    bad debt: mean %s, p99 %s\n", a, b);
-    fprintf(out, "  Insurance-fund shortfall prob.   %.2f%%\n",
-            100.0 * result->prob_fund_shortfall);
+    fprintf(out, "  95%% confidence: ± 1.96 standard errors; [a, b] order-statistic interval "
+                 "(quantiles), Wilson (probabilities)\n");
+    format_estimate(liquidated->mean, liquidated->mean_standard_error, a, sizeof a);
+    fprintf(out, "  Expected liquidated notional     %s\n", a);
+    format_quantile(liquidated, q99, a, sizeof a);
+    fprintf(out, "    %-6s %s\n", p99, a);
+    if (q999 != q99) {
+        format_quantile(liquidated, q999, a, sizeof a);
+        fprintf(out, "    %-6s %s\n", p999, a);
+    }
+    format_quantile(largest, q99, a, sizeof a);
+    format_estimate(largest->expected_shortfall[q99],
+                    largest->expected_shortfall_standard_error[q99], b, sizeof b);
+    char title[64];
+    snprintf(title, sizeof title, "%.15s largest cascade", p99);
+    fprintf(out, "  %-32s %s\n", title, a);
+    fprintf(out, "    ES%s %s\n", p99 + 1, b);
+    format_probability(result->prob_bad_debt, result->prob_bad_debt_ci, a, sizeof a);
+    fprintf(out, "  Probability of bad debt          %s\n", a);
+    format_estimate(bad_debt->mean, bad_debt->mean_standard_error, a, sizeof a);
+    format_quantile(bad_debt, q99, b, sizeof b);
+    fprintf(out, "    bad debt: mean %s, %s %s\n", a, p99, b);
+    format_probability(result->prob_fund_shortfall, result->prob_fund_shortfall_ci, a, sizeof a);
+    fprintf(out, "  Insurance-fund shortfall prob.   %s\n", a);
     fprintf(out, "  Cascades: %lld over all paths, mean %.2f per path", (long long)cascades->count,
             (double)cascades->count / (double)(result->n_paths ? result->n_paths : 1));
     if (cascades->count > 0) {
-        mf_format_usd(cascades->quantiles[0], a, sizeof a);
-        mf_format_usd(cascades->quantiles[2], b, sizeof b);
-        fprintf(out, "; size p50 %s, p99 %s", a, b);
+        mf_format_usd(cascades->quantiles[q50], a, sizeof a);
+        format_quantile(cascades, q99, c, sizeof c);
+        char p50[16];
+        level_label(cascades->levels[q50], p50, sizeof p50);
+        fprintf(out, "; size %s %s, %s %s", p50, a, p99, c);
     }
+    fputc('\n', out);
+    /* Thin tails: the per-path figures share one sample count, so one line per level. */
+    if (result->n_paths < 2)
+        fprintf(out,
+                "  warning: %lld path%s: no standard error can be estimated; "
+                "run >= 100 paths\n",
+                (long long)result->n_paths, result->n_paths == 1 ? "" : "s");
+    char figure[64];
+    warn_thin_tail(out, liquidated, q99, p99, "path");
+    if (q999 != q99) warn_thin_tail(out, liquidated, q999, p999, "path");
+    snprintf(figure, sizeof figure, "the cascade-size %.15s", p99);
+    if (cascades->count > 0) warn_thin_tail(out, cascades, q99, figure, "cascade");
     char digest[MF_DIGEST_TEXT_LEN];
     mf_digest_format(mf_results_digest(result, 1), digest);
     fprintf(out, "\n  Verification digest              %s\n", digest);
@@ -243,11 +372,11 @@ static mf_status check_finished_config(const char *output_path, const char *conf
 
 /* ------------------------------------------------------------------ sweeps and work items */
 
-/* Set by SIGTERM (Slurm's pre-emption signal): finish the blocks in hand, checkpoint, exit. */
+/* Set by SIGTERM (Slurm's pre-emption signal) or SIGINT (Ctrl-C) to the signal's number: finish
+ * the step in hand, checkpoint, exit. A second Ctrl-C kills at once (SA_RESETHAND). */
 static volatile sig_atomic_t stop_requested = 0;
 static void request_stop(int signal_number) {
-    (void)signal_number;
-    stop_requested = 1;
+    stop_requested = signal_number;
 }
 
 /* The points this run covers, [first, stop), from --points START:STOP or --points-part I/N. */
@@ -312,6 +441,10 @@ static double result_bytes_per_point(const mf_config *config) {
     double bytes = 3.0 * config->run.steps * sizeof(double);
     bytes += MF_METRIC_COUNT * (2.0 * 13 * config->output.bins_per_decade + 16) * 8.0;
     if (config->output.paths) bytes += (double)config->run.paths * sizeof(mf_path_row);
+    if (config->output.path_values)
+        for (int m = 0; m < MF_METRIC_COUNT; m++)
+            if (!mf_metric_describe((mf_metric_id)m)->per_cascade)
+                bytes += (double)config->run.paths * sizeof(double);
     return bytes;
 }
 
@@ -375,7 +508,7 @@ static mf_status simulate_segment(const mf_model *model, int64_t begin, int64_t 
                     checkpoint->done[i] = 1;
                     (*done_items)++;
                 } else if (item_status == MF_ERR_INTERRUPTED && stop_requested) {
-                    /* SIGTERM within the block: it is not done, --resume redoes it. */
+                    /* Stopped within the block: it is not done, --resume redoes it. */
                 } else if (i < failed_item) {
                     /* The lowest failing item's error is reported: deterministic. */
                     failed_item = i;
@@ -406,8 +539,9 @@ static mf_status simulate_segment(const mf_model *model, int64_t begin, int64_t 
 /* One line per point of a sweep (at most 40): parameters and headline figures. */
 static void print_sweep_summary(FILE *out, const mf_config *config, const mf_point_result *results,
                                 int64_t n) {
-    fprintf(out, "\n  %-6s %-44s %11s %11s %9s %9s\n", "point", "parameters", "E[liq]", "p99 casc.",
-            "P(bad)", "P(short)");
+    /* "±" is two bytes in UTF-8: one more of width keeps the columns aligned */
+    fprintf(out, "\n  %-6s %-44s %11s %11s %11s %9s %9s\n", "point", "parameters", "E[liq]", "±95%",
+            "p99 casc.", "P(bad)", "P(short)");
     for (int64_t i = 0; i < n && i < 40; i++) {
         const mf_point_result *result = &results[i];
         char label[512] = "", liquidated[32], largest[32];
@@ -419,12 +553,15 @@ static void print_sweep_summary(FILE *out, const mf_config *config, const mf_poi
                                      short_key ? short_key + 1 : key,
                                      mf_sweep_point_text(config, result->point_index, p));
         }
-        mf_format_usd(result->metrics[MF_METRIC_LIQUIDATED_NOTIONAL].mean, liquidated,
-                      sizeof liquidated);
-        mf_format_usd(result->metrics[MF_METRIC_LARGEST_CASCADE].quantiles[2], largest,
-                      sizeof largest);
-        fprintf(out, "  %-6d %-44.44s %11s %11s %8.1f%% %8.1f%%\n", result->point_index, label,
-                liquidated, largest, 100 * result->prob_bad_debt,
+        const mf_metric_result *notional = &result->metrics[MF_METRIC_LIQUIDATED_NOTIONAL];
+        char spread[32] = "n/a";
+        mf_format_usd(notional->mean, liquidated, sizeof liquidated);
+        if (!isnan(notional->mean_standard_error))
+            mf_format_usd(MF_Z95 * notional->mean_standard_error, spread, sizeof spread);
+        const mf_metric_result *cascade = &result->metrics[MF_METRIC_LARGEST_CASCADE];
+        mf_format_usd(cascade->quantiles[summary_level(cascade, 0.99)], largest, sizeof largest);
+        fprintf(out, "  %-6d %-44.44s %11s %10s %11s %8.1f%% %8.1f%%\n", result->point_index, label,
+                liquidated, spread, largest, 100 * result->prob_bad_debt,
                 100 * result->prob_fund_shortfall);
     }
     if (n > 40) fprintf(out, "  ... %lld more points: marginfall info\n", (long long)(n - 40));
@@ -457,11 +594,18 @@ mf_status mf_run(const mf_run_options *options, MPI_Comm comm, FILE *summary) {
     if (status == MF_OK) status = resolve_points(options, total_points, &point_first, &point_stop);
     status = agree(status, comm);
 
-    char output_path[MF_PATH_LEN], checkpoint_dir[MF_PATH_LEN + 16];
-    if (options->output_path)
+    char output_path[MF_PATH_LEN] = "", checkpoint_dir[MF_PATH_LEN + 16];
+    if (options->output_path) {
         snprintf(output_path, sizeof output_path, "%s", options->output_path);
-    else
-        default_output_path(options->config_path, output_path, sizeof output_path);
+    } else {
+        /* Rank 0 looks at the directory; every rank uses its choice. */
+        if (rank == 0)
+            default_output_path(options->config_path, options->resume, output_path,
+                                sizeof output_path);
+        if (status == MF_OK)
+            status = MF_MPI(MPI_Bcast(output_path, (int)sizeof output_path, MPI_CHAR, 0, comm));
+        status = agree(status, comm);
+    }
     mf_checkpoint_dir(output_path, checkpoint_dir, sizeof checkpoint_dir);
     const int64_t n_points = point_stop - point_first;
     const int64_t blocks_per_point =
@@ -592,12 +736,14 @@ mf_status mf_run(const mf_run_options *options, MPI_Comm comm, FILE *summary) {
         fprintf(stderr, "  %lld of %lld blocks restored from %s\n", (long long)n_loaded,
                 (long long)n_total_items, checkpoint_dir);
 
-    struct sigaction action, previous;
+    struct sigaction action, previous_term, previous_int;
     memset(&action, 0, sizeof action);
     action.sa_handler = request_stop;
     action.sa_flags = SA_RESTART; /* interrupted file writes carry on */
     sigemptyset(&action.sa_mask);
-    sigaction(SIGTERM, &action, &previous);
+    sigaction(SIGTERM, &action, &previous_term);
+    action.sa_flags = SA_RESTART | SA_RESETHAND; /* a second Ctrl-C is not caught */
+    sigaction(SIGINT, &action, &previous_int);
 
     /* Simulate this rank's items, one point at a time. */
     double remaining_paths = 0;
@@ -640,7 +786,7 @@ mf_status mf_run(const mf_run_options *options, MPI_Comm comm, FILE *summary) {
         progress_report(&bar, scale_items, scale_items, 1);
 
     /* Pre-emption: every rank writes what it has, then all stop together. */
-    int interrupted = stop_requested ? 1 : 0, any_interrupted = 0;
+    int interrupted = (int)stop_requested, any_interrupted = 0;
     status = first_failure(
         status, MF_MPI(MPI_Allreduce(&interrupted, &any_interrupted, 1, MPI_INT, MPI_MAX, comm)));
     status = agree(status, comm);
@@ -655,8 +801,9 @@ mf_status mf_run(const mf_run_options *options, MPI_Comm comm, FILE *summary) {
             status, MF_MPI(MPI_Reduce(&mine_written, &written, 1, MPI_INT64_T, MPI_SUM, 0, comm)));
         if (status == MF_OK)
             status = mf_error_set(MF_ERR_INTERRUPTED, __FILE__, __LINE__, __func__,
-                                  "stopped by SIGTERM: %lld of %lld blocks are saved in %s; run "
+                                  "stopped by %s: %lld of %lld blocks are saved in %s; run "
                                   "the same command with --resume to continue",
+                                  any_interrupted == SIGINT ? "SIGINT (Ctrl-C)" : "SIGTERM",
                                   (long long)written, (long long)n_total_items, checkpoint_dir);
     }
 
@@ -750,7 +897,8 @@ mf_status mf_run(const mf_run_options *options, MPI_Comm comm, FILE *summary) {
         free(texts);
     }
     status = agree(status, comm);
-    sigaction(SIGTERM, &previous, NULL);
+    sigaction(SIGTERM, &previous_term, NULL);
+    sigaction(SIGINT, &previous_int, NULL);
 
     for (int64_t i = 0; results && i < n_points; i++)
         mf_point_result_free(&results[i]);

@@ -9,8 +9,11 @@
 /* Limits and enums have one definition (kernels/); what two layers still size separately: */
 _Static_assert(MF_MAX_BATCH <= MF_KERNEL_MAX_BATCH, "a batch must fit the kernels' limit");
 
+/* The ladders as the venue runs them: venue.margin_scale s != 1 scales every market's ladder
+ * (mf_tier_ladder_scale); s = 1 copies the config exactly. */
 void mf_scenario_tier_table(const mf_config *config, mf_tier_table *tiers) {
     memset(tiers, 0, sizeof *tiers);
+    const double scale = config->venue.margin_scale;
     for (int k = 0; k < config->market.n_assets; k++) {
         const mf_venue_market_config *venue_market = &config->venue.markets[k];
         tiers->n_tiers[k] = venue_market->n_tiers;
@@ -20,6 +23,7 @@ void mf_scenario_tier_table(const mf_config *config, mf_tier_table *tiers) {
             tiers->cum_usd[k][i] = venue_market->tiers[i].cum_usd;
             tiers->max_leverage[k][i] = venue_market->tiers[i].max_leverage;
         }
+        if (scale != 1.0) mf_tier_ladder_scale(tiers, k, scale);
     }
 }
 

@@ -68,9 +68,11 @@ def run(args, ranks=None, threads=1, cwd=None, timeout=600, extra_env=None):
     return result
 
 
-def interrupt_with_checkpoint(config_path, output, threads=1, timeout=300):
-    """Start a run that checkpoints every 0.1 s, send it SIGTERM once its first checkpoint file
-    exists, and return the exit code (8 when it stopped with a checkpoint)."""
+def interrupt_with_checkpoint(config_path, output, threads=1, timeout=300, sig=None,
+                              stderr_out=None):
+    """Start a run that checkpoints every 0.1 s, send it `sig` (SIGTERM by default) once its
+    first checkpoint file exists, and return the exit code (8 when it stopped with a
+    checkpoint). stderr_out: a list that receives the run's stderr."""
     import signal
     import time
     process = subprocess.Popen([BINARY, "run", config_path, "-o", output, "--quiet",
@@ -83,8 +85,10 @@ def interrupt_with_checkpoint(config_path, output, threads=1, timeout=300):
         if os.path.isdir(directory) and any(n.endswith(".ckpt") for n in os.listdir(directory)):
             break
         time.sleep(0.02)
-    process.send_signal(signal.SIGTERM)
-    process.communicate(timeout=timeout)
+    process.send_signal(sig if sig is not None else signal.SIGTERM)
+    _, stderr = process.communicate(timeout=timeout)
+    if stderr_out is not None:
+        stderr_out.append(stderr)
     return process.returncode
 
 

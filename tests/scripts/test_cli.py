@@ -35,7 +35,7 @@ check(not [f for f in os.listdir(work) if ".tmp" in f], "no temporary file left 
 with h5py.File(out, "r") as f:
     attrs = f.attrs
     check(attrs["format"] in ("marginfall", b"marginfall"), "format attribute")
-    check(list(attrs["format_version"]) == [1, 3], "format_version [1, 3]")
+    check(list(attrs["format_version"]) == [1, 5], "format_version [1, 5]")
     for key in ("engine_version", "git_commit", "created", "config", "seed", "paths", "ranks",
                 "threads", "wall_seconds"):
         check(key in attrs, f"root attribute {key}")
@@ -51,7 +51,9 @@ with h5py.File(out, "r") as f:
           "metric mean equals the mean of the per-path table")
     check(int(liquidated["counts"][()].sum() + liquidated["underflow"][()] + liquidated["overflow"][()]) == 24,
           "histogram counts add up to the number of paths")
-    q99 = liquidated["quantiles"][()][2]
+    levels = list(liquidated["quantile_levels"][()])
+    check(levels == [0.5, 0.9, 0.95, 0.975, 0.99, 0.999], "the default output.quantiles")
+    q99 = liquidated["quantiles"][()][levels.index(0.99)]
     check(q99 == np.sort(rows)[int(np.ceil(0.99 * 24)) - 1], "p99 is the order statistic")
     profile = point["profile/liquidated_notional"][()]
     check(np.isclose(profile.sum(), rows.mean(), rtol=1e-9), "profile sums to the mean total")

@@ -108,6 +108,10 @@ static void expect_equal_configs(const mf_config *a, const mf_config *b) {
     cr_expect_eq(a->cascade.gap_steps, b->cascade.gap_steps);
     cr_expect_eq(a->output.paths, b->output.paths);
     cr_expect_eq(a->output.bins_per_decade, b->output.bins_per_decade);
+    cr_expect_eq(a->output.path_values, b->output.path_values);
+    cr_assert_eq(a->output.n_quantiles, b->output.n_quantiles);
+    for (int q = 0; q < a->output.n_quantiles; q++)
+        EXPECT_SAME(a->output.quantiles[q], b->output.quantiles[q], "output.quantiles");
 }
 
 /* Loading must fail with MF_ERR_CONFIG and a message holding every given fragment. */
@@ -419,6 +423,11 @@ Test(config, more_range_checks_name_their_key) {
          "    - {asset: SOL}\n",
          "s.yaml:3: population.assets[0].open_interest_usd"},
         {"output:\n  bins_per_decade: 0\n", "s.yaml:2: output.bins_per_decade"},
+        {"output:\n  quantiles:\n    - 0.9\n    - 0.9\n",
+         "s.yaml:4: output.quantiles[1]: the levels must be strictly increasing"},
+        {"output:\n  quantiles: [0, 0.5]\n", "s.yaml:2: output.quantiles[0]: a quantile level"},
+        {"output:\n  quantiles: []\n", "s.yaml:2: output.quantiles: 0 levels"},
+        {"output:\n  quantiles: {a: 1}\n", "s.yaml:2: output.quantiles: expected a list"},
         {"run:\n  seed: 4294967296\n", "s.yaml:2: run.seed: must be below 2^32"},
         {"output:\n  paths: yes\n", "s.yaml:2: output.paths: expected true or false"},
         {"venue:\n  name: 0123456789012345678901234567890123456789\n",
@@ -851,8 +860,8 @@ Test(config, sweep_point_equals_the_source_with_its_overrides) {
     const char *user[] = {"run.paths=7", "venue.markets.ETH.depth_usd=5e6"};
     mf_config config;
     mf_error_clear();
-    cr_assert_eq(mf_config_load(&config, MF_SOURCE_DIR "/configs/sweep-leverage-mmr.yaml", user, 2),
-                 MF_OK, "%s", mf_error_message());
+    cr_assert_eq(mf_config_load(&config, FIXTURE("sweep_cap_tier0.yaml"), user, 2), MF_OK, "%s",
+                 mf_error_message());
     cr_assert_eq(config.sweep.n_points, 15);
     char *resolved = NULL;
     cr_assert_eq(mf_config_to_yaml(&config, &resolved), MF_OK);
@@ -868,9 +877,8 @@ Test(config, sweep_point_equals_the_source_with_its_overrides) {
             all[2 + i] = overrides[i];
         all[2 + n] = "sweep.parameters=[]";
         mf_config direct, from_text;
-        cr_assert_eq(
-            mf_config_load(&direct, MF_SOURCE_DIR "/configs/sweep-leverage-mmr.yaml", all, 3 + n),
-            MF_OK, "%s", mf_error_message());
+        cr_assert_eq(mf_config_load(&direct, FIXTURE("sweep_cap_tier0.yaml"), all, 3 + n), MF_OK,
+                     "%s", mf_error_message());
         cr_assert_eq(mf_config_load_point(&from_text, resolved, "resolved.yaml", point), MF_OK,
                      "%s", mf_error_message());
         expect_equal_configs(&direct, &from_text);
@@ -1122,6 +1130,8 @@ Test(config, sweep_refusals_name_file_line_and_key) {
          "shape of the run"},
         {"sweep:\n  parameters:\n    - key: output.bins_per_decade\n      values: [10, 20]\n",
          "sweep.yaml:3: sweep.parameters[0].key: 'output.bins_per_decade' cannot be swept"},
+        {"sweep:\n  parameters:\n    - key: output.quantiles\n      values: [0.5]\n",
+         "sweep.yaml:3: sweep.parameters[0].key: 'output.quantiles' cannot be swept"},
         {"sweep:\n  parameters:\n    - key: sweep.mode\n      values: [zip]\n",
          "sweep.yaml:3: sweep.parameters[0].key: 'sweep.mode' cannot be swept"},
         {"sweep:\n  parameters:\n    - key: population.file\n      values: [a.h5, b.h5]\n",
@@ -1219,11 +1229,11 @@ Test(config, sweep_size_limits) {
     mf_config_free(&config);
 }
 
-Test(config, sweep_leverage_mmr_config_loads) {
+Test(config, sweep_cap_tier0_fixture_loads) {
     mf_config config;
     mf_error_clear();
-    cr_assert_eq(mf_config_load(&config, MF_SOURCE_DIR "/configs/sweep-leverage-mmr.yaml", NULL, 0),
-                 MF_OK, "%s", mf_error_message());
+    cr_assert_eq(mf_config_load(&config, FIXTURE("sweep_cap_tier0.yaml"), NULL, 0), MF_OK, "%s",
+                 mf_error_message());
     cr_expect_eq(config.sweep.n_params, 2);
     cr_expect_eq(config.sweep.mode, MF_SWEEP_PRODUCT);
     cr_assert_eq(config.sweep.n_points, 15);
@@ -1253,11 +1263,40 @@ Test(config, sweep_leverage_mmr_config_loads) {
     mf_config_free(&config);
 }
 
-Test(config, validate_checks_a_sweep_struct) {
+/* The shipped sweep: median leverage x the whole margin ladder scaled, every point valid. */
+Test(config, sweep_leverage_mmr_config_loads) {
     mf_config config;
     mf_error_clear();
     cr_assert_eq(mf_config_load(&config, MF_SOURCE_DIR "/configs/sweep-leverage-mmr.yaml", NULL, 0),
                  MF_OK, "%s", mf_error_message());
+    cr_expect_eq(config.sweep.n_params, 2);
+    cr_expect_eq(config.sweep.mode, MF_SWEEP_PRODUCT);
+    cr_assert_eq(config.sweep.n_points, 20);
+    cr_expect_str_eq(config.sweep.keys[0], "population.leverage.median");
+    cr_expect_str_eq(config.sweep.keys[1], "venue.margin_scale");
+    cr_expect_eq(mf_sweep_point_value(&config, 0, 0), 2.0);
+    cr_expect_eq(mf_sweep_point_value(&config, 0, 1), 0.5);
+    cr_expect_eq(mf_sweep_point_value(&config, 19, 0), 40.0);
+    cr_expect_eq(mf_sweep_point_value(&config, 19, 1), 4.0);
+    char *resolved = NULL;
+    cr_assert_eq(mf_config_to_yaml(&config, &resolved), MF_OK);
+    for (int64_t point = 0; point < 20; point++) {
+        mf_config at;
+        cr_assert_eq(mf_config_load_point(&at, resolved, "resolved.yaml", point), MF_OK, "%s",
+                     mf_error_message());
+        cr_expect_eq(at.population.leverage_median, mf_sweep_point_value(&config, point, 0));
+        cr_expect_eq(at.venue.margin_scale, mf_sweep_point_value(&config, point, 1));
+        cr_expect_eq(mf_config_validate(&at), MF_OK, "%s", mf_error_message());
+    }
+    free(resolved);
+    mf_config_free(&config);
+}
+
+Test(config, validate_checks_a_sweep_struct) {
+    mf_config config;
+    mf_error_clear();
+    cr_assert_eq(mf_config_load(&config, FIXTURE("sweep_cap_tier0.yaml"), NULL, 0), MF_OK, "%s",
+                 mf_error_message());
     cr_expect_eq(mf_config_validate(&config), MF_OK, "%s", mf_error_message());
     config.sweep.mode = MF_SWEEP_ZIP; /* 5 and 3 values */
     cr_expect_eq(mf_config_validate(&config), MF_ERR_CONFIG);
@@ -1460,4 +1499,40 @@ Test(schema, markdown_and_json) {
     cr_expect_eq(mf_config_schema_text("yaml", &markdown), MF_ERR_USAGE);
     free(markdown);
     free(json);
+}
+
+/* output.quantiles is a list (read by its hook, not a schema value row): the every-key test
+ * does not reach it, so its default, --set and the resolved YAML are checked here. */
+Test(schema, output_quantiles_default_set_and_round_trip) {
+    mf_config base, changed, reloaded;
+    mf_error_clear();
+    cr_assert_eq(mf_config_load_string(&base, "", "base.yaml", NULL, 0), MF_OK, "%s",
+                 mf_error_message());
+    static const double defaults[] = {0.5, 0.9, 0.95, 0.975, 0.99, 0.999};
+    cr_assert_eq(base.output.n_quantiles, 6);
+    for (int q = 0; q < 6; q++)
+        cr_expect_eq(base.output.quantiles[q], defaults[q]);
+    cr_expect_eq(base.output.path_values, 1);
+    const mf_schema_row *row = NULL;
+    const mf_schema_table *output = mf_schema_table_named("output");
+    for (size_t r = 0; r < output->n_rows; r++)
+        if (!strcmp(output->rows[r].key, "quantiles")) row = &output->rows[r];
+    cr_assert_not_null(row);
+    cr_assert_not_null(row->example);
+    char set[128];
+    snprintf(set, sizeof set, "output.quantiles=%s", row->example);
+    const char *overrides[] = {set};
+    cr_assert_eq(mf_config_load_string(&changed, "", "base.yaml", overrides, 1), MF_OK, "%s",
+                 mf_error_message());
+    cr_expect_neq(changed.output.n_quantiles, base.output.n_quantiles, "the example differs");
+    char *text = NULL;
+    cr_assert_eq(mf_config_to_yaml(&changed, &text), MF_OK);
+    cr_assert_eq(mf_config_load_string(&reloaded, text, "resolved.yaml", NULL, 0), MF_OK, "%s\n%s",
+                 mf_error_message(), text);
+    expect_equal_configs(&changed, &reloaded);
+    cr_expect_eq(memcmp(&changed.output, &reloaded.output, sizeof changed.output), 0);
+    free(text);
+    mf_config_free(&base);
+    mf_config_free(&changed);
+    mf_config_free(&reloaded);
 }

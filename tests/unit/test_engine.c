@@ -124,7 +124,10 @@ static cascade_outcome simulate_cascade(const cascade_book *book, double depth) 
     cr_assert_eq(mf_workspace_create(&workspace, &model), MF_OK);
     double mark[5], index[5], notional[4];
     cascade_outcome outcome;
-    mf_trace trace = {0, mark, index, notional, outcome.liquidated};
+    mf_trace trace = {.mark = mark,
+                      .index = index,
+                      .liquidated_notional = notional,
+                      .liquidated_accounts = outcome.liquidated};
     mf_workspace_set_trace(workspace, &trace);
     mf_block_result block;
     cr_assert_eq(mf_block_result_init(&block, model.steps, 0, 1), MF_OK);
@@ -198,11 +201,51 @@ static scenario_summary simulate_config(const mf_config *config, int64_t paths) 
     double *mark = calloc((size_t)(steps + 1) * n, sizeof *mark);
     double *index = calloc((size_t)(steps + 1) * n, sizeof *index);
     double *notional = calloc((size_t)steps, sizeof *notional);
-    mf_trace trace = {0, mark, index, notional, NULL};
+    double *longs = calloc((size_t)steps, sizeof *longs);
+    double *shorts = calloc((size_t)steps, sizeof *shorts);
+    double *accounts = calloc((size_t)steps, sizeof *accounts);
+    double *backlog = calloc((size_t)steps, sizeof *backlog);
+    double *fund = calloc((size_t)steps, sizeof *fund);
+    int32_t *rounds = calloc((size_t)steps, sizeof *rounds);
+    mf_trace trace = {.path = paths - 1, /* the last path: its own slot in the last batch */
+                      .mark = mark,
+                      .index = index,
+                      .liquidated_notional = notional,
+                      .liquidated_long = longs,
+                      .liquidated_short = shorts,
+                      .accounts = accounts,
+                      .backlog = backlog,
+                      .fund = fund,
+                      .rounds = rounds};
     mf_workspace_set_trace(workspace, &trace);
     mf_block_result block;
     cr_assert_eq(mf_block_result_init(&block, model.steps, 0, paths), MF_OK);
     cr_assert_eq(mf_simulate_block(&model, workspace, &block), MF_OK, "%s", mf_error_message());
+    /* The trace agrees with the traced path's own results, step by step and at the end. */
+    const mf_path_row *traced = &block.rows[paths - 1];
+    double traced_notional = 0, traced_accounts = 0, fund_min = fund[0];
+    int32_t traced_rounds = 0;
+    for (int32_t t = 0; t < steps; t++) {
+        cr_assert_float_eq(longs[t] + shorts[t], notional[t], 1e-9 * (1 + notional[t]),
+                           "step %d: by side %g + %g, in all %g", t, longs[t], shorts[t],
+                           notional[t]);
+        cr_assert(longs[t] >= 0 && shorts[t] >= 0 && backlog[t] >= 0);
+        traced_notional += notional[t];
+        traced_accounts += accounts[t];
+        if (rounds[t] > traced_rounds) traced_rounds = rounds[t];
+        if (fund[t] < fund_min) fund_min = fund[t];
+    }
+    cr_assert_float_eq(traced_notional, traced->liquidated_notional, 1e-9 * (1 + traced_notional));
+    cr_assert_eq((int64_t)traced_accounts, traced->liquidated_accounts);
+    cr_assert_eq(traced_rounds, traced->max_rounds);
+    cr_assert_eq(backlog[steps - 1], traced->final_backlog);
+    cr_assert(fund_min >= traced->fund_min, "the fund's minimum is reached within a round");
+    free(longs);
+    free(shorts);
+    free(accounts);
+    free(backlog);
+    free(fund);
+    free(rounds);
 
     scenario_summary summary = {0, 0, block.n_cascades, 1, 1};
     for (int64_t p = 0; p < paths; p++) {
@@ -456,7 +499,10 @@ Test(margin_models, a_test_model_in_the_table_is_used_for_its_accounts) {
     double *index = calloc((size_t)(steps + 1) * n, sizeof(double));
     double *notional = calloc((size_t)steps, sizeof(double));
     uint8_t *liquidated = calloc((size_t)store.n_accounts, 1);
-    mf_trace trace = {0, mark, index, notional, liquidated};
+    mf_trace trace = {.mark = mark,
+                      .index = index,
+                      .liquidated_notional = notional,
+                      .liquidated_accounts = liquidated};
     mf_workspace_set_trace(workspace, &trace);
     mf_block_result block;
     cr_assert_eq(mf_block_result_init(&block, steps, 0, 4), MF_OK);

@@ -14,7 +14,8 @@
 #include "settlement.h"
 
 static mf_tier_table binance_btc_tiers(void) {
-    /* Binance BTCUSDT brackets (FACTS.md 2a), cum derived by hand: 0, 50, 1300, 46300. */
+    /* Binance BTCUSDT brackets (Binance leverage-bracket API, docs/model.md section 9), cum derived
+     * by hand: 0, 50, 1300, 46300. */
     mf_tier_table tiers;
     memset(&tiers, 0, sizeof tiers);
     const double floors[] = {0, 50e3, 250e3, 3e6};
@@ -40,6 +41,39 @@ Test(margin, tiered_maintenance_is_continuous_and_matches_brackets) {
         const double at = mf_maintenance_margin(&tiers, 0, floors[i]);
         cr_assert_float_eq(below, at, 1e-6 * at, "MM jumps at floor %g: %g vs %g", floors[i], below,
                            at);
+    }
+}
+
+/* venue.margin_scale: plain multiplication below every cap, maintenance capped at its published
+ * ratio to initial margin once initial margin reaches 100%, MM continuous, MM below IM. */
+Test(margin, scaled_ladder_multiplies_rates_and_keeps_maintenance_below_initial) {
+    mf_tier_table tiers = binance_btc_tiers();
+    const double caps[] = {125, 100, 50, 20};
+    for (int i = 0; i < 4; i++)
+        tiers.max_leverage[0][i] = caps[i];
+    mf_tier_table doubled = tiers;
+    mf_tier_ladder_scale(&doubled, 0, 2.0);
+    for (int i = 0; i < 4; i++) {
+        cr_assert_float_eq(doubled.mmr[0][i], 2 * tiers.mmr[0][i], 1e-15);
+        cr_assert_float_eq(doubled.cum_usd[0][i], 2 * tiers.cum_usd[0][i], 1e-9);
+        cr_assert_float_eq(doubled.max_leverage[0][i], caps[i] / 2, 1e-12);
+    }
+    /* s = 60: brackets with cap 50 and 20 reach 100% initial margin; their maintenance rates
+     * become mmr x cap (0.5 and 0.5), the first two mmr x 60 (0.24, 0.30). */
+    mf_tier_table strict = tiers;
+    mf_tier_ladder_scale(&strict, 0, 60.0);
+    const double expected_mmr[] = {0.24, 0.30, 0.50, 0.50};
+    const double expected_cap[] = {125.0 / 60, 100.0 / 60, 1, 1};
+    for (int i = 0; i < 4; i++) {
+        cr_assert_float_eq(strict.mmr[0][i], expected_mmr[i], 1e-12, "bracket %d", i);
+        cr_assert_float_eq(strict.max_leverage[0][i], expected_cap[i], 1e-12, "bracket %d", i);
+        cr_assert(strict.mmr[0][i] < 1.0 / strict.max_leverage[0][i], "MM below IM, bracket %d", i);
+    }
+    const double floors[] = {50e3, 250e3, 3e6};
+    for (int i = 0; i < 3; i++) {
+        const double below = mf_maintenance_margin(&strict, 0, floors[i] * (1 - 1e-12));
+        const double at = mf_maintenance_margin(&strict, 0, floors[i]);
+        cr_assert_float_eq(below, at, 1e-6 * at, "scaled MM jumps at floor %g", floors[i]);
     }
 }
 
@@ -284,6 +318,8 @@ Test(liquidation, throughput_cap_splits_fifo_and_fills_at_mid) {
     cr_assert_float_eq(assets[1].mark, post1, 1e-12);
     cr_assert_eq(outcome.executed_orders, 3);
     cr_assert_float_eq(outcome.executed_notional, 11 * fill0 + 10 * fill1, 1e-9);
+    /* By side: the 11 coins sold closed longs, the 10 bought back closed a short. */
+    cr_assert_float_eq(outcome.executed_long_notional, 11 * fill0, 1e-9);
     cr_assert_float_eq(budget[0], 1500 - 990, 1e-9);
     /* Isolated record: 10 + 1 (fill0 - 100) < 0: bad debt paid by the fund. */
     const double isolated_remaining = 10 + (fill0 - 100);
@@ -325,6 +361,9 @@ Test(liquidation, partial_fill_at_budget_edge_and_backlog_next_step) {
     /* 4.5 of 10 coins executed at 100 (infinite depth: no impact). */
     cr_assert_float_eq(orders[0].remaining, 5.5, 1e-12);
     cr_assert_eq(records[0].settled, 0);
+    /* The backlog: 5.5 coins still queued, valued at the mark given. */
+    const double marks[2] = {100.0, 100.0};
+    cr_assert_float_eq(mf_engine_backlog_usd(&engine, 2, marks), 550.0, 1e-9);
     cr_assert_float_eq(budget[0], 0, 0);
     /* Same step, next round: no budget, nothing executes. */
     mf_round_outcome idle =

@@ -45,19 +45,39 @@ static void build_point(mf_point_result *p, int index, int64_t n_paths, int with
         r->max = 1e300 / (m + 1);
         r->underflow = 5 + m;
         r->overflow = 2 * m;
-        /* Every sample in underflow, a bin or overflow: readers check the sum. */
-        r->count = r->underflow + r->overflow;
-        for (int b = 0; b < N_BINS; b++)
-            r->count += r->counts[b];
-        for (int q = 0; q < MF_N_QUANTILES; q++) {
+        /* Five levels: the writer takes the count from the result, not a constant. */
+        static const double levels[] = {0.5, 0.9, 0.95, 0.99, 0.999};
+        r->n_quantiles = 5;
+        r->mean_standard_error = (m + 1) * 0.01;
+        for (int q = 0; q < r->n_quantiles; q++) {
+            r->levels[q] = levels[q];
             r->quantiles[q] = (m + 1) * (q + 1) / 7.0;
+            r->quantile_ci_low[q] = (m + 1) * (q + 0.5) / 7.0;
+            r->quantile_ci_high[q] = q == 4 ? NAN : (m + 1) * (q + 1.5) / 7.0;
             r->expected_shortfall[q] = (m + 1) * (q + 2) / 7.0;
+            r->expected_shortfall_standard_error[q] = q == 4 ? NAN : (m + 1) * 0.001 * (q + 1);
+            r->tail_samples[q] = (int64_t)(1000 - 200 * q);
         }
+        if (!info->per_cascade) {
+            r->count = n_paths; /* a per-path metric has one value per path */
+            r->path_values = malloc((size_t)(n_paths > 0 ? n_paths : 1) * sizeof *r->path_values);
+            for (int64_t i = 0; i < r->count; i++)
+                r->path_values[i] = (double)(i * (m + 1)) / 3.0;
+        }
+        /* Every sample in underflow, a bin or overflow: readers check the sum. */
+        int64_t binned = r->overflow;
+        for (int b = 0; b < N_BINS; b++)
+            binned += r->counts[b];
+        if (binned > r->count) {
+            memset(r->counts, 0, N_BINS * sizeof *r->counts);
+            r->overflow = binned = 0;
+        }
+        r->underflow = r->count - binned;
     }
     p->metrics[MF_METRIC_LIQUIDATED_NOTIONAL].mean = 1.23e9;
     p->metrics[MF_METRIC_LIQUIDATED_NOTIONAL].quantiles[1] = 45.6e6;
     /* A metric without samples: its quantiles are NaN (readers refuse NaN beside samples). */
-    mf_metric_result *empty = &p->metrics[MF_METRIC_CASCADE_COUNT];
+    mf_metric_result *empty = &p->metrics[MF_METRIC_CASCADE_DURATION];
     memset(empty->counts, 0, N_BINS * sizeof *empty->counts);
     empty->count = empty->underflow = empty->overflow = 0;
     empty->quantiles[0] = NAN;
@@ -71,6 +91,12 @@ static void build_point(mf_point_result *p, int index, int64_t n_paths, int with
     }
     p->prob_bad_debt = 0.123;
     p->prob_fund_shortfall = 0.0456;
+    p->prob_bad_debt_standard_error = 0.0104;
+    p->prob_fund_shortfall_standard_error = 0.0066;
+    p->prob_bad_debt_ci[0] = 0.104;
+    p->prob_bad_debt_ci[1] = 0.145;
+    p->prob_fund_shortfall_ci[0] = 0.0345;
+    p->prob_fund_shortfall_ci[1] = 0.0601;
     if (with_paths) {
         p->paths = calloc((size_t)n_paths, sizeof *p->paths);
         for (int64_t i = 0; i < n_paths; i++) {
@@ -222,8 +248,10 @@ Test(results, metric_table_is_complete_and_ranges_match_units) {
     cr_expect_eq(mf_metric_describe(MF_METRIC_CASCADE_DURATION)->hist_max, 1e5);
     cr_expect_eq(mf_metric_describe(MF_METRIC_LIQUIDATED_ACCOUNTS)->hist_max, 1e7);
     cr_expect_null(mf_metric_describe(MF_METRIC_COUNT));
-    cr_expect_eq(mf_quantile_levels[0], 0.5);
-    cr_expect_eq(mf_quantile_levels[3], 0.999);
+    mf_metric_result metric = {.n_quantiles = 3, .levels = {0.9, 0.99, 0.999}};
+    cr_expect_eq(mf_metric_level_index(&metric, 0.99), 1);
+    cr_expect_eq(mf_metric_level_index(&metric, 0.999), 2);
+    cr_expect_eq(mf_metric_level_index(&metric, 0.95), -1);
 }
 
 Test(results, free_releases_and_clears) {
@@ -316,6 +344,18 @@ Test(output, writes_every_value_bit_for_bit) {
         expect_dataset(group, "prob_fund_shortfall", H5T_NATIVE_DOUBLE, &p->prob_fund_shortfall, 1,
                        8);
         expect_dataset(group, "n_paths", H5T_NATIVE_INT64, &p->n_paths, 1, 8);
+        expect_dataset(group, "prob_bad_debt_standard_error", H5T_NATIVE_DOUBLE,
+                       &p->prob_bad_debt_standard_error, 1, 8);
+        expect_dataset(group, "prob_bad_debt_ci_low", H5T_NATIVE_DOUBLE, &p->prob_bad_debt_ci[0], 1,
+                       8);
+        expect_dataset(group, "prob_bad_debt_ci_high", H5T_NATIVE_DOUBLE, &p->prob_bad_debt_ci[1],
+                       1, 8);
+        expect_dataset(group, "prob_fund_shortfall_standard_error", H5T_NATIVE_DOUBLE,
+                       &p->prob_fund_shortfall_standard_error, 1, 8);
+        expect_dataset(group, "prob_fund_shortfall_ci_low", H5T_NATIVE_DOUBLE,
+                       &p->prob_fund_shortfall_ci[0], 1, 8);
+        expect_dataset(group, "prob_fund_shortfall_ci_high", H5T_NATIVE_DOUBLE,
+                       &p->prob_fund_shortfall_ci[1], 1, 8);
         for (int m = 0; m < MF_METRIC_COUNT; m++) {
             const mf_metric_info *info = mf_metric_describe((mf_metric_id)m);
             const mf_metric_result *r = &p->metrics[m];
@@ -334,11 +374,32 @@ Test(output, writes_every_value_bit_for_bit) {
             expect_dataset(metric, "counts", H5T_NATIVE_INT64, r->counts, N_BINS, 8);
             expect_dataset(metric, "underflow", H5T_NATIVE_INT64, &r->underflow, 1, 8);
             expect_dataset(metric, "overflow", H5T_NATIVE_INT64, &r->overflow, 1, 8);
-            expect_dataset(metric, "quantile_levels", H5T_NATIVE_DOUBLE, mf_quantile_levels,
-                           MF_N_QUANTILES, 8);
-            expect_dataset(metric, "quantiles", H5T_NATIVE_DOUBLE, r->quantiles, MF_N_QUANTILES, 8);
+            const int nq = r->n_quantiles;
+            expect_dataset(metric, "quantile_levels", H5T_NATIVE_DOUBLE, r->levels, nq, 8);
+            expect_dataset(metric, "quantiles", H5T_NATIVE_DOUBLE, r->quantiles, nq, 8);
             expect_dataset(metric, "expected_shortfall", H5T_NATIVE_DOUBLE, r->expected_shortfall,
-                           MF_N_QUANTILES, 8);
+                           nq, 8);
+            expect_dataset(metric, "mean_standard_error", H5T_NATIVE_DOUBLE,
+                           &r->mean_standard_error, 1, 8);
+            expect_dataset(metric, "quantile_ci_low", H5T_NATIVE_DOUBLE, r->quantile_ci_low, nq, 8);
+            expect_dataset(metric, "quantile_ci_high", H5T_NATIVE_DOUBLE, r->quantile_ci_high, nq,
+                           8);
+            expect_dataset(metric, "expected_shortfall_standard_error", H5T_NATIVE_DOUBLE,
+                           r->expected_shortfall_standard_error, nq, 8);
+            expect_dataset(metric, "tail_samples", H5T_NATIVE_INT64, r->tail_samples, nq, 8);
+            cr_expect_eq(H5Lexists(metric, "path_values", H5P_DEFAULT), 0,
+                         "%s: path values belong to the point's path_values group", name);
+            if (r->path_values) {
+                hid_t values = H5Gopen2(group, "path_values", H5P_DEFAULT);
+                cr_assert_geq(values, 0, "point_%d/path_values missing", i);
+                expect_dataset(values, info->name, H5T_NATIVE_DOUBLE, r->path_values, r->count, 8);
+                H5Gclose(values);
+            } else {
+                snprintf(name, sizeof name, "path_values/%s", info->name);
+                cr_expect(H5Lexists(group, "path_values", H5P_DEFAULT) <= 0 ||
+                              H5Lexists(group, name, H5P_DEFAULT) <= 0,
+                          "%s written for a per-cascade metric", name);
+            }
             double centers[N_BINS];
             for (int b = 0; b < N_BINS; b++)
                 centers[b] = sqrt(r->edges[b] * r->edges[b + 1]);
@@ -506,7 +567,7 @@ Test(output, datasets_are_identical_for_identical_inputs_and_large_tables_compre
         H5Z_FILTER_FLETCHER32);
     H5Pclose(dcpl);
     H5Dclose(dataset);
-    /* Format 1.3: small arrays are chunked too, for their Fletcher32 checksum, not deflated. */
+    /* Format 1.5: small arrays are chunked too, for their Fletcher32 checksum, not deflated. */
     dataset = H5Dopen2(a, "point_0/profile/fund", H5P_DEFAULT);
     dcpl = H5Dget_create_plist(dataset);
     cr_expect_eq(H5Pget_layout(dcpl), H5D_CHUNKED);
