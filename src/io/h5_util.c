@@ -241,10 +241,14 @@ mf_status h5_write_dataset(const h5_writer *w, hid_t loc, const char *name, hid_
     hid_t space = rank == 0 ? H5Screate(H5S_SCALAR) : H5Screate_simple(1, &n, NULL);
     hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
     herr_t status = space < 0 || dcpl < 0 ? -1 : H5Pset_obj_track_times(dcpl, 0);
-    if (status >= 0 && rank == 1 && compress && n > 0 && w->can_deflate) {
+    /* Every non-empty numeric array is chunked so that it carries a Fletcher32 checksum, which
+     * H5Dread verifies. Scalars cannot be chunked, and HDF5 runs no filter on variable-length
+     * strings: readers range-check those instead. */
+    if (status >= 0 && rank == 1 && n > 0 && H5Tis_variable_str(file_type) <= 0) {
         hsize_t chunk = n < CHUNK_MAX ? n : CHUNK_MAX;
         status = H5Pset_chunk(dcpl, 1, &chunk);
-        if (status >= 0) status = H5Pset_deflate(dcpl, DEFLATE_LEVEL);
+        if (status >= 0 && compress && w->can_deflate) status = H5Pset_deflate(dcpl, DEFLATE_LEVEL);
+        if (status >= 0) status = H5Pset_fletcher32(dcpl);
     }
     hid_t dataset = status < 0
                         ? H5I_INVALID_HID
@@ -330,6 +334,9 @@ mf_status h5_memory_file_open(h5_writer *w, const char *temp_path, hid_t *file) 
     hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
     herr_t ready = fcpl < 0 || fapl < 0 ? -1 : H5Pset_obj_track_times(fcpl, 0);
     if (ready >= 0) ready = H5Pset_fapl_core(fapl, (size_t)4 << 20, 0);
+    /* The 1.8 file format: its superblock, object headers (attributes included), group
+     * indices and heaps of names carry checksums that HDF5 checks on every read. */
+    if (ready >= 0) ready = H5Pset_libver_bounds(fapl, H5F_LIBVER_V110, H5F_LIBVER_V110);
     /* Closing the file closes anything a failure left open. */
     if (ready >= 0) ready = H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG);
     if (ready >= 0) *file = H5Fcreate(temp_path, H5F_ACC_TRUNC, fcpl, fapl);
@@ -340,6 +347,60 @@ mf_status h5_memory_file_open(h5_writer *w, const char *temp_path, hid_t *file) 
     H5Tclose(w->string_type);
     w->string_type = H5I_INVALID_HID;
     return MF_FAIL(MF_ERR_OUTPUT, "cannot create '%s' in memory: %s", w->path, h5_reason(reason));
+}
+
+/* Bob Jenkins' lookup3 hash ("hashlittle", public domain), the checksum of HDF5's metadata. */
+#define ROTATE32(x, k) (((x) << (k)) | ((x) >> (32 - (k))))
+static uint32_t lookup3(const unsigned char *key, size_t length) {
+    uint32_t a, b, c;
+    a = b = c = 0xdeadbeefu + (uint32_t)length;
+    while (length > 12) {
+        uint32_t word[3];
+        memcpy(word, key, sizeof word); /* little-endian hosts only: see below */
+        a += word[0];
+        b += word[1];
+        c += word[2];
+        a -= c, a ^= ROTATE32(c, 4), c += b;
+        b -= a, b ^= ROTATE32(a, 6), a += c;
+        c -= b, c ^= ROTATE32(b, 8), b += a;
+        a -= c, a ^= ROTATE32(c, 16), c += b;
+        b -= a, b ^= ROTATE32(a, 19), a += c;
+        c -= b, c ^= ROTATE32(b, 4), b += a;
+        key += 12;
+        length -= 12;
+    }
+    if (length == 0) return c;
+    unsigned char tail[12] = {0};
+    memcpy(tail, key, length);
+    uint32_t word[3];
+    memcpy(word, tail, sizeof word);
+    a += word[0];
+    b += word[1];
+    c += word[2];
+    c ^= b, c -= ROTATE32(b, 14);
+    a ^= c, a -= ROTATE32(c, 11);
+    b ^= a, b -= ROTATE32(a, 25);
+    c ^= b, c -= ROTATE32(b, 16);
+    a ^= c, a -= ROTATE32(c, 4);
+    b ^= a, b -= ROTATE32(a, 14);
+    c ^= b, c -= ROTATE32(b, 24);
+    return c;
+}
+#undef ROTATE32
+
+/* HDF5 1.10's H5Fget_file_image clears the superblock's "open for writing" flag in the image
+ * but leaves the checksum computed with the flag set, and every reader then refuses the file
+ * ("incorrect metadata checksum"). Superblocks of version 2 and 3 (8-byte offsets, 48 bytes)
+ * end in the lookup3 checksum of the 44 bytes before it: recompute it. */
+static void fix_superblock_checksum(unsigned char *image, size_t size) {
+    enum { SUPERBLOCK_SIZE = 48, CHECKSUM_AT = 44 };
+    const int one = 1;
+    if (size < SUPERBLOCK_SIZE || memcmp(image, "\211HDF\r\n\032\n", 8) != 0) return;
+    if ((image[8] != 2 && image[8] != 3) || image[9] != 8 || image[10] != 8) return;
+    if (*(const unsigned char *)&one != 1) return; /* lookup3 above reads little-endian words */
+    uint32_t sum = lookup3(image, CHECKSUM_AT);
+    for (int i = 0; i < 4; i++)
+        image[CHECKSUM_AT + i] = (unsigned char)(sum >> (8 * i));
 }
 
 mf_status h5_memory_file_close(h5_writer *w, hid_t file, mf_status status, const char *temp_path) {
@@ -356,6 +417,8 @@ mf_status h5_memory_file_close(h5_writer *w, hid_t file, mf_status status, const
                              (long long)size, w->path);
         else if (H5Fget_file_image(file, image, (size_t)size) != size)
             status = MF_FAIL(MF_ERR_OUTPUT, "cannot finish '%s': %s", w->path, h5_reason(reason));
+        else
+            fix_superblock_checksum(image, (size_t)size);
     }
     if (file >= 0) H5Fclose(file);
     if (w->string_type >= 0) H5Tclose(w->string_type);
@@ -437,31 +500,69 @@ char *h5_read_attr_strings_joined(hid_t loc, const char *name) {
     return result;
 }
 
-/* A numeric attribute with exactly n elements, converted to mem_type; -1 if absent. */
+void h5_error_reason(char *buffer, size_t size) {
+    char reason[256];
+    snprintf(buffer, size, "%s", h5_reason(reason));
+}
+
+/* The stored type may be read as mem_type without HDF5 clipping or rounding a value: the same
+ * class; integers of the same sign and at most its width (format 1.0 stored `points` as
+ * int32); floats of its width. */
+static int type_fits(hid_t stored, hid_t mem_type, int allow_widening) {
+    H5T_class_t class = H5Tget_class(stored);
+    if (class != H5Tget_class(mem_type) || (class != H5T_INTEGER && class != H5T_FLOAT)) return 0;
+    size_t size = H5Tget_size(stored), mem_size = H5Tget_size(mem_type);
+    if (class == H5T_INTEGER && H5Tget_sign(stored) != H5Tget_sign(mem_type)) return 0;
+    return class == H5T_INTEGER && allow_widening ? size <= mem_size : size == mem_size;
+}
+
+/* The dataspace holds n values: a scalar for n = 1, or one dimension of n. */
+static int space_holds(hid_t space, int n) {
+    H5S_class_t shape = H5Sget_simple_extent_type(space);
+    if (shape == H5S_SCALAR) return n == 1;
+    return shape == H5S_SIMPLE && H5Sget_simple_extent_ndims(space) == 1 &&
+           H5Sget_simple_extent_npoints(space) == n;
+}
+
+int h5_attr_is_integer(hid_t loc, const char *name, int is_signed) {
+    if (H5Aexists(loc, name) <= 0) return 0;
+    hid_t attr = H5Aopen(loc, name, H5P_DEFAULT);
+    hid_t type = attr >= 0 ? H5Aget_type(attr) : H5I_INVALID_HID;
+    int ok = type >= 0 && H5Tget_class(type) == H5T_INTEGER &&
+             (H5Tget_sign(type) == H5T_SGN_2) == (is_signed != 0);
+    if (type >= 0) H5Tclose(type);
+    if (attr >= 0) H5Aclose(attr);
+    return ok;
+}
+
+/* A numeric attribute with exactly n elements, converted to mem_type; -1 if absent or of
+ * another type or size. */
 int h5_read_attr_numbers(hid_t loc, const char *name, hid_t mem_type, void *out, int n) {
     if (H5Aexists(loc, name) <= 0) return -1;
     hid_t attr = H5Aopen(loc, name, H5P_DEFAULT);
     if (attr < 0) return -1;
     hid_t type = H5Aget_type(attr);
     hid_t space = H5Aget_space(attr);
-    int ok = type >= 0 && space >= 0 &&
-             (H5Tget_class(type) == H5T_INTEGER || H5Tget_class(type) == H5T_FLOAT) &&
-             H5Sget_simple_extent_npoints(space) == n && H5Aread(attr, mem_type, out) >= 0;
+    int ok = type >= 0 && space >= 0 && type_fits(type, mem_type, 1) && space_holds(space, n) &&
+             H5Aread(attr, mem_type, out) >= 0;
     if (space >= 0) H5Sclose(space);
     if (type >= 0) H5Tclose(type);
     H5Aclose(attr);
     return ok ? 0 : -1;
 }
 
-/* A numeric dataset with exactly n elements; -1 if absent or of another size. */
+/* A numeric dataset of mem_type's class, width and sign with exactly n elements; -1 if absent
+ * or of another type or size. */
 int h5_read_dataset_numbers(hid_t loc, const char *name, hid_t mem_type, void *out, int n) {
     if (H5Lexists(loc, name, H5P_DEFAULT) <= 0) return -1;
     hid_t dataset = H5Dopen2(loc, name, H5P_DEFAULT);
     if (dataset < 0) return -1;
+    hid_t type = H5Dget_type(dataset);
     hid_t space = H5Dget_space(dataset);
-    int ok = space >= 0 && H5Sget_simple_extent_npoints(space) == n &&
+    int ok = type >= 0 && space >= 0 && type_fits(type, mem_type, 0) && space_holds(space, n) &&
              H5Dread(dataset, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, out) >= 0;
     if (space >= 0) H5Sclose(space);
+    if (type >= 0) H5Tclose(type);
     H5Dclose(dataset);
     return ok ? 0 : -1;
 }
@@ -472,13 +573,16 @@ mf_status h5_result_open(const char *path, hid_t *file, int32_t *version) {
         return MF_FAIL(MF_ERR_INPUT, "cannot open result file '%s': %s", path, strerror(errno));
     if (S_ISDIR(st.st_mode))
         return MF_FAIL(MF_ERR_INPUT, "'%s' is a directory, not a result file", path);
-    if (H5Fis_hdf5(path) <= 0)
-        return MF_FAIL(MF_ERR_INPUT, "'%s' is not an HDF5 file (not a marginfall result)", path);
-    *file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-    if (*file < 0) {
-        char reason[256];
-        return MF_FAIL(MF_ERR_INPUT, "cannot open result file '%s': %s", path, h5_reason(reason));
-    }
+    if (!S_ISREG(st.st_mode))
+        return MF_FAIL(MF_ERR_INPUT, "'%s' is not a regular file, not a result file", path);
+    /* A cut-off file fails HDF5's end-of-file check: name the usual causes, not HDF5's
+     * internal reason. */
+    *file = H5Fis_hdf5(path) > 0 ? H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT) : H5I_INVALID_HID;
+    if (*file < 0)
+        return MF_FAIL(MF_ERR_INPUT,
+                       "cannot read result file '%s': truncated or not an HDF5 file (or its "
+                       "first bytes are damaged)",
+                       path);
     char *format = h5_read_attr_string(*file, "format");
     int is_ours = format && strcmp(format, MF_FORMAT_NAME) == 0;
     if (!is_ours) {

@@ -1,5 +1,6 @@
 /* Shared HDF5 helpers of the io layer: used by the result writer (writer.c), `marginfall
- * info` (info.c), `marginfall merge` (merge.c) and the population snapshot. Functions that
+ * info` (info.c), `marginfall merge` (merge.c) and the checks of a result file before either
+ * reads it (result_check.c). Functions that
  * write take an h5_writer (the final file's name, for messages) and return MF_ERR_OUTPUT with
  * HDF5's innermost reason; readers return NULL or -1 and let the caller word the message. */
 #ifndef MF_H5_UTIL_H
@@ -76,10 +77,37 @@ mf_status h5_memory_file_close(h5_writer *w, hid_t file, mf_status status, const
 char *h5_read_attr_string(hid_t loc, const char *name);
 /* A string array attribute joined by ", " (malloc'd); NULL if absent. */
 char *h5_read_attr_strings_joined(hid_t loc, const char *name);
-/* Numeric attribute / dataset of n values; 0 on success, -1 otherwise. */
+/* A numeric attribute of the stored class of mem_type (integers: the same sign and at most
+ * its width; floats: its width) and n values, converted to mem_type; -1 otherwise or if
+ * absent. A numeric dataset of exactly mem_type's class, width and sign and n values. */
 int h5_read_attr_numbers(hid_t loc, const char *name, hid_t mem_type, void *out, int n);
 int h5_read_dataset_numbers(hid_t loc, const char *name, hid_t mem_type, void *out, int n);
+/* The attribute is stored as an integer, signed (is_signed) or not. */
+int h5_attr_is_integer(hid_t loc, const char *name, int is_signed);
+/* The innermost reason of HDF5's error stack (call right after a failure). */
+void h5_error_reason(char *buffer, size_t size);
 /* Open a marginfall result file read-only and check its format and major version. */
 mf_status h5_result_open(const char *path, hid_t *file, int32_t *version);
+
+/* ---- checking a result file before it is used (result_check.c) ---- */
+
+typedef struct {
+    const char *path; /* for messages */
+    hid_t file;
+    uint64_t seed;
+    int64_t paths;    /* per point */
+    int64_t points;   /* of the whole sweep */
+    int64_t *present; /* the points this file holds, ascending (malloc'd) */
+    int64_t n_present;
+    uint64_t digest; /* the root verification_digest, when has_digest */
+    int has_digest;
+} h5_result;
+
+/* Check everything `info` and `merge` read (docs/output.md, "Checksums and checks on
+ * reading"): root attributes, /sweep, every point this file lists, and (scan_paths) every
+ * row of the per-path tables. An input error names the file, the dataset and the row. */
+mf_status h5_result_check(h5_result *r, int scan_paths);
+/* Free the list and close the file. */
+void h5_result_release(h5_result *r);
 
 #endif

@@ -15,10 +15,12 @@
 #include "mf_version.h"
 #include "output.h"
 
-/* 1234567 -> "1,234,567". */
+/* 1234567 -> "1,234,567" (LLONG_MIN included: its magnitude is taken as unsigned). */
 static void format_count(char *buffer, size_t size, long long value) {
     char digits[32];
-    snprintf(digits, sizeof digits, "%lld", value < 0 ? -value : value);
+    unsigned long long magnitude =
+        value < 0 ? 0ULL - (unsigned long long)value : (unsigned long long)value;
+    snprintf(digits, sizeof digits, "%llu", magnitude);
     size_t length = strlen(digits), out = 0;
     if (value < 0 && out + 1 < size) buffer[out++] = '-';
     for (size_t i = 0; i < length && out + 1 < size; i++) {
@@ -401,39 +403,24 @@ mf_status mf_output_info(const char *path, FILE *out) {
     if (!out) return MF_FAIL(MF_ERR_INTERNAL, "mf_output_info: no output stream");
     h5_quiet saved;
     h5_quiet_begin(&saved);
-    hid_t file = H5I_INVALID_HID;
     int32_t version[2] = {0, 0};
-    mf_status status = h5_result_open(path, &file, version);
+    h5_result r = {.path = path, .file = H5I_INVALID_HID};
+    mf_status status = h5_result_open(path, &r.file, version);
+    /* Everything printed below is checked first, so a damaged file prints nothing but the
+     * message (the per-path tables, which info does not print, are checked for shape only). */
+    if (status == MF_OK) status = h5_result_check(&r, 0);
     if (status == MF_OK) {
-        print_provenance(out, file, path, version);
-        int64_t n_points = 0;
-        h5_read_attr_numbers(file, "points", H5T_NATIVE_INT64, &n_points, 1);
-        /* Format 1.1 lists the points this file holds (a part of a split sweep holds some). */
-        int64_t *present = NULL;
-        int64_t n_present = n_points;
-        hid_t attr = H5Aexists(file, "points_in_file") > 0
-                         ? H5Aopen(file, "points_in_file", H5P_DEFAULT)
-                         : H5I_INVALID_HID;
-        if (attr >= 0) {
-            hid_t space = H5Aget_space(attr);
-            n_present = space >= 0 ? H5Sget_simple_extent_npoints(space) : 0;
-            present = calloc((size_t)(n_present > 0 ? n_present : 1), sizeof *present);
-            if (present && n_present > 0 && H5Aread(attr, H5T_NATIVE_INT64, present) < 0)
-                n_present = 0;
-            if (space >= 0) H5Sclose(space);
-            H5Aclose(attr);
-        }
-        if (n_present == n_points)
-            fprintf(out, "  %-16s %lld\n", "points", (long long)n_points);
+        print_provenance(out, r.file, path, version);
+        if (r.n_present == r.points)
+            fprintf(out, "  %-16s %lld\n", "points", (long long)r.points);
         else
-            fprintf(out, "  %-16s %lld of the sweep's %lld\n", "points", (long long)n_present,
-                    (long long)n_points);
-        print_sweep(out, file, present, n_present);
-        for (int64_t i = 0; i < n_present; i++)
-            print_point(out, file, present ? (int)present[i] : (int)i);
-        free(present);
-        H5Fclose(file);
+            fprintf(out, "  %-16s %lld of the sweep's %lld\n", "points", (long long)r.n_present,
+                    (long long)r.points);
+        print_sweep(out, r.file, r.present, r.n_present);
+        for (int64_t i = 0; i < r.n_present; i++)
+            print_point(out, r.file, (int)r.present[i]);
     }
+    h5_result_release(&r);
     h5_quiet_end(&saved);
     if (status != MF_OK) mf_error_push_frame(__FILE__, __LINE__, __func__);
     return status;
@@ -447,6 +434,8 @@ mf_status mf_result_digest(const char *path, char digest[MF_DIGEST_TEXT_LEN]) {
     hid_t file = H5I_INVALID_HID;
     int32_t version[2] = {0, 0};
     mf_status status = h5_result_open(path, &file, version);
+    h5_result r = {.path = path, .file = file};
+    if (status == MF_OK) status = h5_result_check(&r, 0);
     if (status == MF_OK) {
         char *text = h5_read_attr_string(file, "verification_digest");
         uint64_t value = 0;
@@ -458,8 +447,8 @@ mf_status mf_result_digest(const char *path, char digest[MF_DIGEST_TEXT_LEN]) {
         else
             mf_digest_format(value, digest);
         free(text);
-        H5Fclose(file);
     }
+    if (file >= 0) h5_result_release(&r);
     h5_quiet_end(&saved);
     if (status != MF_OK) mf_error_push_frame(__FILE__, __LINE__, __func__);
     return status;

@@ -51,85 +51,78 @@ static herr_t copy_attribute(hid_t source, const char *name, const H5A_info_t *i
     return 0;
 }
 
-static int read_points_in_file(hid_t file, int64_t **points, int64_t *n) {
-    *points = NULL;
-    *n = 0;
-    int64_t total = 0;
-    h5_read_attr_numbers(file, "points", H5T_NATIVE_INT64, &total, 1);
-    hid_t attr = H5Aexists(file, "points_in_file") > 0
-                     ? H5Aopen(file, "points_in_file", H5P_DEFAULT)
-                     : H5I_INVALID_HID;
-    if (attr < 0) { /* a 1.0 file: every point */
-        *points = calloc((size_t)(total > 0 ? total : 1), sizeof **points);
-        if (!*points) return -1;
-        for (int64_t i = 0; i < total; i++)
-            (*points)[i] = i;
-        *n = total;
-        return 0;
-    }
-    hid_t space = H5Aget_space(attr);
-    const hssize_t count = space >= 0 ? H5Sget_simple_extent_npoints(space) : -1;
-    *points = count >= 0 ? calloc((size_t)(count > 0 ? count : 1), sizeof **points) : NULL;
-    const int ok = *points && (count == 0 || H5Aread(attr, H5T_NATIVE_INT64, *points) >= 0);
-    if (space >= 0) H5Sclose(space);
-    H5Aclose(attr);
-    *n = ok ? count : 0;
-    return ok ? 0 : -1;
-}
-
 static int strings_equal(const char *a, const char *b) {
     return a && b && strcmp(a, b) == 0;
 }
 
+/* An input part, checked (h5_result_check) before anything is read from it for the merge. */
 typedef struct {
-    const char *path;
-    hid_t file;
-    int64_t *points;
-    int64_t n_points;
+    h5_result result;
+    int32_t version[2];
 } merge_input;
 
+/* The first line where two resolved configs differ, as "line N: 'a' vs 'b'". */
+static void first_difference(const char *a, const char *b, char *buffer, size_t size) {
+    if (!a || !b) {
+        snprintf(buffer, size, "%s has no resolved config", a ? "the second" : "the first");
+        return;
+    }
+    int line = 1;
+    while (*a || *b) {
+        size_t la = strcspn(a, "\n"), lb = strcspn(b, "\n");
+        if (la != lb || strncmp(a, b, la) != 0) {
+            snprintf(buffer, size, "line %d: '%.*s' vs '%.*s'", line, (int)(la < 200 ? la : 200), a,
+                     (int)(lb < 200 ? lb : 200), b);
+            return;
+        }
+        a += la + (a[la] ? 1 : 0);
+        b += lb + (b[lb] ? 1 : 0);
+        line++;
+    }
+    snprintf(buffer, size, "the same text");
+}
+
 static mf_status merge_check(merge_input *inputs, int n_inputs, int allow_gaps, int64_t *total_out,
-                             int *owner_of, int64_t total_capacity) {
-    (void)total_capacity;
-    char *config0 = h5_read_attr_string(inputs[0].file, "config");
-    char *engine0 = h5_read_attr_string(inputs[0].file, "engine_version");
-    int32_t version0[2] = {0, 0};
-    h5_read_attr_numbers(inputs[0].file, "format_version", H5T_NATIVE_INT32, version0, 2);
-    int64_t total0 = 0;
-    h5_read_attr_numbers(inputs[0].file, "points", H5T_NATIVE_INT64, &total0, 1);
+                             int *owner_of) {
+    const h5_result *first = &inputs[0].result;
+    char *config0 = h5_read_attr_string(first->file, "config");
+    char *engine0 = h5_read_attr_string(first->file, "engine_version");
+    const int32_t *version0 = inputs[0].version;
+    const int64_t total0 = first->points;
     mf_status status = MF_OK;
     for (int i = 1; i < n_inputs && status == MF_OK; i++) {
-        char *config = h5_read_attr_string(inputs[i].file, "config");
-        char *engine = h5_read_attr_string(inputs[i].file, "engine_version");
-        int32_t version[2] = {0, 0};
-        h5_read_attr_numbers(inputs[i].file, "format_version", H5T_NATIVE_INT32, version, 2);
-        uint64_t seed0 = 0, seed = 0;
-        int64_t paths0 = 0, paths = 0, total = 0;
-        h5_read_attr_numbers(inputs[0].file, "seed", H5T_NATIVE_UINT64, &seed0, 1);
-        h5_read_attr_numbers(inputs[i].file, "seed", H5T_NATIVE_UINT64, &seed, 1);
-        h5_read_attr_numbers(inputs[0].file, "paths", H5T_NATIVE_INT64, &paths0, 1);
-        h5_read_attr_numbers(inputs[i].file, "paths", H5T_NATIVE_INT64, &paths, 1);
-        h5_read_attr_numbers(inputs[i].file, "points", H5T_NATIVE_INT64, &total, 1);
+        const h5_result *r = &inputs[i].result;
+        const int32_t *version = inputs[i].version;
+        char *config = h5_read_attr_string(r->file, "config");
+        char *engine = h5_read_attr_string(r->file, "engine_version");
+        char difference[600];
         if (version[0] != version0[0] || version[1] != version0[1])
-            status = MF_FAIL(
-                MF_ERR_INPUT, "cannot merge: '%s' has format version %d.%d, '%s' %d.%d",
-                inputs[i].path, version[0], version[1], inputs[0].path, version0[0], version0[1]);
+            status =
+                MF_FAIL(MF_ERR_INPUT, "cannot merge: '%s' has format version %d.%d, '%s' %d.%d",
+                        r->path, version[0], version[1], first->path, version0[0], version0[1]);
         else if (!strings_equal(engine, engine0))
-            status = MF_FAIL(
-                MF_ERR_INPUT, "cannot merge: '%s' was made by marginfall %s, '%s' by %s",
-                inputs[i].path, engine ? engine : "?", inputs[0].path, engine0 ? engine0 : "?");
-        else if (seed != seed0)
-            status = MF_FAIL(MF_ERR_INPUT, "cannot merge: '%s' has seed %llu, '%s' seed %llu",
-                             inputs[i].path, (unsigned long long)seed, inputs[0].path,
-                             (unsigned long long)seed0);
-        else if (paths != paths0)
-            status = MF_FAIL(MF_ERR_INPUT, "cannot merge: '%s' has %lld paths, '%s' %lld",
-                             inputs[i].path, (long long)paths, inputs[0].path, (long long)paths0);
-        else if (!strings_equal(config, config0) || total != total0)
+            status =
+                MF_FAIL(MF_ERR_INPUT, "cannot merge: '%s' was made by marginfall %s, '%s' by %s",
+                        r->path, engine ? engine : "?", first->path, engine0 ? engine0 : "?");
+        else if (r->seed != first->seed)
+            status =
+                MF_FAIL(MF_ERR_INPUT, "cannot merge: '%s' has seed %llu, '%s' seed %llu", r->path,
+                        (unsigned long long)r->seed, first->path, (unsigned long long)first->seed);
+        else if (r->paths != first->paths)
+            status = MF_FAIL(MF_ERR_INPUT, "cannot merge: '%s' has %lld paths, '%s' %lld", r->path,
+                             (long long)r->paths, first->path, (long long)first->paths);
+        else if (r->points != total0)
+            status = MF_FAIL(MF_ERR_INPUT,
+                             "cannot merge: '%s' is a part of a sweep of %lld points, '%s' of "
+                             "%lld",
+                             r->path, (long long)r->points, first->path, (long long)total0);
+        else if (!strings_equal(config, config0)) {
+            first_difference(config0, config, difference, sizeof difference);
             status = MF_FAIL(MF_ERR_INPUT,
                              "cannot merge: '%s' and '%s' come from different configurations "
-                             "(compare their 'config' attributes)",
-                             inputs[i].path, inputs[0].path);
+                             "(their resolved configs differ at %s)",
+                             first->path, r->path, difference);
+        }
         free(config);
         free(engine);
     }
@@ -139,14 +132,12 @@ static mf_status merge_check(merge_input *inputs, int n_inputs, int allow_gaps, 
     for (int64_t p = 0; p < total0; p++)
         owner_of[p] = -1;
     for (int i = 0; i < n_inputs; i++)
-        for (int64_t j = 0; j < inputs[i].n_points; j++) {
-            const int64_t p = inputs[i].points[j];
-            if (p < 0 || p >= total0)
-                return MF_FAIL(MF_ERR_INPUT, "'%s' lists point %lld outside the sweep's %lld",
-                               inputs[i].path, (long long)p, (long long)total0);
+        for (int64_t j = 0; j < inputs[i].result.n_present; j++) {
+            const int64_t p = inputs[i].result.present[j]; /* in 0..total0-1: checked */
             if (owner_of[p] >= 0)
                 return MF_FAIL(MF_ERR_INPUT, "cannot merge: point %lld is in both '%s' and '%s'",
-                               (long long)p, inputs[owner_of[p]].path, inputs[i].path);
+                               (long long)p, inputs[owner_of[p]].result.path,
+                               inputs[i].result.path);
             owner_of[p] = i;
         }
     if (!allow_gaps) {
@@ -204,23 +195,19 @@ mf_status mf_output_merge(const char *output_path, const char *const *input_path
     h5_quiet_begin(&saved);
     merge_input *inputs = calloc((size_t)n_inputs, sizeof *inputs);
     mf_status status = inputs ? MF_OK : MF_FAIL(MF_ERR_MEMORY, "out of memory");
-    int opened = 0;
+    for (int i = 0; i < n_inputs && inputs; i++)
+        inputs[i].result = (h5_result){.path = input_paths[i], .file = H5I_INVALID_HID};
+    /* Every input is checked in full, every row of every dataset it holds included, before
+     * anything is copied: HDF5 copies stored chunks without verifying their checksums. */
     for (int i = 0; i < n_inputs && status == MF_OK; i++) {
-        int32_t version[2];
-        inputs[i].path = input_paths[i];
-        status = h5_result_open(input_paths[i], &inputs[i].file, version);
-        if (status != MF_OK) break;
-        opened = i + 1;
-        if (read_points_in_file(inputs[i].file, &inputs[i].points, &inputs[i].n_points) != 0)
-            status = MF_FAIL(MF_ERR_INPUT, "'%s': cannot read its list of points", input_paths[i]);
+        status = h5_result_open(input_paths[i], &inputs[i].result.file, inputs[i].version);
+        if (status == MF_OK) status = h5_result_check(&inputs[i].result, 1);
     }
     int64_t total = 0;
     int *owner_of = NULL;
     if (status == MF_OK) {
-        int64_t capacity = 0;
-        h5_read_attr_numbers(inputs[0].file, "points", H5T_NATIVE_INT64, &capacity, 1);
-        owner_of = calloc((size_t)(capacity > 0 ? capacity : 1), sizeof *owner_of);
-        status = owner_of ? merge_check(inputs, n_inputs, allow_gaps, &total, owner_of, capacity)
+        owner_of = calloc((size_t)inputs[0].result.points, sizeof *owner_of);
+        status = owner_of ? merge_check(inputs, n_inputs, allow_gaps, &total, owner_of)
                           : MF_FAIL(MF_ERR_MEMORY, "out of memory");
     }
 
@@ -236,7 +223,8 @@ mf_status mf_output_merge(const char *output_path, const char *const *input_path
             "verification_digest", NULL};
         attribute_copy copy = {file, skip, 0};
         hsize_t position = 0;
-        H5Aiterate2(inputs[0].file, H5_INDEX_NAME, H5_ITER_INC, &position, copy_attribute, &copy);
+        H5Aiterate2(inputs[0].result.file, H5_INDEX_NAME, H5_ITER_INC, &position, copy_attribute,
+                    &copy);
         if (copy.failed) status = h5_write_failed(&w, file, "", "root attributes of");
     }
     int64_t n_merged = 0;
@@ -249,7 +237,8 @@ mf_status mf_output_merge(const char *output_path, const char *const *input_path
             if (owner_of[p] >= 0) merged[n_merged++] = p;
         for (int i = 0; i < n_inputs; i++) {
             double seconds = 0;
-            h5_read_attr_numbers(inputs[i].file, "wall_seconds", H5T_NATIVE_DOUBLE, &seconds, 1);
+            h5_read_attr_numbers(inputs[i].result.file, "wall_seconds", H5T_NATIVE_DOUBLE, &seconds,
+                                 1);
             wall += seconds;
         }
     }
@@ -263,26 +252,21 @@ mf_status mf_output_merge(const char *output_path, const char *const *input_path
                                (hsize_t)n_merged, merged);
     if (status == MF_OK) status = h5_attr_strings(&w, file, "merged_from", input_paths, n_inputs);
     hid_t copy_properties = H5Pcreate(H5P_OBJECT_COPY);
-    if (status == MF_OK && H5Lexists(inputs[0].file, "sweep", H5P_DEFAULT) > 0 &&
-        H5Ocopy(inputs[0].file, "sweep", file, "sweep", copy_properties, H5P_DEFAULT) < 0)
+    if (status == MF_OK && H5Lexists(inputs[0].result.file, "sweep", H5P_DEFAULT) > 0 &&
+        H5Ocopy(inputs[0].result.file, "sweep", file, "sweep", copy_properties, H5P_DEFAULT) < 0)
         status = h5_write_failed(&w, file, "sweep", "group");
     for (int64_t k = 0; k < n_merged && status == MF_OK; k++) {
         char name[48];
         snprintf(name, sizeof name, "point_%lld", (long long)merged[k]);
-        const merge_input *source = &inputs[owner_of[merged[k]]];
-        if (H5Lexists(source->file, name, H5P_DEFAULT) <= 0)
-            status = MF_FAIL(MF_ERR_INPUT, "'%s' lists point %lld but has no group '%s'",
-                             source->path, (long long)merged[k], name);
-        else if (H5Ocopy(source->file, name, file, name, copy_properties, H5P_DEFAULT) < 0)
+        const h5_result *source = &inputs[owner_of[merged[k]]].result;
+        if (H5Ocopy(source->file, name, file, name, copy_properties, H5P_DEFAULT) < 0)
             status = h5_write_failed(&w, file, name, "group");
     }
     if (copy_properties >= 0) H5Pclose(copy_properties);
     if (status == MF_OK) status = merge_digest(&w, file, merged, n_merged);
     if (file >= 0) status = h5_memory_file_close(&w, file, status, temp_path);
-    for (int i = 0; i < opened; i++)
-        H5Fclose(inputs[i].file);
     for (int i = 0; i < n_inputs && inputs; i++)
-        free(inputs[i].points);
+        h5_result_release(&inputs[i].result);
     free(inputs);
     free(owner_of);
     free(merged);

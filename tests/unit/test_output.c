@@ -39,7 +39,6 @@ static void build_point(mf_point_result *p, int index, int64_t n_paths, int with
             r->edges[b] = info->hist_min * pow(ratio, b);
         for (int b = 0; b < N_BINS; b++)
             r->counts[b] = (int64_t)(b * 3 + m);
-        r->count = 1000 + m;
         r->mean = (m + 1) / 3.0;
         r->m2 = (m + 1) * 0.1;
         r->min = -0.0;
@@ -65,10 +64,23 @@ static void build_point(mf_point_result *p, int index, int64_t n_paths, int with
             for (int64_t i = 0; i < r->count; i++)
                 r->path_values[i] = (double)(i * (m + 1)) / 3.0;
         }
+        /* Every sample in underflow, a bin or overflow: readers check the sum. */
+        int64_t binned = r->overflow;
+        for (int b = 0; b < N_BINS; b++)
+            binned += r->counts[b];
+        if (binned > r->count) {
+            memset(r->counts, 0, N_BINS * sizeof *r->counts);
+            r->overflow = binned = 0;
+        }
+        r->underflow = r->count - binned;
     }
     p->metrics[MF_METRIC_LIQUIDATED_NOTIONAL].mean = 1.23e9;
     p->metrics[MF_METRIC_LIQUIDATED_NOTIONAL].quantiles[1] = 45.6e6;
-    p->metrics[MF_METRIC_CASCADE_COUNT].quantiles[0] = NAN;
+    /* A metric without samples: its quantiles are NaN (readers refuse NaN beside samples). */
+    mf_metric_result *empty = &p->metrics[MF_METRIC_CASCADE_DURATION];
+    memset(empty->counts, 0, N_BINS * sizeof *empty->counts);
+    empty->count = empty->underflow = empty->overflow = 0;
+    empty->quantiles[0] = NAN;
     p->profile_liquidated_notional = malloc(N_STEPS * sizeof(double));
     p->profile_liquidated_accounts = malloc(N_STEPS * sizeof(double));
     p->profile_fund = malloc(N_STEPS * sizeof(double));
@@ -541,7 +553,7 @@ Test(output, datasets_are_identical_for_identical_inputs_and_large_tables_compre
     hid_t dataset = H5Dopen2(a, "point_0/paths/liquidated_notional", H5P_DEFAULT);
     hid_t dcpl = H5Dget_create_plist(dataset);
     cr_expect_eq(H5Pget_layout(dcpl), H5D_CHUNKED);
-    cr_expect_eq(H5Pget_nfilters(dcpl), 1);
+    cr_expect_eq(H5Pget_nfilters(dcpl), 2);
     unsigned flags, level = 0;
     size_t n_values = 1;
     char filter_name[32];
@@ -549,11 +561,20 @@ Test(output, datasets_are_identical_for_identical_inputs_and_large_tables_compre
         H5Pget_filter2(dcpl, 0, &flags, &n_values, &level, sizeof filter_name, filter_name, NULL),
         H5Z_FILTER_DEFLATE);
     cr_expect_eq(level, 4);
+    n_values = 0;
+    cr_expect_eq(
+        H5Pget_filter2(dcpl, 1, &flags, &n_values, NULL, sizeof filter_name, filter_name, NULL),
+        H5Z_FILTER_FLETCHER32);
     H5Pclose(dcpl);
     H5Dclose(dataset);
+    /* Format 1.5: small arrays are chunked too, for their Fletcher32 checksum, not deflated. */
     dataset = H5Dopen2(a, "point_0/profile/fund", H5P_DEFAULT);
     dcpl = H5Dget_create_plist(dataset);
-    cr_expect_eq(H5Pget_layout(dcpl), H5D_CONTIGUOUS);
+    cr_expect_eq(H5Pget_layout(dcpl), H5D_CHUNKED);
+    cr_expect_eq(H5Pget_nfilters(dcpl), 1);
+    cr_expect_eq(
+        H5Pget_filter2(dcpl, 0, &flags, &n_values, NULL, sizeof filter_name, filter_name, NULL),
+        H5Z_FILTER_FLETCHER32);
     H5Pclose(dcpl);
     H5Dclose(dataset);
     H5Fclose(a);
