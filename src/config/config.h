@@ -246,4 +246,8 @@ const char *mf_sweep_point_text(const mf_config *config, int64_t point, int para
 /* Lower Cholesky factor of the K x K correlation (row-major, K*K); fails if not PD. */
 mf_status mf_cholesky(const double *matrix, int k, double *lower);
 
+/* The unit the schema documents for a config key in --set form ("venue.markets.BTC.depth_usd"
+ * -> "USD"), "" for a dimensionless one, NULL for an unknown key. */
+const char *mf_config_key_unit(const char *key);
+
 #endif

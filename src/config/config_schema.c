@@ -1166,3 +1166,37 @@ mf_status mf_config_schema_text(const char *format, char **text) {
     *text = o.data;
     return MF_OK;
 }
+
+/* The unit a config key is documented with (venue.max_leverage, venue.markets.BTC.depth_usd,
+ * market.assets.0.volatility): the table whose name matches the key with its list selectors
+ * (an index or a name after each "[]" part) skipped, then the row of the rest. */
+static const char *unit_in_table(const mf_schema_table *table, const char *key) {
+    const char *name = table->name;
+    const char *at = key;
+    while (*name) {
+        const size_t part = strcspn(name, ".");
+        const int is_list = part >= 2 && name[part - 2] == '[' && name[part - 1] == ']';
+        const size_t compare = is_list ? part - 2 : part;
+        if (strncmp(at, name, compare) != 0 || at[compare] != '.') return NULL;
+        at += compare + 1;
+        if (is_list) { /* skip the selector */
+            const size_t selector = strcspn(at, ".");
+            if (at[selector] != '.') return NULL;
+            at += selector + 1;
+        }
+        name += part;
+        if (*name == '.') name++;
+    }
+    for (size_t r = 0; r < table->n_rows; r++)
+        if (strcmp(table->rows[r].key, at) == 0) return table->rows[r].unit;
+    return NULL;
+}
+
+const char *mf_config_key_unit(const char *key) {
+    if (!key) return NULL;
+    for (size_t t = 0; t < mf_schema_n_tables; t++) {
+        const char *unit = unit_in_table(&mf_schema_tables[t], key);
+        if (unit) return unit;
+    }
+    return NULL;
+}

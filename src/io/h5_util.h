@@ -86,6 +86,15 @@ int h5_read_dataset_numbers(hid_t loc, const char *name, hid_t mem_type, void *o
 int h5_attr_is_integer(hid_t loc, const char *name, int is_signed);
 /* The innermost reason of HDF5's error stack (call right after a failure). */
 void h5_error_reason(char *buffer, size_t size);
+/* Format 2.0 names a metric's moments sample_count, sample_mean, sample_m2, sample_min and
+ * sample_max (the bare names collide with xarray methods); 1.x files use count, mean, m2, min
+ * and max. The name `group` uses for the moment `base` ("count", "mean", ...). */
+const char *h5_moment_name(hid_t group, const char *base);
+
+/* Refuse a file whose variable-length string storage (HDF5 global heap collections, which have
+ * no checksum) is inconsistent: HDF5 1.10 would read past it. Scans the whole file (mapped). */
+mf_status h5_check_global_heaps(const char *path);
+
 /* Open a marginfall result file read-only and check its format and major version. */
 mf_status h5_result_open(const char *path, hid_t *file, int32_t *version);
 

@@ -181,9 +181,12 @@ static int read_metric_summary(hid_t metrics, const char *name, metric_summary *
     s->n_levels = n;
     int ok =
         n >= 1 && n <= MF_MAX_QUANTILES &&
-        h5_read_dataset_numbers(group, "count", H5T_NATIVE_INT64, &s->count, 1) == 0 &&
-        h5_read_dataset_numbers(group, "mean", H5T_NATIVE_DOUBLE, &s->mean, 1) == 0 &&
-        h5_read_dataset_numbers(group, "max", H5T_NATIVE_DOUBLE, &s->max, 1) == 0 &&
+        h5_read_dataset_numbers(group, h5_moment_name(group, "count"), H5T_NATIVE_INT64, &s->count,
+                                1) == 0 &&
+        h5_read_dataset_numbers(group, h5_moment_name(group, "mean"), H5T_NATIVE_DOUBLE, &s->mean,
+                                1) == 0 &&
+        h5_read_dataset_numbers(group, h5_moment_name(group, "max"), H5T_NATIVE_DOUBLE, &s->max,
+                                1) == 0 &&
         h5_read_dataset_numbers(group, "quantile_levels", H5T_NATIVE_DOUBLE, s->levels, n) == 0 &&
         h5_read_dataset_numbers(group, "quantiles", H5T_NATIVE_DOUBLE, s->quantiles, n) == 0 &&
         h5_read_dataset_numbers(group, "expected_shortfall", H5T_NATIVE_DOUBLE, s->shortfall, n) ==

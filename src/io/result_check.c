@@ -553,6 +553,12 @@ static mf_status check_histogram(const char *path, hid_t group, int64_t count) {
     if (status == MF_OK)
         status = check_dataset(path, group, "bin_center", KIND_F64, 1, (int64_t)bins, 0,
                                RULE_FINITE, NULL, 0, NULL);
+    /* Format 2.0: each bin's edges beside it (CF bounds for plots). */
+    static const char *const bounds[] = {"bin_lower", "bin_upper"};
+    for (int b = 0; b < 2 && status == MF_OK; b++)
+        if (H5Lexists(group, bounds[b], H5P_DEFAULT) > 0)
+            status = check_dataset(path, group, bounds[b], KIND_F64, 1, (int64_t)bins, 0,
+                                   RULE_FINITE, NULL, 0, NULL);
     if (status == MF_OK)
         status = check_dataset(path, group, "counts", KIND_I64, 1, (int64_t)bins, 0, RULE_NONNEG,
                                NULL, 0, NULL);
@@ -620,11 +626,12 @@ static mf_status check_metric(const char *path, hid_t metrics, const char *name)
     MF_CHECK(open_group(path, metrics, name, &group));
     int64_t count = 0;
     double mean, m2, min, max;
-    mf_status status = scalar_i64(path, group, "count", RULE_NONNEG, &count);
-    if (status == MF_OK) status = statistic(path, group, "mean", count, &mean);
-    if (status == MF_OK) status = statistic(path, group, "m2", count, &m2);
-    if (status == MF_OK) status = statistic(path, group, "min", count, &min);
-    if (status == MF_OK) status = statistic(path, group, "max", count, &max);
+    mf_status status = scalar_i64(path, group, h5_moment_name(group, "count"), RULE_NONNEG, &count);
+    if (status == MF_OK)
+        status = statistic(path, group, h5_moment_name(group, "mean"), count, &mean);
+    if (status == MF_OK) status = statistic(path, group, h5_moment_name(group, "m2"), count, &m2);
+    if (status == MF_OK) status = statistic(path, group, h5_moment_name(group, "min"), count, &min);
+    if (status == MF_OK) status = statistic(path, group, h5_moment_name(group, "max"), count, &max);
     if (status == MF_OK && count > 0 && !(min <= max && m2 >= 0)) {
         char full[600];
         status =
@@ -637,19 +644,16 @@ static mf_status check_metric(const char *path, hid_t metrics, const char *name)
          *a && status == MF_OK; a++)
         status = attr_text(path, group, *a, 0);
     if (status == MF_OK) status = check_known_unit(path, group, name);
-    static const char *const known[] = {"count",
-                                        "mean",
-                                        "m2",
-                                        "min",
-                                        "max",
-                                        "bin_edges",
-                                        "bin_center",
-                                        "counts",
-                                        "underflow",
-                                        "overflow",
-                                        "quantile_levels",
-                                        "quantiles",
-                                        "expected_shortfall",
+    static const char *const known[] = {"count",       "mean",
+                                        "m2",          "min",
+                                        "max",         "sample_count",
+                                        "sample_mean", "sample_m2",
+                                        "sample_min",  "sample_max",
+                                        "bin_lower",   "bin_upper",
+                                        "bin_edges",   "bin_center",
+                                        "counts",      "underflow",
+                                        "overflow",    "quantile_levels",
+                                        "quantiles",   "expected_shortfall",
                                         NULL};
     if (status == MF_OK) status = check_unknown_links(path, group, known, 0);
     H5Gclose(group);
@@ -667,8 +671,12 @@ static mf_status check_profile(const char *path, hid_t point) {
     for (int s = 0; s < 3 && status == MF_OK; s++)
         status = check_dataset(path, group, series[s], KIND_F64, 1, (int64_t)steps, 0, rules[s],
                                NULL, 0, NULL);
-    static const char *const known[] = {"step", "liquidated_notional", "liquidated_accounts",
-                                        "fund", NULL};
+    /* Format 2.0: the time at the end of each step. */
+    if (status == MF_OK && H5Lexists(group, "time", H5P_DEFAULT) > 0)
+        status = check_dataset(path, group, "time", KIND_F64, 1, (int64_t)steps, 0,
+                               RULE_FINITE_NONNEG, NULL, 0, NULL);
+    static const char *const known[] = {
+        "step", "time", "liquidated_notional", "liquidated_accounts", "fund", NULL};
     if (status == MF_OK) status = check_unknown_links(path, group, known, 0);
     H5Gclose(group);
     return status;
@@ -820,11 +828,17 @@ static int read_metric_result(hid_t metrics, const char *name, mf_metric_result 
         m->counts = calloc((size_t)bins, sizeof *m->counts);
         ok = m->edges && m->counts;
     }
-    ok = ok && h5_read_dataset_numbers(group, "count", H5T_NATIVE_INT64, &m->count, 1) == 0 &&
-         h5_read_dataset_numbers(group, "mean", H5T_NATIVE_DOUBLE, &m->mean, 1) == 0 &&
-         h5_read_dataset_numbers(group, "m2", H5T_NATIVE_DOUBLE, &m->m2, 1) == 0 &&
-         h5_read_dataset_numbers(group, "min", H5T_NATIVE_DOUBLE, &m->min, 1) == 0 &&
-         h5_read_dataset_numbers(group, "max", H5T_NATIVE_DOUBLE, &m->max, 1) == 0 &&
+    ok = ok &&
+         h5_read_dataset_numbers(group, h5_moment_name(group, "count"), H5T_NATIVE_INT64, &m->count,
+                                 1) == 0 &&
+         h5_read_dataset_numbers(group, h5_moment_name(group, "mean"), H5T_NATIVE_DOUBLE, &m->mean,
+                                 1) == 0 &&
+         h5_read_dataset_numbers(group, h5_moment_name(group, "m2"), H5T_NATIVE_DOUBLE, &m->m2,
+                                 1) == 0 &&
+         h5_read_dataset_numbers(group, h5_moment_name(group, "min"), H5T_NATIVE_DOUBLE, &m->min,
+                                 1) == 0 &&
+         h5_read_dataset_numbers(group, h5_moment_name(group, "max"), H5T_NATIVE_DOUBLE, &m->max,
+                                 1) == 0 &&
          h5_read_dataset_numbers(group, "bin_edges", H5T_NATIVE_DOUBLE, m->edges, m->n_bins + 1) ==
              0 &&
          h5_read_dataset_numbers(group, "counts", H5T_NATIVE_INT64, m->counts, m->n_bins) == 0 &&

@@ -12,6 +12,8 @@
 #include <hdf5.h>
 #include <hdf5_hl.h>
 
+#include "config.h"
+
 #include "h5_util.h"
 #include "mf_version.h"
 #include "output.h"
@@ -50,13 +52,15 @@ static mf_status write_metric(const h5_writer *w, hid_t metrics, mf_metric_id id
     if (status == MF_OK) status = h5_attr_string(w, group, "description", describe->description);
     if (status == MF_OK)
         status = h5_attr_string(w, group, "per", describe->per_cascade ? "cascade" : "path");
-    if (status == MF_OK) status = h5_scalar_i64(w, group, "count", metric->count);
-    if (status == MF_OK) status = h5_scalar_f64(w, group, "mean", metric->mean);
-    if (status == MF_OK) status = h5_scalar_f64(w, group, "m2", metric->m2);
-    if (status == MF_OK) status = h5_scalar_f64(w, group, "min", metric->min);
-    if (status == MF_OK) status = h5_scalar_f64(w, group, "max", metric->max);
+    if (status == MF_OK) status = h5_scalar_i64(w, group, "sample_count", metric->count);
+    if (status == MF_OK) status = h5_scalar_f64(w, group, "sample_mean", metric->mean);
+    if (status == MF_OK) status = h5_scalar_f64(w, group, "sample_m2", metric->m2);
+    if (status == MF_OK) status = h5_scalar_f64(w, group, "sample_min", metric->min);
+    if (status == MF_OK) status = h5_scalar_f64(w, group, "sample_max", metric->max);
     if (status == MF_OK) status = h5_array_f64(w, group, "bin_edges", n + 1, metric->edges);
     if (status == MF_OK) status = h5_array_f64(w, group, "bin_center", n, centers);
+    if (status == MF_OK) status = h5_array_f64(w, group, "bin_lower", n, metric->edges);
+    if (status == MF_OK) status = h5_array_f64(w, group, "bin_upper", n, metric->edges + 1);
     if (status == MF_OK)
         status = h5_write_dataset(w, group, "counts", H5T_NATIVE_INT64, H5T_STD_I64LE, 1, n,
                                   metric->counts, 0);
@@ -80,7 +84,7 @@ static mf_status write_metric(const h5_writer *w, hid_t metrics, mf_metric_id id
     if (status == MF_OK)
         status = h5_write_dataset(w, group, "tail_samples", H5T_NATIVE_INT64, H5T_STD_I64LE, 1,
                                   n_levels, metric->tail_samples, 0);
-    static const char *const counts_only[] = {"counts"};
+    static const char *const counts_only[] = {"counts", "bin_lower", "bin_upper"};
     static const char *const quantile_arrays[] = {"quantiles",
                                                   "quantile_ci_low",
                                                   "quantile_ci_high",
@@ -88,7 +92,7 @@ static mf_status write_metric(const h5_writer *w, hid_t metrics, mf_metric_id id
                                                   "expected_shortfall_standard_error",
                                                   "tail_samples"};
     if (status == MF_OK)
-        status = h5_attach_scale(w, group, "bin_center", "bin_center", counts_only, 1);
+        status = h5_attach_scale(w, group, "bin_center", "bin_center", counts_only, 3);
     if (status == MF_OK) status = h5_attach_scale(w, group, "bin_edges", "edge", NULL, 0);
     if (status == MF_OK)
         status = h5_attach_scale(w, group, "quantile_levels", "quantile", quantile_arrays, 6);
@@ -111,6 +115,16 @@ static mf_status write_profile(const h5_writer *w, hid_t point_group,
         status =
             h5_write_dataset(w, group, "step", H5T_NATIVE_INT32, H5T_STD_I32LE, 1, n, steps, 0);
     }
+    /* The time at the end of each step: a CF coordinate of the profiles (format 2.0). */
+    double *time = malloc((n ? n : 1) * sizeof *time);
+    if (status == MF_OK && !time) status = MF_FAIL(MF_ERR_MEMORY, "out of memory for step times");
+    if (status == MF_OK) {
+        for (hsize_t i = 0; i < n; i++)
+            time[i] = (double)(i + 1) * point->dt_seconds;
+        status = h5_array_f64(w, group, "time", n, time);
+    }
+    free(time);
+    if (status == MF_OK) status = h5_set_unit(w, group, "time", "s");
     if (status == MF_OK)
         status =
             h5_array_f64(w, group, "liquidated_notional", n, point->profile_liquidated_notional);
@@ -122,8 +136,15 @@ static mf_status write_profile(const h5_writer *w, hid_t point_group,
     if (status == MF_OK) status = h5_set_unit(w, group, "liquidated_notional", "USD");
     if (status == MF_OK) status = h5_set_unit(w, group, "liquidated_accounts", "accounts");
     if (status == MF_OK) status = h5_set_unit(w, group, "fund", "USD");
-    static const char *const profiles[] = {"liquidated_notional", "liquidated_accounts", "fund"};
-    if (status == MF_OK) status = h5_attach_scale(w, group, "step", "step", profiles, 3);
+    static const char *const profiles[] = {"liquidated_notional", "liquidated_accounts", "fund",
+                                           "time"};
+    if (status == MF_OK) status = h5_attach_scale(w, group, "step", "step", profiles, 4);
+    for (int i = 0; i < 3 && status == MF_OK; i++) {
+        hid_t series = H5Dopen2(group, profiles[i], H5P_DEFAULT);
+        status = series >= 0 ? h5_attr_string(w, series, "coordinates", "time")
+                             : h5_write_failed(w, group, profiles[i], "coordinates of");
+        if (series >= 0) H5Dclose(series);
+    }
     free(steps);
     H5Gclose(group);
     if (status != MF_OK) mf_error_push_frame(__FILE__, __LINE__, __func__);
@@ -455,6 +476,212 @@ static mf_status write_root(const h5_writer *w, hid_t file, const mf_run_info *i
     return status;
 }
 
+/* ---- CF attributes (format 2.0) ------------------------------------------------------------
+ * Every dataset gets `units` and `long_name` (CF conventions), so xarray and matplotlib label
+ * axes without knowing the layout: added in one pass over the finished file, from the path of
+ * each dataset and the unit the writer already recorded (`unit`, kept for 1.x readers). */
+
+typedef struct {
+    char **names;
+    size_t n, capacity;
+} dataset_list;
+
+static herr_t collect_dataset(hid_t object, const char *name, const H5O_info_t *info, void *data) {
+    (void)object;
+    dataset_list *list = data;
+    if (info->type != H5O_TYPE_DATASET) return 0;
+    if (list->n == list->capacity) {
+        size_t capacity = list->capacity ? 2 * list->capacity : 256;
+        char **grown = realloc(list->names, capacity * sizeof *grown);
+        if (!grown) return -1;
+        list->names = grown;
+        list->capacity = capacity;
+    }
+    list->names[list->n] = strdup(name);
+    return list->names[list->n++] ? 0 : -1;
+}
+
+/* Dimensionless words become CF's "1"; the others stay as written ("USD", "accounts", "s"). */
+static const char *cf_units(const char *unit) {
+    if (!unit || !unit[0] || !strcmp(unit, "fraction") || !strcmp(unit, "ratio")) return "1";
+    return unit;
+}
+
+static const mf_metric_info *metric_named(const char *name) {
+    for (int m = 0; m < MF_METRIC_COUNT; m++)
+        if (!strcmp(mf_metric_describe((mf_metric_id)m)->name, name))
+            return mf_metric_describe((mf_metric_id)m);
+    return NULL;
+}
+
+/* What a dataset of a metric group holds; unit: 0 none (a count), 1 the metric's, 2 squared. */
+static const struct {
+    const char *name, *phrase;
+    int unit;
+} metric_datasets[] = {
+    {"sample_count", "number of samples", 0},
+    {"sample_mean", "sample mean", 1},
+    {"sample_m2", "sum of squared deviations from the mean", 2},
+    {"sample_min", "smallest sample", 1},
+    {"sample_max", "largest sample", 1},
+    {"bin_edges", "histogram bin edges (log-spaced)", 1},
+    {"bin_center", "histogram bin centre (geometric)", 1},
+    {"bin_lower", "histogram bin lower edge", 1},
+    {"bin_upper", "histogram bin upper edge", 1},
+    {"counts", "samples in the histogram bin", 0},
+    {"underflow", "samples below the lowest bin edge", 0},
+    {"overflow", "samples at or above the highest bin edge", 0},
+    {"mean_standard_error", "standard error of the mean", 1},
+    {"quantile_levels", "quantile level", 0},
+    {"quantiles", "quantile", 1},
+    {"quantile_ci_low", "quantile, lower end of its 95% order-statistic interval", 1},
+    {"quantile_ci_high", "quantile, upper end of its 95% order-statistic interval", 1},
+    {"expected_shortfall", "expected shortfall (mean of the samples beyond the quantile)", 1},
+    {"expected_shortfall_standard_error", "standard error of the expected shortfall", 1},
+    {"tail_samples", "samples at or beyond the quantile", 0},
+};
+
+static const struct {
+    const char *name, *long_name, *units;
+} named_datasets[] = {
+    {"prob_bad_debt", "probability of bad debt (share of paths)", "1"},
+    {"prob_bad_debt_standard_error", "standard error of the probability of bad debt", "1"},
+    {"prob_bad_debt_ci_low", "probability of bad debt, lower end of its 95% Wilson interval", "1"},
+    {"prob_bad_debt_ci_high", "probability of bad debt, upper end of its 95% Wilson interval", "1"},
+    {"prob_fund_shortfall", "probability of an insurance-fund shortfall (share of paths)", "1"},
+    {"prob_fund_shortfall_standard_error",
+     "standard error of the probability of an insurance-fund shortfall", "1"},
+    {"prob_fund_shortfall_ci_low",
+     "probability of an insurance-fund shortfall, lower end of its 95% Wilson interval", "1"},
+    {"prob_fund_shortfall_ci_high",
+     "probability of an insurance-fund shortfall, upper end of its 95% Wilson interval", "1"},
+    {"n_paths", "paths of the point", "paths"},
+    {"path_index", "path index", "1"},
+    {"point", "sweep point", "1"},
+    {"label", "sweep point's parameters", "1"},
+    {"step", "step index", "1"},
+    {"time", "time", "s"},
+    {"step_end", "time at the end of the step", "s"},
+    {"liquidated_long", "notional of long positions liquidated in the step", NULL},
+    {"liquidated_short", "notional of short positions liquidated in the step", NULL},
+    {"backlog", "notional queued for liquidation at the end of the step", NULL},
+    {"rounds", "cascade rounds used in the step", "1"},
+};
+
+static const struct {
+    const char *name, *long_name;
+} profile_datasets[] = {
+    {"liquidated_notional", "mean notional liquidated in the step"},
+    {"liquidated_accounts", "mean accounts liquidated in the step"},
+    {"fund", "mean insurance fund at the end of the step"},
+};
+
+/* long_name and units of the dataset at `path` (relative to the root); unit: its `unit`. */
+static void cf_describe(const char *path, const char *unit, char *long_name, size_t size,
+                        char *units, size_t units_size) {
+    char copy[512];
+    snprintf(copy, sizeof copy, "%s", path);
+    const char *parts[8] = {0};
+    int n = 0;
+    char *save = NULL;
+    for (char *part = strtok_r(copy, "/", &save); part && n < 8; part = strtok_r(NULL, "/", &save))
+        parts[n++] = part;
+    const char *base = n ? parts[n - 1] : path;
+    const char *parent = n >= 2 ? parts[n - 2] : "";
+    const char *grand = n >= 3 ? parts[n - 3] : "";
+    snprintf(units, units_size, "%s", cf_units(unit));
+    const mf_metric_info *metric = NULL;
+    if (!strcmp(grand, "metrics") && (metric = metric_named(parent))) {
+        for (size_t i = 0; i < sizeof metric_datasets / sizeof metric_datasets[0]; i++)
+            if (!strcmp(base, metric_datasets[i].name)) {
+                snprintf(long_name, size, "%s: %s", metric->description, metric_datasets[i].phrase);
+                const char *u = cf_units(metric->unit);
+                if (metric_datasets[i].unit == 0)
+                    snprintf(units, units_size, "1");
+                else if (metric_datasets[i].unit == 1)
+                    snprintf(units, units_size, "%s", u);
+                else
+                    snprintf(units, units_size, "%s^2", u);
+                return;
+            }
+    }
+    if (!strcmp(parent, "path_values") && (metric = metric_named(base))) {
+        snprintf(long_name, size, "%s (one value per path)", metric->description);
+        snprintf(units, units_size, "%s", cf_units(metric->unit));
+        return;
+    }
+    if (!strcmp(parent, "paths"))
+        for (int c = 0; c < mf_path_column_count(); c++)
+            if (!strcmp(mf_path_column_describe(c)->name, base)) {
+                snprintf(long_name, size, "%s", mf_path_column_describe(c)->description);
+                return;
+            }
+    if (!strcmp(parent, "profile"))
+        for (size_t i = 0; i < sizeof profile_datasets / sizeof profile_datasets[0]; i++)
+            if (!strcmp(base, profile_datasets[i].name)) {
+                snprintf(long_name, size, "%s", profile_datasets[i].long_name);
+                return;
+            }
+    if (!strncmp(base, "index_", 6) || !strncmp(base, "mark_", 5)) {
+        const int is_index = base[0] == 'i';
+        snprintf(long_name, size, "%s price of %s", is_index ? "index" : "mark",
+                 base + (is_index ? 6 : 5));
+        return;
+    }
+    if (!strcmp(grand, "traces") && !strcmp(base, "liquidated_accounts")) {
+        snprintf(long_name, size, "accounts liquidated in the step");
+        return;
+    }
+    if (!strcmp(grand, "traces") && !strcmp(base, "fund")) {
+        snprintf(long_name, size, "insurance fund at the end of the step");
+        return;
+    }
+    for (size_t i = 0; i < sizeof named_datasets / sizeof named_datasets[0]; i++)
+        if (!strcmp(base, named_datasets[i].name)) {
+            snprintf(long_name, size, "%s", named_datasets[i].long_name);
+            if (named_datasets[i].units) snprintf(units, units_size, "%s", named_datasets[i].units);
+            return;
+        }
+    if (!strcmp(parent, "sweep")) { /* a swept key: its name and documented unit */
+        snprintf(long_name, size, "%s", base);
+        snprintf(units, units_size, "%s", cf_units(mf_config_key_unit(base)));
+        return;
+    }
+    /* Anything else: its name, readable. */
+    snprintf(long_name, size, "%s", base);
+    for (char *c = long_name; *c; c++)
+        if (*c == '_') *c = ' ';
+}
+
+static mf_status add_cf_attributes(const h5_writer *w, hid_t file) {
+    dataset_list list = {0};
+    if (H5Ovisit2(file, H5_INDEX_NAME, H5_ITER_INC, collect_dataset, &list, H5O_INFO_BASIC) < 0) {
+        for (size_t i = 0; i < list.n; i++)
+            free(list.names[i]);
+        free(list.names);
+        return h5_write_failed(w, file, "/", "CF attributes of");
+    }
+    mf_status status = MF_OK;
+    for (size_t i = 0; i < list.n && status == MF_OK; i++) {
+        hid_t dataset = H5Dopen2(file, list.names[i], H5P_DEFAULT);
+        if (dataset < 0) {
+            status = h5_write_failed(w, file, list.names[i], "CF attributes of");
+            break;
+        }
+        char *unit = H5Aexists(dataset, "unit") > 0 ? h5_read_attr_string(dataset, "unit") : NULL;
+        char long_name[512], units[64];
+        cf_describe(list.names[i], unit, long_name, sizeof long_name, units, sizeof units);
+        free(unit);
+        status = h5_attr_string(w, dataset, "long_name", long_name);
+        if (status == MF_OK) status = h5_attr_string(w, dataset, "units", units);
+        H5Dclose(dataset);
+    }
+    for (size_t i = 0; i < list.n; i++)
+        free(list.names[i]);
+    free(list.names);
+    return status;
+}
+
 static mf_status write_file(const char *temp_path, const char *path, const mf_run_info *info,
                             const mf_point_result *points, int n_points) {
     h5_writer w = {.path = path, .string_type = H5I_INVALID_HID};
@@ -473,6 +700,7 @@ static mf_status write_file(const char *temp_path, const char *path, const mf_ru
         status = write_sweep(&w, file, info->sweep);
     for (int i = 0; i < n_points && status == MF_OK; i++)
         status = write_point(&w, file, info->sweep, &points[i], info->asset_names);
+    if (status == MF_OK) status = add_cf_attributes(&w, file);
     status = h5_memory_file_close(&w, file, status, temp_path);
     if (status != MF_OK) mf_error_push_frame(__FILE__, __LINE__, __func__);
     return status;

@@ -150,6 +150,7 @@ typedef struct {
     int point_index;
     int64_t n_paths;
     int32_t n_steps;
+    double dt_seconds; /* run.dt_seconds: the profile's time axis */
     mf_metric_result metrics[MF_METRIC_COUNT];
     /* Mean over paths, per step. */
     double *profile_liquidated_notional; /* USD per step */

@@ -141,6 +141,7 @@ mf_status mf_reduce_blocks(const mf_config *config, const mf_block_result *block
         n_paths += blocks[i].n_paths;
     out->n_paths = n_paths;
     out->n_steps = steps;
+    out->dt_seconds = config->run.dt_seconds;
     for (int m = 0; m < MF_METRIC_COUNT; m++)
         MF_CHECK(reduce_metric(config, blocks, n_blocks, (mf_metric_id)m, &out->metrics[m]));
 

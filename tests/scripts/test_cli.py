@@ -35,7 +35,7 @@ check(not [f for f in os.listdir(work) if ".tmp" in f], "no temporary file left 
 with h5py.File(out, "r") as f:
     attrs = f.attrs
     check(attrs["format"] in ("marginfall", b"marginfall"), "format attribute")
-    check(list(attrs["format_version"]) == [1, 5], "format_version [1, 5]")
+    check(list(attrs["format_version"]) == [2, 0], "format_version [2, 0]")
     for key in ("engine_version", "git_commit", "created", "config", "seed", "paths", "ranks",
                 "threads", "wall_seconds"):
         check(key in attrs, f"root attribute {key}")
@@ -47,7 +47,7 @@ with h5py.File(out, "r") as f:
     liquidated = point["metrics/liquidated_notional"]
     rows = point["paths/liquidated_notional"][()]
     check(len(rows) == 24, "per-path table has one row per path")
-    check(np.isclose(liquidated["mean"][()], rows.mean(), rtol=1e-12),
+    check(np.isclose(liquidated["sample_mean"][()], rows.mean(), rtol=1e-12),
           "metric mean equals the mean of the per-path table")
     check(int(liquidated["counts"][()].sum() + liquidated["underflow"][()] + liquidated["overflow"][()]) == 24,
           "histogram counts add up to the number of paths")

@@ -35,9 +35,9 @@ def finite_file(name, path):
                 if values.dtype.kind == "f" and not np.all(np.isfinite(values)):
                     bad.append(f"{group}/{key}")
         for key, metric in point["metrics"].items():
-            if int(np.asarray(metric["count"][()])) == 0:
+            if int(np.asarray(metric["sample_count"][()])) == 0:
                 continue
-            for field in ("mean", "min", "max", "quantiles", "expected_shortfall"):
+            for field in ("sample_mean", "sample_min", "sample_max", "quantiles", "expected_shortfall"):
                 if not np.all(np.isfinite(np.asarray(metric[field][()]))):
                     bad.append(f"metrics/{key}/{field}")
         check(not bad, f"{name}: every dataset is finite {bad[:5]}")

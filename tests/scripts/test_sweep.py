@@ -33,7 +33,7 @@ with h5py.File(whole, "r") as f:
     check(list(leverage) == [20, 20, 50, 50, 100, 100] and list(depth) == [1e6, 4e6] * 3,
           "sweep table in product order, last key fastest")
     check(float(f["point_3"].attrs["venue.max_leverage"]) == 50.0, "point attributes carry parameters")
-    means = [f[f"point_{i}/metrics/liquidated_notional/mean"][()] for i in range(6)]
+    means = [f[f"point_{i}/metrics/liquidated_notional/sample_mean"][()] for i in range(6)]
     check(means[4] >= means[0], "higher leverage cap liquidates at least as much (same noise)")
 
 result = run(["info", whole])

@@ -66,8 +66,8 @@ if not check(all(r.returncode == 0 for r in results),
 with h5py.File(clean, "r") as f:
     check(f["point_0/paths/bad_debt"].fletcher32 and f["point_0/profile/fund"].fletcher32
           and f["point_0/metrics/bad_debt/counts"].fletcher32
-          and tuple(f.attrs["format_version"]) == (1, 5),
-          "format 1.5: arrays carry Fletcher32 checksums")
+          and tuple(f.attrs["format_version"]) == (2, 0),
+          "format 2.0: arrays carry Fletcher32 checksums")
 clean_info = marginfall(["info", clean])
 check(clean_info.returncode == 0 and "liquidated_notional" in clean_info.stdout, "info on the clean file")
 
@@ -176,8 +176,8 @@ cases = [
     ("counts as float32", retype(M + "counts", np.float32)),
     ("n_paths as int16", retype("point_0/n_paths", np.int16)),
     ("quantiles as float32", retype(M + "quantiles", np.float32)),
-    ("count as uint64", retype(M + "count", np.uint64)),
-    ("mean as a string", lambda f: replace(f, M + "mean", "1.5")),
+    ("count as uint64", retype(M + "sample_count", np.uint64)),
+    ("mean as a string", lambda f: replace(f, M + "sample_mean", "1.5")),
     ("counts as strings", lambda f: replace(f, M + "counts", np.array([b"1"] * len(f[M + "counts"])))),
     ("profile/fund 2-D", lambda f: replace(f, "point_0/profile/fund",
                                            f["point_0/profile/fund"][()].reshape(1, -1))),
@@ -185,13 +185,13 @@ cases = [
     ("profile/fund one row longer", lambda f: replace(f, "point_0/profile/fund",
                                                       np.append(f["point_0/profile/fund"][()], 0.0))),
     ("NaN quantile", set_row(M + "quantiles", 2, np.nan)),
-    ("+inf mean", lambda f: replace(f, M + "mean", np.float64(np.inf))),
+    ("+inf mean", lambda f: replace(f, M + "sample_mean", np.float64(np.inf))),
     ("-inf in the fund profile", set_row("point_0/profile/fund", 10, -np.inf)),
     ("NaN probability", lambda f: replace(f, "point_0/prob_bad_debt", np.float64(np.nan))),
     ("probability 1.5", lambda f: replace(f, "point_0/prob_bad_debt", np.float64(1.5))),
     ("negative bin count", set_row(M + "counts", 3, -5)),
-    ("count -1", lambda f: replace(f, M + "count", np.int64(-1))),
-    ("count INT64_MIN", lambda f: replace(f, M + "count", np.int64(INT64_MIN))),
+    ("count -1", lambda f: replace(f, M + "sample_count", np.int64(-1))),
+    ("count INT64_MIN", lambda f: replace(f, M + "sample_count", np.int64(INT64_MIN))),
     ("underflow INT64_MIN", lambda f: replace(f, M + "underflow", np.int64(INT64_MIN))),
     ("n_paths INT64_MIN", lambda f: replace(f, "point_0/n_paths", np.int64(INT64_MIN))),
     ("counts that do not sum to count", set_row(M + "counts", 0, 10 ** 6)),

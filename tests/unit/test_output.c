@@ -365,11 +365,11 @@ Test(output, writes_every_value_bit_for_bit) {
             expect_attr_text(metric, "unit", info->unit);
             expect_attr_text(metric, "description", info->description);
             expect_attr_text(metric, "per", info->per_cascade ? "cascade" : "path");
-            expect_dataset(metric, "count", H5T_NATIVE_INT64, &r->count, 1, 8);
-            expect_dataset(metric, "mean", H5T_NATIVE_DOUBLE, &r->mean, 1, 8);
-            expect_dataset(metric, "m2", H5T_NATIVE_DOUBLE, &r->m2, 1, 8);
-            expect_dataset(metric, "min", H5T_NATIVE_DOUBLE, &r->min, 1, 8);
-            expect_dataset(metric, "max", H5T_NATIVE_DOUBLE, &r->max, 1, 8);
+            expect_dataset(metric, "sample_count", H5T_NATIVE_INT64, &r->count, 1, 8);
+            expect_dataset(metric, "sample_mean", H5T_NATIVE_DOUBLE, &r->mean, 1, 8);
+            expect_dataset(metric, "sample_m2", H5T_NATIVE_DOUBLE, &r->m2, 1, 8);
+            expect_dataset(metric, "sample_min", H5T_NATIVE_DOUBLE, &r->min, 1, 8);
+            expect_dataset(metric, "sample_max", H5T_NATIVE_DOUBLE, &r->max, 1, 8);
             expect_dataset(metric, "bin_edges", H5T_NATIVE_DOUBLE, r->edges, N_BINS + 1, 8);
             expect_dataset(metric, "counts", H5T_NATIVE_INT64, r->counts, N_BINS, 8);
             expect_dataset(metric, "underflow", H5T_NATIVE_INT64, &r->underflow, 1, 8);
