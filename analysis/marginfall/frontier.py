@@ -66,9 +66,8 @@ def frontier_table(ds, risk="largest_cascade", level=0.99, within=None):
         grids = np.meshgrid(*[ds[d].values for d in dims], indexing="ij")
         if len(dims) == 1 and ds[dims[0]].dims != (dims[0],):
             grids = [ds[dims[0]].values]
-        for d, g in zip(dims, grids):
-            frame.insert(0 if False else len([c for c in frame.columns if c in dims]), d,
-                         np.ravel(g))
+        for pos, (d, g) in enumerate(zip(dims, grids)):
+            frame.insert(pos, d, np.ravel(g))
         frame["label"] = (np.ravel(ds["label"].values) if "label" in ds.coords
                           else [", ".join(f"{d}={row[d]}" for d in dims)
                                 for _, row in frame.iterrows()])

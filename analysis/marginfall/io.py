@@ -234,7 +234,7 @@ def _stack(per_point, grid, fill=np.nan):
     first = np.asarray(first)
     dtype = first.dtype
     if (grid < 0).any() and dtype.kind in "iub":
-        dtype = np.float64
+        dtype = np.dtype(np.float64)
     out = np.full(grid.shape + first.shape, fill if dtype.kind in "fc" else 0, dtype=dtype)
     for index, p in np.ndenumerate(grid):
         v = per_point.get(int(p))

@@ -215,8 +215,9 @@ def frontier(table, ax=None, xunit="USD", yunit="USD", group=None, xlabel=None, 
     cb.set_label("probability of bad debt")
     ax.set_xscale("log")
     ax.set_yscale("log")
-    ax.xaxis.set_major_formatter(unit_formatter(xunit))
-    ax.yaxis.set_major_formatter(unit_formatter(yunit))
+    for axis, u in ((ax.xaxis, xunit), (ax.yaxis, yunit)):
+        axis.set_major_formatter(unit_formatter(u))
+        axis.set_minor_formatter(FuncFormatter(lambda v, _: ""))
     ax.set_xlabel(xlabel or "capital asked of traders: collateral at t = 0 (USD)")
     ax.set_ylabel(ylabel or "p99 risk (USD)")
     ax.legend(loc="best", fontsize=10)
