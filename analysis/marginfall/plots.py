@@ -121,16 +121,30 @@ def hill_plot(samples, ax=None, k_chosen=None, color=None):
     return ax
 
 
-def convergence(sizes, est, lo, hi, ax=None, label=None, unit="USD", color=None):
-    """A tail quantile from the first n paths against n, with its order-statistic interval."""
+def convergence(sizes, est, lo, hi, ax=None, label=None, unit="USD", color=None, log=True):
+    """A tail quantile from the first n paths against n, with its order-statistic interval.
+
+    Where the paths do not determine the upper bound (NaN), only the lower bound is drawn, as a
+    dotted line: the truth may lie anywhere above it."""
     ax = _ax(ax)
+    sizes, lo, hi = np.asarray(sizes), np.asarray(lo, dtype=float), np.asarray(hi, dtype=float)
     line, = ax.plot(sizes, est, "o-", label=label, color=color)
     ok = np.isfinite(lo) & np.isfinite(hi)
-    ax.fill_between(np.asarray(sizes)[ok], np.asarray(lo)[ok], np.asarray(hi)[ok], alpha=0.25,
+    ax.fill_between(sizes, np.where(ok, lo, np.nan), np.where(ok, hi, np.nan), alpha=0.25,
                     color=line.get_color(), linewidth=0)
+    only_lo = np.isfinite(lo) & ~np.isfinite(hi)
+    if only_lo.any():
+        ax.plot(sizes[only_lo], lo[only_lo], ":", color=line.get_color(), linewidth=1.8,
+                label=f"{label}: lower bound only (upper undetermined)" if label else None)
     ax.set_xscale("log")
+    if log:
+        ax.set_yscale("log")
     ax.set_xlabel("paths used, n")
+    ax.set_xticks(sizes, [f"{n:d}" for n in sizes], minor=False)
+    ax.xaxis.set_minor_formatter(FuncFormatter(lambda v, _: ""))
+    ax.tick_params(axis="x", labelrotation=45)
     ax.yaxis.set_major_formatter(unit_formatter(unit))
+    ax.yaxis.set_minor_formatter(unit_formatter(unit))
     return ax
 
 

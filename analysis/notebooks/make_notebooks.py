@@ -126,19 +126,18 @@ print(f"alpha = {alpha:.3f} +- {se:.3f} (1 SE), k = {k} of {x_largest.size} path
 
 The p99 and p99.9 of the largest cascade estimated from the first n paths, with 95%
 order-statistic intervals (distribution-free). The interval shrinks roughly as 1/√n; p99.9 needs
-ten times the paths of p99 for the same precision, and its upper bound is undetermined (no band)
-until n is large enough to have order statistics beyond it.
+ten times the paths of p99 for the same precision. Until n is large enough to have order
+statistics beyond the quantile, its upper bound is undetermined: then only the lower bound is
+drawn (dotted), and the truth may lie anywhere above it.
 '''),
     ("code", r'''
-fig, ax = plt.subplots(figsize=(10, 5.5))
+fig, ax = plt.subplots(figsize=(13, 5.5))
 for color, q in zip(plots.OKABE_ITO, (0.9, 0.99, 0.999)):
     n, est, lo, hi = stats.quantile_convergence(x_largest, q)
     plots.convergence(n, est, lo, hi, ax=ax, label=f"p{100 * q:g}", color=color)
-ax.set_yscale("log")
-ax.yaxis.set_major_formatter(plots.unit_formatter("USD"))
 ax.set_ylabel("largest cascade quantile (USD)")
 ax.set_title("Convergence of tail quantiles with paths (95% intervals)")
-ax.legend()
+ax.legend(fontsize=10, loc="upper left", bbox_to_anchor=(1.01, 1))
 save(fig, "quantile_convergence.png")
 '''),
     ("code", r'''
@@ -290,7 +289,7 @@ minutes).
 dim = ds.marginfall.sweep_dims[0]   # "point": a zipped sweep
 iso = ds["margin_modes_isolated"].values
 labels = [f"{100 * v:.0f}%" for v in iso]
-xlabel = "share of isolated-margin accounts (" + schema.unit("population.margin_modes.isolated") + ")"
+xlabel = "isolated-margin accounts (% of all accounts)"
 summary = pd.DataFrame({
     "isolated share": labels,
     "mean liquidated": [plots.fmt_value(v, "USD") + " ± " + plots.fmt_value(1.96 * s, "USD") for v, s in
