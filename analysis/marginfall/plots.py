@@ -150,11 +150,12 @@ def convergence(sizes, est, lo, hi, ax=None, label=None, unit="USD", color=None,
 
 def heatmap(da, xdim, ydim, ax=None, unit="USD", log=None, annotate=True, se=None,
             xlabel=None, ylabel=None, cbar_label=None, critical=None, critical_label=None,
-            cmap=CMAP):
+            cmap=CMAP, ci=None):
     """A 2-D sweep as a grid of cells, one per point (parameters on categorical axes).
 
     ``da`` is a DataArray over (ydim, xdim) (any order). ``se``: a DataArray of the same shape
-    printed as ``± se`` in each cell. ``critical``: a boolean DataArray (e.g. "systemic"); the
+    printed as ``± se`` in each cell; ``ci``: a pair (low, high) of DataArrays printed as
+    ``[low, high]`` (use it for probabilities near 0 or 1, where ± SE collapses to ± 0). ``critical``: a boolean DataArray (e.g. "systemic"); the
     boundary between True and False cells is drawn as a thick line."""
     ax = _ax(ax)
     z = np.asarray(da.transpose(ydim, xdim).values, dtype=float)
@@ -175,11 +176,15 @@ def heatmap(da, xdim, ydim, ax=None, unit="USD", log=None, annotate=True, se=Non
     cb.set_label(cbar_label or da.name or "")
     if annotate:
         s = None if se is None else np.asarray(se.transpose(ydim, xdim).values, dtype=float)
+        c = None if ci is None else [np.asarray(b.transpose(ydim, xdim).values, dtype=float)
+                                     for b in ci]
         lo, hi = (np.log(norm.vmin), np.log(norm.vmax)) if norm else (np.nanmin(z), np.nanmax(z))
         for (i, j), v in np.ndenumerate(z):
             t = fmt_value(v, unit)
             if s is not None and np.isfinite(s[i, j]):
                 t += f"\n±{fmt_value(s[i, j], unit)}"
+            if c is not None:
+                t += f"\n[{fmt_value(c[0][i, j], unit)}, {fmt_value(c[1][i, j], unit)}]"
             frac = ((np.log(v) if norm and v > 0 else v) - lo) / (hi - lo) if hi > lo else 0.5
             ax.text(j, i, t, ha="center", va="center", fontsize=11,
                     color="black" if frac > 0.55 else "white")

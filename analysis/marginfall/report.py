@@ -129,14 +129,16 @@ def make_figures(ds, out):
                     ("liquidated_notional_mean", "liquidated_notional_mean_se", "USD",
                      "Mean liquidated notional (± 1.96 SE)"),
                     ("largest_cascade_quantile", None, "USD", "p99 of the largest cascade"),
-                    ("prob_bad_debt", "prob_bad_debt_se", "fraction",
-                     "Probability of bad debt (± 1.96 SE)")):
+                    ("prob_bad_debt", None, "fraction",
+                     "Probability of bad debt [95% Wilson interval]")):
                 da = ds[var].sel(quantile=0.99, method="nearest") if "quantile" in ds[var].dims else ds[var]
                 fig, ax = plt.subplots(figsize=(11, 6.5))
                 plots.heatmap(da, xdim, ydim, ax=ax, unit=unit,
                               se=(1.96 * ds[se]) if se else None,
+                              ci=((ds["prob_bad_debt_ci_low"], ds["prob_bad_debt_ci_high"])
+                                  if var == "prob_bad_debt" else None),
                               xlabel=_param_label(ds, xdim), ylabel=_param_label(ds, ydim),
-                              cbar_label=title.split(" (")[0], log=None if unit == "USD" else False)
+                              cbar_label=title.split(" (")[0].split(" [")[0], log=None if unit == "USD" else False)
                 ax.set_title(title)
                 _save(fig, out, f"heatmap_{var}.png", written)
         elif len(dims) == 1:

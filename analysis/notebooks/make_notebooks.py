@@ -208,7 +208,8 @@ save(fig, "heatmap_mean_liquidated.png")
 ## Tail: p99 of the largest cascade, and bad debt
 
 The p99 of the per-path largest cascade is the bad-day cascade. The probability of bad debt
-(some liquidated account ended with negative equity) reacts to the ladder more sharply than the
+(some liquidated account ended with negative equity) is shown with its 95% Wilson interval,
+which stays informative at 0% and 100% where ± SE would collapse to ± 0. It reacts to the ladder more sharply than the
 cascade size: a strict ladder liquidates earlier, while equity is still positive.
 '''),
     ("code", r'''
@@ -218,9 +219,9 @@ plots.heatmap(ds["largest_cascade_quantile"].sel(quantile=0.99), xdim, ydim, ax=
               critical=systemic)
 axes[0].set_title("p99 of the largest cascade")
 plots.heatmap(ds["prob_bad_debt"], xdim, ydim, ax=axes[1], unit="fraction", log=False,
-              se=1.96 * ds["prob_bad_debt_se"], xlabel=xlabel, ylabel=ylabel,
-              cbar_label="probability of bad debt", critical=systemic)
-axes[1].set_title("Probability of bad debt (± 1.96 SE)")
+              ci=(ds["prob_bad_debt_ci_low"], ds["prob_bad_debt_ci_high"]), xlabel=xlabel,
+              ylabel=ylabel, cbar_label="probability of bad debt", critical=systemic)
+axes[1].set_title("Probability of bad debt [95% Wilson interval]")
 save(fig, "heatmap_tail.png")
 '''),
     ("markdown", r'''
