@@ -165,3 +165,46 @@ def test_frontier_table_on_sweep(sweep_file):
         assert len(t) == 6
         assert t["capital"].iloc[3] == f["point_3/paths/initial_collateral"][0]
         assert (t["capital"] > 0).all()
+
+
+def test_format_1_4_precision_datasets_and_six_levels(single_file, tmp_path):
+    """A file with configurable quantile levels (6 here) and stored precision datasets: the
+    stored values are used, the levels become the `quantile` coordinate."""
+    new = tmp_path / "v14.h5"
+    shutil.copy(single_file, new)
+    levels = np.array([0.5, 0.9, 0.95, 0.975, 0.99, 0.999])
+    with h5py.File(new, "r+") as f:
+        f.attrs["format_version"] = np.array([1, 4], dtype=np.int32)
+        for m, g in f["point_0/metrics"].items():
+            for name in ("quantile_levels", "quantiles", "expected_shortfall"):
+                del g[name]
+            g["quantile_levels"] = levels
+            g["quantiles"] = np.arange(6.0)
+            g["expected_shortfall"] = np.arange(6.0) + 1
+            g["quantile_ci_low"] = np.arange(6.0) - 0.5
+            g["quantile_ci_high"] = np.arange(6.0) + 0.5
+            g["tail_samples"] = np.arange(6, dtype=np.int64)
+        f["point_0/prob_bad_debt_standard_error"] = 0.01
+    with mf.open_results(new) as ds:
+        assert ds["quantile"].values.tolist() == levels.tolist()
+        assert ds["bad_debt_quantile_ci_low"].values.tolist() == (np.arange(6.0) - 0.5).tolist()
+        assert ds["bad_debt_tail_samples"].dims == ("quantile",)
+        assert "computed_by" not in ds["bad_debt_quantile_ci_high"].attrs
+        assert "computed_by" in ds["bad_debt_es_se"].attrs  # absent in the file: computed
+        assert float(ds["prob_bad_debt_standard_error"]) == 0.01
+
+
+def test_schema_units_and_graceful_degradation(monkeypatch):
+    from marginfall import schema
+    assert schema.unit("venue.markets.BTC.depth_usd") == "USD"
+    assert "leverage" in schema.doc("population.leverage.median")
+    assert schema.axis_label("venue.insurance_fund_usd") == "venue.insurance_fund_usd (USD)"
+    # without any binary: empty units, the key as its own documentation
+    monkeypatch.setattr(schema, "find_binary", lambda binary=None: None)
+    schema.load_schema.cache_clear()
+    try:
+        assert schema.load_schema() == {}
+        assert schema.unit("venue.insurance_fund_usd") == ""
+        assert schema.axis_label("venue.insurance_fund_usd") == "venue.insurance_fund_usd"
+    finally:
+        schema.load_schema.cache_clear()
