@@ -54,7 +54,9 @@ def wilson_interval(k, n, conf=0.95):
         p = k / n
         centre = (p + z * z / (2 * n)) / (1 + z * z / n)
         half = z / (1 + z * z / n) * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
-        return np.clip(centre - half, 0, 1), np.clip(centre + half, 0, 1)
+        lo = np.where(k <= 0, 0.0, np.clip(centre - half, 0, 1))  # exact ends, not 1e-17
+        hi = np.where(k >= n, 1.0, np.clip(centre + half, 0, 1))
+        return lo, hi
 
 
 def clopper_pearson(k, n, conf=0.95):
