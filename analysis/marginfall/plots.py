@@ -13,7 +13,7 @@ import matplotlib as mpl
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.colors import LogNorm
-from matplotlib.ticker import FuncFormatter
+from matplotlib.ticker import FuncFormatter, LogLocator
 
 from . import stats
 
@@ -52,11 +52,12 @@ def fmt_value(v, unit=""):
     a = abs(v)
     for div, suf in ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "K")):
         if a >= div:
-            s = f"{v / div:.3g}{suf}"
+            s = f"{a / div:.3g}{suf}"
             break
     else:
-        s = f"{v:.3g}"
-    return f"${s}" if unit == "USD" else s
+        s = f"{a:.3g}"
+    sign = "−" if v < 0 else ""
+    return f"{sign}${s}" if unit == "USD" else f"{sign}{s}"
 
 
 def unit_formatter(unit):
@@ -206,11 +207,13 @@ def heatmap(da, xdim, ydim, ax=None, unit="USD", log=None, annotate=True, se=Non
     return ax
 
 
-def frontier(table, ax=None, xunit="USD", yunit="USD", group=None, xlabel=None, ylabel=None):
+def frontier(table, ax=None, xunit="USD", yunit="USD", group=None, xlabel=None, ylabel=None,
+             annotate=None, annotate_fmt="×{:g}"):
     """Capital asked of traders (x) against a risk quantile (y), one marker per policy.
 
     Marker colour: probability of bad debt (cividis). Dominated policies are hollow. With
-    ``group`` (a column), the non-dominated points of each group are joined by a line."""
+    ``group`` (a column), the non-dominated points of each group are joined by a line;
+    ``annotate`` (a column) writes its value beside each marker (e.g. the ladder scale)."""
     ax = _ax(ax)
     t = table
     yerr = np.vstack([t["risk"] - t["risk_low"], t["risk_high"] - t["risk"]])
@@ -234,7 +237,12 @@ def frontier(table, ax=None, xunit="USD", yunit="USD", group=None, xlabel=None, 
     cb.set_label("probability of bad debt")
     ax.set_xscale("log")
     ax.set_yscale("log")
+    if annotate:
+        for _, r in t.iterrows():
+            ax.annotate(annotate_fmt.format(r[annotate]), (r["capital"], r["risk"]),
+                        xytext=(7, 5), textcoords="offset points", fontsize=10, color="0.25")
     for axis, u in ((ax.xaxis, xunit), (ax.yaxis, yunit)):
+        axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 3.0, 5.0)))
         axis.set_major_formatter(unit_formatter(u))
         axis.set_minor_formatter(FuncFormatter(lambda v, _: ""))
     ax.set_xlabel(xlabel or "capital asked of traders: collateral at t = 0 (USD)")

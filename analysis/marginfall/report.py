@@ -160,7 +160,9 @@ def make_figures(ds, out):
             table = _frontier.frontier_table(ds, within=dims[:1] if len(dims) == 2 else None)
             fig, ax = plt.subplots(figsize=(11, 6.5))
             plots.frontier(table, ax=ax, group=dims[0] if len(dims) == 2 else None,
-                           ylabel="p99 largest cascade (USD)")
+                           ylabel="p99 largest cascade (USD)",
+                           annotate=dims[-1] if len(dims) == 2 else None,
+                           annotate_fmt=f"{dims[-1]}={{:g}}" if len(dims) == 2 else "{}")
             ax.set_title("Margin-policy frontier")
             _save(fig, out, "frontier.png", written)
     return written

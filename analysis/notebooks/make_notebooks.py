@@ -252,13 +252,13 @@ For each ladder (at a given trader leverage) the capital it asks of traders, the
 collateral at t = 0, against the p99 largest cascade (marker colour: probability of bad debt).
 Policies are compared only at equal trader leverage, since leverage is the traders' choice.
 A hollow marker is **dominated**: another ladder asks no more capital and is no riskier on either
-measure. Along each line, moving right buys a smaller tail with more collateral; the slope is
+measure. The label beside each marker is the ladder scale. Along each line, moving right buys a smaller tail with more collateral; the slope is
 the price of safety.
 '''),
     ("code", r'''
 table = frontier.frontier_table(ds, within=[ydim])
 fig, ax = plt.subplots(figsize=(11, 6.5))
-plots.frontier(table, ax=ax, group=ydim, ylabel="p99 largest cascade (USD)")
+plots.frontier(table, ax=ax, group=ydim, ylabel="p99 largest cascade (USD)", annotate=xdim)
 ax.set_title("Margin-policy frontier (lines join ladders at equal leverage)")
 save(fig, "frontier.png")
 table[[ydim, xdim, "capital", "risk", "prob_bad_debt", "dominated"]]
