@@ -281,11 +281,11 @@ the fund cannot pay stays uncovered); a later issue adds auto-deleveraging and s
 which this notebook will compare the same way.
 
 Points are paired (same market paths), so the differences to the all-cross book carry paired
-standard errors. Set `MARGINFALL_RESULT`; otherwise the notebook runs the config once (about 3
-minutes).
+standard errors. Set `MARGINFALL_RESULT`; otherwise the notebook runs the config once (about
+70 seconds).
 '''),
     ("code", SETUP.format(config="configs/sweep-margin-modes.yaml", default="margin-regimes.h5",
-                          cost="about 3 minutes on 2 cores", extra="")),
+                          cost="about 70 s on 2 cores", extra="")),
     ("code", r'''
 dim = ds.marginfall.sweep_dims[0]   # "point": a zipped sweep
 iso = ds["margin_modes_isolated"].values
@@ -305,9 +305,10 @@ summary
 ## Liquidations and bad debt across regimes
 
 Left: the mean liquidated notional (± 1.96 SE) and the p99 of the largest cascade with its 95%
-order-statistic interval. Right: the mean bad debt (± 1.96 SE). More isolated accounts mean more,
-smaller, earlier liquidations: an isolated position cannot borrow from its account's other
-collateral.
+order-statistic interval (a bar without an upper whisker: the paths do not determine the upper
+bound yet; run more paths). Right: the mean bad debt (± 1.96 SE). On the configured run, more
+isolated accounts mean more liquidated notional and more bad debt: an isolated position cannot
+draw on the rest of its account's collateral, so a smaller move liquidates it.
 '''),
     ("code", r'''
 fig, axes = plt.subplots(1, 2, figsize=(20, 6.5))
