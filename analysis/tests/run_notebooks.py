@@ -65,10 +65,10 @@ def main():
         if r.returncode != 0 or not figs:
             print(r.stderr[-4000:])
             failures.append(name)
-    print(f"outputs in {work}")
     if failures:
-        print("FAILED:", ", ".join(failures))
+        print(f"FAILED: {', '.join(failures)} (outputs kept in {work})")
         return 1
+    print(f"outputs in {work}" if args.keep else "all notebooks ran")
     if not args.keep:
         shutil.rmtree(work, ignore_errors=True)
     return 0
