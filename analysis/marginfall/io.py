@@ -455,6 +455,9 @@ def _derive(ds, derive):
                                              dict(ds[f"{m}_mean"].attrs, statistic="mean_se",
                                                   **computed))
     for name in ("prob_bad_debt", "prob_fund_shortfall"):
+        # a stored standard error (format 1.3+) under its long name is the `_se` variable
+        if f"{name}_standard_error" in ds and f"{name}_se" not in ds:
+            ds[f"{name}_se"] = ds[f"{name}_standard_error"]
         if name in ds and "n_paths" in ds:
             p, n = ds[name].values, ds["n_paths"].values.astype(float)
             with np.errstate(invalid="ignore", divide="ignore"):
@@ -465,37 +468,39 @@ def _derive(ds, derive):
                 if f"{name}_{suffix}" not in ds:
                     ds[f"{name}_{suffix}"] = xr.Variable(ds[name].dims, val,
                                                          dict(units="fraction", **computed))
-    if derive is False:
-        return
     for m in metric_names(ds):
-        samples = path_samples(ds, m)
-        if samples is None or "quantile" not in ds.coords:
-            continue
-        if derive == "auto" and samples.size > 5_000_000:
+        if "quantile" not in ds.coords or f"{m}_quantile" not in ds:
             continue
         qdim = f"{m}_quantile" if f"{m}_quantile" in ds.coords else "quantile"
-        levels = ds[qdim].values
         need = [s for s in ("quantile_ci_low", "quantile_ci_high", "es_se")
                 if f"{m}_{s}" not in ds]
         if not need:
             continue
-        x = np.asarray(samples.values, dtype=float)
-        gshape = x.shape[:-1]
-        out = {s: np.full(gshape + (len(levels),), np.nan) for s in need}
-        for index in np.ndindex(*gshape):
-            v = x[index]
-            v = v[np.isfinite(v)]
-            if v.size == 0:
-                continue
-            lo, hi = stats.quantile_ci(v, levels)
-            res = {"quantile_ci_low": lo, "quantile_ci_high": hi,
-                   "es_se": stats.expected_shortfall_se(v, levels)}
-            for s in need:
-                out[s][index] = res[s]
-        dims = samples.dims[:-1] + (qdim,)
+        samples = path_samples(ds, m)
+        usable = samples is not None and derive is not False and not (
+            derive == "auto" and samples.size > 5_000_000)
+        levels = ds[qdim].values
+        qvar = ds[f"{m}_quantile"]
+        out = {s: np.full(qvar.shape, np.nan) for s in need}
+        if usable:
+            x = np.asarray(samples.values, dtype=float)
+            for index in np.ndindex(*x.shape[:-1]):
+                v = x[index]
+                v = v[np.isfinite(v)]
+                if v.size == 0:
+                    continue
+                lo, hi = stats.quantile_ci(v, levels)
+                res = {"quantile_ci_low": lo, "quantile_ci_high": hi,
+                       "es_se": stats.expected_shortfall_se(v, levels)}
+                for s in need:
+                    out[s][index] = res[s]
+            how = computed
+        else:  # no per-path values (or not read): NaN, and say why
+            how = {"computed_by": "unavailable: no per-path values in the file"
+                   if samples is None else "not computed (derive=False or a large file)"}
         for s in need:
-            ds[f"{m}_{s}"] = xr.Variable(dims, out[s], dict(
-                units=ds[f"{m}_mean"].attrs.get("units", ""), statistic=s, **computed))
+            ds[f"{m}_{s}"] = xr.Variable(qvar.dims, out[s], dict(
+                units=ds[f"{m}_mean"].attrs.get("units", ""), statistic=s, **how))
 
 
 @xr.register_dataset_accessor("marginfall")

@@ -208,3 +208,16 @@ def test_schema_units_and_graceful_degradation(monkeypatch):
         assert schema.axis_label("venue.insurance_fund_usd") == "venue.insurance_fund_usd"
     finally:
         schema.load_schema.cache_clear()
+
+
+def test_without_per_path_values_intervals_are_nan(sweep_file, tmp_path):
+    new = tmp_path / "nopaths.h5"
+    _rewrite(sweep_file, new, [1, 2], rename=False, add_path_values=False, drop_paths=True)
+    with mf.open_results(new) as ds:
+        assert np.isnan(ds["liquidated_notional_quantile_ci_low"].values).all()
+        assert "unavailable" in ds["liquidated_notional_es_se"].attrs["computed_by"]
+        assert np.isfinite(ds["liquidated_notional_mean_se"].values).all()
+        # per-cascade metrics have no per-path values either
+        assert np.isnan(ds["cascade_notional_quantile_ci_high"].values).all()
+    with mf.open_results(sweep_file, derive=False) as ds:
+        assert "not computed" in ds["bad_debt_quantile_ci_low"].attrs["computed_by"]
