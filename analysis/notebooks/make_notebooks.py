@@ -112,7 +112,10 @@ The Hill estimator uses the k largest samples: α̂ = k / Σ log(x₍ₙ₋ᵢ�
 error α̂/√k. Small k: little bias but much noise; large k: the fit reaches into the body of the
 distribution, which is not Pareto. The **Hill plot** shows α̂ against k: read α where the curve
 is flat. α < 2 means the variance of the largest cascade is dominated by rare days; α < 1 would
-mean even the mean is unstable.
+mean even the mean is unstable. An estimate that climbs as k shrinks says the very top of the distribution
+is *lighter* than a power law: a cascade cannot liquidate more than the book's open interest, so
+the tail is truncated. Then the default k (√N) is a judgement call: quote α with the k used and
+the plot.
 '''),
     ("code", r'''
 fig, ax = plt.subplots(figsize=(10, 5.5))
