@@ -26,7 +26,8 @@ Variable naming in the Dataset (``m`` is a metric such as ``liquidated_notional`
 ``m_counts``                    histogram over ``m_bin`` (coordinate: geometric bin centre),
                                 edges ``m_bin_edges`` over ``m_edge``; ``m_underflow``,
                                 ``m_overflow``
-``m_path_values``               one value per path (lazy), over ``path``
+``m_path_values``               one value per path (lazy), over ``path``, from
+                                ``/point_<i>/path_values/m`` (format 1.4+)
 ``paths_<column>``              the per-path table (lazy), over ``path``
 ``profile_<series>``            per-step means over ``step`` (coordinate ``time``, seconds)
 ``prob_bad_debt`` ...           the point's scalars, with ``..._se``, ``..._ci_low/high``
@@ -403,10 +404,24 @@ def _build(f, path, derive):
                                    else None), grid)
             variables[f"profile_{name}"] = xr.Variable(gd + ("step",), arr, _unit_attrs(obj))
 
+    # per-path metric samples (lazy): /point_<i>/path_values/<metric> (format 1.4+); an older
+    # draft put them in the metric group (handled above as m_path_values)
+    pv = p0.get("path_values")
+    if isinstance(pv, h5py.Group):
+        if "path_index" in pv and "path" not in coords:
+            coords["path"] = xr.Variable("path", pv["path_index"][()], {"units": "path"})
+        for name, obj in pv.items():
+            if name == "path_index" or not isinstance(obj, h5py.Dataset) or obj.ndim != 1:
+                continue
+            arr = _StackedArray(f, grid, f"path_values/{name}", obj.shape, obj.dtype)
+            va = dict(_unit_attrs(obj), metric=name, statistic="path_values")
+            variables[f"{name}_path_values"] = xr.Variable(gd + ("path",),
+                                                           indexing.LazilyIndexedArray(arr), va)
+
     # per-path table (lazy)
     if "paths" in p0:
         tg = p0["paths"]
-        if "path_index" in tg:
+        if "path_index" in tg and "path" not in coords:
             coords["path"] = xr.Variable("path", tg["path_index"][()], {"units": "path"})
         for name, obj in tg.items():
             if name == "path_index" or not isinstance(obj, h5py.Dataset):

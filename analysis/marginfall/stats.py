@@ -124,8 +124,9 @@ def expected_shortfall_se(x, q):
 
     Var(ES_q) ~ [Var(X | X > VaR_q) + q (ES_q - VaR_q)^2] / (N (1 - q))
     (Manistre & Hancock 2005, "Variance of the CTE estimator", North American Actuarial
-    Journal 9(2); Yamai & Yoshiba 2002). The tail variance and both terms are estimated from the
-    m largest samples; with fewer than 2 tail samples it is NaN.
+    Journal 9(2); Yamai & Yoshiba 2002), with VaR_q the quantile x(k), k = ceil(q N), and the
+    tail variance the (m - 1) sample variance of the m largest samples, as the engine computes
+    it (format 1.4+). With fewer than 2 tail samples it is NaN.
     """
     xs = np.sort(np.asarray(x, dtype=float))
     n = xs.size
@@ -136,7 +137,9 @@ def expected_shortfall_se(x, q):
         if m < 2:
             continue
         tail = xs[-m:]
-        var_q = xs[n - m - 1] if n - m - 1 >= 0 else xs[0]
+        # VaR_q is the engine's quantile x(k), k = ceil(q N) (docs/output.md), so that this
+        # equals the engine's expected_shortfall_standard_error (format 1.4) bit for bit
+        var_q = xs[int(np.clip(np.ceil(level * n - _EPS), 1, n)) - 1]
         es = tail.mean()
         out[i] = np.sqrt((tail.var(ddof=1) + level * (es - var_q) ** 2) / (n * (1 - level)))
     return out

@@ -77,7 +77,21 @@ def test_part_file_fills_absent_points_with_nan(tmp_path):
         assert len(list(ds.marginfall.points())) == held.sum()
 
 
-def _rewrite(src, dst, version, rename=True, add_path_values=True, drop_paths=False):
+PRECISION = ("mean_standard_error", "quantile_ci_low", "quantile_ci_high",
+             "expected_shortfall_standard_error", "tail_samples")
+
+
+def _put(group, name, data):
+    if name in group:
+        del group[name]
+    group[name] = data
+
+
+def _rewrite(src, dst, version, rename=True, add_path_values=True, drop_paths=False,
+             strip_precision=False):
+    """Copy an engine file and rewrite it as another format: rename the moments (2.0), put
+    path_values in the metric groups, drop the per-path table and path_values, or strip the
+    precision datasets of 1.4 (an older file)."""
     shutil.copy(src, dst)
     with h5py.File(dst, "r+") as f:
         f.attrs["format_version"] = np.array(version, dtype=np.int32)
@@ -87,13 +101,22 @@ def _rewrite(src, dst, version, rename=True, add_path_values=True, drop_paths=Fa
                     for old in ("count", "mean", "m2", "min", "max"):
                         g.move(old, f"sample_{old}")
                         g[f"sample_{old}"].attrs["units"] = g.attrs["unit"]
+                if strip_precision:
+                    for name in PRECISION:
+                        if name in g:
+                            del g[name]
                 col = {"cascade_count": "cascades"}.get(m, m)
                 if add_path_values and g.attrs["per"] in ("path", b"path") and \
                         col in f[f"{p}/paths"]:
-                    g["path_values"] = f[f"{p}/paths/{col}"][()].astype(float)
-                    g["mean_standard_error"] = 12345.0  # a stored value wins over a computed one
+                    _put(g, "path_values", f[f"{p}/paths/{col}"][()].astype(float))
+                    _put(g, "mean_standard_error", 12345.0)  # a stored value wins
+            if strip_precision:
+                for k in [k for k in f[p] if k.startswith("prob_") and k.count("_") > 2]:
+                    del f[f"{p}/{k}"]
             if drop_paths:
-                del f[f"{p}/paths"]
+                for k in ("paths", "path_values"):
+                    if k in f[p]:
+                        del f[f"{p}/{k}"]
 
 
 def test_format_2_names_are_accepted(sweep_file, tmp_path):
@@ -176,15 +199,16 @@ def test_format_1_4_precision_datasets_and_six_levels(single_file, tmp_path):
     with h5py.File(new, "r+") as f:
         f.attrs["format_version"] = np.array([1, 4], dtype=np.int32)
         for m, g in f["point_0/metrics"].items():
-            for name in ("quantile_levels", "quantiles", "expected_shortfall"):
-                del g[name]
+            for name in PRECISION[1:] + ("quantile_levels", "quantiles", "expected_shortfall"):
+                if name in g:
+                    del g[name]
             g["quantile_levels"] = levels
             g["quantiles"] = np.arange(6.0)
             g["expected_shortfall"] = np.arange(6.0) + 1
             g["quantile_ci_low"] = np.arange(6.0) - 0.5
             g["quantile_ci_high"] = np.arange(6.0) + 0.5
             g["tail_samples"] = np.arange(6, dtype=np.int64)
-        f["point_0/prob_bad_debt_standard_error"] = 0.01
+        _put(f["point_0"], "prob_bad_debt_standard_error", 0.01)
     with mf.open_results(new) as ds:
         assert ds["quantile"].values.tolist() == levels.tolist()
         assert ds["bad_debt_quantile_ci_low"].values.tolist() == (np.arange(6.0) - 0.5).tolist()
@@ -212,12 +236,43 @@ def test_schema_units_and_graceful_degradation(monkeypatch):
 
 def test_without_per_path_values_intervals_are_nan(sweep_file, tmp_path):
     new = tmp_path / "nopaths.h5"
-    _rewrite(sweep_file, new, [1, 2], rename=False, add_path_values=False, drop_paths=True)
+    _rewrite(sweep_file, new, [1, 2], rename=False, add_path_values=False, drop_paths=True,
+             strip_precision=True)
     with mf.open_results(new) as ds:
         assert np.isnan(ds["liquidated_notional_quantile_ci_low"].values).all()
         assert "unavailable" in ds["liquidated_notional_es_se"].attrs["computed_by"]
         assert np.isfinite(ds["liquidated_notional_mean_se"].values).all()
         # per-cascade metrics have no per-path values either
         assert np.isnan(ds["cascade_notional_quantile_ci_high"].values).all()
-    with mf.open_results(sweep_file, derive=False) as ds:
+    older = tmp_path / "older.h5"  # per-path values kept, precision datasets stripped
+    _rewrite(sweep_file, older, [1, 2], rename=False, add_path_values=False,
+             strip_precision=True)
+    with mf.open_results(older, derive=False) as ds:
         assert "not computed" in ds["bad_debt_quantile_ci_low"].attrs["computed_by"]
+    with mf.open_results(older) as ds, mf.open_results(sweep_file) as ref:
+        assert ds["bad_debt_quantile_ci_low"].attrs["computed_by"] == "marginfall.stats"
+        assert np.array_equal(ds["bad_debt_quantile_ci_low"].values,
+                              ref["bad_debt_quantile_ci_low"].values, equal_nan=True)
+
+
+def test_engine_precision_figures_reproduced(sweep_file):
+    """Format 1.4+: the engine's own standard errors and intervals equal marginfall.stats on the
+    same samples (skipped for an older engine, which writes none)."""
+    with h5py.File(sweep_file) as f:
+        g0 = f["point_0/metrics/liquidated_notional"]
+        if "expected_shortfall_standard_error" not in g0:
+            pytest.skip("engine writes format < 1.4 (no precision figures)")
+        for p in range(6):
+            for m in ("liquidated_notional", "bad_debt", "largest_cascade", "cascade_count"):
+                g = f[f"point_{p}/metrics/{m}"]
+                col = {"cascade_count": "cascades"}.get(m, m)
+                x = (f[f"point_{p}/path_values/{m}"][()] if "path_values" in f[f"point_{p}"]
+                     else f[f"point_{p}/paths/{col}"][()].astype(float))
+                lv = g["quantile_levels"][()]
+                lo, hi = stats.quantile_ci(x, lv)
+                assert np.array_equal(lo, g["quantile_ci_low"][()], equal_nan=True), (p, m)
+                assert np.array_equal(hi, g["quantile_ci_high"][()], equal_nan=True), (p, m)
+                assert np.allclose(stats.expected_shortfall_se(x, lv),
+                                   g["expected_shortfall_standard_error"][()], rtol=1e-12,
+                                   equal_nan=True), (p, m)
+                assert stats.mean_se(x) == pytest.approx(g["mean_standard_error"][()], rel=1e-12)
