@@ -97,10 +97,13 @@ def _rewrite(src, dst, version, rename=True, add_path_values=True, drop_paths=Fa
         f.attrs["format_version"] = np.array(version, dtype=np.int32)
         for p in [k for k in f if k.startswith("point_")]:
             for m, g in f[f"{p}/metrics"].items():
-                if rename:
+                if rename:  # 1.x names <-> 2.0 names, whichever the engine wrote
+                    to_new = "count" in g
                     for old in ("count", "mean", "m2", "min", "max"):
-                        g.move(old, f"sample_{old}")
-                        g[f"sample_{old}"].attrs["units"] = g.attrs["unit"]
+                        a, b = (old, f"sample_{old}") if to_new else (f"sample_{old}", old)
+                        if a in g:
+                            g.move(a, b)
+                            g[b].attrs["units"] = g.attrs["unit"]
                 if strip_precision:
                     for name in PRECISION:
                         if name in g:
@@ -119,11 +122,16 @@ def _rewrite(src, dst, version, rename=True, add_path_values=True, drop_paths=Fa
                         del f[f"{p}/{k}"]
 
 
-def test_format_2_names_are_accepted(sweep_file, tmp_path):
-    new = tmp_path / "v2.h5"
-    _rewrite(sweep_file, new, [2, 0], drop_paths=True)
+def test_both_moment_namings_are_accepted(sweep_file, tmp_path):
+    """A file with the other naming of the moments (1.x count/mean/... or 2.0 sample_*) loads
+    to the same variables."""
+    with h5py.File(sweep_file, "r") as f:
+        engine_major = int(f.attrs["format_version"][0])
+    version = [1, 4] if engine_major >= 2 else [2, 0]
+    new = tmp_path / "renamed.h5"
+    _rewrite(sweep_file, new, version, drop_paths=True)
     with mf.open_results(sweep_file) as old, mf.open_results(new) as ds:
-        assert ds.attrs["format_version"] == "2.0"
+        assert ds.attrs["format_version"] == f"{version[0]}.{version[1]}"
         for v in ("liquidated_notional_mean", "liquidated_notional_count",
                   "bad_debt_m2", "largest_cascade_max", "cascade_notional_quantile"):
             assert np.array_equal(ds[v].values, old[v].values, equal_nan=True), v
