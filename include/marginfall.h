@@ -108,8 +108,8 @@ typedef struct {
 /* `marginfall run`: config -> population -> paths on every rank -> reduction -> HDF5 file
  * (docs/output.md). Collective over comm. Progress goes to stderr and the summary, with the
  * verification digest, to `summary` (rank 0 only; NULL for none). On failure every rank
- * returns the same status and rank 0 holds the message. MF_ERR_INTERRUPTED: SIGTERM or SIGINT stopped
- * the run after a checkpoint; the same options with resume = 1 continue it. */
+ * returns the same status and rank 0 holds the message. MF_ERR_INTERRUPTED: SIGTERM or SIGINT
+ * stopped the run after a checkpoint; the same options with resume = 1 continue it. */
 mf_status mf_run(const mf_run_options *options, MPI_Comm comm, FILE *summary);
 
 /* ---- result files -------------------------------------------------------------------- */
@@ -124,6 +124,10 @@ mf_status mf_result_digest(const char *path, char digest[MF_DIGEST_TEXT_LEN]);
 
 /* `marginfall info FILE`: print a readable summary of a result file to `out`. */
 mf_status mf_output_info(const char *path, FILE *out);
+/* The same file in another form: "text" (mf_output_info), "table" (one line per point with
+ * the headline figures and their 95% intervals), "csv" (those figures as raw numbers, a column
+ * per swept key) or "json" (every point's figures). */
+mf_status mf_output_info_format(const char *path, const char *format, FILE *out);
 
 /* `marginfall merge OUT IN...`: combine part files of one sweep (from --points or
  * --points-part) into OUT. Refuses inputs whose format version, engine version, resolved

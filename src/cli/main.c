@@ -17,7 +17,7 @@ static const char usage_text[] =
     "                        [--points START:STOP | --points-part I/N] [--resume]\n"
     "                        [--checkpoint-interval SECONDS] [--force] [--quiet]\n"
     "  marginfall merge OUT IN... [--allow-gaps] [--force]\n"
-    "  marginfall info FILE\n"
+    "  marginfall info FILE [--format text|table|csv|json]\n"
     "  marginfall population CONFIG -o FILE [--set KEY=VALUE]... [--force]\n"
     "  marginfall schema [--format markdown|json]\n"
     "  marginfall --help | --version\n";
@@ -34,7 +34,9 @@ static const char help_text[] =
     "                    Results are bit-identical for any number of ranks and threads.\n"
     "  merge OUT IN...   Combine the part files of one sweep (--points, --points-part)\n"
     "                    into OUT; the result equals a single job's, bit for bit.\n"
-    "  info FILE         Print a readable summary of a result file.\n"
+    "  info FILE         Print a readable summary of a result file; --format table (one\n"
+    "                    line per sweep point), csv or json for a compact or\n"
+    "                    machine-readable view (text, the full summary, is the default).\n"
     "  population CONFIG Generate the scenario's account population and save it as HDF5\n"
     "                    (load it back with population.file in a config).\n"
     "  schema            Print the config schema: every key with its type, unit, default,\n"
@@ -176,6 +178,35 @@ static int print_schema(int argc, char **argv, int rank) {
     return 0;
 }
 
+/* marginfall info FILE [--format text|table|csv|json] */
+static int print_info(int argc, char **argv, int rank) {
+    const char *format = "text", *file = NULL;
+    for (int i = 2; i < argc; i++) {
+        if (!strcmp(argv[i], "--format") && i + 1 < argc) {
+            format = argv[++i];
+        } else if (!strncmp(argv[i], "--format=", 9)) {
+            format = argv[i] + 9;
+        } else if (argv[i][0] != '-' && !file) {
+            file = argv[i];
+        } else {
+            char message[256];
+            snprintf(message, sizeof message, "info: unexpected argument '%.200s'", argv[i]);
+            return usage_error(message, rank);
+        }
+    }
+    if (!file) return usage_error("info: missing FILE argument", rank);
+    if (strcmp(format, "text") && strcmp(format, "table") && strcmp(format, "csv") &&
+        strcmp(format, "json")) {
+        char message[256];
+        snprintf(message, sizeof message,
+                 "info: --format is text, table, csv or json, not '%.200s'", format);
+        return usage_error(message, rank);
+    }
+    if (rank != 0) return 0;
+    mf_status status = mf_output_info_format(file, format, stdout);
+    return status != MF_OK ? fail(status, rank) : 0;
+}
+
 int main(int argc, char **argv) {
     int provided = 0;
     mf_status started = CLI_MPI(MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided));
@@ -203,6 +234,10 @@ int main(int argc, char **argv) {
 
     if (!strcmp(command, "schema")) {
         code = print_schema(argc, argv, rank);
+        goto done;
+    }
+    if (!strcmp(command, "info")) {
+        code = print_info(argc, argv, rank);
         goto done;
     }
 

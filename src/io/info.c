@@ -401,6 +401,298 @@ static void print_sweep(FILE *out, hid_t file, const int64_t *present, int64_t n
     H5Dclose(labels);
 }
 
+/* ---- compact forms: one row per point (table, csv) or every figure (json) ------------------ */
+
+typedef struct {
+    int index;
+    int64_t n_paths;
+    char *label;
+    double prob[2], prob_low[2], prob_high[2]; /* bad debt, fund shortfall */
+} point_summary;
+
+/* The swept keys: /sweep's datasets other than point and label, in name order. */
+static name_list *sweep_keys(hid_t file) {
+    name_list *names = calloc(1, sizeof *names);
+    if (!names || H5Lexists(file, "sweep", H5P_DEFAULT) <= 0) return names;
+    hid_t sweep = H5Gopen2(file, "sweep", H5P_DEFAULT);
+    if (sweep < 0) return names;
+    hsize_t position = 0;
+    H5Literate(sweep, H5_INDEX_NAME, H5_ITER_INC, &position, collect_names, names);
+    H5Gclose(sweep);
+    int kept = 0;
+    for (int i = 0; i < names->n; i++)
+        if (strcmp(names->names[i], "point") && strcmp(names->names[i], "label"))
+            memmove(names->names[kept++], names->names[i], sizeof names->names[i]);
+    names->n = kept;
+    return names;
+}
+
+/* A point's value of a swept key (its group attribute): a number, else the text (malloc'd). */
+static void point_parameter(hid_t group, const char *key, double *number, char **text) {
+    *number = NAN;
+    *text = NULL;
+    if (H5Aexists(group, key) <= 0) return;
+    hid_t attr = H5Aopen(group, key, H5P_DEFAULT);
+    hid_t type = attr >= 0 ? H5Aget_type(attr) : H5I_INVALID_HID;
+    const int is_string = type >= 0 && H5Tget_class(type) == H5T_STRING;
+    if (type >= 0) H5Tclose(type);
+    if (attr >= 0) H5Aclose(attr);
+    if (is_string)
+        *text = h5_read_attr_string(group, key);
+    else
+        h5_read_attr_numbers(group, key, H5T_NATIVE_DOUBLE, number, 1);
+}
+
+static void read_point_summary(hid_t group, int index, point_summary *p) {
+    memset(p, 0, sizeof *p);
+    p->index = index;
+    h5_read_dataset_numbers(group, "n_paths", H5T_NATIVE_INT64, &p->n_paths, 1);
+    static const char *const names[2][3] = {
+        {"prob_bad_debt", "prob_bad_debt_ci_low", "prob_bad_debt_ci_high"},
+        {"prob_fund_shortfall", "prob_fund_shortfall_ci_low", "prob_fund_shortfall_ci_high"}};
+    for (int i = 0; i < 2; i++) {
+        p->prob[i] = p->prob_low[i] = p->prob_high[i] = NAN;
+        h5_read_dataset_numbers(group, names[i][0], H5T_NATIVE_DOUBLE, &p->prob[i], 1);
+        h5_read_dataset_numbers(group, names[i][1], H5T_NATIVE_DOUBLE, &p->prob_low[i], 1);
+        h5_read_dataset_numbers(group, names[i][2], H5T_NATIVE_DOUBLE, &p->prob_high[i], 1);
+    }
+    p->label = H5Aexists(group, "label") > 0 ? h5_read_attr_string(group, "label") : NULL;
+}
+
+/* A number for csv and json: %.17g round-trips a double; "" (csv) or null (json) for NaN. */
+static void print_number(FILE *out, double value, int json) {
+    if (isfinite(value))
+        fprintf(out, "%.17g", value);
+    else if (json)
+        fputs("null", out);
+}
+
+static void print_json_string(FILE *out, const char *text) {
+    fputc('"', out);
+    for (const unsigned char *c = (const unsigned char *)(text ? text : ""); *c; c++) {
+        if (*c == '"' || *c == '\\')
+            fprintf(out, "\\%c", *c);
+        else if (*c < 0x20)
+            fprintf(out, "\\u%04x", *c);
+        else
+            fputc(*c, out);
+    }
+    fputc('"', out);
+}
+
+static void print_csv_text(FILE *out, const char *text) {
+    fputc('"', out);
+    for (const char *c = text ? text : ""; *c; c++) {
+        if (*c == '"') fputc('"', out);
+        fputc(*c, out);
+    }
+    fputc('"', out);
+}
+
+/* The headline metrics of the table and csv forms. */
+static const char *const headline_metrics[] = {"liquidated_notional", "bad_debt",
+                                               "largest_cascade"};
+
+static void print_compact_point(FILE *out, const char *format, hid_t file, int index,
+                                const name_list *keys, int first) {
+    char name[32];
+    snprintf(name, sizeof name, "point_%d", index);
+    hid_t group = H5Gopen2(file, name, H5P_DEFAULT);
+    if (group < 0) return;
+    point_summary p;
+    read_point_summary(group, index, &p);
+    hid_t metrics = H5Gopen2(group, "metrics", H5P_DEFAULT);
+    const int json = !strcmp(format, "json"), csv = !strcmp(format, "csv");
+    if (json) {
+        fprintf(out, "%s\n    {\"point\": %d, \"n_paths\": %lld, \"parameters\": {",
+                first ? "" : ",", p.index, (long long)p.n_paths);
+        for (int k = 0; k < keys->n; k++) {
+            double number;
+            char *text;
+            point_parameter(group, keys->names[k], &number, &text);
+            fprintf(out, "%s", k ? ", " : "");
+            print_json_string(out, keys->names[k]);
+            fputs(": ", out);
+            if (text)
+                print_json_string(out, text);
+            else
+                print_number(out, number, 1);
+            free(text);
+        }
+        fputs("},\n     \"prob_bad_debt\": ", out);
+        print_number(out, p.prob[0], 1);
+        fputs(", \"prob_bad_debt_ci\": [", out);
+        print_number(out, p.prob_low[0], 1);
+        fputs(", ", out);
+        print_number(out, p.prob_high[0], 1);
+        fputs("], \"prob_fund_shortfall\": ", out);
+        print_number(out, p.prob[1], 1);
+        fputs(", \"prob_fund_shortfall_ci\": [", out);
+        print_number(out, p.prob_low[1], 1);
+        fputs(", ", out);
+        print_number(out, p.prob_high[1], 1);
+        fputs("],\n     \"metrics\": {", out);
+        for (int m = 0; m < MF_METRIC_COUNT && metrics >= 0; m++) {
+            const char *metric = mf_metric_describe((mf_metric_id)m)->name;
+            metric_summary s;
+            char *unit = NULL;
+            const int ok = read_metric_summary(metrics, metric, &s, &unit) == 0;
+            fprintf(out, "%s\n       ", m ? "," : "");
+            print_json_string(out, metric);
+            fputs(": {\"unit\": ", out);
+            print_json_string(out, unit);
+            free(unit);
+            if (!ok) {
+                fputs("}", out);
+                continue;
+            }
+            fprintf(out, ", \"count\": %lld, \"mean\": ", (long long)s.count);
+            print_number(out, s.mean, 1);
+            fputs(", \"mean_standard_error\": ", out);
+            print_number(out, s.mean_se, 1);
+            fputs(", \"max\": ", out);
+            print_number(out, s.max, 1);
+            static const char *const arrays[] = {"levels", "quantiles", "quantile_ci_low",
+                                                 "quantile_ci_high", "expected_shortfall"};
+            const double *values[] = {s.levels, s.quantiles, s.ci_low, s.ci_high, s.shortfall};
+            for (int a = 0; a < 5; a++) {
+                fprintf(out, ", \"%s\": [", arrays[a]);
+                for (int q = 0; q < s.n_levels; q++) {
+                    if (q) fputs(", ", out);
+                    print_number(out, values[a][q], 1);
+                }
+                fputs("]", out);
+            }
+            fputs("}", out);
+        }
+        fputs("}}", out);
+    } else {
+        /* table and csv: the point, its parameters, then the headline figures */
+        metric_summary s[3];
+        int ok[3];
+        for (int m = 0; m < 3; m++) {
+            char *unit = NULL;
+            ok[m] = metrics >= 0 &&
+                    read_metric_summary(metrics, headline_metrics[m], &s[m], &unit) == 0;
+            free(unit);
+        }
+        const double figures[] = {ok[0] ? s[0].mean : NAN,
+                                  ok[0] ? 1.96 * s[0].mean_se : NAN,
+                                  ok[0] ? s[0].quantiles[level_99(&s[0])] : NAN,
+                                  ok[0] ? s[0].ci_low[level_99(&s[0])] : NAN,
+                                  ok[0] ? s[0].ci_high[level_99(&s[0])] : NAN,
+                                  p.prob[0],
+                                  p.prob_low[0],
+                                  p.prob_high[0],
+                                  ok[1] ? s[1].mean : NAN,
+                                  ok[1] ? 1.96 * s[1].mean_se : NAN,
+                                  ok[2] ? s[2].quantiles[level_99(&s[2])] : NAN,
+                                  p.prob[1]};
+        if (csv) {
+            fprintf(out, "%d,%lld", p.index, (long long)p.n_paths);
+            for (int k = 0; k < keys->n; k++) {
+                double number;
+                char *text;
+                point_parameter(group, keys->names[k], &number, &text);
+                fputc(',', out);
+                if (text)
+                    print_csv_text(out, text);
+                else
+                    print_number(out, number, 0);
+                free(text);
+            }
+            for (size_t f = 0; f < sizeof figures / sizeof figures[0]; f++) {
+                fputc(',', out);
+                print_number(out, figures[f], 0);
+            }
+            fputc('\n', out);
+        } else {
+            char cells[8][48];
+            format_value(cells[0], sizeof cells[0], figures[0], "USD");
+            format_plus_minus(cells[1], sizeof cells[1], ok[0] ? s[0].mean_se : NAN, "USD");
+            format_value(cells[2], sizeof cells[2], figures[2], "USD");
+            format_value(cells[3], sizeof cells[3], figures[5], "fraction");
+            char low[16], high[16];
+            format_value(low, sizeof low, figures[6], "fraction");
+            format_value(high, sizeof high, figures[7], "fraction");
+            snprintf(cells[4], sizeof cells[4], "[%s, %s]", low, high);
+            format_value(cells[5], sizeof cells[5], figures[8], "USD");
+            format_value(cells[6], sizeof cells[6], figures[10], "USD");
+            fprintf(out, "%5d %9lld  %-10s %-9s %-10s %-7s %-17s %-10s %-10s  %s\n", p.index,
+                    (long long)p.n_paths, cells[0], cells[1], cells[2], cells[3], cells[4],
+                    cells[5], cells[6], p.label ? p.label : "");
+        }
+    }
+    free(p.label);
+    if (metrics >= 0) H5Gclose(metrics);
+    H5Gclose(group);
+}
+
+static void print_compact(FILE *out, const char *format, const h5_result *r,
+                          const int32_t *version) {
+    name_list *keys = sweep_keys(r->file);
+    name_list none = {0};
+    const name_list *k = keys ? keys : &none;
+    char *digest = h5_read_attr_string(r->file, "verification_digest");
+    if (!strcmp(format, "json")) {
+        fputs("{\"file\": ", out);
+        print_json_string(out, r->path);
+        fprintf(out, ", \"format_version\": [%d, %d], \"verification_digest\": ", version[0],
+                version[1]);
+        print_json_string(out, digest);
+        fprintf(out, ", \"points\": %lld, \"swept_keys\": [", (long long)r->points);
+        for (int i = 0; i < k->n; i++) {
+            if (i) fputs(", ", out);
+            print_json_string(out, k->names[i]);
+        }
+        fputs("],\n  \"point_results\": [", out);
+    } else if (!strcmp(format, "csv")) {
+        fputs("point,n_paths", out);
+        for (int i = 0; i < k->n; i++) {
+            fputc(',', out);
+            print_csv_text(out, k->names[i]);
+        }
+        fputs(",liquidated_notional_mean_usd,liquidated_notional_mean_ci95_halfwidth_usd,"
+              "liquidated_notional_p99_usd,liquidated_notional_p99_ci_low_usd,"
+              "liquidated_notional_p99_ci_high_usd,prob_bad_debt,prob_bad_debt_ci_low,"
+              "prob_bad_debt_ci_high,bad_debt_mean_usd,bad_debt_mean_ci95_halfwidth_usd,"
+              "largest_cascade_p99_usd,prob_fund_shortfall\n",
+              out);
+    } else {
+        fprintf(out, "%s: %lld point%s, digest %s; 95%% intervals (mean: ±1.96 standard errors)\n",
+                r->path, (long long)r->n_present, r->n_present == 1 ? "" : "s",
+                digest ? digest : "?");
+        fprintf(out, "%5s %9s  %-10s %-9s %-10s %-7s %-17s %-10s %-10s  %s\n", "point", "paths",
+                "E[liq]", "±95%", "p99 liq", "P(bd)", "P(bd) 95% CI", "E[bad debt]", "p99 casc.",
+                "parameters");
+    }
+    for (int64_t i = 0; i < r->n_present; i++)
+        print_compact_point(out, format, r->file, (int)r->present[i], k, i == 0);
+    if (!strcmp(format, "json")) fputs("\n  ]\n}\n", out);
+    free(digest);
+    free(keys);
+}
+
+mf_status mf_output_info_format(const char *path, const char *format, FILE *out) {
+    if (!format || !strcmp(format, "text")) return mf_output_info(path, out);
+    if (strcmp(format, "table") && strcmp(format, "csv") && strcmp(format, "json"))
+        return MF_FAIL(MF_ERR_USAGE, "info: --format is text, table, csv or json, not '%s'",
+                       format);
+    if (!path || !*path) return MF_FAIL(MF_ERR_USAGE, "info: no result file given");
+    if (!out) return MF_FAIL(MF_ERR_INTERNAL, "mf_output_info_format: no output stream");
+    h5_quiet saved;
+    h5_quiet_begin(&saved);
+    int32_t version[2] = {0, 0};
+    h5_result r = {.path = path, .file = H5I_INVALID_HID};
+    mf_status status = h5_result_open(path, &r.file, version);
+    if (status == MF_OK) status = h5_result_check(&r, 0);
+    if (status == MF_OK) print_compact(out, format, &r, version);
+    h5_result_release(&r);
+    h5_quiet_end(&saved);
+    if (status != MF_OK) mf_error_push_frame(__FILE__, __LINE__, __func__);
+    return status;
+}
+
 mf_status mf_output_info(const char *path, FILE *out) {
     if (!path || !*path) return MF_FAIL(MF_ERR_USAGE, "info: no result file given");
     if (!out) return MF_FAIL(MF_ERR_INTERNAL, "mf_output_info: no output stream");
