@@ -273,3 +273,74 @@ def profile(time_s, series, ax=None, label=None, unit="USD", color=None):
     ax.set_xlabel("time since start (hours)")
     ax.yaxis.set_major_formatter(unit_formatter(unit))
     return ax
+
+
+def cascade_anatomy(trace, asset=None, figsize=(12, 11), title=None):
+    """Four panels over one traced path (``marginfall.open_trace``), sharing a time axis in hours.
+
+    (a) index and mark price of ``asset`` (default: the first), the gap between them shaded:
+        the mark leaves the index when forced selling meets finite depth;
+    (b) liquidated notional per step, longs (sold) up and shorts (bought back) stacked, in
+        Okabe-Ito colours;
+    (c) the backlog: notional queued for liquidation that the throughput cap has not executed;
+    (d) the insurance fund, with its starting level dashed (the gap is what bad debt and
+        fees net of it took).
+
+    Returns the Figure (4 axes, units in every y label)."""
+    asset = asset if asset is not None else str(trace["asset"].values[0])
+    hours = trace["time"].values / 3600.0
+    hours_end = trace["step_end"].values / 3600.0
+    width = np.diff(np.concatenate([[0.0], trace["step_end"].values]))[0] / 3600.0 \
+        if hours_end.size else 1.0
+    with slide_style():
+        fig, axes = plt.subplots(4, 1, sharex=True, figsize=figsize,
+                                 gridspec_kw={"height_ratios": [1.4, 1.2, 1, 1]})
+        a, b, c, d = axes
+        idx = trace["index"].sel(asset=asset).values
+        mark = trace["mark"].sel(asset=asset).values
+        a.plot(hours, idx, color=OKABE_ITO[7], label=f"{asset} index")
+        a.plot(hours, mark, color=OKABE_ITO[3], label=f"{asset} mark")
+        a.fill_between(hours, idx, mark, color=OKABE_ITO[3], alpha=0.25, linewidth=0,
+                       label="mark − index gap")
+        a.set_ylabel(f"{asset} price (USD)")
+        a.yaxis.set_major_formatter(unit_formatter("USD"))
+        a.legend(loc="best", ncol=3)
+        longs = trace["liquidated_long"].values
+        shorts = trace["liquidated_short"].values
+        # each bar covers its step: from step_end - dt to step_end
+        b.bar(hours_end - width, longs, width=width, align="edge", color=OKABE_ITO[0],
+              label="longs liquidated (sold)", linewidth=0)
+        b.bar(hours_end - width, shorts, width=width, align="edge", bottom=longs,
+              color=OKABE_ITO[1], label="shorts liquidated (bought back)", linewidth=0)
+        b.set_ylabel("liquidated\n(USD per step)")
+        b.yaxis.set_major_formatter(unit_formatter("USD"))
+        b.legend(loc="upper right")
+        c.fill_between(hours_end, trace["backlog"].values, step="pre", color=OKABE_ITO[4],
+                       alpha=0.6, linewidth=0)
+        c.plot(hours_end, trace["backlog"].values, drawstyle="steps-pre", color=OKABE_ITO[4])
+        c.set_ylabel("backlog (USD)")
+        c.yaxis.set_major_formatter(unit_formatter("USD"))
+        fund = trace["fund"].values
+        d.plot(hours_end, fund, drawstyle="steps-pre", color=OKABE_ITO[2], label="insurance fund")
+        start = trace.attrs.get("initial_fund")
+        if start is not None and np.isfinite(start):
+            d.axhline(start, color=OKABE_ITO[7], linestyle="--", linewidth=1.2,
+                      label="fund at the start")
+        d.set_ylabel("insurance fund\n(USD)")
+        d.yaxis.set_major_formatter(unit_formatter("USD"))
+        d.set_ylim(bottom=min(0.0, float(np.nanmin(fund)) if fund.size else 0.0))
+        d.legend(loc="best")
+        d.set_xlabel("time (hours)")
+        d.set_xlim(hours[0], hours[-1])
+        for ax, tag in zip(axes, "abcd"):
+            ax.text(0.0, 1.02, f"({tag})", transform=ax.transAxes, va="bottom", ha="left",
+                    fontweight="bold")
+        if title is None:
+            rank = trace.attrs.get("worst_rank", 0)
+            who = f"worst path #{rank}" if rank else "traced path"
+            title = (f"Anatomy of a cascade: {who} (path {trace.attrs.get('path_index')}, "
+                     f"point {trace.attrs.get('point', 0)})")
+        fig.suptitle(title)
+        fig.align_ylabels(axes)
+        fig.tight_layout()
+    return fig
