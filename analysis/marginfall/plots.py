@@ -280,7 +280,8 @@ def cascade_anatomy(trace, asset=None, figsize=(12, 11), title=None):
 
     (a) index and mark price of ``asset`` (default: the first), the gap between them shaded:
         the mark leaves the index when forced selling meets finite depth;
-    (b) liquidated notional per step, longs (sold) up and shorts (bought back) stacked, in
+    (b) liquidated notional per step over all markets (the trace's flows are venue-wide),
+        longs (sold) below and shorts (bought back) stacked, in
         Okabe-Ito colours;
     (c) the backlog: notional queued for liquidation that the throughput cap has not executed;
     (d) the insurance fund, with its starting level dashed (the gap is what bad debt and
@@ -290,8 +291,6 @@ def cascade_anatomy(trace, asset=None, figsize=(12, 11), title=None):
     asset = asset if asset is not None else str(trace["asset"].values[0])
     hours = trace["time"].values / 3600.0
     hours_end = trace["step_end"].values / 3600.0
-    width = np.diff(np.concatenate([[0.0], trace["step_end"].values]))[0] / 3600.0 \
-        if hours_end.size else 1.0
     with slide_style():
         fig, axes = plt.subplots(4, 1, sharex=True, figsize=figsize,
                                  gridspec_kw={"height_ratios": [1.4, 1.2, 1, 1]})
@@ -304,17 +303,18 @@ def cascade_anatomy(trace, asset=None, figsize=(12, 11), title=None):
                        label="mark − index gap")
         a.set_ylabel(f"{asset} price (USD)")
         a.yaxis.set_major_formatter(unit_formatter("USD"))
-        a.legend(loc="best", ncol=3)
+        a.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), ncol=3, frameon=False)
         longs = trace["liquidated_long"].values
         shorts = trace["liquidated_short"].values
-        # each bar covers its step: from step_end - dt to step_end
-        b.bar(hours_end - width, longs, width=width, align="edge", color=OKABE_ITO[0],
-              label="longs liquidated (sold)", linewidth=0)
-        b.bar(hours_end - width, shorts, width=width, align="edge", bottom=longs,
-              color=OKABE_ITO[1], label="shorts liquidated (bought back)", linewidth=0)
-        b.set_ylabel("liquidated\n(USD per step)")
+        # stacked step areas, each value covering its own step (bars turn to slivers over
+        # a day of minute steps); longs at the bottom, shorts on top
+        edges = np.concatenate([[trace["time"].values[0] / 3600.0], hours_end])
+        b.stairs(longs, edges, fill=True, color=OKABE_ITO[0], label="longs liquidated (sold)")
+        b.stairs(longs + shorts, edges, baseline=longs, fill=True, color=OKABE_ITO[1],
+                 label="shorts liquidated (bought back)")
+        b.set_ylabel("liquidated, all\nmarkets (USD/step)")
         b.yaxis.set_major_formatter(unit_formatter("USD"))
-        b.legend(loc="upper right")
+        b.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), ncol=2, frameon=False)
         c.fill_between(hours_end, trace["backlog"].values, step="pre", color=OKABE_ITO[4],
                        alpha=0.6, linewidth=0)
         c.plot(hours_end, trace["backlog"].values, drawstyle="steps-pre", color=OKABE_ITO[4])
@@ -328,8 +328,10 @@ def cascade_anatomy(trace, asset=None, figsize=(12, 11), title=None):
                       label="fund at the start")
         d.set_ylabel("insurance fund\n(USD)")
         d.yaxis.set_major_formatter(unit_formatter("USD"))
-        d.set_ylim(bottom=min(0.0, float(np.nanmin(fund)) if fund.size else 0.0))
-        d.legend(loc="best")
+        # show zero only when the fund came near it: a small draw-down must stay visible
+        if fund.size and start is not None and np.nanmin(fund) < 0.2 * start:
+            d.set_ylim(bottom=min(0.0, float(np.nanmin(fund))))
+        d.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), ncol=2, frameon=False)
         d.set_xlabel("time (hours)")
         d.set_xlim(hours[0], hours[-1])
         for ax, tag in zip(axes, "abcd"):
