@@ -11,9 +11,6 @@ See docs/analysis.md for every function and statistic.
 from .io import open_results, FormatError, SUPPORTED_MAJORS, metric_names, path_samples
 from .traces import open_trace, list_traces, NoTracesError
 from . import stats
-from .io import GROUP_READERS as _GR
-from .traces import _reader as _trace_reader
-_GR.setdefault("traces", _trace_reader)
 
 __version__ = "0.1.0"
 __all__ = ["open_results", "FormatError", "SUPPORTED_MAJORS", "metric_names", "path_samples",

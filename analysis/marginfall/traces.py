@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from .io import FormatError, _attr_text, _unit_attrs, check_format
+from .io import GROUP_READERS, FormatError, _attr_text, _unit_attrs, check_format
 
 
 class NoTracesError(LookupError):
@@ -177,3 +177,6 @@ def _reader(f, grid, dims, group, variables, coords):
     """GROUP_READERS hook: traces are not stacked into the results Dataset (their paths differ
     from point to point); only note that the file holds them. Read them with ``open_trace``."""
     return None
+
+
+GROUP_READERS["traces"] = _reader
