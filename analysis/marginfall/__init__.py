@@ -9,8 +9,10 @@ Use without installing: ``PYTHONPATH=analysis /usr/bin/python3``.
 See docs/analysis.md for every function and statistic.
 """
 from .io import open_results, FormatError, SUPPORTED_MAJORS, metric_names, path_samples
+from .traces import open_trace, list_traces, NoTracesError
 from . import stats
 
 __version__ = "0.1.0"
 __all__ = ["open_results", "FormatError", "SUPPORTED_MAJORS", "metric_names", "path_samples",
-           "stats", "__version__"]
+           "stats", "open_trace", "list_traces", "NoTracesError",
+           "__version__"]

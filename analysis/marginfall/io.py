@@ -77,8 +77,10 @@ _CANONICAL = {name: canon for canon, names in ALIASES.items() for name in names}
 # Per-path metric -> its column in the per-path table (where the names differ).
 PATH_COLUMN = {"cascade_count": "cascades"}
 
-# Readers of extra point sub-groups: name -> function(point_group, point_data_dict). A later
-# format's per-path traces register one here (and a `traces` method on the accessor below).
+# Readers of extra point sub-groups: name -> function(file, grid, dims, group, variables, coords).
+# Per-path traces (format 2.0) hold different paths at each point, so they do not stack into
+# the sweep grid: they are read one at a time by marginfall.traces.open_trace (and the
+# accessor's `traces` method); their reader here only records that the file holds them.
 GROUP_READERS = {}
 
 
@@ -520,10 +522,8 @@ def _derive(ds, derive):
 
 @xr.register_dataset_accessor("marginfall")
 class MarginfallAccessor:
-    """``ds.marginfall``: helpers on a Dataset from ``open_results``.
-
-    A later format's per-path traces will add a ``traces(...)`` method here (and a reader in
-    ``GROUP_READERS``) without changing the rest."""
+    """``ds.marginfall``: helpers on a Dataset from ``open_results``, including ``traces(...)``
+    and ``list_traces()`` for files written with ``output.traces``/``output.traces_worst``."""
 
     def __init__(self, ds):
         self._ds = ds
@@ -559,3 +559,18 @@ class MarginfallAccessor:
             if "n_paths" in self._ds and not np.isfinite(float(self._ds["n_paths"].isel(isel))):
                 continue
             yield isel, label
+
+    def traces(self, point=None, path_index=None, worst_rank=1):
+        """One traced path of this file (``marginfall.open_trace`` on ``source_file``).
+
+        ``point`` defaults to the only point of a single-point file (else 0)."""
+        from .traces import open_trace
+        if point is None:
+            p = np.asarray(self._ds["point"].values).ravel() if "point" in self._ds.coords else [0]
+            point = int(p[0]) if len(p) == 1 else 0
+        return open_trace(self._ds.attrs["source_file"], point, path_index, worst_rank)
+
+    def list_traces(self):
+        """The traced paths of this file (``marginfall.list_traces``)."""
+        from .traces import list_traces
+        return list_traces(self._ds.attrs["source_file"])

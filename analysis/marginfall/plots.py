@@ -273,3 +273,76 @@ def profile(time_s, series, ax=None, label=None, unit="USD", color=None):
     ax.set_xlabel("time since start (hours)")
     ax.yaxis.set_major_formatter(unit_formatter(unit))
     return ax
+
+
+def cascade_anatomy(trace, asset=None, figsize=(12, 11), title=None):
+    """Four panels over one traced path (``marginfall.open_trace``), sharing a time axis in hours.
+
+    (a) index and mark price of ``asset`` (default: the first), the gap between them shaded:
+        the mark leaves the index when forced selling meets finite depth;
+    (b) liquidated notional per step over all markets (the trace's flows are venue-wide),
+        longs (sold) below and shorts (bought back) stacked, in
+        Okabe-Ito colours;
+    (c) the backlog: notional queued for liquidation that the throughput cap has not executed;
+    (d) the insurance fund, with its starting level dashed (the gap is what bad debt and
+        fees net of it took).
+
+    Returns the Figure (4 axes, units in every y label)."""
+    asset = asset if asset is not None else str(trace["asset"].values[0])
+    hours = trace["time"].values / 3600.0
+    hours_end = trace["step_end"].values / 3600.0
+    with slide_style():
+        fig, axes = plt.subplots(4, 1, sharex=True, figsize=figsize,
+                                 gridspec_kw={"height_ratios": [1.4, 1.2, 1, 1]})
+        a, b, c, d = axes
+        idx = trace["index"].sel(asset=asset).values
+        mark = trace["mark"].sel(asset=asset).values
+        a.plot(hours, idx, color=OKABE_ITO[7], label=f"{asset} index")
+        a.plot(hours, mark, color=OKABE_ITO[3], label=f"{asset} mark")
+        a.fill_between(hours, idx, mark, color=OKABE_ITO[3], alpha=0.25, linewidth=0,
+                       label="mark − index gap")
+        a.set_ylabel(f"{asset} price (USD)")
+        a.yaxis.set_major_formatter(unit_formatter("USD"))
+        a.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), ncol=3, frameon=False)
+        longs = trace["liquidated_long"].values
+        shorts = trace["liquidated_short"].values
+        # stacked step areas, each value covering its own step (bars turn to slivers over
+        # a day of minute steps); longs at the bottom, shorts on top
+        edges = np.concatenate([[trace["time"].values[0] / 3600.0], hours_end])
+        b.stairs(longs, edges, fill=True, color=OKABE_ITO[0], label="longs liquidated (sold)")
+        b.stairs(longs + shorts, edges, baseline=longs, fill=True, color=OKABE_ITO[1],
+                 label="shorts liquidated (bought back)")
+        b.set_ylabel("liquidated, all\nmarkets (USD/step)")
+        b.yaxis.set_major_formatter(unit_formatter("USD"))
+        b.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), ncol=2, frameon=False)
+        c.fill_between(hours_end, trace["backlog"].values, step="pre", color=OKABE_ITO[4],
+                       alpha=0.6, linewidth=0)
+        c.plot(hours_end, trace["backlog"].values, drawstyle="steps-pre", color=OKABE_ITO[4])
+        c.set_ylabel("backlog (USD)")
+        c.yaxis.set_major_formatter(unit_formatter("USD"))
+        fund = trace["fund"].values
+        d.plot(hours_end, fund, drawstyle="steps-pre", color=OKABE_ITO[2], label="insurance fund")
+        start = trace.attrs.get("initial_fund")
+        if start is not None and np.isfinite(start):
+            d.axhline(start, color=OKABE_ITO[7], linestyle="--", linewidth=1.2,
+                      label="fund at the start")
+        d.set_ylabel("insurance fund\n(USD)")
+        d.yaxis.set_major_formatter(unit_formatter("USD"))
+        # show zero only when the fund came near it: a small draw-down must stay visible
+        if fund.size and start is not None and np.nanmin(fund) < 0.2 * start:
+            d.set_ylim(bottom=min(0.0, float(np.nanmin(fund))))
+        d.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), ncol=2, frameon=False)
+        d.set_xlabel("time (hours)")
+        d.set_xlim(hours[0], hours[-1])
+        for ax, tag in zip(axes, "abcd"):
+            ax.text(0.0, 1.02, f"({tag})", transform=ax.transAxes, va="bottom", ha="left",
+                    fontweight="bold")
+        if title is None:
+            rank = trace.attrs.get("worst_rank", 0)
+            who = f"worst path #{rank}" if rank else "traced path"
+            title = (f"Anatomy of a cascade: {who} (path {trace.attrs.get('path_index')}, "
+                     f"point {trace.attrs.get('point', 0)})")
+        fig.suptitle(title)
+        fig.align_ylabels(axes)
+        fig.tight_layout()
+    return fig

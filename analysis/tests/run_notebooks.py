@@ -38,7 +38,7 @@ def main():
     env = dict(os.environ, PYDEVD_DISABLE_FILE_VALIDATION="1", MPLBACKEND="Agg",
                OMP_NUM_THREADS=os.environ.get("OMP_NUM_THREADS", "2"), MF_BINARY=exe)
     failures = []
-    for name, (config, sets, paths) in make_notebooks.CONFIGS.items():
+    for name, (config, sets, paths, *more) in make_notebooks.CONFIGS.items():
         if args.notebooks and name not in args.notebooks:
             continue
         stem = name.removesuffix(".ipynb")
@@ -48,6 +48,7 @@ def main():
                "--set", "population.accounts=" + ("500" if sanitized else "2000")]
         for s in sets:
             cmd += ["--set", s]
+        cmd += more[0] if more else []  # e.g. --points for a notebook on one point of a sweep
         t0 = time.time()
         subprocess.run(cmd, check=True, capture_output=True, env=env, cwd=REPO)
         t1 = time.time()
