@@ -11,6 +11,10 @@
  * or mantissa layout) is not one. */
 int mf_hdf5_is_ieee_float(hid_t type, size_t bytes);
 
+/* What a dataset stores, for messages: "a 4-byte float", "a 2-byte unsigned integer",
+ * "a string". */
+void mf_hdf5_describe_type(hid_t type, char *out, size_t size);
+
 /* Whether the read that just failed failed on a Fletcher32 checksum mismatch (HDF5's error
  * stack says so); call it right after the failed H5Dread. */
 int mf_hdf5_checksum_failed(void);

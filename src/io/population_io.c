@@ -360,23 +360,6 @@ static void join_names(char *out, size_t size, const char *const *names, int n) 
     }
 }
 
-/* "a 4-byte float", "a 2-byte unsigned integer", "a string": what a dataset stores, for
- * messages. */
-static void describe_type(hid_t type, char *out, size_t size) {
-    const H5T_class_t class = H5Tget_class(type);
-    const size_t bytes = H5Tget_size(type);
-    if (class == H5T_INTEGER)
-        snprintf(out, size, "a %zu-byte %s integer", bytes,
-                 H5Tget_sign(type) == H5T_SGN_NONE ? "unsigned" : "signed");
-    else if (class == H5T_FLOAT)
-        snprintf(out, size, "a %zu-byte float%s", bytes,
-                 mf_hdf5_is_ieee_float(type, bytes) ? "" : " of a non-IEEE layout");
-    else if (class == H5T_STRING)
-        snprintf(out, size, "a string");
-    else
-        snprintf(out, size, "an HDF5 type of class %d", (int)class);
-}
-
 /* The stored type a column may have: float columns exactly IEEE float64 (a float32 column
  * cannot hold the snapshot's values bit for bit); integer columns any integer of 1 to 8 bytes,
  * signed or not, since they are read at 64-bit width and range-checked. */
@@ -403,7 +386,7 @@ static mf_status column_length(hid_t group, const column_spec *spec, const char 
     hid_t space = H5Dget_space(dataset);
     hid_t type = H5Dget_type(dataset);
     char stored[80] = "an unreadable type";
-    if (type >= 0) describe_type(type, stored, sizeof stored);
+    if (type >= 0) mf_hdf5_describe_type(type, stored, sizeof stored);
     const int type_ok = type >= 0 && column_type_ok(type, spec->kind);
     const int rank = space >= 0 && H5Sget_simple_extent_type(space) == H5S_SIMPLE
                          ? H5Sget_simple_extent_ndims(space)
