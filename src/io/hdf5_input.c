@@ -19,7 +19,9 @@ void mf_hdf5_describe_type(hid_t type, char *out, size_t size) {
                  H5Tget_sign(type) == H5T_SGN_NONE ? "unsigned" : "signed");
     else if (class == H5T_FLOAT)
         snprintf(out, size, "a %zu-byte float%s", bytes,
-                 mf_hdf5_is_ieee_float(type, bytes) ? "" : " of a non-IEEE layout");
+                 (bytes == 4 || bytes == 8) && !mf_hdf5_is_ieee_float(type, bytes)
+                     ? " of a non-IEEE layout"
+                     : "");
     else if (class == H5T_STRING)
         snprintf(out, size, "a string");
     else

@@ -132,8 +132,11 @@ static const char *price_problem(double price, double first, double start) {
     if (!isfinite(price) || price <= 0) return "must be finite and > 0";
     if (!isnormal(price)) return "is below the smallest normal double (2.2e-308)";
     const double ratio = price / first;
-    if (!isnormal(ratio) || !isnormal(start * ratio))
+    if (!isnormal(ratio))
         return "is too far from the first price: the ratio to it overflows or underflows";
+    if (!isnormal(start * ratio))
+        return "is too far from the first price: the replayed price (the asset's price times "
+               "the ratio) overflows or underflows";
     return NULL;
 }
 
