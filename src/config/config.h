@@ -21,6 +21,8 @@
 /* run.batch_paths: at most this many paths share a sweep over the accounts (the kernels take
  * up to MF_KERNEL_MAX_BATCH; the scenario asserts that this fits). */
 #define MF_MAX_BATCH 16
+/* population.accounts, and the most accounts a population snapshot may hold. */
+#define MF_MAX_ACCOUNTS 1000000000
 
 typedef enum { MF_NOTIONAL_LOGNORMAL = 0, MF_NOTIONAL_PARETO = 1 } mf_notional_law;
 typedef enum { MF_REPLAY_NONE = 0, MF_REPLAY_CSV = 1, MF_REPLAY_HDF5 = 2 } mf_replay_format;

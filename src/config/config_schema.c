@@ -596,7 +596,7 @@ static const mf_schema_row population_rows[] = {
      AT(S, accounts),
      .unit = "accounts",
      .default_text = "10000",
-     LE(1e9),
+     LE(MF_MAX_ACCOUNTS),
      .bound_text = "must be at most 1e9 accounts",
      .bound_doc = ">= 1 (>= 0 with file), <= 1e9",
      .doc = "accounts to generate",

@@ -11,8 +11,14 @@
 
 #include <hdf5.h>
 
+#include "hdf5_input.h"
+
 #define DEFAULT_COLUMN "close"
 #define DEFAULT_DATASET "/close"
+/* The most prices a replay file may hold (1 GiB of doubles, 255 years of minute closes; a run
+ * uses at most run.steps + 1 <= 1e6 + 1): a length declared by the file is checked against it
+ * before anything is allocated. */
+#define MF_REPLAY_MAX_PRICES ((size_t)1 << 27)
 
 /* A relative file name is resolved against the config file's directory (the CWD when the
  * config has no file name). */
@@ -118,7 +124,23 @@ static mf_status check_regular(const char *path) {
     return MF_OK;
 }
 
-static mf_status read_csv(const char *path, const char *column, series *s) {
+/* Why a price cannot be replayed, NULL when it can. The index replays
+ * log(start) + log(price / first): the price must be a normal double > 0 (finite, not 0, not
+ * subnormal), and so must its ratio to the first price and the replayed price start * ratio,
+ * or the log-price path would leave the doubles (1e-300 followed by 1e300 overflows). */
+static const char *price_problem(double price, double first, double start) {
+    if (!isfinite(price) || price <= 0) return "must be finite and > 0";
+    if (!isnormal(price)) return "is below the smallest normal double (2.2e-308)";
+    const double ratio = price / first;
+    if (!isnormal(ratio))
+        return "is too far from the first price: the ratio to it overflows or underflows";
+    if (!isnormal(start * ratio))
+        return "is too far from the first price: the replayed price (the asset's price times "
+               "the ratio) overflows or underflows";
+    return NULL;
+}
+
+static mf_status read_csv(const char *path, const char *column, double start, series *s) {
     MF_CHECK(check_regular(path));
     FILE *file = fopen(path, "r");
     if (!file)
@@ -173,9 +195,15 @@ static mf_status read_csv(const char *path, const char *column, series *s) {
                              line_number, column, text);
             break;
         }
-        if (!isfinite(price) || price <= 0) {
-            status = MF_FAIL(MF_ERR_INPUT, "%s:%ld: column '%s': price %s must be finite and > 0",
-                             path, line_number, column, text);
+        const char *problem = price_problem(price, s->n ? s->values[0] : price, start);
+        if (problem) {
+            status = MF_FAIL(MF_ERR_INPUT, "%s:%ld: column '%s': price %s %s", path, line_number,
+                             column, text, problem);
+            break;
+        }
+        if (s->n >= MF_REPLAY_MAX_PRICES) {
+            status = MF_FAIL(MF_ERR_INPUT, "%s:%ld: more than %zu prices, the most a replay holds",
+                             path, line_number, MF_REPLAY_MAX_PRICES);
             break;
         }
         if (series_push(s, price) != 0) {
@@ -193,44 +221,83 @@ static mf_status read_csv(const char *path, const char *column, series *s) {
     return status;
 }
 
-static mf_status read_hdf5(const char *path, const char *dataset_name, series *s) {
+/* The dataset's length, after checking that it is a 1-D array of IEEE float32 or float64 (other
+ * types would be converted by HDF5 with a loss or not at all) and not longer than a replay may
+ * be. */
+static mf_status hdf5_length(hid_t dataset, const char *path, const char *name, size_t *n) {
+    hid_t space = H5Dget_space(dataset);
+    hid_t type = H5Dget_type(dataset);
+    char stored[80] = "an unreadable type";
+    if (type >= 0) mf_hdf5_describe_type(type, stored, sizeof stored);
+    const int type_ok =
+        type >= 0 && (mf_hdf5_is_ieee_float(type, 4) || mf_hdf5_is_ieee_float(type, 8));
+    const int rank = space >= 0 && H5Sget_simple_extent_type(space) == H5S_SIMPLE
+                         ? H5Sget_simple_extent_ndims(space)
+                         : -1;
+    const hssize_t points = rank == 1 ? H5Sget_simple_extent_npoints(space) : -1;
+    if (type >= 0) H5Tclose(type);
+    if (space >= 0) H5Sclose(space);
+    if (!type_ok)
+        return MF_FAIL(
+            MF_ERR_INPUT,
+            "replay file '%s': dataset '%s' stores %s; it must be a 1-D floating-point array "
+            "(IEEE float32 or float64)",
+            path, name, stored);
+    if (rank != 1 || points < 0)
+        return MF_FAIL(MF_ERR_INPUT,
+                       "replay file '%s': dataset '%s' has %d dimensions; it must be a 1-D "
+                       "floating-point array "
+                       "(IEEE float32 or float64)",
+                       path, name, rank < 0 ? 0 : rank);
+    if ((size_t)points > MF_REPLAY_MAX_PRICES)
+        return MF_FAIL(MF_ERR_INPUT,
+                       "replay file '%s': dataset '%s' declares %lld prices, more than the %zu a "
+                       "replay may hold",
+                       path, name, (long long)points, MF_REPLAY_MAX_PRICES);
+    *n = (size_t)points;
+    return MF_OK;
+}
+
+static mf_status read_hdf5(const char *path, const char *dataset_name, double start, series *s) {
     MF_CHECK(check_regular(path));
     if (H5Fis_hdf5(path) <= 0)
         return MF_FAIL(MF_ERR_INPUT, "replay file '%s' is not an HDF5 file", path);
     hid_t file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-    if (file < 0) return MF_FAIL(MF_ERR_INPUT, "cannot open replay file '%s' (HDF5)", path);
+    if (file < 0)
+        return MF_FAIL(MF_ERR_INPUT, "cannot open replay file '%s' (damaged HDF5 file?)", path);
     mf_status status = MF_OK;
-    hid_t dataset = H5I_INVALID_HID, space = H5I_INVALID_HID, type = H5I_INVALID_HID;
-    dataset = H5Dopen2(file, dataset_name, H5P_DEFAULT);
+    hid_t dataset = H5Dopen2(file, dataset_name, H5P_DEFAULT);
     if (dataset < 0)
         status = MF_FAIL(MF_ERR_INPUT, "replay file '%s': no dataset '%s'", path, dataset_name);
+    size_t n = 0;
+    if (status == MF_OK) status = hdf5_length(dataset, path, dataset_name, &n);
     if (status == MF_OK) {
-        space = H5Dget_space(dataset);
-        type = H5Dget_type(dataset);
-        if (space < 0 || type < 0 || H5Sget_simple_extent_ndims(space) != 1 ||
-            H5Tget_class(type) != H5T_FLOAT)
-            status = MF_FAIL(MF_ERR_INPUT,
-                             "replay file '%s': dataset '%s' must be a 1-D floating-point array",
-                             path, dataset_name);
+        s->values = malloc((n > 0 ? n : 1) * sizeof *s->values);
+        if (!s->values)
+            status =
+                MF_FAIL(MF_ERR_MEMORY, "replay file '%s': out of memory for %zu prices", path, n);
+        else
+            s->n = s->capacity = n;
     }
-    if (status == MF_OK) {
-        hssize_t n = H5Sget_simple_extent_npoints(space);
-        s->values = malloc((n > 0 ? (size_t)n : 1) * sizeof *s->values);
-        if (!s->values) status = MF_FAIL(MF_ERR_MEMORY, "out of memory reading '%s'", path);
-        s->n = s->capacity = (size_t)(n > 0 ? n : 0);
-        if (status == MF_OK && n > 0 &&
-            H5Dread(dataset, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, s->values) < 0)
-            status = MF_FAIL(MF_ERR_INPUT, "replay file '%s': cannot read dataset '%s'", path,
-                             dataset_name);
+    if (status == MF_OK && n > 0) {
+        H5Eclear2(H5E_DEFAULT);
+        if (H5Dread(dataset, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, s->values) < 0)
+            status = mf_hdf5_checksum_failed()
+                         ? MF_FAIL(MF_ERR_INPUT,
+                                   "replay file '%s': dataset '%s' fails its Fletcher32 checksum: "
+                                   "the file is damaged",
+                                   path, dataset_name)
+                         : MF_FAIL(MF_ERR_INPUT,
+                                   "replay file '%s': cannot read dataset '%s' (damaged file?)",
+                                   path, dataset_name);
     }
-    for (size_t i = 0; status == MF_OK && i < s->n; i++)
-        if (!isfinite(s->values[i]) || s->values[i] <= 0)
-            status = MF_FAIL(MF_ERR_INPUT,
-                             "replay file '%s': dataset '%s' element %zu: price %g must be "
-                             "finite and > 0",
-                             path, dataset_name, i, s->values[i]);
-    if (type >= 0) H5Tclose(type);
-    if (space >= 0) H5Sclose(space);
+    for (size_t i = 0; status == MF_OK && i < s->n; i++) {
+        const char *problem = price_problem(s->values[i], s->values[0], start);
+        if (problem)
+            status =
+                MF_FAIL(MF_ERR_INPUT, "replay file '%s': dataset '%s' element %zu: price %g %s",
+                        path, dataset_name, i, s->values[i], problem);
+    }
     if (dataset >= 0) H5Dclose(dataset);
     H5Fclose(file);
     return status;
@@ -254,14 +321,14 @@ mf_status mf_replay_load(const mf_config *config, int asset, int32_t steps, doub
     const char *where;
     if (a->replay_format == MF_REPLAY_CSV) {
         where = a->replay_column[0] ? a->replay_column : DEFAULT_COLUMN;
-        status = read_csv(path, where, &s);
+        status = read_csv(path, where, a->price, &s);
     } else if (a->replay_format == MF_REPLAY_HDF5) {
         where = a->replay_dataset[0] ? a->replay_dataset : DEFAULT_DATASET;
         H5E_auto2_t func;
         void *data;
         H5Eget_auto2(H5E_DEFAULT, &func, &data);
         H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-        status = read_hdf5(path, where, &s);
+        status = read_hdf5(path, where, a->price, &s);
         H5Eset_auto2(H5E_DEFAULT, func, data);
     } else {
         return MF_FAIL(MF_ERR_INTERNAL, "asset %s: unknown replay format %d", a->name,
