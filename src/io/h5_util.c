@@ -619,8 +619,8 @@ mf_status h5_check_global_heaps(const char *path) {
             continue;
         if (!global_heap_collection_ok(data, length, at))
             status = MF_FAIL(MF_ERR_INPUT,
-                             "result file '%s' is damaged: the string storage (HDF5 global heap) "
-                             "at byte %zu is inconsistent",
+                             "'%s' is damaged: the string storage (HDF5 global heap) at byte "
+                             "%zu is inconsistent",
                              path, at);
     }
     munmap(mapped, length);

@@ -12,6 +12,7 @@
 
 #include <hdf5.h>
 
+#include "h5_util.h"
 #include "hdf5_input.h"
 #include "output.h"
 
@@ -614,6 +615,9 @@ static mf_status load_file(mf_store *store, const char *path, const mf_config *c
         return MF_FAIL(MF_ERR_INPUT, "cannot open population file '%s': %s", path, strerror(errno));
     if (S_ISDIR(st.st_mode))
         return MF_FAIL(MF_ERR_INPUT, "population file '%s' is a directory", path);
+    if (!S_ISREG(st.st_mode))
+        return MF_FAIL(MF_ERR_INPUT, "population file '%s' is not a regular file", path);
+    MF_CHECK(h5_check_global_heaps(path));
     if (H5Fis_hdf5(path) <= 0)
         return MF_FAIL(MF_ERR_INPUT, "population file '%s' is not an HDF5 file", path);
     hid_t file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);

@@ -11,6 +11,8 @@
 
 #include <hdf5.h>
 
+#include "h5_util.h"
+
 #include "hdf5_input.h"
 
 #define DEFAULT_COLUMN "close"
@@ -260,6 +262,7 @@ static mf_status hdf5_length(hid_t dataset, const char *path, const char *name, 
 
 static mf_status read_hdf5(const char *path, const char *dataset_name, double start, series *s) {
     MF_CHECK(check_regular(path));
+    MF_CHECK(h5_check_global_heaps(path));
     if (H5Fis_hdf5(path) <= 0)
         return MF_FAIL(MF_ERR_INPUT, "replay file '%s' is not an HDF5 file", path);
     hid_t file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
