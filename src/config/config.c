@@ -818,60 +818,47 @@ static mf_status convert_correlation(conversion *cv, const view *market, mf_conf
     return MF_OK;
 }
 
-/* output.quantiles: a list of numbers (1..MF_MAX_QUANTILES); their range and order are
- * checked with the other rules (check_output), each item remembered for its line. */
-static mf_status convert_quantiles(conversion *cv, const view *output, mf_config *c) {
+/* A flow list of numbers under `key` of `section` (output.quantiles, output.traces): min_count
+ * to max_count items, each remembered for its line and read as a double or, with integers, as
+ * an integer >= 0; *count stays as it is when the key is absent. Ranges and order are checked
+ * with the section's other rules. */
+static mf_status convert_number_list(conversion *cv, const view *section, const char *key,
+                                     size_t min_count, size_t max_count, const char *what,
+                                     int integers, double *numbers, int64_t *whole, int *count) {
     char path[MF_CFG_KEY_LEN];
     mf_status status;
-    const mf_cfg_node *list = view_key(output, "quantiles", path, &status);
+    const mf_cfg_node *list = view_key(section, key, path, &status);
     MF_CHECK(status);
     if (!list) return MF_OK;
     MF_CHECK(expect_list(cv->ctx, list, path));
-    if (list->count < 1 || list->count > MF_MAX_QUANTILES)
-        return mf_cfg_fail(cv->ctx, list->origin, list->line, path,
-                           "%zu levels: give 1 to %d (MF_MAX_QUANTILES)", list->count,
-                           MF_MAX_QUANTILES);
-    double levels[MF_MAX_QUANTILES];
+    if (list->count < min_count || list->count > max_count)
+        return mf_cfg_fail(cv->ctx, list->origin, list->line, path, "%zu %s: give %zu to %zu",
+                           list->count, what, min_count, max_count);
     for (size_t i = 0; i < list->count; i++) {
         char item[MF_CFG_KEY_LEN];
-        mf_cfg_format(item, sizeof item, "output.quantiles[%zu]", i);
+        mf_cfg_format(item, sizeof item, "%s.%s[%zu]", section->path, key, i);
         const mf_cfg_node *entry = list->items[i];
         if (!cv->ctx->skip_keys)
             MF_CHECK(mf_cfg_remember(cv->ctx, item, item, entry->origin, entry->line));
-        MF_CHECK(read_double(cv->ctx, entry, item, 0, &levels[i]));
+        if (integers) {
+            long long value = 0;
+            MF_CHECK(read_integer(cv->ctx, entry, item, 0, INT64_MAX, &value));
+            whole[i] = (int64_t)value;
+        } else {
+            MF_CHECK(read_double(cv->ctx, entry, item, 0, &numbers[i]));
+        }
     }
-    c->output.n_quantiles = (int)list->count;
-    memcpy(c->output.quantiles, levels, list->count * sizeof levels[0]);
+    *count = (int)list->count;
     return MF_OK;
 }
 
-/* output.traces: a list of path indices (0..MF_MAX_TRACES); their range and order are checked
- * with the other rules (check_output), each item remembered for its line. */
-static mf_status convert_traces(conversion *cv, const view *output, mf_config *c) {
-    char path[MF_CFG_KEY_LEN];
-    mf_status status;
-    const mf_cfg_node *list = view_key(output, "traces", path, &status);
-    MF_CHECK(status);
-    if (!list) return MF_OK;
-    MF_CHECK(expect_list(cv->ctx, list, path));
-    if (list->count > MF_MAX_TRACES)
-        return mf_cfg_fail(cv->ctx, list->origin, list->line, path,
-                           "%zu paths: give at most %d (MF_MAX_TRACES)", list->count,
-                           MF_MAX_TRACES);
-    int64_t paths[MF_MAX_TRACES];
-    for (size_t i = 0; i < list->count; i++) {
-        char item[MF_CFG_KEY_LEN];
-        mf_cfg_format(item, sizeof item, "output.traces[%zu]", i);
-        const mf_cfg_node *entry = list->items[i];
-        if (!cv->ctx->skip_keys)
-            MF_CHECK(mf_cfg_remember(cv->ctx, item, item, entry->origin, entry->line));
-        long long value = 0;
-        MF_CHECK(read_integer(cv->ctx, entry, item, 0, INT64_MAX, &value));
-        paths[i] = (int64_t)value;
-    }
-    c->output.n_traces = (int)list->count;
-    if (list->count) memcpy(c->output.traces, paths, list->count * sizeof paths[0]);
-    return MF_OK;
+/* output.quantiles (1..MF_MAX_QUANTILES levels) and output.traces (0..MF_MAX_TRACES paths). */
+static mf_status convert_output_lists(conversion *cv, const view *output, mf_config *c) {
+    MF_CHECK(convert_number_list(cv, output, "quantiles", 1, MF_MAX_QUANTILES,
+                                 "levels (MF_MAX_QUANTILES)", 0, c->output.quantiles, NULL,
+                                 &c->output.n_quantiles));
+    return convert_number_list(cv, output, "traces", 0, MF_MAX_TRACES, "paths (MF_MAX_TRACES)", 1,
+                               NULL, c->output.traces, &c->output.n_traces);
 }
 
 static mf_status convert_stress(conversion *cv, const view *market, mf_config *c) {
@@ -1442,8 +1429,7 @@ static mf_status convert(mf_cfg_context *ctx, const mf_cfg_node *tree, const mf_
     MF_CHECK(convert_rows(&cascade, table("cascade"), &c->cascade));
     MF_CHECK(section_view(&root, "output", &output));
     MF_CHECK(convert_rows(&output, table("output"), &c->output));
-    MF_CHECK(convert_quantiles(&cv, &output, c));
-    MF_CHECK(convert_traces(&cv, &output, c));
+    MF_CHECK(convert_output_lists(&cv, &output, c));
     MF_CHECK(convert_sweep(&cv, &root, c));
     return MF_OK;
 }

@@ -92,6 +92,17 @@ def interrupt_with_checkpoint(config_path, output, threads=1, timeout=300, sig=N
     return process.returncode
 
 
+def long_small_config(work, paths=96):
+    """tests/configs/small.yaml with more paths (long enough to interrupt after its first
+    checkpoint), written into `work`; returns its path."""
+    target = os.path.join(work, "long.yaml")
+    with open(config("small.yaml")) as f:
+        text = f.read()
+    with open(target, "w") as f:
+        f.write(text.replace("  paths: 24\n", f"  paths: {paths}\n"))
+    return target
+
+
 def own_leaks(stderr):
     """LeakSanitizer reports of allocations made by marginfall's own code: the first frame
     after the allocator is not in a system library. (libgomp's per-thread buffers show up

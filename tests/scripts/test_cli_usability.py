@@ -11,18 +11,14 @@ import shutil
 import signal
 
 import mftest
-from mftest import (check, cleanup, config, differing, finish,
-                    interrupt_with_checkpoint, run, tmpdir)
+from mftest import (check, cleanup, config, differing, finish, interrupt_with_checkpoint,
+                    long_small_config, run, tmpdir)
 
 work = tmpdir()
 mftest.BINARY = os.path.abspath(mftest.BINARY)  # some runs below change the working directory
 
 # ---- SIGINT: a checkpoint, exit 8, a message that says how to go on, then --resume.
-long_config = os.path.join(work, "long.yaml")
-with open(config("small.yaml")) as f:
-    text = f.read()
-with open(long_config, "w") as f:
-    f.write(text.replace("  paths: 24\n", "  paths: 96\n"))
+long_config = long_small_config(work)
 reference = os.path.join(work, "uninterrupted.h5")
 check(run(["run", long_config, "-o", reference, "--quiet"], threads=2).returncode == 0,
       "uninterrupted 96-path run")

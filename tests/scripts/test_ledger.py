@@ -12,7 +12,8 @@ import os
 import h5py
 import numpy as np
 
-from mftest import check, cleanup, config, finish, interrupt_with_checkpoint, run, tmpdir
+from mftest import (check, cleanup, config, finish, interrupt_with_checkpoint, long_small_config,
+                    run, tmpdir)
 
 LEDGER = ["initial_collateral", "initial_fund", "trading_pnl", "final_trader_equity",
           "final_fund", "ledger_uncovered_deficit"]
@@ -70,11 +71,7 @@ if result.returncode == 0 and os.path.exists(one):
     check(same_ledger(ledger(one), ledger(two)), "2 ranks: the ledger equals 1 rank's bit for bit")
 
 # SIGTERM, then --resume: blocks restored from the checkpoint carry their ledgers.
-long_config = os.path.join(work, "long.yaml")
-with open(config("small.yaml")) as f:
-    text = f.read()
-with open(long_config, "w") as f:
-    f.write(text.replace("  paths: 24\n", "  paths: 96\n"))
+long_config = long_small_config(work)
 reference = os.path.join(work, "uninterrupted.h5")
 check(run(["run", long_config, "-o", reference, "--quiet"], threads=2).returncode == 0,
       "uninterrupted 96-path run")
