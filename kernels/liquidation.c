@@ -16,12 +16,22 @@ void mf_engine_reset(mf_engine_state *engine) {
 int32_t mf_engine_open_record(mf_engine_state *engine, int64_t account, double base_equity) {
     mf_liquidation_record *record = &engine->records[engine->n_records];
     record->account = account;
+    record->position = -1;
     record->base_equity = base_equity;
     record->realized_pnl = 0;
     record->closed_notional = 0;
+    for (int k = 0; k < MF_MAX_ASSETS; k++) {
+        record->closed_quantity[k] = 0;
+        record->closed_value[k] = 0;
+    }
     record->open_orders = 0;
     record->settled = 0;
+    record->partial = 0;
     return engine->n_records++;
+}
+
+void mf_engine_close_empty(mf_engine_state *engine, int32_t record) {
+    if (engine->records[record].open_orders == 0) engine->closed[engine->n_closed++] = record;
 }
 
 void mf_engine_enqueue(mf_engine_state *engine, int asset, int64_t position, double quantity,
@@ -72,7 +82,7 @@ void mf_engine_select(const mf_engine_state *engine, int n_assets, const double 
 
 mf_round_outcome mf_engine_fill(const mf_book_view *book, int n_assets,
                                 const mf_asset_execution *plan, const double *post_mark,
-                                mf_engine_state *engine) {
+                                mf_engine_state *engine, mf_partial_sink *partial) {
     mf_round_outcome outcome = {0, 0, 0};
     for (int k = 0; k < n_assets; k++) {
         const int32_t last = plan[k].last;
@@ -88,7 +98,16 @@ mf_round_outcome mf_engine_fill(const mf_book_view *book, int n_assets,
             const double pnl = quantity * (fill - entry);
             record->realized_pnl += pnl;
             record->closed_notional += fabs(quantity) * fill;
+            record->closed_quantity[k] += quantity;
+            record->closed_value[k] += quantity * fill;
             engine->realized_trading_pnl += pnl;
+            if (record->partial) {
+                const int64_t slot = order->position * partial->stride + partial->slot;
+                const double fee = partial->fee_rate * fabs(quantity) * fill;
+                partial->live_quantity[slot] -= quantity;
+                partial->live_cash[slot] += pnl - fee;
+                partial->fees_out += fee;
+            }
             outcome.executed_notional += fabs(quantity) * fill;
             if (quantity > 0) outcome.executed_long_notional += quantity * fill;
             outcome.executed_orders++;

@@ -23,12 +23,27 @@ typedef struct {
 /* One liquidation event: isolated positions, or a whole account. */
 typedef struct {
     int64_t account;
+    int64_t position;       /* partial chunk of an isolated position: that position; else -1 */
     double base_equity;     /* per-position flag: the position's margin m; whole account: C */
     double realized_pnl;    /* sum of executed quantity x (fill - entry) */
     double closed_notional; /* sum of |executed quantity| x fill */
-    int32_t open_orders;    /* orders not yet fully executed */
-    int32_t settled;        /* 1 once its equity went to the trader / fund */
+    double closed_quantity[MF_MAX_ASSETS]; /* signed coins executed per asset (for ADL) */
+    double closed_value[MF_MAX_ASSETS];    /* signed executed quantity x fill per asset */
+    int32_t open_orders;                   /* orders not yet fully executed */
+    int32_t settled;                       /* 1 once its equity went to the trader / fund */
+    int32_t partial; /* 1: a partial-liquidation chunk: fills go to the live book (below) */
 } mf_liquidation_record;
+
+/* Where the fills of partial-liquidation chunks go: the position stays open, so each executed
+ * piece of q coins at fill f reduces its live quantity by q and adds q (f - e) minus the fee
+ * rate x |q| f to its live cash; the fee goes to the insurance fund (fees_out). */
+typedef struct {
+    double *live_quantity; /* p * stride + slot */
+    double *live_cash;
+    int stride, slot;
+    double fee_rate;
+    double fees_out; /* accumulated fees of partial fills (the driver moves them to the fund) */
+} mf_partial_sink;
 
 typedef struct {
     mf_order *orders; /* order pool (capacity by the driver) */
@@ -64,6 +79,9 @@ typedef struct {
 void mf_engine_reset(mf_engine_state *engine);
 /* Open a liquidation record; returns its index (capacity guaranteed by the driver). */
 int32_t mf_engine_open_record(mf_engine_state *engine, int64_t account, double base_equity);
+/* A record with no order (every position already closed) is closed at once: append it to the
+ * closed list so that it settles with the round's others. */
+void mf_engine_close_empty(mf_engine_state *engine, int32_t record);
 /* Append an order for `position` to its asset's FIFO. */
 void mf_engine_enqueue(mf_engine_state *engine, int asset, int64_t position, double quantity,
                        int32_t record);
@@ -72,10 +90,11 @@ void mf_engine_enqueue(mf_engine_state *engine, int asset, int64_t position, dou
 void mf_engine_select(const mf_engine_state *engine, int n_assets, const double *marks,
                       double *budget_usd, mf_asset_execution *plan);
 /* Fill phase: every selected piece of asset k fills at (plan[k].pre_mark + post_mark[k]) / 2;
- * records whose orders are all done are appended to engine->closed. */
+ * records whose orders are all done are appended to engine->closed. Pieces of partial records
+ * go to `partial` (NULL when partial liquidation is off: no record is partial then). */
 mf_round_outcome mf_engine_fill(const mf_book_view *book, int n_assets,
                                 const mf_asset_execution *plan, const double *post_mark,
-                                mf_engine_state *engine);
+                                mf_engine_state *engine, mf_partial_sink *partial);
 
 /* The backlog: USD notional still queued in the FIFOs, valued at marks[k]. O(queued orders). */
 double mf_engine_backlog_usd(const mf_engine_state *engine, int n_assets, const double *marks);

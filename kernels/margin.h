@@ -14,12 +14,16 @@
 enum {
     MF_POSITION_OPEN = 0,
     MF_POSITION_NEW = 1,    /* position flagged on its own in this round, not yet queued */
-    MF_POSITION_QUEUED = 2, /* in the liquidation engine (queued or closed) */
+    MF_POSITION_QUEUED = 2, /* in the liquidation engine (queued or closed), or taken over */
+    MF_POSITION_CLOSED = 3, /* closed outside the engine (ADL): margin and cash stay the trader's */
+    MF_POSITION_PARTIAL = 4, /* a partial-liquidation chunk is queued or cooling down; still open */
 };
 enum {
     MF_ACCOUNT_LIQUIDATING = 1, /* whole account handed to the liquidation engine */
     MF_ACCOUNT_NEW = 2,         /* whole account flagged in this round, not yet queued */
     MF_ACCOUNT_COUNTED = 4,     /* counted once in "liquidated accounts" */
+    MF_ACCOUNT_PARTIAL = 8,     /* a partial chunk of the account is queued or cooling down */
+    MF_ACCOUNT_DELEVERAGED = 16 /* counted once in "accounts hit by auto-deleveraging" */
 };
 
 /* What funding and dynamic margin change, per asset and path (k * batch + b), so that no
@@ -33,10 +37,15 @@ typedef struct {
     int neutral; /* 1: every value is neutral (the driver knows); models may skip the vectors */
 } mf_market_vectors;
 
-/* Reserved for partial liquidation and ADL, the only events that change single positions:
- * a sparse per-path list of (position, path, remaining quantity) the models will read instead of
- * the store's quantity. Always NULL today; models must accept NULL. */
-typedef struct mf_position_override mf_position_override;
+/* What partial liquidation, auto-deleveraging, socialised loss and the backstop vault change
+ * on single positions, per path (position-major: p * batch + b): quantity replaces the store's
+ * quantity (coins, same sign or 0), and cash is added to the position's base equity (isolated:
+ * its margin m; cross: the account's collateral C, summed over its positions). NULL when none of
+ * those mechanisms is on: then the store's values hold on every path. */
+typedef struct {
+    const double *quantity;
+    const double *cash;
+} mf_live_book;
 
 /* One call of a model: accounts[begin..end) (ids, ascending, all of the model's mode) on the
  * paths b < batch with active[b]. marks[k * batch + b] is asset k's mark on path b.
@@ -45,7 +54,8 @@ typedef struct mf_position_override mf_position_override;
  * (position_state OPEN -> NEW; each closes against base equity m = position_margin), never
  * re-flags what is already flagged, and returns the number of new flags. It writes only the
  * states of its own accounts and their positions (calls on disjoint ranges may run in
- * parallel), and sums run in position order (deterministic). */
+ * parallel), and sums run in position order (deterministic). Positions not OPEN and accounts
+ * LIQUIDATING or PARTIAL are never flagged. With a live book, quantities and cash come from it. */
 typedef struct {
     const mf_book_view *book;
     const mf_tier_table *tiers;
@@ -57,8 +67,8 @@ typedef struct {
     const uint8_t *active;
     uint8_t *account_state;
     uint8_t *position_state;
-    const double *prepared;                /* the model's prepared data, or NULL */
-    const mf_position_override *overrides; /* NULL today */
+    const double *prepared;   /* the model's prepared data, or NULL */
+    const mf_live_book *live; /* per-path quantities and cash, or NULL (the store's) */
 } mf_margin_call;
 
 typedef int64_t (*mf_margin_check_fn)(const mf_margin_call *call);

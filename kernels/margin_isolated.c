@@ -42,6 +42,47 @@ static inline int64_t check_isolated(const mf_margin_call *call, const int with_
     return flagged;
 }
 
+/* With a live book: each path has its own quantity and cash for the position. */
+static int64_t check_isolated_live(const mf_margin_call *call) {
+    const mf_book_view *book = call->book;
+    const int batch = call->batch;
+    const double *live_quantity = call->live->quantity;
+    const double *live_cash = call->live->cash;
+    int64_t flagged = 0;
+    for (int64_t i = call->begin; i < call->end; i++) {
+        const int64_t account = call->accounts[i];
+        const int64_t first = book->account_first[account];
+        const int64_t stop = first + book->account_positions[account];
+        for (int64_t p = first; p < stop; p++) {
+            const int asset = book->position_asset[p];
+            const double entry = book->position_entry[p];
+            const double margin = book->position_margin[p];
+            const double *asset_marks = call->marks + (int64_t)asset * batch;
+            const double *funding = call->vectors.funding_index + (int64_t)asset * batch;
+            const double *scale = call->vectors.maintenance_scale + (int64_t)asset * batch;
+            const double *quantities = live_quantity + p * batch;
+            const double *cash = live_cash + p * batch;
+            uint8_t *states = call->position_state + p * batch;
+            for (int b = 0; b < batch; b++) {
+                if (!call->active[b] || states[b] != MF_POSITION_OPEN) continue;
+                const double quantity = quantities[b];
+                const double size = quantity < 0 ? -quantity : quantity;
+                const double mark = asset_marks[b];
+                const double position_equity =
+                    margin + cash[b] + quantity * (mark - entry) - quantity * funding[b];
+                const double maintenance =
+                    mf_maintenance_margin(call->tiers, asset, size * mark) * scale[b];
+                if (position_equity <= maintenance) {
+                    states[b] = MF_POSITION_NEW;
+                    flagged++;
+                }
+            }
+        }
+    }
+    return flagged;
+}
+
 int64_t mf_margin_check_isolated(const mf_margin_call *call) {
+    if (call->live) return check_isolated_live(call);
     return call->vectors.neutral ? check_isolated(call, 0) : check_isolated(call, 1);
 }

@@ -199,7 +199,8 @@ static int neutral_vectors(const mf_margin_call *call) {
  * positions are all inside their safe prices are skipped; all others get the exact check. */
 static int64_t check_prefiltered(const mf_margin_call *call, mf_margin_check_fn exact) {
     if (call->begin >= call->end) return 0;
-    if (!neutral_vectors(call)) return exact(call);
+    /* The bounds hold for the store's positions and neutral vectors only. */
+    if (call->live || !neutral_vectors(call)) return exact(call);
     const mf_book_view *book = call->book;
     const int batch = call->batch;
     const mf_prefilter_layout layout = mf_prefilter_view(call->prepared);

@@ -30,6 +30,7 @@ typedef enum { MF_REPLAY_NONE = 0, MF_REPLAY_CSV = 1, MF_REPLAY_HDF5 = 2 } mf_re
 /* run.margin_kernel: which implementation checks margin. Both give the same flags bit for
  * bit; the reference full sweep stays selectable at run time (tests, benchmarks). */
 typedef enum { MF_MARGIN_KERNEL_FILTERED = 0, MF_MARGIN_KERNEL_REFERENCE = 1 } mf_margin_kernel;
+typedef enum { MF_PARTIAL_TARGET_MAINTENANCE = 0, MF_PARTIAL_TARGET_INITIAL = 1 } mf_partial_target;
 
 typedef struct {
     int64_t paths;       /* run.paths: Monte Carlo paths */
@@ -106,6 +107,18 @@ typedef struct {
     double liquidation_fee;    /* venue.liquidation_fee: fraction of notional to the fund */
     int32_t max_rounds;        /* venue.max_rounds: cascade rounds per step */
     mf_deficit_policy deficit; /* venue.deficit */
+    /* venue.partial_liquidation.* and venue.fill_bound_mmr: how a flagged position is closed. */
+    int partial_enabled;              /* .partial.enabled */
+    double partial_min_notional_usd;  /* .partial.min_notional_usd: at or below, closed whole */
+    double partial_chunk_fraction;    /* .partial.chunk_fraction */
+    mf_partial_target partial_target; /* .partial.target: maintenance or initial */
+    double partial_cooldown_seconds;  /* .partial.cooldown_seconds */
+    double partial_fee;               /* .partial.fee: fraction of a chunk's notional */
+    double fill_bound_mmr;            /* venue.fill_bound_mmr: 0 = no bound on the fill price */
+    /* venue.vault.*: the backstop liquidity vault. */
+    int vault_enabled;                             /* .enabled */
+    double vault_capital_usd;                      /* .capital_usd */
+    double vault_takeover_fraction;                /* .takeover_fraction of maintenance */
     mf_venue_market_config markets[MF_MAX_ASSETS]; /* venue.markets[i], one per asset, same order */
 } mf_venue_config;
 

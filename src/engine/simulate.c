@@ -6,7 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "deleverage.h"
 #include "rng.h"
+#include "vault.h"
 
 /* Accounts per margin work item: large enough to amortise scheduling, small enough that the
  * serial scan for new flags only visits chunks that have some. */
@@ -15,6 +17,21 @@
  * for a parallel region (accounts x batch paths); below, a region costs more than it saves,
  * the more so on a busy machine (docs/performance.md). */
 #define MF_PARALLEL_MIN_ACCOUNT_PATHS ((int64_t)1 << 21)
+
+/* Per-path counts the row reports beyond the engine's and the fund's. */
+typedef struct {
+    double liquidated_long, liquidated_short; /* USD closed by side (engine fills, takeovers) */
+    int64_t partial_liquidations;             /* partial chunks started */
+    int64_t full_liquidations;                /* whole positions / accounts sent to the engine */
+} path_tally;
+
+/* A partially liquidated position (isolated) or account (cross) that may not be liquidated
+ * again before step `release`. */
+typedef struct {
+    int64_t entity;
+    int32_t release;
+    int is_account;
+} cooling_entry;
 
 /* One margin work item: a model's accounts inside one chunk of account ids. */
 typedef struct {
@@ -58,6 +75,16 @@ struct mf_workspace {
     double *composite_index; /* batch * (steps + 1) */
     int32_t max_rounds[MF_MAX_BATCH];
     mf_cascade *cascades; /* steps */
+    /* The live book (mf_liquidation_policy.live_book), else NULL: per-path positions. */
+    double *live_quantity; /* n_positions * batch */
+    double *live_cash;     /* n_positions * batch */
+    mf_live_book live;
+    int64_t *scratch_index; /* n_positions: ADL ranking, socialised-loss payers */
+    double *scratch_key;    /* n_positions */
+    mf_vault_state vaults[MF_MAX_BATCH];
+    path_tally tally[MF_MAX_BATCH];
+    cooling_entry *cooling[MF_MAX_BATCH]; /* partially liquidated entities cooling down */
+    int32_t n_cooling[MF_MAX_BATCH], cooling_capacity[MF_MAX_BATCH];
     mf_trace *trace;
     const volatile sig_atomic_t *stop; /* polled between steps, or NULL */
 };
@@ -136,6 +163,14 @@ mf_status mf_workspace_create(mf_workspace **out, const mf_model *model) {
     MF_ALLOC(ws->composite_mark, (size_t)batch * (steps + 1));
     MF_ALLOC(ws->composite_index, (size_t)batch * (steps + 1));
     MF_ALLOC(ws->cascades, steps);
+    if (venue->liquidation.live_book) {
+        const size_t cells = (size_t)venue->book.n_positions * batch;
+        MF_ALLOC(ws->live_quantity, cells);
+        MF_ALLOC(ws->live_cash, cells);
+        MF_ALLOC(ws->scratch_index, venue->book.n_positions + 1);
+        MF_ALLOC(ws->scratch_key, venue->book.n_positions + 1);
+        ws->live = (mf_live_book){ws->live_quantity, ws->live_cash};
+    }
     for (int b = 0; b < batch; b++) {
         ws->order_capacity[b] = 1024;
         ws->record_capacity[b] = 1024;
@@ -166,7 +201,12 @@ void mf_workspace_free(mf_workspace *ws) {
     free(ws->composite_mark);
     free(ws->composite_index);
     free(ws->cascades);
+    free(ws->live_quantity);
+    free(ws->live_cash);
+    free(ws->scratch_index);
+    free(ws->scratch_key);
     for (int b = 0; b < MF_MAX_BATCH; b++) {
+        free(ws->cooling[b]);
         free(ws->engines[b].orders);
         free(ws->engines[b].records);
         free(ws->engines[b].closed);
@@ -289,6 +329,45 @@ static mf_status phase_index(step_context *step) {
     return MF_OK;
 }
 
+/* Partially liquidated positions and accounts whose cooldown ends by this step may be checked
+ * again. The list keeps its order (entries are appended as chunks complete). */
+static void release_entity(mf_workspace *ws, int b, int64_t entity, int is_account) {
+    if (is_account)
+        ws->account_state[entity * ws->batch + b] &= (uint8_t)~MF_ACCOUNT_PARTIAL;
+    else
+        ws->position_state[entity * ws->batch + b] = MF_POSITION_OPEN;
+}
+
+static void release_cooled(step_context *step) {
+    mf_workspace *ws = step->ws;
+    for (int b = 0; b < step->batch; b++) {
+        int32_t kept = 0;
+        for (int32_t i = 0; i < ws->n_cooling[b]; i++) {
+            const cooling_entry entry = ws->cooling[b][i];
+            if (entry.release <= step->t)
+                release_entity(ws, b, entry.entity, entry.is_account);
+            else
+                ws->cooling[b][kept++] = entry;
+        }
+        ws->n_cooling[b] = kept;
+    }
+}
+
+static mf_status add_cooling(mf_workspace *ws, int b, int64_t entity, int is_account,
+                             int32_t release) {
+    if (ws->n_cooling[b] == ws->cooling_capacity[b]) {
+        const int64_t capacity = 2 * (int64_t)ws->cooling_capacity[b] + 64;
+        if (capacity > INT32_MAX)
+            return MF_FAIL(MF_ERR_MEMORY, "too many partial liquidations cooling down");
+        cooling_entry *grown = realloc(ws->cooling[b], (size_t)capacity * sizeof *grown);
+        if (!grown) return MF_FAIL(MF_ERR_MEMORY, "out of memory for partial liquidations");
+        ws->cooling[b] = grown;
+        ws->cooling_capacity[b] = (int32_t)capacity;
+    }
+    ws->cooling[b][ws->n_cooling[b]++] = (cooling_entry){entity, release, is_account};
+    return MF_OK;
+}
+
 /* Venue prices: impact decay, mark, depth; the liquidation engine's step budget. */
 static mf_status phase_venue_prices(step_context *step) {
     mf_workspace *ws = step->ws;
@@ -300,6 +379,7 @@ static mf_status phase_venue_prices(step_context *step) {
         }
         step->active[b] = 1;
     }
+    if (venue->liquidation.partial) release_cooled(step);
     return MF_OK;
 }
 
@@ -333,6 +413,7 @@ static int64_t run_margin_models(step_context *step) {
         (mf_market_vectors){ws->funding_index, ws->maintenance_scale, ws->vectors_neutral};
     base.active = step->active;
     base.account_state = ws->account_state;
+    base.live = ws->live_quantity ? &ws->live : NULL;
     base.position_state = ws->position_state;
     int64_t flagged = 0;
 #pragma omp parallel for schedule(dynamic, 4) reduction(+ : flagged) if (ws->parallel_margin)
@@ -402,6 +483,7 @@ static mf_status collect_flags(step_context *step, int64_t *new_per_path) {
                                           book->position_quantity[p], record);
                     }
                     account_states[b] &= (uint8_t)~MF_ACCOUNT_NEW;
+                    ws->tally[b].full_liquidations++;
                 } else {
                     int any = 0;
                     for (int64_t p = first; p < first + count; p++) {
@@ -414,6 +496,200 @@ static mf_status collect_flags(step_context *step, int64_t *new_per_path) {
                         mf_engine_enqueue(engine, book->position_asset[p], p,
                                           book->position_quantity[p], record);
                         *state = MF_POSITION_QUEUED;
+                        ws->tally[b].full_liquidations++;
+                        any = 1;
+                    }
+                    if (!any) continue;
+                }
+                new_per_path[b]++;
+                if (!(account_states[b] & MF_ACCOUNT_COUNTED)) {
+                    account_states[b] |= MF_ACCOUNT_COUNTED;
+                    ws->step_accounts[(int64_t)b * ws->steps + t] += 1;
+                }
+            }
+        }
+    }
+    return MF_OK;
+}
+
+/* Path b of the batch as the deleverage kernels see it; marks and funding are filled here. */
+static mf_path_book path_book(const mf_venue *venue, mf_workspace *ws, int b, double *marks,
+                              double *funding) {
+    for (int k = 0; k < ws->n_assets; k++) {
+        marks[k] = ws->books[b][k].mark;
+        funding[k] = ws->funding_index[(int64_t)k * ws->batch + b];
+    }
+    return (mf_path_book){&venue->book,
+                          ws->batch,
+                          b,
+                          marks,
+                          funding,
+                          ws->live_quantity,
+                          ws->live_cash,
+                          ws->account_state,
+                          ws->position_state,
+                          ws->scratch_index,
+                          ws->scratch_key};
+}
+
+/* What one flagged position (isolated) or account (cross) is liquidated as, on one path. */
+typedef struct {
+    int64_t account;
+    int64_t first, stop; /* its positions */
+    int is_account;
+    double base; /* m (isolated) or C (cross), before the live cash */
+} flagged_entity;
+
+/* Maintenance (scaled), initial margin and gross notional of live positions [first, stop). */
+static void entity_requirements(const mf_venue *venue, const mf_workspace *ws, int b,
+                                const flagged_entity *entity, const double *marks,
+                                double *maintenance, double *initial, double *notional) {
+    const mf_book_view *book = &venue->book;
+    *maintenance = *initial = *notional = 0;
+    for (int64_t p = entity->first; p < entity->stop; p++) {
+        const int asset = book->position_asset[p];
+        const double size = fabs(ws->live_quantity[p * ws->batch + b]);
+        const double value = size * marks[asset];
+        const int tier = mf_tier_index(&venue->tiers, asset, value);
+        *maintenance +=
+            (value * venue->tiers.mmr[asset][tier] - venue->tiers.cum_usd[asset][tier]) *
+            ws->maintenance_scale[(int64_t)asset * ws->batch + b];
+        *initial += value / venue->tiers.max_leverage[asset][tier];
+        *notional += value;
+    }
+}
+
+static void set_entity_state(mf_workspace *ws, int b, const flagged_entity *entity,
+                             uint8_t position_state) {
+    if (entity->is_account) return;
+    ws->position_state[entity->first * ws->batch + b] = position_state;
+}
+
+/* The backstop vault takes the entity over at the marks: no order, no impact; the trader's
+ * remaining equity goes to the vault with the positions. */
+static void vault_takeover(step_context *step, int b, const flagged_entity *entity,
+                           const mf_path_book *path, double equity) {
+    mf_workspace *ws = step->ws;
+    const mf_book_view *book = &step->scenario->venues[0].book;
+    mf_vault_state *vault = &ws->vaults[b];
+    for (int64_t p = entity->first; p < entity->stop; p++) {
+        const double quantity = ws->live_quantity[p * ws->batch + b];
+        if (quantity == 0) continue;
+        const int asset = book->position_asset[p];
+        const double mark = path->marks[asset];
+        ws->engines[b].realized_trading_pnl += quantity * (mark - book->position_entry[p]);
+        mf_vault_take(vault, asset, quantity, mark, path->funding_index[asset]);
+        const double value = fabs(quantity) * mark;
+        ws->step_notional[(int64_t)b * ws->steps + step->t] += value;
+        if (quantity > 0)
+            ws->tally[b].liquidated_long += value;
+        else
+            ws->tally[b].liquidated_short += value;
+        if (b == step->trace_b) {
+            if (quantity > 0)
+                step->trace_long += value;
+            else
+                step->trace_short += value;
+        }
+    }
+    vault->cash += equity;
+    vault->takeovers += 1;
+    set_entity_state(ws, b, entity, MF_POSITION_QUEUED);
+}
+
+/* One flagged entity on path b, with the live book: the vault, a partial chunk, or the whole
+ * of it to the engine (docs/model.md section 5). Its state bytes say it is flagged. */
+static mf_status liquidate_entity(step_context *step, int b, const flagged_entity *entity) {
+    mf_workspace *ws = step->ws;
+    const mf_venue *venue = &step->scenario->venues[0];
+    const mf_liquidation_policy *policy = &venue->liquidation;
+    const mf_book_view *book = &venue->book;
+    double marks[MF_MAX_ASSETS], funding[MF_MAX_ASSETS];
+    const mf_path_book path = path_book(venue, ws, b, marks, funding);
+    const double equity =
+        mf_path_equity(&path, entity->account, entity->is_account ? -1 : entity->first);
+    double maintenance, initial, notional;
+    entity_requirements(venue, ws, b, entity, marks, &maintenance, &initial, &notional);
+    uint8_t *account_state = &ws->account_state[entity->account * ws->batch + b];
+    const int32_t n_positions = (int32_t)(entity->stop - entity->first);
+    if (policy->vault && mf_vault_equity(&ws->vaults[b], ws->n_assets, marks, funding) > 0 &&
+        equity < policy->vault_takeover_fraction * maintenance) {
+        vault_takeover(step, b, entity, &path, equity);
+        *account_state &= (uint8_t)~MF_ACCOUNT_NEW;
+        return MF_OK;
+    }
+    MF_CHECK(ensure_engine_capacity(ws, b, n_positions, 1));
+    mf_engine_state *engine = &ws->engines[b];
+    if (policy->partial && notional > policy->partial_min_notional) {
+        const double target = policy->partial_target_initial ? initial : maintenance;
+        const double fraction = mf_partial_fraction(equity, target, notional, policy->partial_fee,
+                                                    policy->partial_chunk);
+        if (fraction < 1) {
+            const int32_t record = mf_engine_open_record(engine, entity->account, 0.0);
+            engine->records[record].partial = 1;
+            engine->records[record].position = entity->is_account ? -1 : entity->first;
+            for (int64_t p = entity->first; p < entity->stop; p++) {
+                const double quantity = ws->live_quantity[p * ws->batch + b];
+                if (quantity != 0)
+                    mf_engine_enqueue(engine, book->position_asset[p], p, quantity * fraction,
+                                      record);
+            }
+            if (entity->is_account)
+                *account_state =
+                    (uint8_t)((*account_state & ~(MF_ACCOUNT_NEW | MF_ACCOUNT_LIQUIDATING)) |
+                              MF_ACCOUNT_PARTIAL);
+            set_entity_state(ws, b, entity, MF_POSITION_PARTIAL);
+            ws->tally[b].partial_liquidations++;
+            return MF_OK;
+        }
+    }
+    double base = entity->base;
+    for (int64_t p = entity->first; p < entity->stop; p++)
+        base += ws->live_cash[p * ws->batch + b];
+    const int32_t record = mf_engine_open_record(engine, entity->account, base);
+    for (int64_t p = entity->first; p < entity->stop; p++) {
+        const double quantity = ws->live_quantity[p * ws->batch + b];
+        ws->position_state[p * ws->batch + b] = MF_POSITION_QUEUED;
+        if (quantity != 0) mf_engine_enqueue(engine, book->position_asset[p], p, quantity, record);
+    }
+    mf_engine_close_empty(engine, record);
+    *account_state &= (uint8_t)~MF_ACCOUNT_NEW;
+    ws->tally[b].full_liquidations++;
+    return MF_OK;
+}
+
+/* collect_flags with the live book: the same order (accounts by id, then paths), each flagged
+ * entity through liquidate_entity. */
+static mf_status collect_flags_live(step_context *step, int64_t *new_per_path) {
+    mf_workspace *ws = step->ws;
+    const mf_book_view *book = &step->scenario->venues[0].book;
+    const int32_t t = step->t;
+    for (int b = 0; b < step->batch; b++)
+        new_per_path[b] = 0;
+    for (int64_t chunk = 0; chunk < ws->n_chunks; chunk++) {
+        if (ws->chunk_flags[chunk] == 0) continue;
+        const int64_t begin = chunk * MF_CHUNK_ACCOUNTS;
+        int64_t end = begin + MF_CHUNK_ACCOUNTS;
+        if (end > book->n_accounts) end = book->n_accounts;
+        for (int64_t account = begin; account < end; account++) {
+            const int64_t first = book->account_first[account];
+            const int32_t count = book->account_positions[account];
+            uint8_t *account_states = ws->account_state + account * ws->batch;
+            if (!has_new_flags(account_states, ws->position_state + first * ws->batch,
+                               (int64_t)count * ws->batch, ws->batch))
+                continue;
+            for (int b = 0; b < step->batch; b++) {
+                if (account_states[b] & MF_ACCOUNT_NEW) {
+                    const flagged_entity entity = {account, first, first + count, 1,
+                                                   book->account_collateral[account]};
+                    MF_CHECK(liquidate_entity(step, b, &entity));
+                } else {
+                    int any = 0;
+                    for (int64_t p = first; p < first + count; p++) {
+                        if (ws->position_state[p * ws->batch + b] != MF_POSITION_NEW) continue;
+                        const flagged_entity entity = {account, p, p + 1, 0,
+                                                       book->position_margin[p]};
+                        MF_CHECK(liquidate_entity(step, b, &entity));
                         any = 1;
                     }
                     if (!any) continue;
@@ -439,16 +715,100 @@ static void venue_impact(const mf_venue *venue, mf_workspace *ws, int b,
                                              plan[k].net_sold * plan[k].pre_mark);
 }
 
-/* Settlement of the records the round closed, in the order they closed (the waterfall). */
-static void settle_closed(const mf_venue *venue, mf_workspace *ws, int b) {
+/* Auto-deleveraging of one bankrupt record's shortfall: per asset it closed, a share of the
+ * shortfall in proportion to its closed value, covered by opposite positions at the record's
+ * bankruptcy price on that asset (kernels/deleverage.h). What they cannot cover stays
+ * uncovered. */
+static void deleverage(const mf_venue *venue, mf_workspace *ws, int b,
+                       const mf_liquidation_record *record, double loss, double shortfall) {
+    mf_settlement_state *money = &ws->money[b];
+    double total_value = 0;
+    for (int k = 0; k < ws->n_assets; k++)
+        total_value += fabs(record->closed_value[k]);
+    if (!(total_value > 0)) {
+        mf_settle_uncovered(shortfall, money);
+        return;
+    }
+    double marks[MF_MAX_ASSETS], funding[MF_MAX_ASSETS];
+    const mf_path_book path = path_book(venue, ws, b, marks, funding);
+    for (int k = 0; k < ws->n_assets; k++) {
+        const double quantity = record->closed_quantity[k];
+        if (quantity == 0) continue;
+        const double weight = fabs(record->closed_value[k]) / total_value;
+        const double reference = record->closed_value[k] / quantity;
+        const double bankruptcy = reference + copysign(loss * weight / fabs(quantity), quantity);
+        const double share = shortfall * weight;
+        const mf_adl_outcome outcome =
+            mf_adl_cover(&path, k, quantity, reference, bankruptcy, share);
+        ws->engines[b].realized_trading_pnl += outcome.reference_pnl;
+        money->adl_notional += outcome.notional;
+        money->adl_accounts += (double)outcome.accounts_hit;
+        if (share > outcome.covered) mf_settle_uncovered(share - outcome.covered, money);
+    }
+}
+
+/* Settlement of the records the round closed, in the order they closed (the waterfall):
+ * partial chunks release their entity (now or after the cooldown); whole liquidations settle
+ * through fee, fund and the deficit policy. Socialised loss charges the round's shortfall once,
+ * after every record of the round. */
+static mf_status settle_closed(step_context *step, const mf_venue *venue, mf_workspace *ws, int b) {
     mf_engine_state *engine = &ws->engines[b];
+    const mf_liquidation_policy *policy = &venue->liquidation;
+    double socialised = 0;
     for (int32_t i = 0; i < engine->n_closed; i++) {
         mf_liquidation_record *record = &engine->records[engine->closed[i]];
-        mf_settle(&venue->settlement, record->base_equity + record->realized_pnl,
-                  record->closed_notional, &ws->money[b]);
         record->settled = 1;
+        if (record->partial) {
+            const int is_account = record->position < 0;
+            const int64_t entity = is_account ? record->account : record->position;
+            if (policy->partial_cooldown_steps == 0)
+                release_entity(ws, b, entity, is_account);
+            else
+                MF_CHECK(add_cooling(ws, b, entity, is_account,
+                                     step->t + policy->partial_cooldown_steps));
+            continue;
+        }
+        const double remaining = record->base_equity + record->realized_pnl;
+        const double shortfall =
+            mf_settle(&venue->settlement, remaining, record->closed_notional, &ws->money[b]);
+        if (!(shortfall > 0)) continue;
+        switch (venue->settlement.deficit) {
+        case MF_DEFICIT_UNCOVERED:
+            break;
+        case MF_DEFICIT_ADL:
+            deleverage(venue, ws, b, record, -remaining, shortfall);
+            break;
+        case MF_DEFICIT_SOCIALISED:
+            socialised += shortfall;
+            break;
+        }
     }
     engine->n_closed = 0;
+    if (socialised > 0) {
+        double marks[MF_MAX_ASSETS], funding[MF_MAX_ASSETS];
+        const mf_path_book path = path_book(venue, ws, b, marks, funding);
+        const double charged = mf_socialise_loss(&path, socialised);
+        ws->money[b].socialised_loss += charged;
+        if (socialised > charged) mf_settle_uncovered(socialised - charged, &ws->money[b]);
+    }
+    return MF_OK;
+}
+
+/* The most a round may execute on asset k of path b under the fill-price bound: the flow whose
+ * impact keeps the mean of the pre- and post-impact marks within the bound (docs/model.md,
+ * "Fill-price bound"); INFINITY without one. */
+static double fill_bound_flow(const mf_venue *venue, const mf_workspace *ws, int b, int k) {
+    const double bound = venue->liquidation.fill_bound[k];
+    if (!(bound > 0) || !(2 * bound < 1)) return INFINITY;
+    const double log_move = -100.0 * log(1 - 2 * bound); /* largest g(S / D) */
+    const double depth = ws->books[b][k].depth;
+    switch (venue->market.impact_law) {
+    case MF_IMPACT_LINEAR:
+        return depth * log_move;
+    case MF_IMPACT_SQRT:
+        return depth * log_move * log_move;
+    }
+    return INFINITY;
 }
 
 /* Cascade rounds: margin models -> liquidation engine -> impact -> settlement, until no path
@@ -457,10 +817,17 @@ static mf_status phase_cascade_rounds(step_context *step) {
     mf_workspace *ws = step->ws;
     const mf_venue *venue = &step->scenario->venues[0];
     const int32_t t = step->t;
+    const int live = ws->live_quantity != NULL;
+    const int partial = venue->liquidation.partial;
+    int bounded = 0;
+    for (int k = 0; k < ws->n_assets; k++)
+        bounded |= venue->liquidation.fill_bound[k] > 0;
     for (int32_t round = 0; round < venue->max_rounds; round++) {
         const int64_t flagged = run_margin_models(step);
         int64_t new_per_path[MF_MAX_BATCH] = {0};
-        if (flagged > 0) MF_CHECK(collect_flags(step, new_per_path));
+        if (flagged > 0)
+            MF_CHECK(live ? collect_flags_live(step, new_per_path)
+                          : collect_flags(step, new_per_path));
         int any_active = 0;
         for (int b = 0; b < step->batch; b++) {
             if (!step->active[b]) continue;
@@ -468,12 +835,35 @@ static mf_status phase_cascade_rounds(step_context *step) {
             mf_asset_execution plan[MF_MAX_ASSETS];
             for (int k = 0; k < ws->n_assets; k++)
                 pre_mark[k] = ws->books[b][k].mark;
-            mf_engine_select(&ws->engines[b], ws->n_assets, pre_mark, ws->budget[b], plan);
+            if (bounded) {
+                /* The bound caps this round's flow; the step's budget pays for what executes. */
+                double round_budget[MF_MAX_ASSETS], cap[MF_MAX_ASSETS];
+                for (int k = 0; k < ws->n_assets; k++) {
+                    const double limit = fill_bound_flow(venue, ws, b, k);
+                    cap[k] = ws->budget[b][k] < limit ? ws->budget[b][k] : limit;
+                    round_budget[k] = cap[k];
+                }
+                mf_engine_select(&ws->engines[b], ws->n_assets, pre_mark, round_budget, plan);
+                for (int k = 0; k < ws->n_assets; k++)
+                    ws->budget[b][k] -= cap[k] - round_budget[k];
+            } else {
+                mf_engine_select(&ws->engines[b], ws->n_assets, pre_mark, ws->budget[b], plan);
+            }
             venue_impact(venue, ws, b, plan, post_mark);
+            mf_partial_sink sink = {
+                ws->live_quantity, ws->live_cash, ws->batch, b, venue->liquidation.partial_fee, 0};
             const mf_round_outcome outcome =
-                mf_engine_fill(&venue->book, ws->n_assets, plan, post_mark, &ws->engines[b]);
-            settle_closed(venue, ws, b);
+                mf_engine_fill(&venue->book, ws->n_assets, plan, post_mark, &ws->engines[b],
+                               partial ? &sink : NULL);
+            if (sink.fees_out > 0) {
+                ws->money[b].fund += sink.fees_out;
+                ws->money[b].fees += sink.fees_out;
+            }
+            MF_CHECK(settle_closed(step, venue, ws, b));
             ws->step_notional[(int64_t)b * ws->steps + t] += outcome.executed_notional;
+            ws->tally[b].liquidated_long += outcome.executed_long_notional;
+            ws->tally[b].liquidated_short +=
+                outcome.executed_notional - outcome.executed_long_notional;
             if (b == step->trace_b) {
                 step->trace_long += outcome.executed_long_notional;
                 step->trace_short += outcome.executed_notional - outcome.executed_long_notional;
@@ -573,6 +963,16 @@ static mf_status phase_record(step_context *step) {
     const int n = ws->n_assets;
     for (int b = 0; b < step->batch; b++) {
         ws->step_fund[(int64_t)b * steps + t] = ws->money[b].fund;
+        if (venue->liquidation.vault) {
+            double marks[MF_MAX_ASSETS], funding[MF_MAX_ASSETS];
+            for (int k = 0; k < n; k++) {
+                marks[k] = ws->books[b][k].mark;
+                funding[k] = ws->funding_index[(int64_t)k * ws->batch + b];
+            }
+            mf_vault_state *vault = &ws->vaults[b];
+            const double equity = mf_vault_equity(vault, n, marks, funding);
+            if (equity < vault->equity_min) vault->equity_min = equity;
+        }
         ws->composite_mark[(int64_t)b * (steps + 1) + t + 1] =
             composite_log_price(scenario, venue, ws->index[b], ws->books[b], 1);
         ws->composite_index[(int64_t)b * (steps + 1) + t + 1] =
@@ -663,6 +1063,67 @@ static void close_ledger(const mf_venue *venue, mf_workspace *ws, int b, mf_path
     ledger->final_trader_equity = equity;
     ledger->final_fund = money->fund;
     ledger->uncovered_deficit = money->uncovered_deficit;
+    ledger->initial_vault = 0;
+    ledger->vault_trading_pnl = 0;
+    ledger->final_vault = 0;
+}
+
+/* close_ledger with the live book: per-path quantities and cash; positions closed by ADL keep
+ * their margin and cash; partial chunks are counted with their open positions; the vault is a
+ * third pocket beside the traders and the fund. */
+static void close_ledger_live(const mf_venue *venue, mf_workspace *ws, int b,
+                              mf_path_ledger *ledger) {
+    const mf_book_view *book = &venue->book;
+    const mf_engine_state *engine = &ws->engines[b];
+    const mf_settlement_state *money = &ws->money[b];
+    const mf_venue_book_state *books = ws->books[b];
+    const int stride = ws->batch;
+    double equity = money->trader_kept;
+    double pnl = engine->realized_trading_pnl;
+    for (int64_t a = 0; a < book->n_accounts; a++) {
+        if (ws->account_state[a * stride + b] & MF_ACCOUNT_LIQUIDATING)
+            continue; /* in the engine (its records below) or taken over by the vault */
+        equity += book->account_collateral[a];
+        const int64_t first = book->account_first[a];
+        const int64_t stop = first + book->account_positions[a];
+        for (int64_t p = first; p < stop; p++) {
+            if (ws->position_state[p * stride + b] == MF_POSITION_QUEUED) continue;
+            const double quantity = ws->live_quantity[p * stride + b];
+            const double open_pnl =
+                quantity * (books[book->position_asset[p]].mark - book->position_entry[p]);
+            pnl += open_pnl;
+            equity += book->position_margin[p] + ws->live_cash[p * stride + b] + open_pnl;
+        }
+    }
+    for (int32_t r = 0; r < engine->n_records; r++) {
+        const mf_liquidation_record *record = &engine->records[r];
+        if (!record->settled && !record->partial)
+            equity += record->base_equity + record->realized_pnl;
+    }
+    for (int32_t o = 0; o < engine->n_orders; o++) {
+        const mf_order *order = &engine->orders[o];
+        if (order->remaining == 0 || engine->records[order->record].partial) continue;
+        const int asset = book->position_asset[order->position];
+        const double open_pnl =
+            order->remaining * (books[asset].mark - book->position_entry[order->position]);
+        pnl += open_pnl;
+        equity += open_pnl;
+    }
+    double marks[MF_MAX_ASSETS], funding[MF_MAX_ASSETS];
+    for (int k = 0; k < ws->n_assets; k++) {
+        marks[k] = books[k].mark;
+        funding[k] = ws->funding_index[(int64_t)k * stride + b];
+    }
+    const mf_vault_state *vault = &ws->vaults[b];
+    ledger->initial_collateral = venue->initial_trader_collateral;
+    ledger->initial_fund = venue->settlement.initial_fund;
+    ledger->trading_pnl = pnl;
+    ledger->final_trader_equity = equity;
+    ledger->final_fund = money->fund;
+    ledger->uncovered_deficit = money->uncovered_deficit;
+    ledger->initial_vault = vault->capital;
+    ledger->vault_trading_pnl = mf_vault_trading_pnl(vault, ws->n_assets, marks);
+    ledger->final_vault = mf_vault_equity(vault, ws->n_assets, marks, funding);
 }
 
 static mf_status simulate_batch(const mf_scenario *scenario, mf_workspace *ws, int64_t first_path,
@@ -694,7 +1155,17 @@ static mf_status simulate_batch(const mf_scenario *scenario, mf_workspace *ws, i
     step.first_path = first_path;
     step.batch = batch;
     step.trace_b = -1;
+    if (ws->live_quantity) {
+        for (int64_t p = 0; p < book->n_positions; p++)
+            for (int b = 0; b < stride; b++) {
+                ws->live_quantity[p * stride + b] = book->position_quantity[p];
+                ws->live_cash[p * stride + b] = 0;
+            }
+    }
     for (int b = 0; b < batch; b++) {
+        mf_vault_reset(&ws->vaults[b], venue->liquidation.vault_capital);
+        ws->tally[b] = (path_tally){0, 0, 0, 0};
+        ws->n_cooling[b] = 0;
         mf_engine_reset(&ws->engines[b]);
         mf_settlement_reset(&venue->settlement, &ws->money[b]);
         ws->max_rounds[b] = 0;
@@ -783,7 +1254,21 @@ static mf_status simulate_batch(const mf_scenario *scenario, mf_workspace *ws, i
             for (int64_t a = 0; a < book->n_accounts; a++)
                 trace->liquidated_accounts[a] =
                     (ws->account_state[a * stride + b] & MF_ACCOUNT_COUNTED) != 0;
-        close_ledger(venue, ws, b, &block->ledgers[local]);
+        const path_tally *tally = &ws->tally[b];
+        row->liquidated_long = tally->liquidated_long;
+        row->liquidated_short = tally->liquidated_short;
+        row->partial_liquidations = tally->partial_liquidations;
+        row->full_liquidations = tally->full_liquidations;
+        row->adl_notional = money->adl_notional;
+        row->adl_accounts = (int64_t)money->adl_accounts;
+        row->socialised_loss = money->socialised_loss;
+        row->vault_takeovers = (int64_t)ws->vaults[b].takeovers;
+        row->vault_notional = ws->vaults[b].notional;
+        row->vault_min_equity = ws->vaults[b].equity_min;
+        if (ws->live_quantity)
+            close_ledger_live(venue, ws, b, &block->ledgers[local]);
+        else
+            close_ledger(venue, ws, b, &block->ledgers[local]);
         MF_CHECK(mf_check_path_finite(path, steps, row, &block->ledgers[local]));
     }
     return MF_OK;

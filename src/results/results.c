@@ -77,6 +77,26 @@ static const mf_path_column path_columns[] = {
     {"max_rounds", ROW(max_rounds), MF_COLUMN_I32, "rounds", "most cascade rounds in one step"},
     {"final_backlog", ROW(final_backlog), MF_COLUMN_F64, "USD",
      "notional still queued for liquidation at the horizon, at the final marks"},
+    {"liquidated_long", ROW(liquidated_long), MF_COLUMN_F64, "USD",
+     "notional of long positions liquidated (engine fills and vault takeovers)"},
+    {"liquidated_short", ROW(liquidated_short), MF_COLUMN_F64, "USD",
+     "notional of short positions liquidated (engine fills and vault takeovers)"},
+    {"partial_liquidations", ROW(partial_liquidations), MF_COLUMN_I64, "count",
+     "partial-liquidation chunks started"},
+    {"full_liquidations", ROW(full_liquidations), MF_COLUMN_I64, "count",
+     "positions and accounts sent whole to the liquidation engine"},
+    {"adl_notional", ROW(adl_notional), MF_COLUMN_F64, "USD",
+     "notional closed by auto-deleveraging, at bankruptcy prices"},
+    {"adl_accounts", ROW(adl_accounts), MF_COLUMN_I64, "accounts",
+     "accounts hit by auto-deleveraging"},
+    {"socialised_loss", ROW(socialised_loss), MF_COLUMN_F64, "USD",
+     "loss charged to profitable accounts"},
+    {"vault_takeovers", ROW(vault_takeovers), MF_COLUMN_I64, "count",
+     "positions and accounts the backstop vault took over"},
+    {"vault_notional", ROW(vault_notional), MF_COLUMN_F64, "USD",
+     "notional the backstop vault took over, at the marks"},
+    {"vault_min_equity", ROW(vault_min_equity), MF_COLUMN_F64, "USD",
+     "the backstop vault's lowest end-of-step equity (0 without a vault)"},
     /* The money ledger: initial_collateral + initial_fund + trading_pnl
      * = final_trader_equity + final_fund - ledger_uncovered_deficit. */
     {"initial_collateral", LEDGER(initial_collateral), MF_COLUMN_F64, "USD",
@@ -89,6 +109,11 @@ static const mf_path_column path_columns[] = {
     {"final_fund", LEDGER(final_fund), MF_COLUMN_F64, "USD", "insurance fund at the end"},
     {"ledger_uncovered_deficit", LEDGER(uncovered_deficit), MF_COLUMN_F64, "USD",
      "bad debt the fund could not pay, as the ledger closes it"},
+    {"initial_vault", LEDGER(initial_vault), MF_COLUMN_F64, "USD",
+     "the backstop vault's capital at t = 0 (0 without a vault)"},
+    {"vault_trading_pnl", LEDGER(vault_trading_pnl), MF_COLUMN_F64, "USD",
+     "the vault's price PnL on the positions it took over, at the final marks"},
+    {"final_vault", LEDGER(final_vault), MF_COLUMN_F64, "USD", "the vault's equity at the end"},
 };
 #define N_PATH_COLUMNS ((int)(sizeof path_columns / sizeof path_columns[0]))
 

@@ -83,12 +83,23 @@ typedef struct {
     double index_drawdown;
     int32_t cascades;
     double largest_cascade;
-    int32_t max_rounds;   /* most cascade rounds used in one step */
-    double final_backlog; /* USD still queued for liquidation at the horizon (final marks) */
+    int32_t max_rounds;      /* most cascade rounds used in one step */
+    double final_backlog;    /* USD still queued for liquidation at the horizon (final marks) */
+    double liquidated_long;  /* USD of long positions closed (engine fills, vault) */
+    double liquidated_short; /* USD of short positions closed */
+    int64_t partial_liquidations; /* partial chunks started */
+    int64_t full_liquidations;    /* positions / accounts sent whole to the engine */
+    double adl_notional;          /* USD closed by auto-deleveraging, at bankruptcy prices */
+    int64_t adl_accounts;         /* accounts hit by auto-deleveraging */
+    double socialised_loss;       /* USD charged to profitable accounts */
+    int64_t vault_takeovers;      /* positions / accounts the backstop vault took over */
+    double vault_notional;        /* USD taken over by the vault, at the marks */
+    double vault_min_equity; /* the vault's lowest end-of-step equity (its capital: no vault) */
 } mf_path_row;
 
-/* Every dollar of one path: initial collateral + initial fund + trading PnL at fill prices
- * = final trader equity + final fund - uncovered deficit (checked by the tests). */
+/* Every dollar of one path: initial collateral + initial fund + initial vault + trading PnL at
+ * fill prices + the vault's trading PnL = final trader equity + final fund + final vault -
+ * uncovered deficit (checked by the tests; the vault terms are 0 without a vault). */
 typedef struct {
     double initial_collateral;
     double initial_fund;
@@ -96,6 +107,9 @@ typedef struct {
     double final_trader_equity; /* open positions marked, kept equity of settled ones */
     double final_fund;
     double uncovered_deficit;
+    double initial_vault;     /* the backstop vault's capital */
+    double vault_trading_pnl; /* its inventory's price PnL at the final marks */
+    double final_vault;       /* its equity at the end */
 } mf_path_ledger;
 
 /* The per-path table's columns, in file order: one table drives the HDF5 writer, the wire

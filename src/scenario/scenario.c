@@ -146,6 +146,25 @@ static mf_status build_groups(mf_venue *venue, const mf_store *store, const doub
     return MF_OK;
 }
 
+static void build_liquidation_policy(mf_liquidation_policy *policy, const mf_config *config,
+                                     const mf_tier_table *tiers) {
+    const mf_venue_config *v = &config->venue;
+    policy->partial = v->partial_enabled;
+    policy->partial_min_notional = v->partial_min_notional_usd;
+    policy->partial_chunk = v->partial_chunk_fraction;
+    policy->partial_fee = v->partial_fee;
+    policy->partial_target_initial = v->partial_target == MF_PARTIAL_TARGET_INITIAL;
+    policy->partial_cooldown_steps =
+        (int32_t)ceil(v->partial_cooldown_seconds / config->run.dt_seconds - 1e-9);
+    if (policy->partial_cooldown_steps < 0) policy->partial_cooldown_steps = 0;
+    for (int k = 0; k < config->market.n_assets; k++)
+        policy->fill_bound[k] = v->fill_bound_mmr * tiers->mmr[k][0];
+    policy->vault = v->vault_enabled;
+    policy->vault_capital = v->vault_enabled ? v->vault_capital_usd : 0;
+    policy->vault_takeover_fraction = v->vault_takeover_fraction;
+    policy->live_book = policy->partial || policy->vault || v->deficit != MF_DEFICIT_UNCOVERED;
+}
+
 mf_status mf_scenario_build_with(mf_scenario *scenario, const mf_config *config,
                                  const mf_store *store, const mf_margin_model *models,
                                  int n_models) {
@@ -185,6 +204,7 @@ mf_status mf_scenario_build_with(mf_scenario *scenario, const mf_config *config,
     venue->settlement.initial_fund = config->venue.insurance_fund_usd;
     venue->settlement.deficit = config->venue.deficit;
     venue->max_rounds = config->venue.max_rounds;
+    build_liquidation_policy(&venue->liquidation, config, &venue->tiers);
 
     double open_interest[MF_MAX_ASSETS];
     mf_store_open_interest(store, scenario->index.price0, open_interest);

@@ -50,16 +50,33 @@ typedef struct {
     void *prepared; /* the model's prepared data (model->prepared_size bytes), or NULL */
 } mf_margin_group;
 
+/* How a venue closes flagged positions beyond the FIFO engine (docs/model.md section 5). */
+typedef struct {
+    int partial;                      /* partial liquidation on */
+    double partial_min_notional;      /* USD: at or below, closed whole */
+    double partial_chunk;             /* fraction of the position per chunk */
+    double partial_fee;               /* fraction of a chunk's notional, to the fund */
+    int partial_target_initial;       /* 1: restore initial margin; 0: maintenance */
+    int32_t partial_cooldown_steps;   /* steps before a partially liquidated position is checked */
+    double fill_bound[MF_MAX_ASSETS]; /* largest relative distance of a round's mean fill from its
+                                         pre-impact mark; 0 = no bound */
+    int vault;                        /* backstop vault on */
+    double vault_capital;             /* USD at t = 0 */
+    double vault_takeover_fraction;   /* of maintenance */
+    int live_book; /* 1: a mechanism changes single positions per path (mf_live_book) */
+} mf_liquidation_policy;
+
 typedef struct {
     mf_book_view book;
     mf_tier_table tiers;
+    mf_liquidation_policy liquidation;
     mf_venue_params market; /* impact and depth */
     mf_engine_params engine;
     mf_settlement_policy settlement;
     int32_t max_rounds;
     double composite_weight[MF_MAX_ASSETS]; /* open-interest weights, venue-level prices */
-    double initial_trader_collateral;              /* sum of collateral and isolated margins */
-    int n_groups;                                  /* margin models in use, one per mode present */
+    double initial_trader_collateral;       /* sum of collateral and isolated margins */
+    int n_groups;                           /* margin models in use, one per mode present */
     mf_margin_group groups[MF_N_MODES];
 } mf_venue;
 
