@@ -74,6 +74,16 @@ static void expect_equal_configs(const mf_config *a, const mf_config *b) {
     EXPECT_SAME(va->liquidation_fee, vb->liquidation_fee, "liquidation fee");
     cr_expect_eq(va->max_rounds, vb->max_rounds);
     cr_expect_eq(va->deficit, vb->deficit);
+    cr_expect_eq(va->partial_enabled, vb->partial_enabled);
+    EXPECT_SAME(va->partial_min_notional_usd, vb->partial_min_notional_usd, "partial min");
+    EXPECT_SAME(va->partial_chunk_fraction, vb->partial_chunk_fraction, "partial chunk");
+    cr_expect_eq(va->partial_target, vb->partial_target);
+    EXPECT_SAME(va->partial_cooldown_seconds, vb->partial_cooldown_seconds, "partial cooldown");
+    EXPECT_SAME(va->partial_fee, vb->partial_fee, "partial fee");
+    EXPECT_SAME(va->fill_bound_mmr, vb->fill_bound_mmr, "fill bound");
+    cr_expect_eq(va->vault_enabled, vb->vault_enabled);
+    EXPECT_SAME(va->vault_capital_usd, vb->vault_capital_usd, "vault capital");
+    EXPECT_SAME(va->vault_takeover_fraction, vb->vault_takeover_fraction, "vault takeover");
     for (int i = 0; i < ma->n_assets; i++) {
         const mf_venue_market_config *x = &va->markets[i], *y = &vb->markets[i];
         EXPECT_SAME(x->depth_usd, y->depth_usd, "depth_usd");
@@ -385,7 +395,8 @@ Test(config, more_range_checks_name_their_key) {
         {"venue:\n  max_leverage: 0.5\n", "s.yaml:2: venue.max_leverage: must be >= 1"},
         {"venue:\n  liquidation_fee: 1\n", "s.yaml:2: venue.liquidation_fee"},
         {"venue:\n  insurance_fund_usd: -1\n", "s.yaml:2: venue.insurance_fund_usd"},
-        {"venue:\n  deficit: adl\n", "s.yaml:2: venue.deficit: expected one of uncovered"},
+        {"venue:\n  deficit: bailout\n",
+         "s.yaml:2: venue.deficit: expected one of uncovered, adl, socialised"},
         {"market:\n  student_t_nu: 2\n", "s.yaml:2: market.student_t_nu: must be > 2"},
         {"market:\n  student_t_nu: .nan\n", "s.yaml:2: market.student_t_nu: NaN"},
         {"market:\n  garch: {alpha: 0.1, beta: 0.9}\n",
@@ -1413,7 +1424,8 @@ Test(schema, every_key_round_trips_with_a_non_default_value) {
             int n_names = 0;
             while (row->names && row->names[n_names])
                 n_names++;
-            if (row->type == MF_SCHEMA_ENUM && n_names == 1) continue; /* venue.deficit: one name */
+            if (row->type == MF_SCHEMA_ENUM && n_names == 1)
+                continue; /* a one-name enum has no other value */
             cr_assert(row->example != NULL, "%s%s has no example value", table->prefix, row->key);
             char set[512], needs[512];
             snprintf(set, sizeof set, "%s%s=%s", table->prefix, row->key, row->example);

@@ -1,0 +1,321 @@
+"""How a venue closes flagged positions and who pays a loss the fund cannot (docs/model.md
+section 5): partial liquidation, the fill-price bound, the backstop vault, auto-deleveraging
+and socialised loss. Each has a deterministic case on a hand-made population and a replayed
+price path with infinite depth, whose outcome this test computes from the documented rules;
+then, with every mechanism on at once, the money ledger balances on every path, liquidations
+by side add up, and results are the same bits on 1 and 2 ranks and 1 and 2 threads. Every new
+key with an impossible value is refused, naming the key."""
+import math
+import os
+
+import h5py
+import numpy as np
+
+from mftest import check, cleanup, config, finish, run, tmpdir
+
+work = tmpdir()
+
+
+def write_population(path, accounts):
+    """accounts: list of (mode, collateral, [(quantity, entry, margin), ...]) on asset 0."""
+    mode, collateral, owner, asset, quantity, entry, margin = [], [], [], [], [], [], []
+    for a, (m, c, positions) in enumerate(accounts):
+        mode.append(m)
+        collateral.append(c)
+        for q, e, mg in positions:
+            owner.append(a)
+            asset.append(0)
+            quantity.append(q)
+            entry.append(e)
+            margin.append(mg)
+    with h5py.File(path, "w") as f:
+        g = f.create_group("population")
+        g.attrs["format"] = "marginfall-population"
+        g.attrs["format_version"] = np.array([1, 1], dtype=np.int32)
+        g.attrs["assets"] = np.array([b"BTC"], dtype=h5py.string_dtype())
+        g["account_mode"] = np.array(mode, dtype=np.uint8)
+        g["account_collateral"] = np.array(collateral, dtype=np.float64)
+        g["position_account"] = np.array(owner, dtype=np.int64)
+        g["position_asset"] = np.array(asset, dtype=np.uint8)
+        g["position_quantity"] = np.array(quantity, dtype=np.float64)
+        g["position_entry"] = np.array(entry, dtype=np.float64)
+        g["position_margin"] = np.array(margin, dtype=np.float64)
+
+
+def scenario(name, prices, accounts, venue="", market_extra="", depth=".inf", rounds=50):
+    """A one-asset scenario replaying `prices` (one per step boundary), one path."""
+    csv = os.path.join(work, f"{name}.csv")
+    with open(csv, "w") as f:
+        f.write("close\n" + "".join(f"{p!r}\n" for p in prices))
+    population = os.path.join(work, f"{name}-population.h5")
+    write_population(population, accounts)
+    text = f"""run: {{paths: 1, steps: {len(prices) - 1}, dt_seconds: 60, block_paths: 1,
+      batch_paths: 1, seed: 3}}
+market:
+  assets:
+    - {{name: BTC, price: {prices[0]!r}, volatility: 0.5, drift: 0, jump_beta: 1.0,
+       replay: {{format: csv, file: {csv}, column: close}}}}
+  correlation: [[1.0]]
+  garch: {{enabled: false}}
+  jumps: {{intensity_per_year: 0}}
+  impact: {{law: linear, permanent_fraction: 1.0, half_life_seconds: 60}}
+  depth_feedback: {{beta: 0}}
+{market_extra}
+venue:
+  name: hand-made
+  insurance_fund_usd: 0
+  liquidation_fee: 0.01
+  max_rounds: {rounds}
+{venue}
+  markets:
+    - asset: BTC
+      depth_usd: {depth}
+      liquidation_throughput_usd: .inf
+      tiers:
+        - {{floor_usd: 0, mmr: 0.01, max_leverage: 50}}
+population:
+  file: {population}
+  assets:
+    - {{asset: BTC, open_interest_usd: 1.0e6, long_share: 0.5}}
+output:
+  paths: true
+  traces: [0]
+"""
+    path = os.path.join(work, f"{name}.yaml")
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
+def run_case(name, yaml_path, *extra):
+    out = os.path.join(work, f"{name}.h5")
+    result = run(["run", yaml_path, "-o", out, "--quiet", *extra])
+    if not check(result.returncode == 0, f"{name}: runs {result.stderr.strip()[-400:]!r}"):
+        return None
+    with h5py.File(out, "r") as f:
+        table = {k: v[()] for k, v in f["point_0/paths"].items()}
+        trace = {k: v[()] for k, v in f["point_0/traces/path_0"].items()}
+    return table, trace
+
+
+def balanced(table, label):
+    money_in = (table["initial_collateral"] + table["initial_fund"] + table["initial_vault"]
+                + table["trading_pnl"] + table["vault_trading_pnl"])
+    money_out = (table["final_trader_equity"] + table["final_fund"] + table["final_vault"]
+                 - table["ledger_uncovered_deficit"])
+    scale = np.maximum(np.abs(money_in), 1.0)
+    worst = float(np.max(np.abs(money_in - money_out) / scale))
+    check(worst <= 1e-9, f"{label}: the money ledger balances on every path (worst {worst:.1e})")
+
+
+def near(a, b, what, tolerance=1e-9):
+    ok = abs(a - b) <= tolerance * max(1.0, abs(b))
+    return check(ok, f"{what}: {a!r} (expected {b!r})")
+
+
+MMR = 0.01
+
+# ---- partial liquidation: the fewest whole chunks that restore maintenance --------------------
+# An isolated long of 1 BTC entered at 100,000 with 5,000 margin. At 95,800 its equity is 800
+# and its maintenance 958 (flagged); with a 5 bp chunk fee the rule needs
+# f >= (958 - 800) / (958 - 0.0005 x 95,800) = 0.1736: one chunk of 20%. After the 30 s
+# cooldown (one step) the price is 95,500: the 0.8 BTC left are flagged again and need two
+# chunks (40% of what is left). The chunks fill at the mark (infinite depth).
+def partial_fraction(equity, target, notional, fee, chunk):
+    needed = (target - equity) / (target - fee * notional)
+    return min(1.0, max(1, math.ceil(needed / chunk)) * chunk)
+
+
+prices = [100000.0, 100000.0, 95800.0, 95500.0, 95500.0]
+yaml_path = scenario("partial", prices, [(0, 0.0, [(1.0, 100000.0, 5000.0)])], venue="""
+  partial_liquidation: {enabled: true, min_notional_usd: 50000, chunk_fraction: 0.2,
+                        target: maintenance, cooldown_seconds: 30, fee: 0.0005}""")
+case = run_case("partial", yaml_path)
+if case:
+    table, trace = case
+    fee = 0.0005
+    q, cash = 1.0, 0.0
+    expected_steps = []
+    for step, price in enumerate(prices[1:]):
+        equity = 5000.0 + cash + q * (price - 100000.0)
+        maintenance = MMR * q * price
+        if equity <= maintenance and (not expected_steps or expected_steps[-1][0] < step - 0):
+            f = partial_fraction(equity, maintenance, q * price, fee, 0.2)
+            closed = q * f
+            expected_steps.append((step, closed * price))
+            cash += closed * (price - 100000.0) - fee * closed * price
+            q -= closed
+    check(len(expected_steps) == 2, f"partial: the rule gives two chunks {expected_steps}")
+    check(int(table["partial_liquidations"][0]) == 2, "partial: two partial liquidations reported")
+    check(int(table["full_liquidations"][0]) == 0, "partial: no full liquidation")
+    longs = trace["liquidated_long"]
+    for step, notional in expected_steps:
+        near(longs[step], notional, f"partial: step {step} closes the rule's chunks")
+    near(float(longs.sum()), sum(n for _, n in expected_steps), "partial: nothing else closes")
+    near(float(table["final_fund"][0]), fee * sum(n for _, n in expected_steps),
+         "partial: the chunk fees went to the fund")
+    near(float(table["final_trader_equity"][0]), 5000.0 + cash + q * (prices[-1] - 100000.0),
+         "partial: the trader keeps the rest, position still open")
+    balanced(table, "partial")
+
+# ---- auto-deleveraging: highest rank first, at the bankruptcy price ----------------------------
+# A long of 1.5 BTC (margin 3,000) is bankrupt at 97,000: loss 1,500, fund 0. Its bankruptcy
+# price is 97,000 + 1,500 / 1.5 = 98,000; each opposite coin closed there covers 1,000, so
+# 1.5 coins are taken from the shorts in BitMEX rank order (PnL% x effective leverage).
+shorts = [(-0.5, 110000.0, 5500.0), (-1.0, 101000.0, 2020.0), (-2.0, 100500.0, 4020.0)]
+book = [(0, 0.0, [(1.5, 100000.0, 3000.0)])] + [(0, 0.0, [s]) for s in shorts]
+adl_prices = [100000.0, 100000.0, 97000.0, 97000.0]
+mark = 97000.0
+
+
+def rank(quantity, entry, margin):
+    pnl_share = (mark - entry) / entry * (1 if quantity > 0 else -1)
+    equity = margin + quantity * (mark - entry)
+    leverage = abs(quantity) * mark / equity
+    return pnl_share * leverage if pnl_share > 0 else pnl_share / leverage
+
+
+order = sorted(range(len(shorts)), key=lambda i: (-rank(*shorts[i]), i))
+need, adl_notional, hit = 1.5, 0.0, 0
+for i in order:
+    if need <= 0:
+        break
+    take = min(need, abs(shorts[i][0]))
+    adl_notional += take * 98000.0
+    hit += 1
+    need -= take
+check(order[0] == 1 and order[1] == 2, f"adl: the test's ranking puts short 1 then 2 first {order}")
+yaml_path = scenario("adl", adl_prices, book, venue="  deficit: adl")
+case = run_case("adl", yaml_path)
+if case:
+    table, _ = case
+    near(float(table["adl_notional"][0]), adl_notional, "adl: notional closed at 98,000")
+    check(int(table["adl_accounts"][0]) == hit, f"adl: {hit} accounts hit")
+    near(float(table["bad_debt"][0]), 1500.0, "adl: bad debt 1,500")
+    check(abs(float(table["uncovered_deficit"][0])) <= 1e-9,
+          f"adl: the deficit is covered to the cent ({table['uncovered_deficit'][0]!r})")
+    # The counterparts keep their positions' value at 98,000: equity falls by exactly the loss.
+    equity_at_mark = sum(m + q * (adl_prices[-1] - e) for q, e, m in shorts)
+    near(float(table["final_trader_equity"][0]), equity_at_mark - 1500.0,
+         "adl: the counterparts paid exactly the shortfall")
+    balanced(table, "adl")
+
+# ---- socialised loss: pro rata over profitable accounts ----------------------------------------
+yaml_path = scenario("socialised", adl_prices, book, venue="  deficit: socialised")
+case = run_case("socialised", yaml_path)
+if case:
+    table, _ = case
+    near(float(table["socialised_loss"][0]), 1500.0, "socialised: the whole shortfall charged")
+    check(abs(float(table["uncovered_deficit"][0])) <= 1e-9, "socialised: nothing uncovered")
+    equity_at_mark = sum(m + q * (adl_prices[-1] - e) for q, e, m in shorts)
+    near(float(table["final_trader_equity"][0]), equity_at_mark - 1500.0,
+         "socialised: the profitable accounts' equity fell by 1,500")
+    check(int(table["adl_accounts"][0]) == 0, "socialised: no ADL")
+    balanced(table, "socialised")
+
+# The same book without a policy: the loss stays uncovered.
+yaml_path = scenario("uncovered", adl_prices, book)
+case = run_case("uncovered", yaml_path)
+if case:
+    near(float(case[0]["uncovered_deficit"][0]), 1500.0, "uncovered: the deficit stays")
+
+# ---- backstop vault: takes over below 2/3 of maintenance, at the mark ---------------------------
+# At 97,000 the long's equity is -1,500 < 2/3 x 1,455: the vault takes 1.5 BTC at 97,000 and
+# the trader's -1,500 with it; the price then recovers to 97,500.
+vault_prices = [100000.0, 100000.0, 97000.0, 97500.0]
+yaml_path = scenario("vault", vault_prices, book, venue="""
+  vault: {enabled: true, capital_usd: 1.0e6, takeover_fraction: 0.6666666666666666}""")
+case = run_case("vault", yaml_path)
+if case:
+    table, trace = case
+    check(int(table["vault_takeovers"][0]) == 1, "vault: one takeover")
+    near(float(table["vault_notional"][0]), 1.5 * 97000.0, "vault: 1.5 BTC at the mark")
+    near(float(table["final_vault"][0]), 1.0e6 - 1500.0 + 1.5 * 500.0,
+         "vault: capital, the trader's equity and the inventory's PnL")
+    near(float(table["vault_min_equity"][0]), 1.0e6 - 1500.0, "vault: lowest equity at 97,000")
+    check(float(table["bad_debt"][0]) == 0, "vault: no bad debt for the fund")
+    near(float(table["liquidated_long"][0]), 1.5 * 97000.0, "vault: counted as a long liquidation")
+    balanced(table, "vault")
+
+# ---- fill-price bound: a round executes only what keeps its mean fill inside -----------------
+# Linear impact with depth D, bound b = 1.5 x 1%: a round may sell at most
+# D x (-100 ln(1 - 2b)) USD at the pre-impact mark; one round a step, so each step's move is
+# exactly the bound while the backlog lasts.
+bound = 1.5 * MMR
+depth = 2.0e5
+big = [(0, 0.0, [(20.0, 100000.0, 60000.0)])]
+bound_prices = [100000.0, 100000.0, 96000.0] + [96000.0] * 6
+yaml_path = scenario("bound", bound_prices, big, venue="  fill_bound_mmr: 1.5", depth=repr(depth),
+                     rounds=1)
+case = run_case("bound", yaml_path)
+if case:
+    table, trace = case
+    # The impact alone: the mark over the index (the index moves on its own).
+    marks = trace["mark_BTC"] / trace["index_BTC"]
+    cap = depth * (-100.0 * math.log(1 - 2 * bound))
+    sells = trace["liquidated_long"]
+    selling = [t for t in range(len(sells)) if sells[t] > 0]
+    check(len(selling) >= 2, f"bound: the liquidation takes several steps {selling}")
+    ratios = [marks[t + 1] / marks[t] for t in selling]
+    check(all(r >= 1 - 2 * bound - 1e-12 for r in ratios),
+          f"bound: no step moves the mark by more than 2b ({min(ratios):.6f})")
+    near(ratios[0], 1 - 2 * bound, "bound: a full round moves the mark by exactly 2b", 1e-9)
+    check(all(s <= cap * (1 + 1e-12) for s in sells), "bound: no round sells more than the cap")
+    balanced(table, "bound")
+
+# ---- every mechanism at once on the small scenario ---------------------------------------------
+everything = ["--set", "output.paths=true",
+              "--set", "venue.insurance_fund_usd=1e5",
+              "--set", "venue.deficit=adl",
+              "--set", "venue.partial_liquidation.enabled=true",
+              "--set", "venue.partial_liquidation.min_notional_usd=20000",
+              "--set", "venue.vault.enabled=true",
+              "--set", "venue.vault.capital_usd=2e6",
+              "--set", "venue.fill_bound_mmr=3"]
+outputs = {}
+for label, ranks, threads, extra in [("1 rank", None, 1, []), ("2 ranks", 2, 1, []),
+                                     ("2 threads", None, 2, []),
+                                     ("batch 1", None, 1, ["--set", "run.batch_paths=1"])]:
+    out = os.path.join(work, f"all-{label.replace(' ', '-')}.h5")
+    result = run(["run", config("small.yaml"), "-o", out, "--quiet", *everything, *extra],
+                 ranks=ranks, threads=threads)
+    if check(result.returncode == 0, f"every mechanism, {label}: runs {result.stderr[-300:]!r}"):
+        outputs[label] = out
+if "1 rank" in outputs:
+    with h5py.File(outputs["1 rank"], "r") as f:
+        table = {k: v[()] for k, v in f["point_0/paths"].items()}
+        digest = f.attrs["verification_digest"]
+    balanced(table, "every mechanism")
+    check(np.allclose(table["liquidated_long"] + table["liquidated_short"],
+                      table["liquidated_notional"], rtol=1e-12, atol=1e-6),
+          "every mechanism: long + short = liquidated notional on every path")
+    for name in ["partial_liquidations", "adl_accounts", "vault_takeovers"]:
+        check(int(table[name].sum()) > 0, f"every mechanism: {name} happens ({table[name].sum()})")
+    for label, out in outputs.items():
+        if label == "1 rank":
+            continue
+        with h5py.File(out, "r") as f:
+            check(f.attrs["verification_digest"] == digest,
+                  f"every mechanism: {label} gives the same digest as 1 rank")
+
+# ---- bad values are refused before any work, naming the key ------------------------------------
+for key, value in [("venue.deficit", "everyone"),
+                   ("venue.partial_liquidation.enabled", "maybe"),
+                   ("venue.partial_liquidation.min_notional_usd", "-1"),
+                   ("venue.partial_liquidation.chunk_fraction", "0"),
+                   ("venue.partial_liquidation.chunk_fraction", "1.5"),
+                   ("venue.partial_liquidation.target", "equity"),
+                   ("venue.partial_liquidation.cooldown_seconds", "-30"),
+                   ("venue.partial_liquidation.fee", "1"),
+                   ("venue.fill_bound_mmr", "-1"),
+                   ("venue.vault.enabled", "2"),
+                   ("venue.vault.capital_usd", "-5"),
+                   ("venue.vault.takeover_fraction", "0"),
+                   ("venue.vault.takeover_fraction", "1.2")]:
+    out = os.path.join(work, "refused.h5")
+    result = run(["run", config("small.yaml"), "-o", out, "--quiet", "--set", f"{key}={value}"])
+    check(result.returncode != 0 and key in result.stderr and not os.path.exists(out),
+          f"{key}={value} is refused naming the key: {result.stderr.strip()[-160:]!r}")
+
+cleanup(work)
+finish()
