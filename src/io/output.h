@@ -14,7 +14,7 @@
 
 #define MF_FORMAT_NAME "marginfall"
 #define MF_FORMAT_VERSION_MAJOR 2
-#define MF_FORMAT_VERSION_MINOR 0
+#define MF_FORMAT_VERSION_MINOR 1
 
 /* The swept parameters of every point of a sweep (not only the points in this file), so that
  * part files of a split sweep carry the same table as a single job's file. */

@@ -46,6 +46,21 @@ static const mf_metric_info metric_table[MF_METRIC_COUNT] = {
     [MF_METRIC_CASCADE_DURATION] = {"cascade_duration", "steps",
                                     "steps from a cascade's first to its last liquidation", 1,
                                     STEPS_RANGE},
+    [MF_METRIC_LIQUIDATED_LONG] = {"liquidated_long", "USD",
+                                   "notional of long positions liquidated over the horizon", 0,
+                                   USD_RANGE},
+    [MF_METRIC_LIQUIDATED_SHORT] = {"liquidated_short", "USD",
+                                    "notional of short positions liquidated over the horizon", 0,
+                                    USD_RANGE},
+    [MF_METRIC_ADL_NOTIONAL] = {"adl_notional", "USD",
+                                "notional closed by auto-deleveraging, at bankruptcy prices", 0,
+                                USD_RANGE},
+    [MF_METRIC_SOCIALISED_LOSS] = {"socialised_loss", "USD",
+                                   "loss charged to profitable accounts (socialised)", 0,
+                                   USD_RANGE},
+    [MF_METRIC_VAULT_NOTIONAL] = {"vault_notional", "USD",
+                                  "notional the backstop vault took over, at the marks", 0,
+                                  USD_RANGE},
 };
 
 int mf_metric_level_index(const mf_metric_result *metric, double level) {

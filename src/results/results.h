@@ -24,6 +24,11 @@ typedef enum {
     MF_METRIC_CASCADE_ACCOUNTS, /* per cascade: liquidated accounts */
     MF_METRIC_CASCADE_AMPLIFICATION, /* per cascade: mark / index log-drawdown over the run */
     MF_METRIC_CASCADE_DURATION,      /* per cascade: steps from first to last liquidation */
+    MF_METRIC_LIQUIDATED_LONG,       /* per path: USD of long positions liquidated */
+    MF_METRIC_LIQUIDATED_SHORT,      /* per path: USD of short positions liquidated */
+    MF_METRIC_ADL_NOTIONAL,          /* per path: USD closed by auto-deleveraging */
+    MF_METRIC_SOCIALISED_LOSS,       /* per path: USD charged to profitable accounts */
+    MF_METRIC_VAULT_NOTIONAL,        /* per path: USD taken over by the backstop vault */
     MF_METRIC_COUNT
 } mf_metric_id;
 

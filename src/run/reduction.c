@@ -28,6 +28,16 @@ static double path_metric(const mf_path_row *row, mf_metric_id id) {
         return row->mark_drawdown;
     case MF_METRIC_INDEX_DRAWDOWN:
         return row->index_drawdown;
+    case MF_METRIC_LIQUIDATED_LONG:
+        return row->liquidated_long;
+    case MF_METRIC_LIQUIDATED_SHORT:
+        return row->liquidated_short;
+    case MF_METRIC_ADL_NOTIONAL:
+        return row->adl_notional;
+    case MF_METRIC_SOCIALISED_LOSS:
+        return row->socialised_loss;
+    case MF_METRIC_VAULT_NOTIONAL:
+        return row->vault_notional;
     case MF_METRIC_CASCADE_NOTIONAL:
     case MF_METRIC_CASCADE_ACCOUNTS:
     case MF_METRIC_CASCADE_AMPLIFICATION:
@@ -57,6 +67,11 @@ static int cascade_field(mf_metric_id id) {
     case MF_METRIC_CASCADE_COUNT:
     case MF_METRIC_MARK_DRAWDOWN:
     case MF_METRIC_INDEX_DRAWDOWN:
+    case MF_METRIC_LIQUIDATED_LONG:
+    case MF_METRIC_LIQUIDATED_SHORT:
+    case MF_METRIC_ADL_NOTIONAL:
+    case MF_METRIC_SOCIALISED_LOSS:
+    case MF_METRIC_VAULT_NOTIONAL:
     case MF_METRIC_COUNT:
     default:
         return -1;

@@ -266,6 +266,36 @@ static void warn_thin_tail(FILE *out, const mf_metric_result *metric, int q, con
             label);
 }
 
+/* Liquidations by side (the long share is a ratio of the two means), then what the venue's
+ * loss mechanisms did, each only when switched on. */
+static void print_sides_and_mechanisms(FILE *out, const mf_config *config,
+                                       const mf_point_result *result) {
+    char a[128], b[128];
+    const mf_metric_result *longs = &result->metrics[MF_METRIC_LIQUIDATED_LONG];
+    const mf_metric_result *shorts = &result->metrics[MF_METRIC_LIQUIDATED_SHORT];
+    format_estimate(longs->mean, longs->mean_standard_error, a, sizeof a);
+    format_estimate(shorts->mean, shorts->mean_standard_error, b, sizeof b);
+    const double total = longs->mean + shorts->mean;
+    if (total > 0)
+        fprintf(out, "    longs %s (%.1f%% of it), shorts %s\n", a, 100 * longs->mean / total, b);
+    static const struct {
+        mf_metric_id id;
+        const char *label;
+    } mechanisms[] = {
+        {MF_METRIC_ADL_NOTIONAL, "Auto-deleveraged (mean)"},
+        {MF_METRIC_SOCIALISED_LOSS, "Socialised loss (mean)"},
+        {MF_METRIC_VAULT_NOTIONAL, "Taken over by the vault (mean)"},
+    };
+    const int on[] = {config->venue.deficit == MF_DEFICIT_ADL,
+                      config->venue.deficit == MF_DEFICIT_SOCIALISED, config->venue.vault_enabled};
+    for (size_t i = 0; i < sizeof mechanisms / sizeof mechanisms[0]; i++) {
+        if (!on[i]) continue;
+        const mf_metric_result *metric = &result->metrics[mechanisms[i].id];
+        format_estimate(metric->mean, metric->mean_standard_error, a, sizeof a);
+        fprintf(out, "  %-32s %s\n", mechanisms[i].label, a);
+    }
+}
+
 static void print_summary(FILE *out, const mf_config *config, int64_t accounts, int64_t positions,
                           const mf_point_result *result, const char *output_path, int ranks,
                           int threads, double wall) {
@@ -299,6 +329,7 @@ static void print_summary(FILE *out, const mf_config *config, int64_t accounts, 
         format_quantile(liquidated, q999, a, sizeof a);
         fprintf(out, "    %-6s %s\n", p999, a);
     }
+    print_sides_and_mechanisms(out, config, result);
     format_quantile(largest, q99, a, sizeof a);
     format_estimate(largest->expected_shortfall[q99],
                     largest->expected_shortfall_standard_error[q99], b, sizeof b);

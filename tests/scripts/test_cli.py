@@ -35,7 +35,7 @@ check(not [f for f in os.listdir(work) if ".tmp" in f], "no temporary file left 
 with h5py.File(out, "r") as f:
     attrs = f.attrs
     check(attrs["format"] in ("marginfall", b"marginfall"), "format attribute")
-    check(list(attrs["format_version"]) == [2, 0], "format_version [2, 0]")
+    check(list(attrs["format_version"]) == [2, 1], "format_version [2, 1]")
     for key in ("engine_version", "git_commit", "created", "config", "seed", "paths", "ranks",
                 "threads", "wall_seconds"):
         check(key in attrs, f"root attribute {key}")

@@ -18,7 +18,10 @@ PER_PATH = {"liquidated_notional": "liquidated_notional",
             "liquidated_accounts": "liquidated_accounts", "bad_debt": "bad_debt",
             "uncovered_deficit": "uncovered_deficit", "fund_min": "fund_min",
             "largest_cascade": "largest_cascade", "cascade_count": "cascades",
-            "mark_drawdown": "mark_drawdown", "index_drawdown": "index_drawdown"}
+            "mark_drawdown": "mark_drawdown", "index_drawdown": "index_drawdown",
+            "liquidated_long": "liquidated_long", "liquidated_short": "liquidated_short",
+            "adl_notional": "adl_notional", "socialised_loss": "socialised_loss",
+            "vault_notional": "vault_notional"}
 
 
 def exact_ranks(n, q):

@@ -66,8 +66,8 @@ if not check(all(r.returncode == 0 for r in results),
 with h5py.File(clean, "r") as f:
     check(f["point_0/paths/bad_debt"].fletcher32 and f["point_0/profile/fund"].fletcher32
           and f["point_0/metrics/bad_debt/counts"].fletcher32
-          and tuple(f.attrs["format_version"]) == (2, 0),
-          "format 2.0: arrays carry Fletcher32 checksums")
+          and tuple(f.attrs["format_version"]) == (2, 1),
+          "format 2.1: arrays carry Fletcher32 checksums")
 clean_info = marginfall(["info", clean])
 check(clean_info.returncode == 0 and "liquidated_notional" in clean_info.stdout, "info on the clean file")
 
