@@ -18,6 +18,19 @@
 typedef enum { MF_MODE_ISOLATED = 0, MF_MODE_CROSS = 1 } mf_margin_mode;
 #define MF_N_MODES 2
 
+/* What kind of contract each asset's market trades (docs/model.md, "Contracts"). A linear
+ * USD-margined perpetual is the default. An inverse (coin-margined) market's positions post
+ * their margin in coin: the store's position_margin is its USD value at the start price, so
+ * the margin is worth margin / start_price x P at mark P (the collateral falls with the price),
+ * and maintenance is set on the contracts' USD face value |q| e, not on |q| P. A dated market
+ * expires at the end of step expiry_step - 1 and settles every open position at the index. */
+typedef struct {
+    int any_inverse;
+    uint8_t inverse[MF_MAX_ASSETS];
+    double start_price[MF_MAX_ASSETS];
+    int32_t expiry_step[MF_MAX_ASSETS]; /* INT32_MAX: a perpetual */
+} mf_contracts;
+
 /* Read-only population arrays (the store, seen by a kernel). */
 typedef struct {
     int64_t n_accounts;
@@ -32,7 +45,25 @@ typedef struct {
     const double *position_quantity;
     const double *position_entry;
     const double *position_margin;
+    const mf_contracts *contracts; /* NULL: every market a linear perpetual */
 } mf_book_view;
+
+/* USD value at mark `mark` of position p's own margin (isolated): the stored USD for a linear
+ * market, the coin amount at the mark for an inverse one. */
+static inline double mf_margin_value(const mf_book_view *book, int64_t p, double mark) {
+    const int asset = book->position_asset[p];
+    if (book->contracts && book->contracts->inverse[asset])
+        return book->position_margin[p] / book->contracts->start_price[asset] * mark;
+    return book->position_margin[p];
+}
+
+/* The notional maintenance is set on: |q| P (linear) or the USD face value |q| e (inverse). */
+static inline double mf_requirement_notional(const mf_book_view *book, int64_t p, double size,
+                                             double mark) {
+    const int asset = book->position_asset[p];
+    if (book->contracts && book->contracts->inverse[asset]) return size * book->position_entry[p];
+    return size * mark;
+}
 
 /* Risk tiers per asset: MM(n) = n * mmr[tier] - cum[tier], tier = last floor <= n. */
 typedef struct {

@@ -20,8 +20,8 @@ double mf_position_open_pnl(const mf_path_book *path, int64_t p) {
 double mf_path_equity(const mf_path_book *path, int64_t account, int64_t position) {
     const mf_book_view *book = path->book;
     if (position >= 0)
-        return book->position_margin[position] + path->live_cash[at(path, position)] +
-               mf_position_open_pnl(path, position);
+        return mf_margin_value(book, position, path->marks[book->position_asset[position]]) +
+               path->live_cash[at(path, position)] + mf_position_open_pnl(path, position);
     double equity = book->account_collateral[account];
     const int64_t first = book->account_first[account];
     const int64_t stop = first + book->account_positions[account];
@@ -134,7 +134,14 @@ mf_adl_outcome mf_adl_cover(const mf_path_book *path, int asset, double bankrupt
         outcome.covered += fabs(closed) * per_coin;
         outcome.notional += fabs(closed) * bankruptcy_price;
         outcome.reference_pnl += closed * (reference_price - entry);
-        if (whole && isolated(path, p)) path->position_state[slot] = MF_POSITION_CLOSED;
+        if (whole && isolated(path, p)) {
+            /* Closed: an inverse position's coin margin is realised at the mark. */
+            const double revaluation =
+                mf_margin_value(book, p, path->marks[asset]) - book->position_margin[p];
+            path->live_cash[slot] += revaluation;
+            outcome.reference_pnl += revaluation;
+            path->position_state[slot] = MF_POSITION_CLOSED;
+        }
         uint8_t *account_state = &path->account_state[at(path, book->position_account[p])];
         if (!(*account_state & MF_ACCOUNT_DELEVERAGED)) {
             *account_state |= MF_ACCOUNT_DELEVERAGED;

@@ -44,7 +44,8 @@ typedef struct {
     double covered;       /* USD of the shortfall covered */
     double notional;      /* USD closed, at the bankruptcy price */
     int64_t accounts_hit; /* accounts deleveraged for the first time on this path */
-    double reference_pnl; /* counterparts' PnL at the reference price (the trading ledger) */
+    double reference_pnl; /* counterparts' PnL at the reference price, and inverse margins
+                             realised at the mark (the trading ledger) */
 } mf_adl_outcome;
 
 /* Cover `shortfall` USD of a bankrupt liquidation that closed `bankrupt_quantity` coins of

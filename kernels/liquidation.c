@@ -27,6 +27,9 @@ int32_t mf_engine_open_record(mf_engine_state *engine, int64_t account, double b
     record->open_orders = 0;
     record->settled = 0;
     record->partial = 0;
+    record->collateral_coins = 0;
+    record->collateral_start_usd = 0;
+    record->last_fill = 0;
     return engine->n_records++;
 }
 
@@ -100,6 +103,7 @@ mf_round_outcome mf_engine_fill(const mf_book_view *book, int n_assets,
             record->closed_notional += fabs(quantity) * fill;
             record->closed_quantity[k] += quantity;
             record->closed_value[k] += quantity * fill;
+            record->last_fill = fill;
             engine->realized_trading_pnl += pnl;
             if (record->partial) {
                 const int64_t slot = order->position * partial->stride + partial->slot;

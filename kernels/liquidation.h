@@ -32,6 +32,10 @@ typedef struct {
     int32_t open_orders;                   /* orders not yet fully executed */
     int32_t settled;                       /* 1 once its equity went to the trader / fund */
     int32_t partial; /* 1: a partial-liquidation chunk: fills go to the live book (below) */
+    /* An isolated position of an inverse market holds its margin in coin: collateral_coins of
+     * them, counted at their start value collateral_start_usd in base_equity; settlement values
+     * them at the record's last fill price (last_fill). 0 for linear markets. */
+    double collateral_coins, collateral_start_usd, last_fill;
 } mf_liquidation_record;
 
 /* Where the fills of partial-liquidation chunks go: the position stays open, so each executed

@@ -53,9 +53,12 @@ static inline int64_t check_cross(const mf_margin_call *call, const int with_vec
     return flagged;
 }
 
-/* With a live book: each path has its own quantities and cash for the account's positions. */
+/* With a live book: each path has its own quantities and cash for the account's positions. A
+ * cross wallet is in USD, so an inverse position differs from a linear one only in its
+ * maintenance base (the face value). */
 static int64_t check_cross_live(const mf_margin_call *call) {
     const mf_book_view *book = call->book;
+    const int contracts = book->contracts != NULL; /* inverse markets: maintenance on face */
     const int batch = call->batch;
     int64_t flagged = 0;
     double equity[MF_KERNEL_MAX_BATCH];
@@ -82,8 +85,10 @@ static int64_t check_cross_live(const mf_margin_call *call) {
                 const double quantity = quantities[b];
                 const double size = quantity < 0 ? -quantity : quantity;
                 const double mark = asset_marks[b];
+                const double notional =
+                    contracts ? mf_requirement_notional(book, p, size, mark) : size * mark;
                 equity[b] += cash[b] + quantity * (mark - entry) - quantity * funding[b];
-                maintenance[b] += mf_maintenance_margin(call->tiers, asset, size * mark) * scale[b];
+                maintenance[b] += mf_maintenance_margin(call->tiers, asset, notional) * scale[b];
             }
         }
         for (int b = 0; b < batch; b++) {

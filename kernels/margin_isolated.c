@@ -42,12 +42,14 @@ static inline int64_t check_isolated(const mf_margin_call *call, const int with_
     return flagged;
 }
 
-/* With a live book: each path has its own quantity and cash for the position. */
+/* With a live book: each path has its own quantity and cash for the position; an inverse
+ * market's margin is worth its coins at the mark and its maintenance is on the face value. */
 static int64_t check_isolated_live(const mf_margin_call *call) {
     const mf_book_view *book = call->book;
     const int batch = call->batch;
     const double *live_quantity = call->live->quantity;
     const double *live_cash = call->live->cash;
+    const int contracts = book->contracts != NULL; /* inverse or dated markets */
     int64_t flagged = 0;
     for (int64_t i = call->begin; i < call->end; i++) {
         const int64_t account = call->accounts[i];
@@ -68,10 +70,13 @@ static int64_t check_isolated_live(const mf_margin_call *call) {
                 const double quantity = quantities[b];
                 const double size = quantity < 0 ? -quantity : quantity;
                 const double mark = asset_marks[b];
+                const double margin_value = contracts ? mf_margin_value(book, p, mark) : margin;
                 const double position_equity =
-                    margin + cash[b] + quantity * (mark - entry) - quantity * funding[b];
+                    margin_value + cash[b] + quantity * (mark - entry) - quantity * funding[b];
+                const double notional =
+                    contracts ? mf_requirement_notional(book, p, size, mark) : size * mark;
                 const double maintenance =
-                    mf_maintenance_margin(call->tiers, asset, size * mark) * scale[b];
+                    mf_maintenance_margin(call->tiers, asset, notional) * scale[b];
                 if (position_equity <= maintenance) {
                     states[b] = MF_POSITION_NEW;
                     flagged++;

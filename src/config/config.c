@@ -71,6 +71,7 @@ static void set_default_asset(mf_config *c, int i, const char *name, double pric
     asset->jump_beta = jump_beta;
 
     mf_venue_market_config *market = &c->venue.markets[i];
+    apply_row_defaults(mf_schema_table_named("venue.markets[]"), market); /* contract, expiry */
     market->depth_usd = depth_usd;
     market->throughput_usd = 0.5 * depth_usd;
     market->n_tiers = n_tiers;

@@ -30,6 +30,7 @@ typedef enum { MF_REPLAY_NONE = 0, MF_REPLAY_CSV = 1, MF_REPLAY_HDF5 = 2 } mf_re
 /* run.margin_kernel: which implementation checks margin. Both give the same flags bit for
  * bit; the reference full sweep stays selectable at run time (tests, benchmarks). */
 typedef enum { MF_MARGIN_KERNEL_FILTERED = 0, MF_MARGIN_KERNEL_REFERENCE = 1 } mf_margin_kernel;
+typedef enum { MF_CONTRACT_LINEAR = 0, MF_CONTRACT_INVERSE = 1 } mf_contract_kind;
 typedef enum { MF_PARTIAL_TARGET_MAINTENANCE = 0, MF_PARTIAL_TARGET_INITIAL = 1 } mf_partial_target;
 
 typedef struct {
@@ -95,6 +96,8 @@ typedef struct {
                               unlimited */
     double throughput_usd; /* .liquidation_throughput_usd: liquidation engine capacity per step;
                               INFINITY = no cap */
+    mf_contract_kind contract; /* .contract: linear (USD-margined) or inverse (coin-margined) */
+    double expiry_seconds;     /* .expiry_seconds: INFINITY = perpetual, else a dated future */
     int n_tiers;
     mf_tier_config tiers[MF_MAX_TIERS]; /* .tiers, ascending floors, first floor 0 */
 } mf_venue_market_config;

@@ -20,6 +20,7 @@ static const char *const impact_law_names[] = {"linear", "sqrt", NULL};
 static const char *const notional_law_names[] = {"lognormal", "pareto", NULL};
 static const char *const deficit_names[] = {"uncovered", "adl", "socialised", NULL};
 static const char *const partial_target_names[] = {"maintenance", "initial", NULL};
+static const char *const contract_names[] = {"linear", "inverse", NULL};
 static const char *const margin_kernel_names[] = {"filtered", "reference", NULL};
 const char *const mf_replay_format_names[] = {"none", "csv", "hdf5", NULL};
 static const char *const sweep_mode_names[] = {"product", "zip", NULL};
@@ -661,6 +662,28 @@ static const mf_schema_row venue_market_rows[] = {
             "no cap",
      .source = "assumption: 0.5 x depth",
      .example = "3e6"},
+    {.key = "contract",
+     T_ENUM(contract_names),
+     AT(S, contract),
+     .unit = "",
+     .default_text = "linear",
+     .doc = "linear: USD-margined, PnL and margin in USD; inverse: coin-margined, an isolated "
+            "position's margin is held in the asset's coin (its USD value falls with the price: "
+            "the double hit) and maintenance is set on the USD face value",
+     .source = "BitMEX XBTUSD and Bybit inverse contracts [P] (docs/model.md, \"Contracts\")",
+     .example = "inverse"},
+    {.key = "expiry_seconds",
+     T_DBL,
+     AT(S, expiry_seconds),
+     .unit = "s",
+     .default_text = ".inf",
+     GT(0),
+     INF_OK,
+     .bound_text = "must be a time > 0 seconds, or .inf for a perpetual",
+     .doc = "a dated future: every open position settles at the index at this time from the "
+            "start (the end of the step it falls in); .inf = a perpetual",
+     .source = "quarterly futures settle at the index at expiry (docs/model.md, \"Contracts\")",
+     .example = "3600"},
     {.key = "tiers",
      T_LIST,
      .unit = "",

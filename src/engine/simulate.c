@@ -334,8 +334,8 @@ static mf_status phase_index(step_context *step) {
 static void release_entity(mf_workspace *ws, int b, int64_t entity, int is_account) {
     if (is_account)
         ws->account_state[entity * ws->batch + b] &= (uint8_t)~MF_ACCOUNT_PARTIAL;
-    else
-        ws->position_state[entity * ws->batch + b] = MF_POSITION_OPEN;
+    else if (ws->position_state[entity * ws->batch + b] == MF_POSITION_PARTIAL)
+        ws->position_state[entity * ws->batch + b] = MF_POSITION_OPEN; /* not if it expired */
 }
 
 static void release_cooled(step_context *step) {
@@ -549,13 +549,13 @@ static void entity_requirements(const mf_venue *venue, const mf_workspace *ws, i
     for (int64_t p = entity->first; p < entity->stop; p++) {
         const int asset = book->position_asset[p];
         const double size = fabs(ws->live_quantity[p * ws->batch + b]);
-        const double value = size * marks[asset];
+        const double value = mf_requirement_notional(book, p, size, marks[asset]);
         const int tier = mf_tier_index(&venue->tiers, asset, value);
         *maintenance +=
             (value * venue->tiers.mmr[asset][tier] - venue->tiers.cum_usd[asset][tier]) *
             ws->maintenance_scale[(int64_t)asset * ws->batch + b];
         *initial += value / venue->tiers.max_leverage[asset][tier];
-        *notional += value;
+        *notional += size * marks[asset];
     }
 }
 
@@ -592,6 +592,10 @@ static void vault_takeover(step_context *step, int b, const flagged_entity *enti
                 step->trace_short += value;
         }
     }
+    if (!entity->is_account) /* an inverse market's coin margin, revalued at the mark */
+        ws->engines[b].realized_trading_pnl +=
+            mf_margin_value(book, entity->first, path->marks[book->position_asset[entity->first]]) -
+            book->position_margin[entity->first];
     vault->cash += equity;
     vault->takeovers += 1;
     set_entity_state(ws, b, entity, MF_POSITION_QUEUED);
@@ -647,6 +651,15 @@ static mf_status liquidate_entity(step_context *step, int b, const flagged_entit
     for (int64_t p = entity->first; p < entity->stop; p++)
         base += ws->live_cash[p * ws->batch + b];
     const int32_t record = mf_engine_open_record(engine, entity->account, base);
+    if (!entity->is_account) {
+        const int asset = book->position_asset[entity->first];
+        engine->records[record].position = entity->first;
+        if (book->contracts && book->contracts->inverse[asset]) {
+            engine->records[record].collateral_start_usd = entity->base;
+            engine->records[record].collateral_coins =
+                entity->base / book->contracts->start_price[asset];
+        }
+    }
     for (int64_t p = entity->first; p < entity->stop; p++) {
         const double quantity = ws->live_quantity[p * ws->batch + b];
         ws->position_state[p * ws->batch + b] = MF_POSITION_QUEUED;
@@ -768,7 +781,11 @@ static mf_status settle_closed(step_context *step, const mf_venue *venue, mf_wor
                                      step->t + policy->partial_cooldown_steps));
             continue;
         }
-        const double remaining = record->base_equity + record->realized_pnl;
+        /* An inverse position's coin margin is worth its coins at the last fill. */
+        const double revaluation =
+            record->collateral_coins * record->last_fill - record->collateral_start_usd;
+        engine->realized_trading_pnl += revaluation;
+        const double remaining = record->base_equity + record->realized_pnl + revaluation;
         const double shortfall =
             mf_settle(&venue->settlement, remaining, record->closed_notional, &ws->money[b]);
         if (!(shortfall > 0)) continue;
@@ -884,6 +901,71 @@ static mf_status phase_cascade_rounds(step_context *step) {
 /* Circuit breaker: halts a venue's liquidations past a threshold. No-op for now. */
 static mf_status phase_breaker(step_context *step) {
     (void)step;
+    return MF_OK;
+}
+
+/* Dated futures (docs/model.md, "Contracts"): at the end of an expiring market's last step,
+ * what its engine still queues fills at the index, then every open position of it settles
+ * there: its PnL goes to its cash and it leaves the book; the vault's inventory settles too. */
+static mf_status expire_market(step_context *step, int k) {
+    mf_workspace *ws = step->ws;
+    const mf_venue *venue = &step->scenario->venues[0];
+    const mf_book_view *book = &venue->book;
+    const int stride = ws->batch;
+    for (int b = 0; b < step->batch; b++) {
+        const double price = exp(ws->index[b][k].log_index);
+        const double funding = ws->funding_index[(int64_t)k * stride + b];
+        mf_engine_state *engine = &ws->engines[b];
+        if (engine->head[k] >= 0) {
+            mf_asset_execution plan[MF_MAX_ASSETS];
+            double post[MF_MAX_ASSETS];
+            for (int j = 0; j < ws->n_assets; j++) {
+                plan[j] = (mf_asset_execution){-1, 0, 0, ws->books[b][j].mark};
+                post[j] = ws->books[b][j].mark;
+            }
+            plan[k].last = engine->tail[k];
+            plan[k].last_quantity = engine->orders[engine->tail[k]].remaining;
+            plan[k].pre_mark = post[k] = price;
+            mf_partial_sink sink = {
+                ws->live_quantity, ws->live_cash, stride, b, venue->liquidation.partial_fee, 0};
+            const mf_round_outcome outcome =
+                mf_engine_fill(book, ws->n_assets, plan, post, engine, &sink);
+            ws->money[b].fund += sink.fees_out;
+            ws->money[b].fees += sink.fees_out;
+            MF_CHECK(settle_closed(step, venue, ws, b));
+            ws->step_notional[(int64_t)b * ws->steps + step->t] += outcome.executed_notional;
+            ws->tally[b].liquidated_long += outcome.executed_long_notional;
+            ws->tally[b].liquidated_short +=
+                outcome.executed_notional - outcome.executed_long_notional;
+        }
+        for (int64_t p = 0; p < book->n_positions; p++) {
+            if (book->position_asset[p] != k) continue;
+            const int64_t slot = p * stride + b;
+            const double quantity = ws->live_quantity[slot];
+            const int64_t account = book->position_account[p];
+            const int isolated = book->account_mode[account] == MF_MODE_ISOLATED;
+            if (isolated ? ws->position_state[slot] == MF_POSITION_QUEUED ||
+                               ws->position_state[slot] == MF_POSITION_CLOSED
+                         : (ws->account_state[account * stride + b] & MF_ACCOUNT_LIQUIDATING) != 0)
+                continue;
+            const double pnl = quantity * (price - book->position_entry[p]);
+            const double revaluation =
+                isolated ? mf_margin_value(book, p, price) - book->position_margin[p] : 0.0;
+            ws->live_cash[slot] += pnl - quantity * funding + revaluation;
+            ws->engines[b].realized_trading_pnl += pnl + revaluation;
+            ws->live_quantity[slot] = 0;
+            if (isolated) ws->position_state[slot] = MF_POSITION_CLOSED;
+        }
+        mf_vault_settle(&ws->vaults[b], k, price, funding);
+    }
+    return MF_OK;
+}
+
+static mf_status phase_expiry(step_context *step) {
+    const mf_contracts *contracts = step->scenario->venues[0].book.contracts;
+    if (!contracts) return MF_OK;
+    for (int k = 0; k < step->ws->n_assets; k++)
+        if (contracts->expiry_step[k] == step->t + 1) MF_CHECK(expire_market(step, k));
     return MF_OK;
 }
 
@@ -1014,6 +1096,7 @@ static const struct {
     {"funding", phase_funding},               /* per-asset per-path vector */
     {"dynamic margin", phase_dynamic_margin}, /* per-asset per-path vector */
     {"cascade rounds", phase_cascade_rounds}, /* margin models, engine, impact, settlement */
+    {"expiry", phase_expiry},                 /* dated futures settle at the index */
     {"breaker", phase_breaker},
     {"record", phase_record},
 };
@@ -1087,18 +1170,33 @@ static void close_ledger_live(const mf_venue *venue, mf_workspace *ws, int b,
         const int64_t first = book->account_first[a];
         const int64_t stop = first + book->account_positions[a];
         for (int64_t p = first; p < stop; p++) {
-            if (ws->position_state[p * stride + b] == MF_POSITION_QUEUED) continue;
+            const uint8_t state = ws->position_state[p * stride + b];
+            if (state == MF_POSITION_QUEUED) continue;
             const double quantity = ws->live_quantity[p * stride + b];
-            const double open_pnl =
-                quantity * (books[book->position_asset[p]].mark - book->position_entry[p]);
-            pnl += open_pnl;
-            equity += book->position_margin[p] + ws->live_cash[p * stride + b] + open_pnl;
+            const double mark = books[book->position_asset[p]].mark;
+            const double open_pnl = quantity * (mark - book->position_entry[p]);
+            /* An open inverse position's coin margin at the final mark (a closed one has
+             * realised that into its cash). */
+            const double revaluation =
+                state == MF_POSITION_CLOSED
+                    ? 0.0
+                    : mf_margin_value(book, p, mark) - book->position_margin[p];
+            pnl += open_pnl + revaluation;
+            equity +=
+                book->position_margin[p] + ws->live_cash[p * stride + b] + open_pnl + revaluation;
         }
     }
     for (int32_t r = 0; r < engine->n_records; r++) {
         const mf_liquidation_record *record = &engine->records[r];
-        if (!record->settled && !record->partial)
-            equity += record->base_equity + record->realized_pnl;
+        if (record->settled || record->partial) continue;
+        /* Still in the engine: an inverse position's coin margin at its final mark. */
+        const double revaluation =
+            record->collateral_coins > 0
+                ? record->collateral_coins * books[book->position_asset[record->position]].mark -
+                      record->collateral_start_usd
+                : 0.0;
+        pnl += revaluation;
+        equity += record->base_equity + record->realized_pnl + revaluation;
     }
     for (int32_t o = 0; o < engine->n_orders; o++) {
         const mf_order *order = &engine->orders[o];

@@ -1,6 +1,7 @@
 #include "scenario.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -184,11 +185,19 @@ mf_status mf_scenario_build_with(mf_scenario *scenario, const mf_config *config,
 
     scenario->n_venues = 1;
     mf_venue *venue = &scenario->venues[0];
-    venue->book =
-        (mf_book_view){store->n_accounts,        store->n_positions,        store->n_assets,
-                       store->account_mode,      store->account_collateral, store->account_first,
-                       store->account_positions, store->position_account,   store->position_asset,
-                       store->position_quantity, store->position_entry,     store->position_margin};
+    venue->book = (mf_book_view){store->n_accounts,
+                                 store->n_positions,
+                                 store->n_assets,
+                                 store->account_mode,
+                                 store->account_collateral,
+                                 store->account_first,
+                                 store->account_positions,
+                                 store->position_account,
+                                 store->position_asset,
+                                 store->position_quantity,
+                                 store->position_entry,
+                                 store->position_margin,
+                                 NULL};
     mf_scenario_tier_table(config, &venue->tiers);
     for (int k = 0; k < n; k++) {
         venue->engine.throughput_usd[k] = config->venue.markets[k].throughput_usd;
@@ -205,6 +214,24 @@ mf_status mf_scenario_build_with(mf_scenario *scenario, const mf_config *config,
     venue->settlement.deficit = config->venue.deficit;
     venue->max_rounds = config->venue.max_rounds;
     build_liquidation_policy(&venue->liquidation, config, &venue->tiers);
+    int special_contracts = 0;
+    for (int k = 0; k < n; k++) {
+        const mf_venue_market_config *market = &config->venue.markets[k];
+        venue->contracts.inverse[k] = market->contract == MF_CONTRACT_INVERSE;
+        venue->contracts.any_inverse |= venue->contracts.inverse[k];
+        venue->contracts.start_price[k] = config->market.assets[k].price;
+        /* Expiry at time T: the end of the step that contains it (ceil(T / dt) steps). */
+        const double steps = ceil(market->expiry_seconds / config->run.dt_seconds - 1e-9);
+        venue->contracts.expiry_step[k] =
+            isinf(market->expiry_seconds) || steps > INT32_MAX ? INT32_MAX : (int32_t)steps;
+        if (venue->contracts.expiry_step[k] < 1) venue->contracts.expiry_step[k] = 1;
+        special_contracts |=
+            venue->contracts.inverse[k] || venue->contracts.expiry_step[k] <= config->run.steps;
+    }
+    if (special_contracts) {
+        venue->book.contracts = &venue->contracts;
+        venue->liquidation.live_book = 1;
+    }
 
     double open_interest[MF_MAX_ASSETS];
     mf_store_open_interest(store, scenario->index.price0, open_interest);

@@ -63,11 +63,13 @@ typedef struct {
     int vault;                        /* backstop vault on */
     double vault_capital;             /* USD at t = 0 */
     double vault_takeover_fraction;   /* of maintenance */
-    int live_book; /* 1: a mechanism changes single positions per path (mf_live_book) */
+    int live_book; /* 1: a mechanism changes single positions per path (mf_live_book), or a
+                      market is inverse or dated (their rules live in the live-book code) */
 } mf_liquidation_policy;
 
 typedef struct {
-    mf_book_view book;
+    mf_book_view book; /* book.contracts points at `contracts` below (NULL: all linear perps) */
+    mf_contracts contracts;
     mf_tier_table tiers;
     mf_liquidation_policy liquidation;
     mf_venue_params market; /* impact and depth */

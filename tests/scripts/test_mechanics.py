@@ -263,6 +263,58 @@ if case:
     check(all(s <= cap * (1 + 1e-12) for s in sells), "bound: no round sells more than the cap")
     balanced(table, "bound")
 
+# ---- inverse (coin-margined) contracts: the double hit ------------------------------------------
+# An isolated long of face value N = 100,000 USD (1 BTC at entry 100,000) posts 5,000 USD of
+# margin at the start price, that is 0.05 BTC. Coin-margined, it is liquidated when
+# 0.05 + N (1/e - 1/P) <= mmr N / P, at P = N (1 + mmr) / (0.05 + N / e) = 96,190.48; the same
+# position USD-margined lasts until 95,959.60. The price falls 50 a step from 100,000.
+falling = [100000.0] + [100000.0 - 50.0 * i for i in range(1, 101)]
+liquidation_price = {"inverse": 100000.0 * (1 + MMR) / (0.05 + 1.0),
+                     "linear": (100000.0 - 5000.0) / (1 - MMR)}
+for contract in ["inverse", "linear"]:
+    yaml_path = scenario(f"contract-{contract}", falling, [(0, 0.0, [(1.0, 100000.0, 5000.0)])],
+                         market_extra="")
+    case = run_case(f"contract-{contract}", yaml_path,
+                    "--set", f"venue.markets.0.contract={contract}")
+    if not case:
+        continue
+    table, trace = case
+    expected_step = next(t for t in range(len(falling) - 1)
+                         if falling[t + 1] <= liquidation_price[contract])
+    steps = [t for t, v in enumerate(trace["liquidated_long"]) if v > 0]
+    check(steps == [expected_step],
+          f"{contract}: liquidated at the step the price crosses "
+          f"{liquidation_price[contract]:.2f} (step {expected_step}): {steps}")
+    price = falling[expected_step + 1]
+    coins = 0.05 if contract == "inverse" else None
+    equity = (coins * price if coins else 5000.0) + (price - 100000.0)
+    fee = min(max(equity, 0.0), 0.01 * price)
+    near(float(table["final_fund"][0]), fee, f"{contract}: the fee from equity {equity:.2f}")
+    balanced(table, f"contract {contract}")
+
+# ---- dated futures settle at the index at expiry ------------------------------------------------
+# Expiry at 180 s: the end of step 2, at the price 97,000. The market then halves: nothing is
+# left to liquidate, and every account keeps its value at 97,000.
+dated_prices = [100000.0, 99000.0, 98000.0, 97000.0, 80000.0, 50000.0]
+dated_book = [(0, 0.0, [(1.0, 100000.0, 20000.0)]), (1, 10000.0, [(-0.5, 101000.0, 0.0)]),
+              (0, 0.0, [(2.0, 99500.0, 30000.0)])]
+yaml_path = scenario("dated", dated_prices, dated_book)
+case = run_case("dated", yaml_path, "--set", "venue.markets.0.expiry_seconds=180")
+if case:
+    table, trace = case
+    settle = dated_prices[3]
+    pnl = sum(q * (settle - e) for _, _, positions in dated_book for q, e, _ in positions)
+    collateral = sum(c + sum(m for _, _, m in positions) for _, c, positions in dated_book)
+    check(float(table["liquidated_notional"][0]) == 0, "dated: nothing liquidated after expiry")
+    near(float(table["trading_pnl"][0]), pnl, "dated: every position settled at the index")
+    near(float(table["final_trader_equity"][0]), collateral + pnl,
+         "dated: the accounts keep their value at expiry")
+    balanced(table, "dated")
+    # The same book as a perpetual is wiped out by the halving.
+    case = run_case("perpetual", yaml_path)
+    if case:
+        check(float(case[0]["liquidated_notional"][0]) > 0, "perpetual: the halving liquidates")
+
 # ---- every mechanism at once on the small scenario ---------------------------------------------
 everything = ["--set", "output.paths=true",
               "--set", "venue.insurance_fund_usd=1e5",
@@ -271,7 +323,9 @@ everything = ["--set", "output.paths=true",
               "--set", "venue.partial_liquidation.min_notional_usd=20000",
               "--set", "venue.vault.enabled=true",
               "--set", "venue.vault.capital_usd=2e6",
-              "--set", "venue.fill_bound_mmr=3"]
+              "--set", "venue.fill_bound_mmr=3",
+              "--set", "venue.markets.1.contract=inverse",
+              "--set", "venue.markets.0.expiry_seconds=9000"]
 outputs = {}
 for label, ranks, threads, extra in [("1 rank", None, 1, []), ("2 ranks", 2, 1, []),
                                      ("2 threads", None, 2, []),
@@ -289,7 +343,7 @@ if "1 rank" in outputs:
     check(np.allclose(table["liquidated_long"] + table["liquidated_short"],
                       table["liquidated_notional"], rtol=1e-12, atol=1e-6),
           "every mechanism: long + short = liquidated notional on every path")
-    for name in ["partial_liquidations", "adl_accounts", "vault_takeovers"]:
+    for name in ["partial_liquidations", "adl_accounts", "vault_takeovers", "full_liquidations"]:
         check(int(table[name].sum()) > 0, f"every mechanism: {name} happens ({table[name].sum()})")
     for label, out in outputs.items():
         if label == "1 rank":
@@ -311,7 +365,10 @@ for key, value in [("venue.deficit", "everyone"),
                    ("venue.vault.enabled", "2"),
                    ("venue.vault.capital_usd", "-5"),
                    ("venue.vault.takeover_fraction", "0"),
-                   ("venue.vault.takeover_fraction", "1.2")]:
+                   ("venue.vault.takeover_fraction", "1.2"),
+                   ("venue.markets.0.contract", "quanto"),
+                   ("venue.markets.0.expiry_seconds", "0"),
+                   ("venue.markets.0.expiry_seconds", "-60")]:
     out = os.path.join(work, "refused.h5")
     result = run(["run", config("small.yaml"), "-o", out, "--quiet", "--set", f"{key}={value}"])
     check(result.returncode != 0 and key in result.stderr and not os.path.exists(out),

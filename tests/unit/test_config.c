@@ -88,6 +88,8 @@ static void expect_equal_configs(const mf_config *a, const mf_config *b) {
         const mf_venue_market_config *x = &va->markets[i], *y = &vb->markets[i];
         EXPECT_SAME(x->depth_usd, y->depth_usd, "depth_usd");
         EXPECT_SAME(x->throughput_usd, y->throughput_usd, "throughput_usd");
+        cr_expect_eq(x->contract, y->contract);
+        EXPECT_SAME(x->expiry_seconds, y->expiry_seconds, "expiry_seconds");
         cr_assert_eq(x->n_tiers, y->n_tiers);
         for (int t = 0; t < x->n_tiers; t++) {
             EXPECT_SAME(x->tiers[t].floor_usd, y->tiers[t].floor_usd, "floor_usd");

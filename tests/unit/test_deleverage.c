@@ -37,10 +37,19 @@ static double funding[2] = {0, 0};
 static mf_book_view book;
 
 static mf_path_book setup(void) {
-    book = (mf_book_view){N_ACCOUNTS,        N_POSITIONS,        2,
-                          account_mode,      account_collateral, account_first,
-                          account_positions, position_account,   position_asset,
-                          position_quantity, position_entry,     position_margin};
+    book = (mf_book_view){N_ACCOUNTS,
+                          N_POSITIONS,
+                          2,
+                          account_mode,
+                          account_collateral,
+                          account_first,
+                          account_positions,
+                          position_account,
+                          position_asset,
+                          position_quantity,
+                          position_entry,
+                          position_margin,
+                          NULL};
     for (int p = 0; p < N_POSITIONS; p++) {
         live_quantity[p * BATCH + 0] = 99; /* the other slot: must stay */
         live_cash[p * BATCH + 0] = -7;

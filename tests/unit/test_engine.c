@@ -66,6 +66,7 @@ static void one_asset_config(mf_config *config, const cascade_book *book, double
     memset(market, 0, sizeof *market);
     market->depth_usd = depth;
     market->throughput_usd = INFINITY;
+    market->expiry_seconds = INFINITY; /* a perpetual */
     market->n_tiers = 1;
     market->tiers[0] = (mf_tier_config){0, book->mmr, 50, 0};
     memset(&config->population.assets[0], 0, sizeof config->population.assets[0]);

@@ -116,7 +116,8 @@ static void make_small_book(small_book *book) {
                                 book->asset,
                                 book->quantity,
                                 book->entry,
-                                book->margin};
+                                book->margin,
+                                NULL};
 }
 
 static mf_tier_table flat_tiers(double mmr) {
