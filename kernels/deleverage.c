@@ -104,7 +104,7 @@ static void sort_candidates(int64_t *index, double *key, int64_t n) {
 
 mf_adl_outcome mf_adl_cover(const mf_path_book *path, int asset, double bankrupt_quantity,
                             double reference_price, double bankruptcy_price, double shortfall) {
-    mf_adl_outcome outcome = {0, 0, 0, 0};
+    mf_adl_outcome outcome = {0, 0, 0, 0, 0};
     const double per_coin = fabs(bankruptcy_price - reference_price);
     if (!(shortfall > 0) || !(per_coin > 0) || bankrupt_quantity == 0) return outcome;
     const mf_book_view *book = path->book;
@@ -134,6 +134,7 @@ mf_adl_outcome mf_adl_cover(const mf_path_book *path, int asset, double bankrupt
         outcome.covered += fabs(closed) * per_coin;
         outcome.notional += fabs(closed) * bankruptcy_price;
         outcome.reference_pnl += closed * (reference_price - entry);
+        outcome.funding -= closed * funding;
         if (whole && isolated(path, p)) {
             /* Closed: an inverse position's coin margin is realised at the mark. */
             const double revaluation =

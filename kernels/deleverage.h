@@ -46,6 +46,7 @@ typedef struct {
     int64_t accounts_hit; /* accounts deleveraged for the first time on this path */
     double reference_pnl; /* counterparts' PnL at the reference price, and inverse margins
                              realised at the mark (the trading ledger) */
+    double funding;       /* funding the closed coins realised, -q F */
 } mf_adl_outcome;
 
 /* Cover `shortfall` USD of a bankrupt liquidation that closed `bankrupt_quantity` coins of

@@ -11,6 +11,7 @@ void mf_engine_reset(mf_engine_state *engine) {
         engine->tail[k] = -1;
     }
     engine->realized_trading_pnl = 0;
+    engine->realized_funding = 0;
 }
 
 int32_t mf_engine_open_record(mf_engine_state *engine, int64_t account, double base_equity) {
@@ -85,7 +86,8 @@ void mf_engine_select(const mf_engine_state *engine, int n_assets, const double 
 
 mf_round_outcome mf_engine_fill(const mf_book_view *book, int n_assets,
                                 const mf_asset_execution *plan, const double *post_mark,
-                                mf_engine_state *engine, mf_partial_sink *partial) {
+                                const double *funding_index, mf_engine_state *engine,
+                                mf_partial_sink *partial) {
     mf_round_outcome outcome = {0, 0, 0};
     for (int k = 0; k < n_assets; k++) {
         const int32_t last = plan[k].last;
@@ -99,7 +101,9 @@ mf_round_outcome mf_engine_fill(const mf_book_view *book, int n_assets,
             const double entry = book->position_entry[order->position];
             mf_liquidation_record *record = &engine->records[order->record];
             const double pnl = quantity * (fill - entry);
-            record->realized_pnl += pnl;
+            const double funding = funding_index ? -quantity * funding_index[k] : 0.0;
+            record->realized_pnl += funding_index ? pnl + funding : pnl;
+            engine->realized_funding += funding;
             record->closed_notional += fabs(quantity) * fill;
             record->closed_quantity[k] += quantity;
             record->closed_value[k] += quantity * fill;
@@ -109,7 +113,7 @@ mf_round_outcome mf_engine_fill(const mf_book_view *book, int n_assets,
                 const int64_t slot = order->position * partial->stride + partial->slot;
                 const double fee = partial->fee_rate * fabs(quantity) * fill;
                 partial->live_quantity[slot] -= quantity;
-                partial->live_cash[slot] += pnl - fee;
+                partial->live_cash[slot] += (funding_index ? pnl + funding : pnl) - fee;
                 partial->fees_out += fee;
             }
             outcome.executed_notional += fabs(quantity) * fill;

@@ -59,6 +59,7 @@ typedef struct {
     int32_t *closed; /* records whose orders all executed, awaiting settlement (same capacity) */
     int32_t n_closed;
     double realized_trading_pnl; /* sum over fills of quantity x (fill - entry) */
+    double realized_funding;     /* sum over fills of -quantity x funding index (received) */
 } mf_engine_state;
 
 typedef struct {
@@ -95,10 +96,13 @@ void mf_engine_select(const mf_engine_state *engine, int n_assets, const double 
                       double *budget_usd, mf_asset_execution *plan);
 /* Fill phase: every selected piece of asset k fills at (plan[k].pre_mark + post_mark[k]) / 2;
  * records whose orders are all done are appended to engine->closed. Pieces of partial records
- * go to `partial` (NULL when partial liquidation is off: no record is partial then). */
+ * go to `partial` (NULL when partial liquidation is off: no record is partial then). With
+ * funding (funding_index: the path's K cumulative indices, NULL without funding) a piece of q
+ * coins also realises the funding it owes, -q F, into its record (or its live cash). */
 mf_round_outcome mf_engine_fill(const mf_book_view *book, int n_assets,
                                 const mf_asset_execution *plan, const double *post_mark,
-                                mf_engine_state *engine, mf_partial_sink *partial);
+                                const double *funding_index, mf_engine_state *engine,
+                                mf_partial_sink *partial);
 
 /* The backlog: USD notional still queued in the FIFOs, valued at marks[k]. O(queued orders). */
 double mf_engine_backlog_usd(const mf_engine_state *engine, int n_assets, const double *marks);

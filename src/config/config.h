@@ -30,6 +30,7 @@ typedef enum { MF_REPLAY_NONE = 0, MF_REPLAY_CSV = 1, MF_REPLAY_HDF5 = 2 } mf_re
 /* run.margin_kernel: which implementation checks margin. Both give the same flags bit for
  * bit; the reference full sweep stays selectable at run time (tests, benchmarks). */
 typedef enum { MF_MARGIN_KERNEL_FILTERED = 0, MF_MARGIN_KERNEL_REFERENCE = 1 } mf_margin_kernel;
+typedef enum { MF_FUNDING_PRICE_MARK = 0, MF_FUNDING_PRICE_INDEX = 1 } mf_funding_price;
 typedef enum { MF_CONTRACT_LINEAR = 0, MF_CONTRACT_INVERSE = 1 } mf_contract_kind;
 typedef enum { MF_PARTIAL_TARGET_MAINTENANCE = 0, MF_PARTIAL_TARGET_INITIAL = 1 } mf_partial_target;
 
@@ -118,7 +119,25 @@ typedef struct {
     double partial_cooldown_seconds;  /* .partial.cooldown_seconds */
     double partial_fee;               /* .partial.fee: fraction of a chunk's notional */
     double fill_bound_mmr;            /* venue.fill_bound_mmr: 0 = no bound on the fill price */
-    /* venue.vault.*: the backstop liquidity vault. */
+    /* venue.funding.*: perpetual funding (docs/model.md, "Funding"). */
+    int funding_enabled;                /* .enabled */
+    double funding_interval_seconds;    /* .interval_seconds: time between payments */
+    double funding_rate_period_seconds; /* .rate_period_seconds: the formula's rate period */
+    double funding_interest_rate;       /* .interest_rate: per rate period */
+    double funding_clamp;               /* .clamp: of the interest-minus-premium term */
+    double funding_cap;                 /* .cap: of the rate of one payment */
+    mf_funding_price funding_price;     /* .price: the price a payment is valued at */
+    /* venue.dynamic_margin.*: maintenance scaled by realised volatility. */
+    int dynamic_enabled;                 /* .enabled */
+    double dynamic_half_life_seconds;    /* .half_life_seconds: of the EWMA */
+    double dynamic_reference_volatility; /* .reference_volatility: 0 = each asset's volatility */
+    double dynamic_cap;                  /* .cap: largest scale */
+    /* venue.circuit_breaker.*: price-band halts of the liquidation engine. */
+    int breaker_enabled;           /* .enabled */
+    double breaker_threshold;      /* .threshold: |P(t) / P(t - w) - 1| that trips it */
+    double breaker_window_seconds; /* .window_seconds: the look-back w */
+    double breaker_halt_seconds;   /* .halt_seconds: how long liquidations wait */
+    /* venue.vault.*: the backstop vault. */
     int vault_enabled;                             /* .enabled */
     double vault_capital_usd;                      /* .capital_usd */
     double vault_takeover_fraction;                /* .takeover_fraction of maintenance */

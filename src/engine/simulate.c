@@ -23,6 +23,8 @@ typedef struct {
     double liquidated_long, liquidated_short; /* USD closed by side (engine fills, takeovers) */
     int64_t partial_liquidations;             /* partial chunks started */
     int64_t full_liquidations;                /* whole positions / accounts sent to the engine */
+    double funding_paid, funding_received;    /* traders' gross funding flows, USD */
+    int64_t breaker_trips, halted_steps;
 } path_tally;
 
 /* A partially liquidated position (isolated) or account (cross) that may not be liquidated
@@ -82,6 +84,14 @@ struct mf_workspace {
     int64_t *scratch_index; /* n_positions: ADL ranking, socialised-loss payers */
     double *scratch_key;    /* n_positions */
     mf_vault_state vaults[MF_MAX_BATCH];
+    /* Funding, dynamic margin and the breaker (mf_market_rules), allocated when on. */
+    double *premium_sum;   /* K * batch: premium samples since the last payment */
+    int32_t premium_count; /* samples since the last payment (the same on every path) */
+    double *ewma_variance; /* K * batch: EWMA of squared one-step log returns of the mark */
+    double *previous_mark; /* K * batch */
+    double *mark_history;  /* batch * K * (window + 1): end-of-step marks, a ring */
+    int32_t halt_until[MF_MAX_BATCH][MF_MAX_ASSETS];   /* first step not halted */
+    int32_t window_start[MF_MAX_BATCH][MF_MAX_ASSETS]; /* earliest time the look-back may use */
     path_tally tally[MF_MAX_BATCH];
     cooling_entry *cooling[MF_MAX_BATCH]; /* partially liquidated entities cooling down */
     int32_t n_cooling[MF_MAX_BATCH], cooling_capacity[MF_MAX_BATCH];
@@ -163,6 +173,14 @@ mf_status mf_workspace_create(mf_workspace **out, const mf_model *model) {
     MF_ALLOC(ws->composite_mark, (size_t)batch * (steps + 1));
     MF_ALLOC(ws->composite_index, (size_t)batch * (steps + 1));
     MF_ALLOC(ws->cascades, steps);
+    const mf_market_rules *rules = &venue->rules;
+    if (rules->funding) MF_ALLOC(ws->premium_sum, (size_t)n * batch);
+    if (rules->dynamic) {
+        MF_ALLOC(ws->ewma_variance, (size_t)n * batch);
+        MF_ALLOC(ws->previous_mark, (size_t)n * batch);
+    }
+    if (rules->breaker)
+        MF_ALLOC(ws->mark_history, (size_t)batch * n * (rules->breaker_window_steps + 1));
     if (venue->liquidation.live_book) {
         const size_t cells = (size_t)venue->book.n_positions * batch;
         MF_ALLOC(ws->live_quantity, cells);
@@ -201,6 +219,10 @@ void mf_workspace_free(mf_workspace *ws) {
     free(ws->composite_mark);
     free(ws->composite_index);
     free(ws->cascades);
+    free(ws->premium_sum);
+    free(ws->ewma_variance);
+    free(ws->previous_mark);
+    free(ws->mark_history);
     free(ws->live_quantity);
     free(ws->live_cash);
     free(ws->scratch_index);
@@ -372,27 +394,128 @@ static mf_status add_cooling(mf_workspace *ws, int b, int64_t entity, int is_acc
 static mf_status phase_venue_prices(step_context *step) {
     mf_workspace *ws = step->ws;
     const mf_venue *venue = &step->scenario->venues[0];
-    for (int b = 0; b < step->batch; b++) {
+    for (int b = 0; b < step->batch && b < MF_MAX_BATCH; b++) {
+        int halted = 0;
         for (int k = 0; k < ws->n_assets; k++) {
             mf_venue_price(&venue->market, k, &ws->index[b][k], &ws->books[b][k]);
             ws->budget[b][k] = venue->engine.throughput_usd[k];
+            /* A tripped breaker: the asset's liquidations queue but do not execute. */
+            if (step->t < ws->halt_until[b][k]) {
+                ws->budget[b][k] = 0;
+                halted = 1;
+            }
         }
+        ws->tally[b].halted_steps += halted;
         step->active[b] = 1;
     }
     if (venue->liquidation.partial) release_cooled(step);
     return MF_OK;
 }
 
-/* Funding: moves the per-asset per-path cumulative funding index. No-op for now (index 0); a
- * funding phase that moves it must clear ws->vectors_neutral. */
+/* The traders' open coins per asset on path b, by side: positions not in the engine (live
+ * quantities with the live book) and the unexecuted remainder of whole liquidations (a partial
+ * chunk's remainder is still in its position's live quantity). */
+static void open_quantities(const mf_venue *venue, const mf_workspace *ws, int b, double *longs,
+                            double *shorts) {
+    const mf_book_view *book = &venue->book;
+    const int stride = ws->batch;
+    for (int k = 0; k < ws->n_assets; k++)
+        longs[k] = shorts[k] = 0;
+    for (int64_t a = 0; a < book->n_accounts; a++) {
+        if (ws->account_state[a * stride + b] & MF_ACCOUNT_LIQUIDATING) continue;
+        const int64_t first = book->account_first[a];
+        const int64_t stop = first + book->account_positions[a];
+        for (int64_t p = first; p < stop; p++) {
+            const uint8_t state = ws->position_state[p * stride + b];
+            if (state == MF_POSITION_QUEUED || state == MF_POSITION_CLOSED) continue;
+            const double quantity =
+                ws->live_quantity ? ws->live_quantity[p * stride + b] : book->position_quantity[p];
+            if (quantity > 0)
+                longs[book->position_asset[p]] += quantity;
+            else
+                shorts[book->position_asset[p]] -= quantity;
+        }
+    }
+    const mf_engine_state *engine = &ws->engines[b];
+    for (int32_t o = 0; o < engine->n_orders; o++) {
+        const mf_order *order = &engine->orders[o];
+        if (order->remaining == 0 || engine->records[order->record].partial) continue;
+        if (order->remaining > 0)
+            longs[book->position_asset[order->position]] += order->remaining;
+        else
+            shorts[book->position_asset[order->position]] -= order->remaining;
+    }
+}
+
+/* Funding (docs/model.md, "Funding"): every step samples the premium (P - I) / I; at a payment
+ * step the rate F = clamp(share (p + clamp(i - p, -c, c)), -cap, cap) from the mean premium p
+ * since the last payment moves the cumulative index by F x the payment price: longs pay when it
+ * rises. The margin models, fills and ledgers read the index (-q F per position). */
 static mf_status phase_funding(step_context *step) {
-    (void)step;
+    mf_workspace *ws = step->ws;
+    const mf_venue *venue = &step->scenario->venues[0];
+    const mf_market_rules *rules = &venue->rules;
+    if (!rules->funding) return MF_OK;
+    const int stride = ws->batch;
+    const int n = ws->n_assets;
+    if (step->t > 0 && step->t % rules->funding_interval_steps == 0 && ws->premium_count > 0) {
+        for (int b = 0; b < step->batch; b++) {
+            double longs[MF_MAX_ASSETS], shorts[MF_MAX_ASSETS];
+            open_quantities(venue, ws, b, longs, shorts);
+            for (int k = 0; k < n; k++) {
+                const int64_t i = (int64_t)k * stride + b;
+                const double premium = ws->premium_sum[i] / ws->premium_count;
+                double spread = rules->funding_interest - premium;
+                if (spread > rules->funding_clamp) spread = rules->funding_clamp;
+                if (spread < -rules->funding_clamp) spread = -rules->funding_clamp;
+                double rate = rules->funding_share * (premium + spread);
+                if (rate > rules->funding_cap) rate = rules->funding_cap;
+                if (rate < -rules->funding_cap) rate = -rules->funding_cap;
+                const double price =
+                    rules->funding_at_index ? exp(ws->index[b][k].log_index) : ws->books[b][k].mark;
+                const double per_coin = rate * price;
+                ws->funding_index[i] += per_coin;
+                path_tally *tally = &ws->tally[b];
+                tally->funding_paid += per_coin > 0 ? per_coin * longs[k] : -per_coin * shorts[k];
+                tally->funding_received +=
+                    per_coin > 0 ? per_coin * shorts[k] : -per_coin * longs[k];
+                ws->premium_sum[i] = 0;
+            }
+        }
+        ws->premium_count = 0;
+        ws->vectors_neutral = 0;
+    }
+    for (int b = 0; b < step->batch; b++)
+        for (int k = 0; k < n; k++) {
+            const double index = exp(ws->index[b][k].log_index);
+            ws->premium_sum[(int64_t)k * stride + b] += (ws->books[b][k].mark - index) / index;
+        }
+    ws->premium_count++;
     return MF_OK;
 }
 
-/* Dynamic margin: sets the per-asset per-path maintenance scale. No-op for now (scale 1). */
+/* Dynamic margin (docs/model.md, "Dynamic margin"): v = lambda v + (1 - lambda) r^2 from the
+ * mark's one-step log return r, and every maintenance requirement of the asset is scaled by
+ * min(cap, max(1, sqrt(v / v_ref))), v_ref the reference per-step variance. */
 static mf_status phase_dynamic_margin(step_context *step) {
-    (void)step;
+    mf_workspace *ws = step->ws;
+    const mf_market_rules *rules = &step->scenario->venues[0].rules;
+    if (!rules->dynamic) return MF_OK;
+    const int stride = ws->batch;
+    for (int b = 0; b < step->batch; b++)
+        for (int k = 0; k < ws->n_assets; k++) {
+            const int64_t i = (int64_t)k * stride + b;
+            const double mark = ws->books[b][k].mark;
+            const double r = log(mark / ws->previous_mark[i]);
+            ws->previous_mark[i] = mark;
+            ws->ewma_variance[i] =
+                rules->dynamic_decay * ws->ewma_variance[i] + (1 - rules->dynamic_decay) * r * r;
+            double scale = sqrt(ws->ewma_variance[i] / rules->dynamic_reference[k]);
+            if (scale < 1) scale = 1;
+            if (scale > rules->dynamic_cap) scale = rules->dynamic_cap;
+            ws->maintenance_scale[i] = scale;
+        }
+    ws->vectors_neutral = 0;
     return MF_OK;
 }
 
@@ -578,6 +701,7 @@ static void vault_takeover(step_context *step, int b, const flagged_entity *enti
         const int asset = book->position_asset[p];
         const double mark = path->marks[asset];
         ws->engines[b].realized_trading_pnl += quantity * (mark - book->position_entry[p]);
+        ws->engines[b].realized_funding -= quantity * path->funding_index[asset];
         mf_vault_take(vault, asset, quantity, mark, path->funding_index[asset]);
         const double value = fabs(quantity) * mark;
         ws->step_notional[(int64_t)b * ws->steps + step->t] += value;
@@ -754,6 +878,7 @@ static void deleverage(const mf_venue *venue, mf_workspace *ws, int b,
         const mf_adl_outcome outcome =
             mf_adl_cover(&path, k, quantity, reference, bankruptcy, share);
         ws->engines[b].realized_trading_pnl += outcome.reference_pnl;
+        ws->engines[b].realized_funding += outcome.funding;
         money->adl_notional += outcome.notional;
         money->adl_accounts += (double)outcome.accounts_hit;
         if (share > outcome.covered) mf_settle_uncovered(share - outcome.covered, money);
@@ -848,10 +973,12 @@ static mf_status phase_cascade_rounds(step_context *step) {
         int any_active = 0;
         for (int b = 0; b < step->batch; b++) {
             if (!step->active[b]) continue;
-            double pre_mark[MF_MAX_ASSETS], post_mark[MF_MAX_ASSETS];
+            double pre_mark[MF_MAX_ASSETS], post_mark[MF_MAX_ASSETS], path_funding[MF_MAX_ASSETS];
             mf_asset_execution plan[MF_MAX_ASSETS];
-            for (int k = 0; k < ws->n_assets; k++)
+            for (int k = 0; k < ws->n_assets; k++) {
                 pre_mark[k] = ws->books[b][k].mark;
+                path_funding[k] = ws->funding_index[(int64_t)k * ws->batch + b];
+            }
             if (bounded) {
                 /* The bound caps this round's flow; the step's budget pays for what executes. */
                 double round_budget[MF_MAX_ASSETS], cap[MF_MAX_ASSETS];
@@ -870,7 +997,8 @@ static mf_status phase_cascade_rounds(step_context *step) {
             mf_partial_sink sink = {
                 ws->live_quantity, ws->live_cash, ws->batch, b, venue->liquidation.partial_fee, 0};
             const mf_round_outcome outcome =
-                mf_engine_fill(&venue->book, ws->n_assets, plan, post_mark, &ws->engines[b],
+                mf_engine_fill(&venue->book, ws->n_assets, plan, post_mark,
+                               venue->rules.funding ? path_funding : NULL, &ws->engines[b],
                                partial ? &sink : NULL);
             if (sink.fees_out > 0) {
                 ws->money[b].fund += sink.fees_out;
@@ -898,9 +1026,29 @@ static mf_status phase_cascade_rounds(step_context *step) {
     return MF_OK;
 }
 
-/* Circuit breaker: halts a venue's liquidations past a threshold. No-op for now. */
+/* Circuit breaker (docs/model.md, "Circuit breaker"): at the end of step t, an asset whose
+ * mark moved by the threshold or more since time t + 1 - w (not before the end of its last
+ * halt) trips: its liquidations wait for the next halt steps. Not re-armed during a halt. */
 static mf_status phase_breaker(step_context *step) {
-    (void)step;
+    mf_workspace *ws = step->ws;
+    const mf_market_rules *rules = &step->scenario->venues[0].rules;
+    if (!rules->breaker) return MF_OK;
+    const int32_t ring = rules->breaker_window_steps + 1;
+    const int32_t now = step->t + 1; /* time index of the step's end */
+    for (int b = 0; b < step->batch; b++)
+        for (int k = 0; k < ws->n_assets; k++) {
+            double *history = ws->mark_history + ((int64_t)b * ws->n_assets + k) * ring;
+            const double mark = ws->books[b][k].mark;
+            history[now % ring] = mark;
+            if (now < ws->halt_until[b][k]) continue;
+            int32_t reference = now - rules->breaker_window_steps;
+            if (reference < ws->window_start[b][k]) reference = ws->window_start[b][k];
+            if (reference >= now) continue;
+            if (fabs(mark / history[reference % ring] - 1) < rules->breaker_threshold) continue;
+            ws->halt_until[b][k] = now + rules->breaker_halt_steps;
+            ws->window_start[b][k] = now + rules->breaker_halt_steps;
+            ws->tally[b].breaker_trips++;
+        }
     return MF_OK;
 }
 
@@ -915,6 +1063,9 @@ static mf_status expire_market(step_context *step, int k) {
     for (int b = 0; b < step->batch; b++) {
         const double price = exp(ws->index[b][k].log_index);
         const double funding = ws->funding_index[(int64_t)k * stride + b];
+        double path_funding[MF_MAX_ASSETS];
+        for (int j = 0; j < ws->n_assets; j++)
+            path_funding[j] = ws->funding_index[(int64_t)j * stride + b];
         mf_engine_state *engine = &ws->engines[b];
         if (engine->head[k] >= 0) {
             mf_asset_execution plan[MF_MAX_ASSETS];
@@ -929,7 +1080,8 @@ static mf_status expire_market(step_context *step, int k) {
             mf_partial_sink sink = {
                 ws->live_quantity, ws->live_cash, stride, b, venue->liquidation.partial_fee, 0};
             const mf_round_outcome outcome =
-                mf_engine_fill(book, ws->n_assets, plan, post, engine, &sink);
+                mf_engine_fill(book, ws->n_assets, plan, post,
+                               venue->rules.funding ? path_funding : NULL, engine, &sink);
             ws->money[b].fund += sink.fees_out;
             ws->money[b].fees += sink.fees_out;
             MF_CHECK(settle_closed(step, venue, ws, b));
@@ -953,6 +1105,7 @@ static mf_status expire_market(step_context *step, int k) {
                 isolated ? mf_margin_value(book, p, price) - book->position_margin[p] : 0.0;
             ws->live_cash[slot] += pnl - quantity * funding + revaluation;
             ws->engines[b].realized_trading_pnl += pnl + revaluation;
+            ws->engines[b].realized_funding -= quantity * funding;
             ws->live_quantity[slot] = 0;
             if (isolated) ws->position_state[slot] = MF_POSITION_CLOSED;
         }
@@ -1149,6 +1302,7 @@ static void close_ledger(const mf_venue *venue, mf_workspace *ws, int b, mf_path
     ledger->initial_vault = 0;
     ledger->vault_trading_pnl = 0;
     ledger->final_vault = 0;
+    ledger->funding_net = 0;
 }
 
 /* close_ledger with the live book: per-path quantities and cash; positions closed by ADL keep
@@ -1163,6 +1317,7 @@ static void close_ledger_live(const mf_venue *venue, mf_workspace *ws, int b,
     const int stride = ws->batch;
     double equity = money->trader_kept;
     double pnl = engine->realized_trading_pnl;
+    double funding_net = engine->realized_funding; /* received; fills, ADL and expiry realised */
     for (int64_t a = 0; a < book->n_accounts; a++) {
         if (ws->account_state[a * stride + b] & MF_ACCOUNT_LIQUIDATING)
             continue; /* in the engine (its records below) or taken over by the vault */
@@ -1175,6 +1330,8 @@ static void close_ledger_live(const mf_venue *venue, mf_workspace *ws, int b,
             const double quantity = ws->live_quantity[p * stride + b];
             const double mark = books[book->position_asset[p]].mark;
             const double open_pnl = quantity * (mark - book->position_entry[p]);
+            const double funding =
+                -quantity * ws->funding_index[book->position_asset[p] * stride + b];
             /* An open inverse position's coin margin at the final mark (a closed one has
              * realised that into its cash). */
             const double revaluation =
@@ -1182,8 +1339,9 @@ static void close_ledger_live(const mf_venue *venue, mf_workspace *ws, int b,
                     ? 0.0
                     : mf_margin_value(book, p, mark) - book->position_margin[p];
             pnl += open_pnl + revaluation;
-            equity +=
-                book->position_margin[p] + ws->live_cash[p * stride + b] + open_pnl + revaluation;
+            funding_net += funding;
+            equity += book->position_margin[p] + ws->live_cash[p * stride + b] + open_pnl +
+                      revaluation + funding;
         }
     }
     for (int32_t r = 0; r < engine->n_records; r++) {
@@ -1204,8 +1362,10 @@ static void close_ledger_live(const mf_venue *venue, mf_workspace *ws, int b,
         const int asset = book->position_asset[order->position];
         const double open_pnl =
             order->remaining * (books[asset].mark - book->position_entry[order->position]);
+        const double funding = -order->remaining * ws->funding_index[asset * stride + b];
         pnl += open_pnl;
-        equity += open_pnl;
+        funding_net += funding;
+        equity += open_pnl + funding;
     }
     double marks[MF_MAX_ASSETS], funding[MF_MAX_ASSETS];
     for (int k = 0; k < ws->n_assets; k++) {
@@ -1222,6 +1382,9 @@ static void close_ledger_live(const mf_venue *venue, mf_workspace *ws, int b,
     ledger->initial_vault = vault->capital;
     ledger->vault_trading_pnl = mf_vault_trading_pnl(vault, ws->n_assets, marks);
     ledger->final_vault = mf_vault_equity(vault, ws->n_assets, marks, funding);
+    /* The vault's funding: what its equity holds beyond capital, cash and price PnL. */
+    ledger->funding_net = funding_net + ledger->final_vault - vault->capital - vault->cash -
+                          ledger->vault_trading_pnl;
 }
 
 static mf_status simulate_batch(const mf_scenario *scenario, mf_workspace *ws, int64_t first_path,
@@ -1246,6 +1409,7 @@ static mf_status simulate_batch(const mf_scenario *scenario, mf_workspace *ws, i
         ws->maintenance_scale[i] = 1;
     }
     ws->vectors_neutral = 1; /* phases that move the vectors clear it */
+    ws->premium_count = 0;
     step_context step;
     memset(&step, 0, sizeof step);
     step.scenario = scenario;
@@ -1262,14 +1426,27 @@ static mf_status simulate_batch(const mf_scenario *scenario, mf_workspace *ws, i
     }
     for (int b = 0; b < batch; b++) {
         mf_vault_reset(&ws->vaults[b], venue->liquidation.vault_capital);
-        ws->tally[b] = (path_tally){0, 0, 0, 0};
+        ws->tally[b] = (path_tally){0};
         ws->n_cooling[b] = 0;
+        for (int k = 0; k < n; k++) {
+            ws->halt_until[b][k] = 0;
+            ws->window_start[b][k] = 0;
+        }
         mf_engine_reset(&ws->engines[b]);
         mf_settlement_reset(&venue->settlement, &ws->money[b]);
         ws->max_rounds[b] = 0;
         for (int k = 0; k < n; k++) {
             mf_index_state_init(ws->log_index[(int64_t)b * (steps + 1) * n + k], &ws->index[b][k]);
             mf_venue_book_init(&venue->market, k, &ws->index[b][k], &ws->books[b][k]);
+            const int64_t i = (int64_t)k * stride + b;
+            if (ws->premium_sum) ws->premium_sum[i] = 0;
+            if (ws->ewma_variance) {
+                ws->ewma_variance[i] = venue->rules.dynamic_reference[k];
+                ws->previous_mark[i] = ws->books[b][k].mark;
+            }
+            if (ws->mark_history)
+                ws->mark_history[((int64_t)b * n + k) * (venue->rules.breaker_window_steps + 1)] =
+                    ws->books[b][k].mark;
         }
         ws->composite_mark[(int64_t)b * (steps + 1)] = 0;
         ws->composite_index[(int64_t)b * (steps + 1)] = 0;
@@ -1363,6 +1540,10 @@ static mf_status simulate_batch(const mf_scenario *scenario, mf_workspace *ws, i
         row->vault_takeovers = (int64_t)ws->vaults[b].takeovers;
         row->vault_notional = ws->vaults[b].notional;
         row->vault_min_equity = ws->vaults[b].equity_min;
+        row->funding_paid = tally->funding_paid;
+        row->funding_received = tally->funding_received;
+        row->breaker_trips = tally->breaker_trips;
+        row->halted_steps = tally->halted_steps;
         if (ws->live_quantity)
             close_ledger_live(venue, ws, b, &block->ledgers[local]);
         else

@@ -61,6 +61,11 @@ static const mf_metric_info metric_table[MF_METRIC_COUNT] = {
     [MF_METRIC_VAULT_NOTIONAL] = {"vault_notional", "USD",
                                   "notional the backstop vault took over, at the marks", 0,
                                   USD_RANGE},
+    [MF_METRIC_FUNDING_PAID] = {"funding_paid", "USD", "funding paid by traders over the horizon",
+                                0, USD_RANGE},
+    [MF_METRIC_BREAKER_TRIPS] = {"breaker_trips", "count",
+                                 "circuit-breaker trips over the horizon (all assets)", 0,
+                                 COUNT_RANGE},
 };
 
 int mf_metric_level_index(const mf_metric_result *metric, double level) {
@@ -112,6 +117,12 @@ static const mf_path_column path_columns[] = {
      "notional the backstop vault took over, at the marks"},
     {"vault_min_equity", ROW(vault_min_equity), MF_COLUMN_F64, "USD",
      "the backstop vault's lowest end-of-step equity (0 without a vault)"},
+    {"funding_paid", ROW(funding_paid), MF_COLUMN_F64, "USD", "funding traders paid"},
+    {"funding_received", ROW(funding_received), MF_COLUMN_F64, "USD", "funding traders received"},
+    {"breaker_trips", ROW(breaker_trips), MF_COLUMN_I64, "count",
+     "circuit-breaker trips, summed over assets"},
+    {"halted_steps", ROW(halted_steps), MF_COLUMN_I64, "steps",
+     "steps in which at least one asset's liquidations were halted"},
     /* The money ledger: initial_collateral + initial_fund + trading_pnl
      * = final_trader_equity + final_fund - ledger_uncovered_deficit. */
     {"initial_collateral", LEDGER(initial_collateral), MF_COLUMN_F64, "USD",
@@ -129,6 +140,9 @@ static const mf_path_column path_columns[] = {
     {"vault_trading_pnl", LEDGER(vault_trading_pnl), MF_COLUMN_F64, "USD",
      "the vault's price PnL on the positions it took over, at the final marks"},
     {"final_vault", LEDGER(final_vault), MF_COLUMN_F64, "USD", "the vault's equity at the end"},
+    {"funding_net", LEDGER(funding_net), MF_COLUMN_F64, "USD",
+     "funding received minus paid by the traders and the vault (the counterparty is outside "
+     "the modelled book when long and short open interest differ)"},
 };
 #define N_PATH_COLUMNS ((int)(sizeof path_columns / sizeof path_columns[0]))
 

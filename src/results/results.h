@@ -29,6 +29,8 @@ typedef enum {
     MF_METRIC_ADL_NOTIONAL,          /* per path: USD closed by auto-deleveraging */
     MF_METRIC_SOCIALISED_LOSS,       /* per path: USD charged to profitable accounts */
     MF_METRIC_VAULT_NOTIONAL,        /* per path: USD taken over by the backstop vault */
+    MF_METRIC_FUNDING_PAID,          /* per path: USD of funding traders paid */
+    MF_METRIC_BREAKER_TRIPS,         /* per path: circuit-breaker trips */
     MF_METRIC_COUNT
 } mf_metric_id;
 
@@ -100,11 +102,16 @@ typedef struct {
     int64_t vault_takeovers;      /* positions / accounts the backstop vault took over */
     double vault_notional;        /* USD taken over by the vault, at the marks */
     double vault_min_equity; /* the vault's lowest end-of-step equity (its capital: no vault) */
+    double funding_paid;     /* USD of funding traders paid */
+    double funding_received; /* USD of funding traders received */
+    int64_t breaker_trips;   /* circuit-breaker trips, over assets */
+    int64_t halted_steps;    /* steps with at least one asset's liquidations halted */
 } mf_path_row;
 
 /* Every dollar of one path: initial collateral + initial fund + initial vault + trading PnL at
- * fill prices + the vault's trading PnL = final trader equity + final fund + final vault -
- * uncovered deficit (checked by the tests; the vault terms are 0 without a vault). */
+ * fill prices + the vault's trading PnL + net funding = final trader equity + final fund +
+ * final vault - uncovered deficit (checked by the tests; the vault and funding terms are 0
+ * without them). */
 typedef struct {
     double initial_collateral;
     double initial_fund;
@@ -115,6 +122,7 @@ typedef struct {
     double initial_vault;     /* the backstop vault's capital */
     double vault_trading_pnl; /* its inventory's price PnL at the final marks */
     double final_vault;       /* its equity at the end */
+    double funding_net;       /* funding received minus paid, traders and vault (0 without) */
 } mf_path_ledger;
 
 /* The per-path table's columns, in file order: one table drives the HDF5 writer, the wire

@@ -38,6 +38,10 @@ static double path_metric(const mf_path_row *row, mf_metric_id id) {
         return row->socialised_loss;
     case MF_METRIC_VAULT_NOTIONAL:
         return row->vault_notional;
+    case MF_METRIC_FUNDING_PAID:
+        return row->funding_paid;
+    case MF_METRIC_BREAKER_TRIPS:
+        return (double)row->breaker_trips;
     case MF_METRIC_CASCADE_NOTIONAL:
     case MF_METRIC_CASCADE_ACCOUNTS:
     case MF_METRIC_CASCADE_AMPLIFICATION:
@@ -72,6 +76,8 @@ static int cascade_field(mf_metric_id id) {
     case MF_METRIC_ADL_NOTIONAL:
     case MF_METRIC_SOCIALISED_LOSS:
     case MF_METRIC_VAULT_NOTIONAL:
+    case MF_METRIC_FUNDING_PAID:
+    case MF_METRIC_BREAKER_TRIPS:
     case MF_METRIC_COUNT:
     default:
         return -1;

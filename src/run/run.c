@@ -285,13 +285,22 @@ static void print_sides_and_mechanisms(FILE *out, const mf_config *config,
         {MF_METRIC_ADL_NOTIONAL, "Auto-deleveraged (mean)"},
         {MF_METRIC_SOCIALISED_LOSS, "Socialised loss (mean)"},
         {MF_METRIC_VAULT_NOTIONAL, "Taken over by the vault (mean)"},
+        {MF_METRIC_FUNDING_PAID, "Funding paid by traders (mean)"},
+        {MF_METRIC_BREAKER_TRIPS, "Circuit-breaker trips (mean)"},
     };
     const int on[] = {config->venue.deficit == MF_DEFICIT_ADL,
-                      config->venue.deficit == MF_DEFICIT_SOCIALISED, config->venue.vault_enabled};
+                      config->venue.deficit == MF_DEFICIT_SOCIALISED, config->venue.vault_enabled,
+                      config->venue.funding_enabled, config->venue.breaker_enabled};
     for (size_t i = 0; i < sizeof mechanisms / sizeof mechanisms[0]; i++) {
         if (!on[i]) continue;
         const mf_metric_result *metric = &result->metrics[mechanisms[i].id];
-        format_estimate(metric->mean, metric->mean_standard_error, a, sizeof a);
+        if (strcmp(mf_metric_describe(mechanisms[i].id)->unit, "USD") == 0)
+            format_estimate(metric->mean, metric->mean_standard_error, a, sizeof a);
+        else if (isnan(metric->mean_standard_error))
+            snprintf(a, sizeof a, "%.2f ± n/a", metric->mean);
+        else
+            snprintf(a, sizeof a, "%.2f ± %.2f", metric->mean,
+                     MF_Z95 * metric->mean_standard_error);
         fprintf(out, "  %-32s %s\n", mechanisms[i].label, a);
     }
 }

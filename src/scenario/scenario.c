@@ -147,6 +147,40 @@ static mf_status build_groups(mf_venue *venue, const mf_store *store, const doub
     return MF_OK;
 }
 
+/* Whole steps of a duration, at least one (rounded to nearest: a 30-minute window at 60 s
+ * steps is 30 steps). */
+static int32_t duration_steps(double seconds, double dt, int round_up) {
+    double steps = round_up ? ceil(seconds / dt - 1e-9) : floor(seconds / dt + 0.5);
+    if (steps < 1) steps = 1;
+    return steps > INT32_MAX ? INT32_MAX : (int32_t)steps;
+}
+
+static void build_market_rules(mf_market_rules *rules, const mf_config *config) {
+    const mf_venue_config *v = &config->venue;
+    const double dt = config->run.dt_seconds;
+    rules->funding = v->funding_enabled;
+    rules->funding_interval_steps = duration_steps(v->funding_interval_seconds, dt, 0);
+    rules->funding_share = rules->funding_interval_steps * dt / v->funding_rate_period_seconds;
+    rules->funding_interest = v->funding_interest_rate;
+    rules->funding_clamp = v->funding_clamp;
+    rules->funding_cap = v->funding_cap;
+    rules->funding_at_index = v->funding_price == MF_FUNDING_PRICE_INDEX;
+    rules->dynamic = v->dynamic_enabled;
+    rules->dynamic_decay = pow(2.0, -dt / v->dynamic_half_life_seconds);
+    const double year_fraction = dt / (365.0 * 86400.0);
+    for (int k = 0; k < config->market.n_assets; k++) {
+        const double sigma = v->dynamic_reference_volatility > 0
+                                 ? v->dynamic_reference_volatility
+                                 : config->market.assets[k].volatility;
+        rules->dynamic_reference[k] = sigma * sigma * year_fraction;
+    }
+    rules->dynamic_cap = v->dynamic_cap;
+    rules->breaker = v->breaker_enabled;
+    rules->breaker_threshold = v->breaker_threshold;
+    rules->breaker_window_steps = duration_steps(v->breaker_window_seconds, dt, 0);
+    rules->breaker_halt_steps = duration_steps(v->breaker_halt_seconds, dt, 1);
+}
+
 static void build_liquidation_policy(mf_liquidation_policy *policy, const mf_config *config,
                                      const mf_tier_table *tiers) {
     const mf_venue_config *v = &config->venue;
@@ -214,6 +248,9 @@ mf_status mf_scenario_build_with(mf_scenario *scenario, const mf_config *config,
     venue->settlement.deficit = config->venue.deficit;
     venue->max_rounds = config->venue.max_rounds;
     build_liquidation_policy(&venue->liquidation, config, &venue->tiers);
+    build_market_rules(&venue->rules, config);
+    /* Funding is paid through the live book's ledger (its fills and closes realise it). */
+    if (venue->rules.funding) venue->liquidation.live_book = 1;
     int special_contracts = 0;
     for (int k = 0; k < n; k++) {
         const mf_venue_market_config *market = &config->venue.markets[k];

@@ -50,6 +50,23 @@ typedef struct {
     void *prepared; /* the model's prepared data (model->prepared_size bytes), or NULL */
 } mf_margin_group;
 
+/* Funding, dynamic margin and the circuit breaker of a venue (docs/model.md, "Funding",
+ * "Dynamic margin", "Circuit breaker"), in steps. */
+typedef struct {
+    int funding;
+    int32_t funding_interval_steps; /* payments at steps t > 0 with t % interval == 0 */
+    double funding_share;           /* interval / rate period */
+    double funding_interest, funding_clamp, funding_cap;
+    int funding_at_index; /* 1: payments valued at the index, 0: at the mark */
+    int dynamic;
+    double dynamic_decay;                    /* lambda = 2^(-dt / half-life) */
+    double dynamic_reference[MF_MAX_ASSETS]; /* sigma_ref^2 dt: the reference per-step variance */
+    double dynamic_cap;
+    int breaker;
+    double breaker_threshold;
+    int32_t breaker_window_steps, breaker_halt_steps;
+} mf_market_rules;
+
 /* How a venue closes flagged positions beyond the FIFO engine (docs/model.md section 5). */
 typedef struct {
     int partial;                      /* partial liquidation on */
@@ -72,6 +89,7 @@ typedef struct {
     mf_contracts contracts;
     mf_tier_table tiers;
     mf_liquidation_policy liquidation;
+    mf_market_rules rules;
     mf_venue_params market; /* impact and depth */
     mf_engine_params engine;
     mf_settlement_policy settlement;

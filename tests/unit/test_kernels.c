@@ -267,7 +267,7 @@ static mf_round_outcome engine_round(const mf_settlement_policy *policy,
                                                      plan[k].net_sold * plan[k].pre_mark);
         assets[k].mark = assets[k].book.mark;
     }
-    const mf_round_outcome outcome = mf_engine_fill(book, 2, plan, post, engine, NULL);
+    const mf_round_outcome outcome = mf_engine_fill(book, 2, plan, post, NULL, engine, NULL);
     for (int32_t i = 0; i < engine->n_closed; i++) {
         mf_liquidation_record *record = &engine->records[engine->closed[i]];
         mf_settle(policy, record->base_equity + record->realized_pnl, record->closed_notional,

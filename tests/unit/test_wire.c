@@ -168,7 +168,7 @@ Test(wire, lengths_out_of_range_are_refused) {
 }
 
 Test(wire, path_columns_come_from_one_table) {
-    cr_assert_eq(mf_path_column_count(), 31);
+    cr_assert_eq(mf_path_column_count(), 36);
     int ledger_columns = 0;
     for (int c = 0; c < mf_path_column_count(); c++) {
         const mf_path_column *column = mf_path_column_describe(c);
@@ -177,7 +177,7 @@ Test(wire, path_columns_come_from_one_table) {
                          column->source == MF_COLUMN_FROM_LEDGER ? "USD" : column->unit);
         ledger_columns += column->source == MF_COLUMN_FROM_LEDGER;
     }
-    cr_assert_eq(ledger_columns, 9);
+    cr_assert_eq(ledger_columns, 10);
     cr_assert_str_eq(mf_path_column_describe(0)->name, "path_index");
     cr_assert_null(mf_path_column_describe(mf_path_column_count()));
     cr_assert_null(mf_path_column_describe(-1));
