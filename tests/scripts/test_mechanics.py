@@ -1,7 +1,8 @@
-"""How a venue closes flagged positions and who pays a loss the fund cannot (docs/model.md
-section 5): partial liquidation, the fill-price bound, the backstop vault, auto-deleveraging
-and socialised loss. Each has a deterministic case on a hand-made population and a replayed
-price path with infinite depth, whose outcome this test computes from the documented rules;
+"""The venue mechanisms of docs/model.md sections 3.1, 3.2 and 5: partial liquidation, the
+fill-price bound, the backstop vault, auto-deleveraging, socialised loss, inverse and dated
+contracts, funding, dynamic margin and the circuit breaker. Each has a deterministic case on a
+hand-made population and a replayed price path with infinite depth, whose outcome this test
+computes from the documented rules;
 then, with every mechanism on at once, the money ledger balances on every path, liquidations
 by side add up, and results are the same bits on 1 and 2 ranks and 1 and 2 threads. Every new
 key with an impossible value is refused, naming the key."""
@@ -42,7 +43,8 @@ def write_population(path, accounts):
         g["position_margin"] = np.array(margin, dtype=np.float64)
 
 
-def scenario(name, prices, accounts, venue="", market_extra="", depth=".inf", rounds=50):
+def scenario(name, prices, accounts, venue="", market_extra="", depth=".inf", rounds=50,
+             throughput=".inf"):
     """A one-asset scenario replaying `prices` (one per step boundary), one path."""
     csv = os.path.join(work, f"{name}.csv")
     with open(csv, "w") as f:
@@ -70,7 +72,7 @@ venue:
   markets:
     - asset: BTC
       depth_usd: {depth}
-      liquidation_throughput_usd: .inf
+      liquidation_throughput_usd: {throughput}
       tiers:
         - {{floor_usd: 0, mmr: 0.01, max_leverage: 50}}
 population:
@@ -100,7 +102,7 @@ def run_case(name, yaml_path, *extra):
 
 def balanced(table, label):
     money_in = (table["initial_collateral"] + table["initial_fund"] + table["initial_vault"]
-                + table["trading_pnl"] + table["vault_trading_pnl"])
+                + table["trading_pnl"] + table["vault_trading_pnl"] + table["funding_net"])
     money_out = (table["final_trader_equity"] + table["final_fund"] + table["final_vault"]
                  - table["ledger_uncovered_deficit"])
     scale = np.maximum(np.abs(money_in), 1.0)
@@ -315,6 +317,98 @@ if case:
     if case:
         check(float(case[0]["liquidated_notional"][0]) > 0, "perpetual: the halving liquidates")
 
+# ---- funding moves the liquidation price by the formula ------------------------------------------
+# Infinite depth: the mark is the index, the premium 0, so every payment's rate is the interest
+# term i (inside the clamp) and the index grows by i x the mark each step. The isolated long is
+# flagged when 5,000 + (P - 100,000) - F <= 0.01 P.
+i_rate = 0.0004
+slow = [100000.0 - 25.0 * t for t in range(201)]
+yaml_path = scenario("funding", slow, [(0, 0.0, [(1.0, 100000.0, 5000.0)])], venue=f"""
+  funding: {{enabled: true, interval_seconds: 60, rate_period_seconds: 60,
+             interest_rate: {i_rate}, clamp: 0.0005, cap: 0.01, price: mark}}""")
+case = run_case("funding", yaml_path)
+if case:
+    table, trace = case
+    index, flagged = 0.0, None
+    for t in range(len(slow) - 1):
+        price = slow[t + 1]          # the mark during step t
+        if t >= 1:
+            index += i_rate * price  # the payment, before the step's margin check
+        if 5000.0 + (price - 100000.0) - index <= MMR * price:
+            flagged = t
+            break
+    unfunded = next(t for t in range(len(slow) - 1)
+                    if 5000.0 + slow[t + 1] - 100000.0 <= MMR * slow[t + 1])
+    steps = [t for t, v in enumerate(trace["liquidated_long"]) if v > 0]
+    check(flagged is not None and steps == [flagged] and flagged < unfunded,
+          f"funding: liquidated at step {flagged} (the formula), not {unfunded} without funding: {steps}")
+    near(float(table["funding_paid"][0]), index, "funding: the long paid the index at its close")
+    check(float(table["funding_received"][0]) == 0, "funding: nobody received (no shorts)")
+    near(float(table["funding_net"][0]), -index, "funding: net funding in the ledger")
+    balanced(table, "funding")
+
+# ---- dynamic margin: the EWMA scale and exactly the accounts it flags ---------------------------
+# Six isolated longs of 1 BTC at 100,000 with margins 1,100 .. 3,500. The price zigzags by 1%
+# around 100,000: the EWMA of squared returns rises, the scale with it, and an account is
+# flagged in the first step its equity m + (P - e) falls to 0.01 P x scale.
+margins = [1100.0, 1300.0, 1600.0, 2000.0, 2600.0, 3500.0]
+zigzag = [100000.0] * 4 + [100000.0 * (1.01 if j % 2 == 0 else 1.0) for j in range(12)] + [100000.0] * 4
+half_life, reference, cap = 600.0, 0.5, 3.0
+yaml_path = scenario("dynamic", zigzag, [(0, 0.0, [(1.0, 100000.0, m)]) for m in margins],
+                     venue=f"""
+  dynamic_margin: {{enabled: true, half_life_seconds: {half_life}, reference_volatility: {reference},
+                   cap: {cap}}}""")
+case = run_case("dynamic", yaml_path)
+if case:
+    table, trace = case
+    decay = 2.0 ** (-60.0 / half_life)
+    v_ref = reference ** 2 * 60.0 / (365.0 * 86400.0)
+    v, previous = v_ref, zigzag[0]
+    expected = [0] * (len(zigzag) - 1)
+    alive = list(margins)
+    scales = []
+    for t in range(len(zigzag) - 1):
+        price = zigzag[t + 1]
+        r = math.log(price / previous)
+        previous = price
+        v = decay * v + (1 - decay) * r * r
+        scale = min(cap, max(1.0, math.sqrt(v / v_ref)))
+        scales.append(scale)
+        for m in list(alive):
+            if m + (price - 100000.0) <= MMR * price * scale:
+                expected[t] += 1
+                alive.remove(m)
+    got = [int(x) for x in trace["liquidated_accounts"]]
+    check(max(scales) == cap and got == expected,
+          f"dynamic: each step flags exactly the accounts the EWMA scale gives {expected} ({got})")
+    check(len(alive) == 1 and int(table["liquidated_accounts"][0]) == len(margins) - 1,
+          "dynamic: only the 3,500 margin survives the capped scale")
+    balanced(table, "dynamic")
+    case = run_case("static", scenario("static", zigzag,
+                                       [(0, 0.0, [(1.0, 100000.0, m)]) for m in margins]))
+    if case:
+        check(int(case[0]["liquidated_accounts"][0]) == 0, "dynamic off: the zigzag liquidates nobody")
+
+# ---- circuit breaker: a halt, then the backlog released at the throughput cap -------------------
+# A 6% drop at step 3 flags a 10 BTC long (940,000 at 94,000). The engine sells 300,000 a step;
+# the breaker (5% over 5 steps) trips at the end of step 3 and halts steps 4-6; the rest goes
+# out at 300,000 a step from step 7.
+drop = [100000.0] * 4 + [94000.0] * 10
+yaml_path = scenario("breaker", drop, [(0, 0.0, [(10.0, 100000.0, 50000.0)])], throughput="3.0e5",
+                     venue="""
+  circuit_breaker: {enabled: true, threshold: 0.05, window_seconds: 300, halt_seconds: 180}""")
+case = run_case("breaker", yaml_path)
+if case:
+    table, trace = case
+    sold = [round(float(x), 6) for x in trace["liquidated_long"]]
+    expected = [0.0] * 3 + [300000.0, 0.0, 0.0, 0.0, 300000.0, 300000.0, 40000.0] + [0.0] * 3
+    check(sold == expected, f"breaker: halted in steps 4-6, then 300,000 a step {sold}")
+    backlog = trace["backlog"]
+    check(all(backlog[t] > 0 for t in (4, 5, 6)), "breaker: the backlog waits during the halt")
+    check(int(table["breaker_trips"][0]) == 1 and int(table["halted_steps"][0]) == 3,
+          f"breaker: one trip, three halted steps ({table['breaker_trips'][0]}, {table['halted_steps'][0]})")
+    balanced(table, "breaker")
+
 # ---- every mechanism at once on the small scenario ---------------------------------------------
 everything = ["--set", "output.paths=true",
               "--set", "venue.insurance_fund_usd=1e5",
@@ -325,7 +419,11 @@ everything = ["--set", "output.paths=true",
               "--set", "venue.vault.capital_usd=2e6",
               "--set", "venue.fill_bound_mmr=3",
               "--set", "venue.markets.1.contract=inverse",
-              "--set", "venue.markets.0.expiry_seconds=9000"]
+              "--set", "venue.markets.0.expiry_seconds=9000",
+              "--set", "venue.funding.enabled=true",
+              "--set", "venue.funding.interval_seconds=1800",
+              "--set", "venue.dynamic_margin.enabled=true",
+              "--set", "venue.circuit_breaker.enabled=true"]
 outputs = {}
 for label, ranks, threads, extra in [("1 rank", None, 1, []), ("2 ranks", 2, 1, []),
                                      ("2 threads", None, 2, []),
@@ -343,7 +441,8 @@ if "1 rank" in outputs:
     check(np.allclose(table["liquidated_long"] + table["liquidated_short"],
                       table["liquidated_notional"], rtol=1e-12, atol=1e-6),
           "every mechanism: long + short = liquidated notional on every path")
-    for name in ["partial_liquidations", "adl_accounts", "vault_takeovers", "full_liquidations"]:
+    for name in ["partial_liquidations", "adl_accounts", "vault_takeovers", "full_liquidations",
+                 "funding_paid", "breaker_trips"]:
         check(int(table[name].sum()) > 0, f"every mechanism: {name} happens ({table[name].sum()})")
     for label, out in outputs.items():
         if label == "1 rank":
@@ -368,7 +467,21 @@ for key, value in [("venue.deficit", "everyone"),
                    ("venue.vault.takeover_fraction", "1.2"),
                    ("venue.markets.0.contract", "quanto"),
                    ("venue.markets.0.expiry_seconds", "0"),
-                   ("venue.markets.0.expiry_seconds", "-60")]:
+                   ("venue.markets.0.expiry_seconds", "-60"),
+                   ("venue.funding.enabled", "yes please"),
+                   ("venue.funding.interval_seconds", "0"),
+                   ("venue.funding.rate_period_seconds", "-1"),
+                   ("venue.funding.interest_rate", "0.5"),
+                   ("venue.funding.clamp", "-0.1"),
+                   ("venue.funding.cap", "0"),
+                   ("venue.funding.price", "last"),
+                   ("venue.dynamic_margin.half_life_seconds", "0"),
+                   ("venue.dynamic_margin.reference_volatility", "-0.2"),
+                   ("venue.dynamic_margin.cap", "0.5"),
+                   ("venue.circuit_breaker.threshold", "0"),
+                   ("venue.circuit_breaker.threshold", "1"),
+                   ("venue.circuit_breaker.window_seconds", "0"),
+                   ("venue.circuit_breaker.halt_seconds", "-5")]:
     out = os.path.join(work, "refused.h5")
     result = run(["run", config("small.yaml"), "-o", out, "--quiet", "--set", f"{key}={value}"])
     check(result.returncode != 0 and key in result.stderr and not os.path.exists(out),
