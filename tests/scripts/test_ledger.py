@@ -1,9 +1,9 @@
 """The per-path money ledger (point_<i>/paths: initial_collateral, initial_fund, trading_pnl,
-final_trader_equity, final_fund, ledger_uncovered_deficit; docs/output.md, "Auditing every
-dollar"): for every path
+final_trader_equity, final_fund, ledger_uncovered_deficit and the vault and funding terms;
+docs/output.md, "Auditing every dollar"): for every path
 
-    initial_collateral + initial_fund + trading_pnl
-        = final_trader_equity + final_fund - ledger_uncovered_deficit
+    initial_collateral + initial_fund + initial_vault + trading_pnl + vault_trading_pnl
+        + funding_net = final_trader_equity + final_fund + final_vault - ledger_uncovered_deficit
 
 to a relative 1e-9, on a scenario with bad debt beyond the fund; the ledger is the same bits
 on 1 and 2 ranks and after SIGTERM and --resume (restored blocks keep their ledgers)."""
@@ -16,7 +16,8 @@ from mftest import (check, cleanup, config, finish, interrupt_with_checkpoint, l
                     run, tmpdir)
 
 LEDGER = ["initial_collateral", "initial_fund", "trading_pnl", "final_trader_equity",
-          "final_fund", "ledger_uncovered_deficit"]
+          "final_fund", "ledger_uncovered_deficit", "initial_vault", "vault_trading_pnl",
+          "final_vault", "funding_net"]
 
 
 def ledger(path):
@@ -30,8 +31,9 @@ def ledger(path):
 
 def audit(path, label):
     columns = ledger(path)
-    money_in = columns["initial_collateral"] + columns["initial_fund"] + columns["trading_pnl"]
-    money_out = (columns["final_trader_equity"] + columns["final_fund"]
+    money_in = (columns["initial_collateral"] + columns["initial_fund"] + columns["initial_vault"]
+                + columns["trading_pnl"] + columns["vault_trading_pnl"] + columns["funding_net"])
+    money_out = (columns["final_trader_equity"] + columns["final_fund"] + columns["final_vault"]
                  - columns["ledger_uncovered_deficit"])
     scale = np.maximum.reduce([np.abs(columns[name]) for name in LEDGER] + [np.ones_like(money_in)])
     error = np.abs(money_in - money_out) / scale

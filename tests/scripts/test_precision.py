@@ -21,7 +21,8 @@ PER_PATH = {"liquidated_notional": "liquidated_notional",
             "mark_drawdown": "mark_drawdown", "index_drawdown": "index_drawdown",
             "liquidated_long": "liquidated_long", "liquidated_short": "liquidated_short",
             "adl_notional": "adl_notional", "socialised_loss": "socialised_loss",
-            "vault_notional": "vault_notional"}
+            "vault_notional": "vault_notional", "funding_paid": "funding_paid",
+            "breaker_trips": "breaker_trips"}
 
 
 def exact_ranks(n, q):
