@@ -37,6 +37,7 @@ typedef struct {
 /* Portfolio (risk-based) margin's scenario grid (docs/model.md, "Portfolio margin"):
  * `points` common moves u * range[k], u evenly spaced in [-1, 1], and each asset alone moved by
  * +-spread_range[k]; the requirement is at least floor_rate x gross notional. */
+#define MF_PORTFOLIO_MAX_POINTS 101 /* venue.portfolio_margin.points is at most this */
 typedef struct {
     int points;
     double floor_rate;

@@ -39,26 +39,36 @@ double mf_portfolio_requirement(const mf_tier_table *tiers, int n_assets,
     return worst > floor ? worst : floor;
 }
 
-/* with_vectors is a constant in each caller below (see margin_isolated.c). */
+/* with_vectors is a constant in each caller below (see margin_isolated.c). The requirement is
+ * mf_portfolio_requirement's, operation for operation, evaluated asset-major over the batch. */
 static inline int64_t check_portfolio(const mf_margin_call *call, const int with_vectors) {
     const mf_book_view *book = call->book;
+    const mf_tier_table *tiers = call->tiers;
+    const mf_portfolio_grid *grid = &tiers->portfolio;
     const int batch = call->batch;
     const int n_assets = book->n_assets;
+    const int last = grid->points - 1;
     int64_t flagged = 0;
     double equity[MF_KERNEL_MAX_BATCH];
+    double common_exposure[MF_KERNEL_MAX_BATCH];
+    double gross[MF_KERNEL_MAX_BATCH];
+    double worst[MF_KERNEL_MAX_BATCH];
     double net_quantity[MF_MAX_ASSETS];
-    double path_marks[MF_MAX_ASSETS];
-    double path_scale[MF_MAX_ASSETS];
-    for (int k = 0; k < MF_MAX_ASSETS; k++)
-        path_scale[k] = 1.0;
+    double common_move[MF_PORTFOLIO_MAX_POINTS]; /* u_j, as mf_portfolio_requirement has them */
+    for (int j = 0; j <= last; j++)
+        common_move[j] = (double)(2 * j - last) / (double)last;
     for (int64_t i = call->begin; i < call->end; i++) {
         const int64_t account = call->accounts[i];
         const int64_t first = book->account_first[account];
         const int64_t stop = first + book->account_positions[account];
         uint8_t *states = call->account_state + account * batch;
         const double collateral = book->account_collateral[account];
-        for (int b = 0; b < batch; b++)
+        for (int b = 0; b < batch; b++) {
             equity[b] = collateral;
+            common_exposure[b] = 0;
+            gross[b] = 0;
+            worst[b] = 0;
+        }
         for (int k = 0; k < n_assets; k++)
             net_quantity[k] = 0;
         for (int64_t p = first; p < stop; p++) {
@@ -76,15 +86,32 @@ static inline int64_t check_portfolio(const mf_margin_call *call, const int with
             for (int b = 0; b < batch; b++)
                 equity[b] += quantity * (asset_marks[b] - entry) - quantity * funding[b];
         }
+        for (int k = 0; k < n_assets; k++) {
+            const double quantity = net_quantity[k];
+            if (quantity == 0) continue;
+            const double *asset_marks = call->marks + (int64_t)k * batch;
+            const double *scale = call->vectors.maintenance_scale + (int64_t)k * batch;
+            for (int b = 0; b < batch; b++) {
+                const double asset_scale = with_vectors ? scale[b] : 1.0;
+                const double value = quantity * asset_marks[b];
+                const double notional = value < 0 ? -value : value;
+                const double tier_rate = tiers->mmr[k][mf_tier_index(tiers, k, notional)];
+                const double range = grid->range[k] > tier_rate ? grid->range[k] : tier_rate;
+                common_exposure[b] += value * range * asset_scale;
+                gross[b] += notional * asset_scale;
+                const double spread_loss = notional * grid->spread_range[k] * asset_scale;
+                if (spread_loss > worst[b]) worst[b] = spread_loss;
+            }
+        }
         for (int b = 0; b < batch; b++) {
             if (!call->active[b] || (states[b] & MF_ACCOUNT_LIQUIDATING)) continue;
-            for (int k = 0; k < n_assets; k++) {
-                path_marks[k] = call->marks[(int64_t)k * batch + b];
-                if (with_vectors)
-                    path_scale[k] = call->vectors.maintenance_scale[(int64_t)k * batch + b];
+            double requirement = worst[b];
+            for (int j = 0; j <= last; j++) {
+                const double loss = -common_move[j] * common_exposure[b];
+                if (loss > requirement) requirement = loss;
             }
-            const double requirement = mf_portfolio_requirement(call->tiers, n_assets, net_quantity,
-                                                                path_marks, path_scale);
+            const double floor = grid->floor_rate * gross[b];
+            if (floor > requirement) requirement = floor;
             if (equity[b] <= requirement) {
                 states[b] |= MF_ACCOUNT_LIQUIDATING | MF_ACCOUNT_NEW;
                 flagged++;

@@ -508,7 +508,7 @@ static const mf_schema_row venue_rows[] = {
      .unit = "scenarios",
      .default_text = "9",
      GE(3),
-     LE(101),
+     LE(MF_PORTFOLIO_MAX_POINTS),
      .bound_text = "must be an odd number of common moves in [3, 101] (0 is one of them)",
      .bound_doc = "odd, in [3, 101]",
      .doc = "portfolio margin: common moves u x portfolio_range of every asset together, u evenly "
@@ -594,11 +594,11 @@ static const mf_schema_row venue_market_rows[] = {
      AT(S, portfolio_range),
      .unit = "fraction of price",
      .default_text = "0.16",
-     GT(0),
+     GE(0),
      LT(1),
-     .bound_text = "must be a fraction of the price in (0, 1)",
+     .bound_text = "must be a fraction of the price in [0, 1)",
      .doc = "portfolio margin: the largest common move of this asset (scenario u = +-1); never "
-            "below the maintenance rate of the net position's tier",
+            "below the maintenance rate of the net position's tier (0: that rate)",
      .source = "Deribit portfolio margin price range +-16% [P]; CME SPAN price scan range [P]",
      .example = "0.12"},
     {.key = "portfolio_spread_range",
