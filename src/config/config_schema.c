@@ -707,7 +707,7 @@ static const mf_schema_row population_rows[] = {
      .bound_text = "must be a share in [0, 1]",
      .doc = "share of portfolio-margin accounts (docs/model.md, Portfolio margin)",
      .source = "assumption (off by default)",
-     .example = "0.4",
+     .example = "0.5", /* with cross 0.5, as tests/configs/small.yaml has */
      .example_needs = "margin_modes.isolated=0"},
     {.key = "max_positions",
      T_I32,
