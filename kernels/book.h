@@ -15,8 +15,8 @@
 /* How an account is margined: the one mode enum of every layer (the store's account_mode
  * byte holds it). Code that branches on it uses `switch` (built with -Wswitch-enum), so a new
  * mode cannot silently fall into another mode's branch. */
-typedef enum { MF_MODE_ISOLATED = 0, MF_MODE_CROSS = 1 } mf_margin_mode;
-#define MF_N_MODES 2
+typedef enum { MF_MODE_ISOLATED = 0, MF_MODE_CROSS = 1, MF_MODE_PORTFOLIO = 2 } mf_margin_mode;
+#define MF_N_MODES 3
 
 /* What kind of contract each asset's market trades (docs/model.md, "Contracts"). A linear
  * USD-margined perpetual is the default. An inverse (coin-margined) market's positions post
@@ -65,13 +65,27 @@ static inline double mf_requirement_notional(const mf_book_view *book, int64_t p
     return size * mark;
 }
 
-/* Risk tiers per asset: MM(n) = n * mmr[tier] - cum[tier], tier = last floor <= n. */
+/* Portfolio (risk-based) margin's scenario grid (docs/model.md, "Portfolio margin"):
+ * `points` common moves u * range[k], u evenly spaced in [-1, 1], and each asset alone moved by
+ * +-spread_range[k]; the requirement is at least floor_rate x gross notional. */
+#define MF_PORTFOLIO_MAX_POINTS 101 /* venue.portfolio_margin.points is at most this */
+typedef struct {
+    int points;
+    double floor_rate;
+    double initial_multiplier; /* initial requirement / maintenance requirement */
+    double range[MF_MAX_ASSETS];
+    double spread_range[MF_MAX_ASSETS];
+} mf_portfolio_grid;
+
+/* Risk tiers per asset: MM(n) = n * mmr[tier] - cum[tier], tier = last floor <= n; and the
+ * portfolio-margin grid (the venue's margin parameters, as every margin model reads them). */
 typedef struct {
     int n_tiers[MF_MAX_ASSETS];
     double floor_usd[MF_MAX_ASSETS][MF_MAX_TIERS];
     double mmr[MF_MAX_ASSETS][MF_MAX_TIERS];
     double cum_usd[MF_MAX_ASSETS][MF_MAX_TIERS];
     double max_leverage[MF_MAX_ASSETS][MF_MAX_TIERS];
+    mf_portfolio_grid portfolio;
 } mf_tier_table;
 
 /* Scale one asset's ladder by s (venue.margin_scale; docs/model.md): the initial margin rate

@@ -38,6 +38,7 @@ int mf_position_is_live(const mf_path_book *path, int64_t p) {
     case MF_MODE_ISOLATED:
         return path->position_state[at(path, p)] == MF_POSITION_OPEN;
     case MF_MODE_CROSS:
+    case MF_MODE_PORTFOLIO:
         return (path->account_state[at(path, account)] &
                 (MF_ACCOUNT_LIQUIDATING | MF_ACCOUNT_PARTIAL)) == 0;
     }

@@ -96,6 +96,7 @@ extern const int mf_n_margin_models;
 /* The models (one file each). */
 int64_t mf_margin_check_isolated(const mf_margin_call *call);             /* margin_isolated.c */
 int64_t mf_margin_check_cross(const mf_margin_call *call);                /* margin_cross.c */
+int64_t mf_margin_check_portfolio(const mf_margin_call *call);            /* margin_portfolio.c */
 int64_t mf_margin_check_isolated_prefiltered(const mf_margin_call *call); /* margin_prefilter.c */
 int64_t mf_margin_check_cross_prefiltered(const mf_margin_call *call);
 
@@ -126,5 +127,12 @@ void mf_prefilter_prepare_isolated(const mf_book_view *book, const mf_tier_table
 void mf_prefilter_prepare_cross(const mf_book_view *book, const mf_tier_table *tiers,
                                 const int64_t *accounts, int64_t n_accounts,
                                 const double *start_prices, void *prepared);
+
+/* Portfolio margin's maintenance requirement of one account at one path's marks: net quantity
+ * net_quantity[k] of asset k (n_assets entries), marks[k], maintenance scales scale[k]
+ * (docs/model.md, "Portfolio margin"). */
+double mf_portfolio_requirement(const mf_tier_table *tiers, int n_assets,
+                                const double *net_quantity, const double *marks,
+                                const double *scale);
 
 #endif

@@ -10,5 +10,6 @@ const mf_margin_model mf_margin_models[] = {
      mf_prefilter_prepare_cross},
     {"isolated", MF_MODE_ISOLATED, 1, mf_margin_check_isolated, NULL, NULL},
     {"cross", MF_MODE_CROSS, 1, mf_margin_check_cross, NULL, NULL},
+    {"portfolio", MF_MODE_PORTFOLIO, 1, mf_margin_check_portfolio, NULL, NULL},
 };
 const int mf_n_margin_models = (int)(sizeof mf_margin_models / sizeof mf_margin_models[0]);

@@ -1809,6 +1809,10 @@ static mf_status check_tiers(checker *k, int i, mf_venue_market_config *market) 
 
 static mf_status check_venue(checker *k, mf_venue_config *v) {
     MF_CHECK(check_rows(k, table("venue"), v, "venue", 0, 0));
+    if (v->portfolio_points % 2 == 0)
+        return refuse(k, "venue.portfolio_margin.points",
+                      "%d is even: give an odd number so that the move 0 is a scenario",
+                      (int)v->portfolio_points);
     for (int i = 0; i < k->c->market.n_assets; i++) {
         mf_venue_market_config *market = &v->markets[i];
         MF_CHECK(check_rows(k, table("venue.markets[]"), market, "venue.markets[%d]", i, 0));
@@ -1822,10 +1826,11 @@ static mf_status check_population(checker *k) {
     MF_CHECK(check_rows(k, table("population"), p, "population", 0, 0));
     if (p->accounts < (p->file[0] ? 0 : 1))
         return refuse(k, "population.accounts", "must be >= 1, got %" PRId64, p->accounts);
-    if (fabs(p->isolated_share + p->cross_share - 1.0) > 1e-9)
+    const double shares = p->isolated_share + p->cross_share + p->portfolio_share;
+    if (fabs(shares - 1.0) > 1e-9)
         return refuse(k, "population.margin_modes",
-                      "the shares must sum to 1, got isolated %g + cross %g = %.12g",
-                      p->isolated_share, p->cross_share, p->isolated_share + p->cross_share);
+                      "the shares must sum to 1, got isolated %g + cross %g + portfolio %g = %.12g",
+                      p->isolated_share, p->cross_share, p->portfolio_share, shares);
     for (int i = 0; i < k->c->market.n_assets; i++) {
         MF_CHECK(check_rows(k, table("population.assets[]"), &p->assets[i], "population.assets[%d]",
                             i, 0));

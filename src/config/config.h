@@ -101,6 +101,8 @@ typedef struct {
     double expiry_seconds;     /* .expiry_seconds: INFINITY = perpetual, else a dated future */
     int n_tiers;
     mf_tier_config tiers[MF_MAX_TIERS]; /* .tiers, ascending floors, first floor 0 */
+    double portfolio_range;             /* .portfolio_range: portfolio margin's common move range */
+    double portfolio_spread_range;      /* .portfolio_spread_range: this asset moved alone */
 } mf_venue_market_config;
 
 typedef struct {
@@ -111,6 +113,9 @@ typedef struct {
     double liquidation_fee;    /* venue.liquidation_fee: fraction of notional to the fund */
     int32_t max_rounds;        /* venue.max_rounds: cascade rounds per step */
     mf_deficit_policy deficit; /* venue.deficit */
+    int32_t portfolio_points;  /* venue.portfolio_margin.points: common moves in [-1, 1], odd */
+    double portfolio_floor_rate;         /* venue.portfolio_margin.floor_rate: x gross notional */
+    double portfolio_initial_multiplier; /* venue.portfolio_margin.initial_multiplier: IM / MM */
     /* venue.partial_liquidation.* and venue.fill_bound_mmr: how a flagged position is closed. */
     int partial_enabled;              /* .partial.enabled */
     double partial_min_notional_usd;  /* .partial.min_notional_usd: at or below, closed whole */
@@ -153,7 +158,8 @@ typedef struct {
     int64_t accounts;       /* population.accounts */
     char file[MF_PATH_LEN]; /* population.file: load this HDF5 snapshot instead of generating */
     double isolated_share;  /* population.margin_modes.isolated */
-    double cross_share;     /* population.margin_modes.cross; the shares sum to 1 */
+    double cross_share;     /* population.margin_modes.cross */
+    double portfolio_share; /* population.margin_modes.portfolio; the three shares sum to 1 */
     int32_t max_positions;  /* population.max_positions: positions per account drawn from 1..max */
     mf_notional_law notional_law; /* population.notional.law */
     double notional_sigma;        /* population.notional.sigma (lognormal) */

@@ -680,6 +680,17 @@ static void entity_requirements(const mf_venue *venue, const mf_workspace *ws, i
         *initial += value / venue->tiers.max_leverage[asset][tier];
         *notional += size * marks[asset];
     }
+    if (entity->is_account && book->account_mode[entity->account] == MF_MODE_PORTFOLIO) {
+        /* A portfolio account's requirement is its scenario grid's (kernels/margin_portfolio.c). */
+        double net_quantity[MF_MAX_ASSETS] = {0}, scale[MF_MAX_ASSETS];
+        for (int64_t p = entity->first; p < entity->stop; p++)
+            net_quantity[book->position_asset[p]] += ws->live_quantity[p * ws->batch + b];
+        for (int k = 0; k < ws->n_assets; k++)
+            scale[k] = ws->maintenance_scale[(int64_t)k * ws->batch + b];
+        *maintenance =
+            mf_portfolio_requirement(&venue->tiers, ws->n_assets, net_quantity, marks, scale);
+        *initial = *maintenance * venue->tiers.portfolio.initial_multiplier;
+    }
 }
 
 static void set_entity_state(mf_workspace *ws, int b, const flagged_entity *entity,

@@ -19,8 +19,9 @@
 #define POPULATION_FORMAT "marginfall-population"
 #define POPULATION_VERSION_MAJOR 1
 /* 1.1: every dataset is chunked with a Fletcher32 checksum and the metadata is written in the
- * HDF5 1.10 format, whose headers carry checksums too. 1.0 files (no checksums) still load. */
-#define POPULATION_VERSION_MINOR 1
+ * HDF5 1.10 format, whose headers carry checksums too. 1.0 files (no checksums) still load.
+ * 1.2: account_mode may be 2 (portfolio margin); 1.0 and 1.1 files load unchanged. */
+#define POPULATION_VERSION_MINOR 2
 #define POPULATION_GROUP "population"
 /* Elements per chunk: each chunk carries its own checksum. */
 #define POPULATION_CHUNK ((hsize_t)1 << 16)
@@ -432,8 +433,9 @@ static mf_status check_integers(const load_context *ctx, const column_spec *spec
         switch (spec->rule) {
         case RULE_MODE:
             if (v < 0 || v >= MF_N_MODES)
-                return ROW_FAIL(ctx, spec, i, "is %lld: a margin mode is 0 (isolated) or 1 (cross)",
-                                v);
+                return ROW_FAIL(
+                    ctx, spec, i,
+                    "is %lld: a margin mode is 0 (isolated), 1 (cross) or 2 (portfolio)", v);
             break;
         case RULE_ASSET:
             if (v < 0 || v >= ctx->n_assets)
@@ -540,16 +542,17 @@ static mf_status read_column(hid_t group, const column_spec *spec, const load_co
     return status;
 }
 
-/* The model gives a cross account's positions no isolated margin (their margin is the
- * account's collateral). */
+/* The model gives a cross or portfolio account's positions no isolated margin (their margin is
+ * the account's collateral). */
 static mf_status check_cross_margins(const load_context *ctx, const mf_store *store) {
     for (int64_t p = 0; p < store->n_positions; p++) {
         const int64_t account = store->position_account[p];
-        if (store->account_mode[account] == MF_MODE_CROSS && store->position_margin[p] != 0)
+        if (store->account_mode[account] != MF_MODE_ISOLATED && store->position_margin[p] != 0)
             return ROW_FAIL(ctx, &columns[COLUMN_MARGIN], p,
-                            "is %g but its account %lld is cross (/population/account_mode): "
+                            "is %g but its account %lld is %s (/population/account_mode): "
                             "it must be 0",
-                            store->position_margin[p], (long long)account);
+                            store->position_margin[p], (long long)account,
+                            store->account_mode[account] == MF_MODE_CROSS ? "cross" : "portfolio");
     }
     return MF_OK;
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "book.h"
+#include "margin.h"
 #include "rng.h"
 #include "scenario.h"
 #include "store.h"
@@ -31,8 +32,16 @@ static void draw_account(const mf_config *config, int64_t account, account_draw 
     mf_pcg64 rng;
     mf_rng_stream(&rng, config->run.seed, MF_STREAM_POPULATION, (uint64_t)account);
 
-    draw->mode =
-        mf_rng_uniform(&rng) < population->isolated_share ? MF_MODE_ISOLATED : MF_MODE_CROSS;
+    /* One uniform picks the mode: [0, isolated) isolated, then cross, then portfolio (a share
+     * of 0 never draws its mode, whatever the rounding of the other two). */
+    const double mode_draw = mf_rng_uniform(&rng);
+    if (mode_draw < population->isolated_share)
+        draw->mode = MF_MODE_ISOLATED;
+    else if (population->portfolio_share > 0 &&
+             mode_draw >= population->isolated_share + population->cross_share)
+        draw->mode = MF_MODE_PORTFOLIO;
+    else
+        draw->mode = MF_MODE_CROSS;
     int max_positions = population->max_positions < n_assets ? population->max_positions : n_assets;
     draw->count = 1 + (int32_t)(mf_rng_uniform(&rng) * max_positions);
     if (draw->count > max_positions) draw->count = max_positions;
@@ -136,9 +145,12 @@ mf_status mf_population_generate(mf_store *store, const mf_config *config) {
         }
         /* Margins at entry; then every account must meet maintenance at t = 0. An account
          * that would not is re-entered at the start price (no unrealised loss), which the
-         * tier caps make safe: MM < notional / tier max leverage <= margin. */
+         * tier caps make safe: MM < notional / tier max leverage <= margin. A portfolio
+         * account posts initial_multiplier (> 1) x its portfolio requirement at the start
+         * prices, which is as safe once re-entered. */
         for (int attempt = 0; attempt < 2; attempt++) {
             double collateral = 0, equity = 0, maintenance = 0;
+            double net_quantity[MF_MAX_ASSETS] = {0};
             int healthy = 1;
             for (int64_t q = first; q < p; q++) {
                 const int k = store->position_asset[q];
@@ -160,6 +172,11 @@ mf_status mf_population_generate(mf_store *store, const mf_config *config) {
                     equity += pnl;
                     maintenance += mm;
                     break;
+                case MF_MODE_PORTFOLIO:
+                    store->position_margin[q] = 0;
+                    equity += pnl;
+                    net_quantity[k] += store->position_quantity[q];
+                    break;
                 }
             }
             switch ((mf_margin_mode)draw->mode) {
@@ -169,6 +186,18 @@ mf_status mf_population_generate(mf_store *store, const mf_config *config) {
                 store->account_collateral[a] = collateral;
                 if (collateral + equity <= maintenance) healthy = 0;
                 break;
+            case MF_MODE_PORTFOLIO: {
+                static const double unit_scale[MF_MAX_ASSETS] = {1, 1, 1, 1, 1, 1, 1, 1};
+                double prices[MF_MAX_ASSETS];
+                for (int k = 0; k < n_assets; k++)
+                    prices[k] = config->market.assets[k].price;
+                maintenance =
+                    mf_portfolio_requirement(&tiers, n_assets, net_quantity, prices, unit_scale);
+                collateral = config->venue.portfolio_initial_multiplier * maintenance;
+                store->account_collateral[a] = collateral;
+                if (collateral + equity <= maintenance) healthy = 0;
+                break;
+            }
             }
             if (healthy) break;
             for (int64_t q = first; q < p; q++)

@@ -25,7 +25,12 @@ void mf_scenario_tier_table(const mf_config *config, mf_tier_table *tiers) {
             tiers->max_leverage[k][i] = venue_market->tiers[i].max_leverage;
         }
         if (scale != 1.0) mf_tier_ladder_scale(tiers, k, scale);
+        tiers->portfolio.range[k] = venue_market->portfolio_range;
+        tiers->portfolio.spread_range[k] = venue_market->portfolio_spread_range;
     }
+    tiers->portfolio.points = config->venue.portfolio_points;
+    tiers->portfolio.floor_rate = config->venue.portfolio_floor_rate;
+    tiers->portfolio.initial_multiplier = config->venue.portfolio_initial_multiplier;
 }
 
 static mf_status build_index(mf_index_model *index, const mf_config *config) {
@@ -103,6 +108,8 @@ static const char *mode_name(mf_margin_mode mode) {
         return "isolated";
     case MF_MODE_CROSS:
         return "cross";
+    case MF_MODE_PORTFOLIO:
+        return "portfolio";
     }
     return "unknown";
 }

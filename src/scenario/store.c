@@ -81,10 +81,12 @@ mf_status mf_store_finish(mf_store *store) {
         case MF_MODE_ISOLATED:
             break;
         case MF_MODE_CROSS:
+        case MF_MODE_PORTFOLIO:
             if (margin != 0)
-                return MF_FAIL(MF_ERR_INPUT,
-                               "position %lld: a cross account's position has isolated margin %g",
-                               (long long)p, margin);
+                return MF_FAIL(
+                    MF_ERR_INPUT, "position %lld: a %s account's position has isolated margin %g",
+                    (long long)p,
+                    store->account_mode[account] == MF_MODE_CROSS ? "cross" : "portfolio", margin);
             break;
         }
     }

@@ -423,7 +423,10 @@ everything = ["--set", "output.paths=true",
               "--set", "venue.funding.enabled=true",
               "--set", "venue.funding.interval_seconds=1800",
               "--set", "venue.dynamic_margin.enabled=true",
-              "--set", "venue.circuit_breaker.enabled=true"]
+              "--set", "venue.circuit_breaker.enabled=true",
+              "--set", "population.margin_modes.isolated=0.4",
+              "--set", "population.margin_modes.cross=0.3",
+              "--set", "population.margin_modes.portfolio=0.3"]
 outputs = {}
 for label, ranks, threads, extra in [("1 rank", None, 1, []), ("2 ranks", 2, 1, []),
                                      ("2 threads", None, 2, []),

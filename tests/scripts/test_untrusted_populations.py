@@ -285,7 +285,8 @@ refused(variant("mode_minus_one", lambda g: edit_mode(g, -1)),
         "a margin mode of -1 stored as int16", "account_mode[3]")
 refused(variant("mode_300", lambda g: edit_mode(g, 300)), "a margin mode of 300",
         "account_mode[3]")
-refused(variant("mode_2", lambda g: edit_mode(g, 2)), "a margin mode of 2", "account_mode[3]")
+refused(variant("mode_3", lambda g: edit_mode(g, 3)), "a margin mode of 3 (2 is portfolio)",
+        "account_mode[3]")
 refused(variant("owner_u64", edit_owner_u64), "an owner of 2^63 stored as uint64",
         f"position_account[{len(owners) - 1}]")
 

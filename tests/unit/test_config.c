@@ -1331,8 +1331,11 @@ Test(config, validate_checks_a_sweep_struct) {
  * too, compared field by field through the schema. */
 
 /* One stress shock, so that market.stress.0.* exists; otherwise the defaults. */
+/* Margin-mode shares as tests/configs/small.yaml has them, which the examples of the three
+ * shares (one needed key each) are written for, as tests/scripts/test_schema.py runs them. */
 static const char schema_base_yaml[] =
-    "market:\n  stress:\n    - {asset: all, start_step: 10, log_return: -0.05}\n";
+    "market:\n  stress:\n    - {asset: all, start_step: 10, log_return: -0.05}\n"
+    "population:\n  margin_modes: {isolated: 0.5, cross: 0.5}\n";
 
 /* The struct a table's rows live in, for the entry its prefix names (index 0; tier 1). */
 static const void *table_base(const mf_config *c, const mf_schema_table *t) {
