@@ -605,12 +605,27 @@ static void print_sweep_summary(FILE *out, const mf_config *config, const mf_poi
         const mf_point_result *result = &results[i];
         char label[512] = "", liquidated[32], largest[32];
         size_t used = 0;
+        /* A zipped sweep of many keys (one rule switched on per point): only the keys whose
+         * value differs from the first point's, so the label says what the point changes. */
+        const int only_changes = config->sweep.mode == MF_SWEEP_ZIP &&
+                                 config->sweep.n_params > 2 && result->point_index > 0;
         for (int p = 0; p < config->sweep.n_params && used < sizeof label; p++) {
             const char *key = config->sweep.keys[p];
+            char value[128], first[128];
+            snprintf(value, sizeof value, "%s", mf_sweep_point_text(config, result->point_index, p));
+            snprintf(first, sizeof first, "%s", mf_sweep_point_text(config, 0, p));
+            if (only_changes && strcmp(value, first) == 0) continue;
+            /* The last part of the key, or the last two when the last says little (enabled). */
             const char *short_key = strrchr(key, '.');
-            used += (size_t)snprintf(label + used, sizeof label - used, "%s%s=%s", p ? " " : "",
-                                     short_key ? short_key + 1 : key,
-                                     mf_sweep_point_text(config, result->point_index, p));
+            if (short_key && strcmp(short_key, ".enabled") == 0) {
+                const char *before = short_key;
+                while (before > key && before[-1] != '.')
+                    before--;
+                short_key = before - 1;
+            }
+            short_key = short_key ? short_key + 1 : key;
+            used += (size_t)snprintf(label + used, sizeof label - used, "%s%s=%s",
+                                     used ? " " : "", short_key, value);
         }
         const mf_metric_result *notional = &result->metrics[MF_METRIC_LIQUIDATED_NOTIONAL];
         char spread[32] = "n/a";

@@ -11,8 +11,9 @@ import os
 
 import h5py
 import numpy as np
+import yaml
 
-from mftest import check, cleanup, config, finish, run, tmpdir
+from mftest import SOURCE, check, cleanup, config, finish, run, tmpdir
 
 work = tmpdir()
 
@@ -453,6 +454,48 @@ if "1 rank" in outputs:
         with h5py.File(out, "r") as f:
             check(f.attrs["verification_digest"] == digest,
                   f"every mechanism: {label} gives the same digest as 1 rank")
+
+# ---- the named venue presets load with their published rules and balance ----------------------
+presets = {
+    "venue-binance.yaml": {"venue.deficit": "adl", "venue.funding.interval_seconds": 28800,
+                           "venue.funding.cap": 0.003, "venue.funding.price": "mark",
+                           "venue.markets.0.tiers.0.mmr": 0.004},
+    "venue-hyperliquid.yaml": {"venue.max_leverage": 40, "venue.funding.interval_seconds": 3600,
+                               "venue.funding.rate_period_seconds": 28800,
+                               "venue.funding.cap": 0.04, "venue.funding.price": "index",
+                               "venue.partial_liquidation.enabled": True,
+                               "venue.partial_liquidation.min_notional_usd": 100000,
+                               "venue.partial_liquidation.chunk_fraction": 0.2,
+                               "venue.vault.enabled": True, "venue.vault.capital_usd": 4.51e8,
+                               "venue.markets.0.tiers.0.mmr": 0.0125,
+                               "venue.markets.0.tiers.0.max_leverage": 40,
+                               "venue.markets.1.tiers.0.mmr": 0.02},
+    "venue-dydx.yaml": {"venue.liquidation_fee": 0.015, "venue.fill_bound_mmr": 1.5,
+                        "venue.deficit": "adl", "venue.markets.0.tiers.0.mmr": 0.03,
+                        "venue.markets.2.tiers.0.max_leverage": 20},
+}
+
+
+def lookup(tree, dotted):
+    for part in dotted.split("."):
+        tree = tree[int(part)] if isinstance(tree, list) else tree[part]
+    return tree
+
+
+for name, expected in presets.items():
+    out = os.path.join(work, name.replace(".yaml", ".h5"))
+    result = run(["run", os.path.join(SOURCE, "configs", name), "-o", out, "--quiet",
+                  "--paths", "4", "--set", "population.accounts=1500", "--set", "run.steps=240",
+                  "--set", "output.paths=true",
+                  "--set", "market.stress=[{asset: all, start_step: 60, steps: 5, log_return: -0.08}]"])
+    if not check(result.returncode == 0, f"{name}: runs {result.stderr.strip()[-300:]!r}"):
+        continue
+    with h5py.File(out, "r") as f:
+        resolved = yaml.safe_load(f.attrs["config"])
+        table = {k: v[()] for k, v in f["point_0/paths"].items()}
+    wrong = {k: (lookup(resolved, k), v) for k, v in expected.items() if lookup(resolved, k) != v}
+    check(not wrong, f"{name}: the published rules are the ones run ({wrong or 'all equal'})")
+    balanced(table, name)
 
 # ---- bad values are refused before any work, naming the key ------------------------------------
 for key, value in [("venue.deficit", "everyone"),
