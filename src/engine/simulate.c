@@ -572,69 +572,6 @@ static int has_new_flags(const uint8_t *account_states, const uint8_t *position_
     return any != 0;
 }
 
-/* Hand this round's new flags to the engines: accounts in id order, so each path's FIFO
- * receives them in account order whatever the thread count or the models. A whole-account flag
- * closes every position against the account's collateral; position flags close each position
- * against its own margin (the margin-model contract, kernels/margin.h). */
-static mf_status collect_flags(step_context *step, int64_t *new_per_path) {
-    mf_workspace *ws = step->ws;
-    const mf_book_view *book = &step->scenario->venues[0].book;
-    const int32_t t = step->t;
-    for (int b = 0; b < step->batch; b++)
-        new_per_path[b] = 0;
-    for (int64_t chunk = 0; chunk < ws->n_chunks; chunk++) {
-        if (ws->chunk_flags[chunk] == 0) continue;
-        const int64_t begin = chunk * MF_CHUNK_ACCOUNTS;
-        int64_t end = begin + MF_CHUNK_ACCOUNTS;
-        if (end > book->n_accounts) end = book->n_accounts;
-        for (int64_t account = begin; account < end; account++) {
-            const int64_t first = book->account_first[account];
-            const int32_t count = book->account_positions[account];
-            uint8_t *account_states = ws->account_state + account * ws->batch;
-            if (!has_new_flags(account_states, ws->position_state + first * ws->batch,
-                               (int64_t)count * ws->batch, ws->batch))
-                continue;
-            for (int b = 0; b < step->batch; b++) {
-                if (account_states[b] & MF_ACCOUNT_NEW) {
-                    MF_CHECK(ensure_engine_capacity(ws, b, count, 1));
-                    mf_engine_state *engine = &ws->engines[b];
-                    const int32_t record =
-                        mf_engine_open_record(engine, account, book->account_collateral[account]);
-                    for (int64_t p = first; p < first + count; p++) {
-                        ws->position_state[p * ws->batch + b] = MF_POSITION_QUEUED;
-                        mf_engine_enqueue(engine, book->position_asset[p], p,
-                                          book->position_quantity[p], record);
-                    }
-                    account_states[b] &= (uint8_t)~MF_ACCOUNT_NEW;
-                    ws->tally[b].full_liquidations++;
-                } else {
-                    int any = 0;
-                    for (int64_t p = first; p < first + count; p++) {
-                        uint8_t *state = &ws->position_state[p * ws->batch + b];
-                        if (*state != MF_POSITION_NEW) continue;
-                        MF_CHECK(ensure_engine_capacity(ws, b, 1, 1));
-                        mf_engine_state *engine = &ws->engines[b];
-                        const int32_t record =
-                            mf_engine_open_record(engine, account, book->position_margin[p]);
-                        mf_engine_enqueue(engine, book->position_asset[p], p,
-                                          book->position_quantity[p], record);
-                        *state = MF_POSITION_QUEUED;
-                        ws->tally[b].full_liquidations++;
-                        any = 1;
-                    }
-                    if (!any) continue;
-                }
-                new_per_path[b]++;
-                if (!(account_states[b] & MF_ACCOUNT_COUNTED)) {
-                    account_states[b] |= MF_ACCOUNT_COUNTED;
-                    ws->step_accounts[(int64_t)b * ws->steps + t] += 1;
-                }
-            }
-        }
-    }
-    return MF_OK;
-}
-
 /* Path b of the batch as the deleverage kernels see it; marks and funding are filled here. */
 static mf_path_book path_book(const mf_venue *venue, mf_workspace *ws, int b, double *marks,
                               double *funding) {
@@ -736,13 +673,16 @@ static void vault_takeover(step_context *step, int b, const flagged_entity *enti
     set_entity_state(ws, b, entity, MF_POSITION_QUEUED);
 }
 
-/* One flagged entity on path b, with the live book: the vault, a partial chunk, or the whole
- * of it to the engine (docs/model.md section 5). Its state bytes say it is flagged. */
-static mf_status liquidate_entity(step_context *step, int b, const flagged_entity *entity) {
+/* With the live book, a flagged entity may go to the backstop vault or into a partial chunk
+ * (docs/model.md section 5) instead of whole to the engine: returns 1 when it did. */
+static mf_status vault_or_partial(step_context *step, int b, const flagged_entity *entity,
+                                  int *handled) {
     mf_workspace *ws = step->ws;
     const mf_venue *venue = &step->scenario->venues[0];
     const mf_liquidation_policy *policy = &venue->liquidation;
     const mf_book_view *book = &venue->book;
+    *handled = 0;
+    if (!policy->vault && !policy->partial) return MF_OK;
     double marks[MF_MAX_ASSETS], funding[MF_MAX_ASSETS];
     const mf_path_book path = path_book(venue, ws, b, marks, funding);
     const double equity =
@@ -750,41 +690,55 @@ static mf_status liquidate_entity(step_context *step, int b, const flagged_entit
     double maintenance, initial, notional;
     entity_requirements(venue, ws, b, entity, marks, &maintenance, &initial, &notional);
     uint8_t *account_state = &ws->account_state[entity->account * ws->batch + b];
-    const int32_t n_positions = (int32_t)(entity->stop - entity->first);
     if (policy->vault && mf_vault_equity(&ws->vaults[b], ws->n_assets, marks, funding) > 0 &&
         equity < policy->vault_takeover_fraction * maintenance) {
         vault_takeover(step, b, entity, &path, equity);
         *account_state &= (uint8_t)~MF_ACCOUNT_NEW;
+        *handled = 1;
         return MF_OK;
     }
-    MF_CHECK(ensure_engine_capacity(ws, b, n_positions, 1));
+    if (!policy->partial || !(notional > policy->partial_min_notional)) return MF_OK;
+    const double target = policy->partial_target_initial ? initial : maintenance;
+    const double fraction =
+        mf_partial_fraction(equity, target, notional, policy->partial_fee, policy->partial_chunk);
+    if (!(fraction < 1)) return MF_OK;
+    MF_CHECK(ensure_engine_capacity(ws, b, (int32_t)(entity->stop - entity->first), 1));
     mf_engine_state *engine = &ws->engines[b];
-    if (policy->partial && notional > policy->partial_min_notional) {
-        const double target = policy->partial_target_initial ? initial : maintenance;
-        const double fraction = mf_partial_fraction(equity, target, notional, policy->partial_fee,
-                                                    policy->partial_chunk);
-        if (fraction < 1) {
-            const int32_t record = mf_engine_open_record(engine, entity->account, 0.0);
-            engine->records[record].partial = 1;
-            engine->records[record].position = entity->is_account ? -1 : entity->first;
-            for (int64_t p = entity->first; p < entity->stop; p++) {
-                const double quantity = ws->live_quantity[p * ws->batch + b];
-                if (quantity != 0)
-                    mf_engine_enqueue(engine, book->position_asset[p], p, quantity * fraction,
-                                      record);
-            }
-            if (entity->is_account)
-                *account_state =
-                    (uint8_t)((*account_state & ~(MF_ACCOUNT_NEW | MF_ACCOUNT_LIQUIDATING)) |
-                              MF_ACCOUNT_PARTIAL);
-            set_entity_state(ws, b, entity, MF_POSITION_PARTIAL);
-            ws->tally[b].partial_liquidations++;
-            return MF_OK;
-        }
+    const int32_t record = mf_engine_open_record(engine, entity->account, 0.0);
+    engine->records[record].partial = 1;
+    engine->records[record].position = entity->is_account ? -1 : entity->first;
+    for (int64_t p = entity->first; p < entity->stop; p++) {
+        const double quantity = ws->live_quantity[p * ws->batch + b];
+        if (quantity != 0)
+            mf_engine_enqueue(engine, book->position_asset[p], p, quantity * fraction, record);
     }
+    if (entity->is_account)
+        *account_state = (uint8_t)((*account_state & ~(MF_ACCOUNT_NEW | MF_ACCOUNT_LIQUIDATING)) |
+                                   MF_ACCOUNT_PARTIAL);
+    set_entity_state(ws, b, entity, MF_POSITION_PARTIAL);
+    ws->tally[b].partial_liquidations++;
+    *handled = 1;
+    return MF_OK;
+}
+
+/* One flagged position (isolated) or account (cross, portfolio) on path b: to the vault or a
+ * partial chunk when those are on, else whole to the engine, closing against its base equity
+ * (m or C, plus its live cash) with its live quantities (the store's without a live book). */
+static mf_status liquidate_entity(step_context *step, int b, const flagged_entity *entity) {
+    mf_workspace *ws = step->ws;
+    const mf_book_view *book = &step->scenario->venues[0].book;
+    const int live = ws->live_quantity != NULL;
+    if (live) {
+        int handled;
+        MF_CHECK(vault_or_partial(step, b, entity, &handled));
+        if (handled) return MF_OK;
+    }
+    MF_CHECK(ensure_engine_capacity(ws, b, (int32_t)(entity->stop - entity->first), 1));
+    mf_engine_state *engine = &ws->engines[b];
     double base = entity->base;
-    for (int64_t p = entity->first; p < entity->stop; p++)
-        base += ws->live_cash[p * ws->batch + b];
+    if (live)
+        for (int64_t p = entity->first; p < entity->stop; p++)
+            base += ws->live_cash[p * ws->batch + b];
     const int32_t record = mf_engine_open_record(engine, entity->account, base);
     if (!entity->is_account) {
         const int asset = book->position_asset[entity->first];
@@ -796,19 +750,22 @@ static mf_status liquidate_entity(step_context *step, int b, const flagged_entit
         }
     }
     for (int64_t p = entity->first; p < entity->stop; p++) {
-        const double quantity = ws->live_quantity[p * ws->batch + b];
+        const double quantity =
+            live ? ws->live_quantity[p * ws->batch + b] : book->position_quantity[p];
         ws->position_state[p * ws->batch + b] = MF_POSITION_QUEUED;
         if (quantity != 0) mf_engine_enqueue(engine, book->position_asset[p], p, quantity, record);
     }
     mf_engine_close_empty(engine, record);
-    *account_state &= (uint8_t)~MF_ACCOUNT_NEW;
+    ws->account_state[entity->account * ws->batch + b] &= (uint8_t)~MF_ACCOUNT_NEW;
     ws->tally[b].full_liquidations++;
     return MF_OK;
 }
 
-/* collect_flags with the live book: the same order (accounts by id, then paths), each flagged
- * entity through liquidate_entity. */
-static mf_status collect_flags_live(step_context *step, int64_t *new_per_path) {
+/* Hand this round's new flags to the engines: accounts in id order, so each path's FIFO
+ * receives them in account order whatever the thread count or the models. A whole-account flag
+ * closes every position against the account's collateral; position flags close each position
+ * against its own margin (the margin-model contract, kernels/margin.h). */
+static mf_status collect_flags(step_context *step, int64_t *new_per_path) {
     mf_workspace *ws = step->ws;
     const mf_book_view *book = &step->scenario->venues[0].book;
     const int32_t t = step->t;
@@ -970,7 +927,6 @@ static mf_status phase_cascade_rounds(step_context *step) {
     mf_workspace *ws = step->ws;
     const mf_venue *venue = &step->scenario->venues[0];
     const int32_t t = step->t;
-    const int live = ws->live_quantity != NULL;
     const int partial = venue->liquidation.partial;
     int bounded = 0;
     for (int k = 0; k < ws->n_assets; k++)
@@ -978,9 +934,7 @@ static mf_status phase_cascade_rounds(step_context *step) {
     for (int32_t round = 0; round < venue->max_rounds; round++) {
         const int64_t flagged = run_margin_models(step);
         int64_t new_per_path[MF_MAX_BATCH] = {0};
-        if (flagged > 0)
-            MF_CHECK(live ? collect_flags_live(step, new_per_path)
-                          : collect_flags(step, new_per_path));
+        if (flagged > 0) MF_CHECK(collect_flags(step, new_per_path));
         int any_active = 0;
         for (int b = 0; b < step->batch; b++) {
             if (!step->active[b]) continue;
