@@ -88,7 +88,7 @@ mf_round_outcome mf_engine_fill(const mf_book_view *book, int n_assets,
                                 const mf_asset_execution *plan, const double *post_mark,
                                 const double *funding_index, mf_engine_state *engine,
                                 mf_partial_sink *partial) {
-    mf_round_outcome outcome = {0, 0, 0};
+    mf_round_outcome outcome = {0};
     for (int k = 0; k < n_assets; k++) {
         const int32_t last = plan[k].last;
         if (last < 0) continue;
@@ -117,6 +117,7 @@ mf_round_outcome mf_engine_fill(const mf_book_view *book, int n_assets,
                 partial->fees_out += fee;
             }
             outcome.executed_notional += fabs(quantity) * fill;
+            outcome.executed_by_asset[k] += fabs(quantity) * fill;
             if (quantity > 0) outcome.executed_long_notional += quantity * fill;
             outcome.executed_orders++;
             const int done = !is_last || quantity == order->remaining;

@@ -76,9 +76,10 @@ typedef struct {
 } mf_asset_execution;
 
 typedef struct {
-    double executed_notional;      /* USD at fill prices */
-    double executed_long_notional; /* the part that closed long positions (sold), USD */
-    int32_t executed_orders;       /* order pieces executed */
+    double executed_notional;                /* USD at fill prices */
+    double executed_long_notional;           /* the part that closed long positions (sold), USD */
+    double executed_by_asset[MF_MAX_ASSETS]; /* USD at fill prices, per asset */
+    int32_t executed_orders;                 /* order pieces executed */
 } mf_round_outcome;
 
 void mf_engine_reset(mf_engine_state *engine);

@@ -25,6 +25,7 @@ typedef struct {
     int64_t full_liquidations;                /* whole positions / accounts sent to the engine */
     double funding_paid, funding_received;    /* traders' gross funding flows, USD */
     int64_t breaker_trips, halted_steps;
+    double liquidated_by_asset[MF_MAX_ASSETS]; /* USD closed per asset */
 } path_tally;
 
 /* A partially liquidated position (isolated) or account (cross) that may not be liquidated
@@ -657,6 +658,7 @@ static void vault_takeover(step_context *step, int b, const flagged_entity *enti
             ws->tally[b].liquidated_long += value;
         else
             ws->tally[b].liquidated_short += value;
+        ws->tally[b].liquidated_by_asset[asset] += value;
         if (b == step->trace_b) {
             if (quantity > 0)
                 step->trace_long += value;
@@ -974,6 +976,8 @@ static mf_status phase_cascade_rounds(step_context *step) {
             ws->tally[b].liquidated_long += outcome.executed_long_notional;
             ws->tally[b].liquidated_short +=
                 outcome.executed_notional - outcome.executed_long_notional;
+            for (int k = 0; k < ws->n_assets; k++)
+                ws->tally[b].liquidated_by_asset[k] += outcome.executed_by_asset[k];
             if (b == step->trace_b) {
                 step->trace_long += outcome.executed_long_notional;
                 step->trace_short += outcome.executed_notional - outcome.executed_long_notional;
@@ -1054,6 +1058,7 @@ static mf_status expire_market(step_context *step, int k) {
             ws->tally[b].liquidated_long += outcome.executed_long_notional;
             ws->tally[b].liquidated_short +=
                 outcome.executed_notional - outcome.executed_long_notional;
+            ws->tally[b].liquidated_by_asset[k] += outcome.executed_by_asset[k];
         }
         for (int64_t p = 0; p < book->n_positions; p++) {
             if (book->position_asset[p] != k) continue;
@@ -1509,6 +1514,8 @@ static mf_status simulate_batch(const mf_scenario *scenario, mf_workspace *ws, i
         row->funding_received = tally->funding_received;
         row->breaker_trips = tally->breaker_trips;
         row->halted_steps = tally->halted_steps;
+        for (int k = 0; k < MF_MAX_ASSETS; k++)
+            row->liquidated_by_asset[k] = tally->liquidated_by_asset[k];
         if (ws->live_quantity)
             close_ledger_live(venue, ws, b, &block->ledgers[local]);
         else

@@ -183,9 +183,25 @@ mf_status h5_write_failed(const h5_writer *w, hid_t loc, const char *name, const
                    strcmp(where, "/") == 0 ? "" : "/", name, w->path, reason);
 }
 
+/* Links and attributes stay in the object header (compact storage) up to this many: there the
+ * 1.10 format checksums them. HDF5's default moves more than 8 into "dense" storage, a fractal
+ * heap whose blocks carry no checksum, and a flipped byte there can crash HDF5 itself while it
+ * iterates a group (a group of more than 8 datasets is common here). */
+#define MF_H5_MAX_COMPACT 4096
+
+static herr_t keep_compact(hid_t plist) {
+    herr_t status = H5Pset_link_phase_change(plist, MF_H5_MAX_COMPACT, MF_H5_MAX_COMPACT - 1);
+    if (status >= 0)
+        status = H5Pset_attr_phase_change(plist, MF_H5_MAX_COMPACT, MF_H5_MAX_COMPACT - 1);
+    return status;
+}
+
 mf_status h5_create_group(const h5_writer *w, hid_t loc, const char *name, hid_t *group) {
     hid_t gcpl = H5Pcreate(H5P_GROUP_CREATE);
-    if (gcpl >= 0) H5Pset_obj_track_times(gcpl, 0);
+    if (gcpl >= 0 && (H5Pset_obj_track_times(gcpl, 0) < 0 || keep_compact(gcpl) < 0)) {
+        H5Pclose(gcpl);
+        gcpl = H5I_INVALID_HID;
+    }
     *group = gcpl < 0 ? H5I_INVALID_HID : H5Gcreate2(loc, name, H5P_DEFAULT, gcpl, H5P_DEFAULT);
     mf_status status = *group < 0 ? h5_write_failed(w, loc, name, "group") : MF_OK;
     if (gcpl >= 0) H5Pclose(gcpl);
@@ -334,6 +350,7 @@ mf_status h5_memory_file_open(h5_writer *w, const char *temp_path, hid_t *file) 
     hid_t fcpl = H5Pcreate(H5P_FILE_CREATE);
     hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
     herr_t ready = fcpl < 0 || fapl < 0 ? -1 : H5Pset_obj_track_times(fcpl, 0);
+    if (ready >= 0) ready = keep_compact(fcpl); /* the root group's links and attributes */
     if (ready >= 0) ready = H5Pset_fapl_core(fapl, (size_t)4 << 20, 0);
     /* The 1.8 file format: its superblock, object headers (attributes included), group
      * indices and heaps of names carry checksums that HDF5 checks on every read. */

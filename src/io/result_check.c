@@ -742,6 +742,25 @@ static uint64_t fnv_i64(uint64_t hash, int64_t value) {
     return hash;
 }
 
+/* The run's number of assets: the length of the root attribute `assets` (0 if unreadable). */
+static int file_asset_count(hid_t point) {
+    hid_t file = H5Iget_file_id(point);
+    hid_t attr = file >= 0 && H5Aexists(file, "assets") > 0 ? H5Aopen(file, "assets", H5P_DEFAULT)
+                                                            : H5I_INVALID_HID;
+    hid_t space = attr >= 0 ? H5Aget_space(attr) : H5I_INVALID_HID;
+    const hssize_t n = space >= 0 ? H5Sget_simple_extent_npoints(space) : 0;
+    if (space >= 0) H5Sclose(space);
+    if (attr >= 0) H5Aclose(attr);
+    if (file >= 0) H5Fclose(file);
+    return n > 0 && n <= MF_MAX_ASSETS ? (int)n : 0;
+}
+
+/* Whether column c is in the file's per-path table: a per-asset column only for the run's
+ * assets (the engine leaves the others 0, and the digest hashes them as 0). */
+static int column_written(const mf_path_column *column, int n_assets) {
+    return column->asset <= n_assets;
+}
+
 /* The file holds exactly this build's metrics and a per-path table of its columns (the
  * ledger's all or none): the digest can be recomputed. *ledger: the ledger columns are kept. */
 static int digest_computable(hid_t point, int *ledger) {
@@ -762,9 +781,12 @@ static int digest_computable(hid_t point, int *ledger) {
                       ? H5Gopen2(point, "paths", H5P_DEFAULT)
                       : H5I_INVALID_HID;
     if (paths < 0) return ok;
-    int rows = 0, ledgers = 0, n_ledger = 0;
+    int rows = 0, ledgers = 0, n_ledger = 0, n_written = 0;
+    const int n_assets = file_asset_count(point);
     for (int c = 0; c < mf_path_column_count(); c++) {
         const mf_path_column *column = mf_path_column_describe(c);
+        if (!column_written(column, n_assets)) continue;
+        n_written++;
         const int present = H5Lexists(paths, column->name, H5P_DEFAULT) > 0;
         if (column->source == MF_COLUMN_FROM_LEDGER) {
             ledgers += present;
@@ -776,8 +798,8 @@ static int digest_computable(hid_t point, int *ledger) {
     H5Gget_info(paths, &info);
     H5Gclose(paths);
     *ledger = ledgers == n_ledger;
-    return ok && rows == 0 && (ledgers == 0 || ledgers == n_ledger) &&
-           info.nlinks == (hsize_t)(mf_path_column_count() - (*ledger ? 0 : n_ledger));
+    return ok && n_assets > 0 && rows == 0 && (ledgers == 0 || ledgers == n_ledger) &&
+           info.nlinks == (hsize_t)(n_written - (*ledger ? 0 : n_ledger));
 }
 
 /* One metric's figures from its (checked) datasets; edges and counts are malloc'd. */
@@ -905,9 +927,11 @@ static mf_status hash_path_table(const char *path, hid_t point, int64_t n_paths,
     mf_status status = group >= 0 && datasets && buffer
                            ? MF_OK
                            : MF_FAIL(MF_ERR_MEMORY, "out of memory reading '%s'", path);
+    const int n_assets = file_asset_count(point);
     for (int c = 0; datasets && c < n_columns; c++) {
         const mf_path_column *column = mf_path_column_describe(c);
-        const int used = column->source == MF_COLUMN_FROM_ROW || ledger;
+        const int used =
+            (column->source == MF_COLUMN_FROM_ROW || ledger) && column_written(column, n_assets);
         datasets[c] =
             status == MF_OK && used ? H5Dopen2(group, column->name, H5P_DEFAULT) : H5I_INVALID_HID;
         if (status == MF_OK && used && datasets[c] < 0)
@@ -927,7 +951,10 @@ static mf_status hash_path_table(const char *path, hid_t point, int64_t n_paths,
         }
         for (int64_t i = 0; i < count && status == MF_OK; i++)
             for (int c = 0; c < n_columns; c++) {
-                if (datasets[c] < 0) continue;
+                /* A column of an asset the run lacks is not in the file; the engine left it 0
+                 * and the digest hashed that 0 (its buffer stays zeroed). */
+                const mf_path_column *described = mf_path_column_describe(c);
+                if (datasets[c] < 0 && column_written(described, n_assets)) continue;
                 const unsigned char *column = buffer + (size_t)c * BLOCK_ROWS * 8;
                 int64_t value;
                 if (mf_path_column_describe(c)->type == MF_COLUMN_I32) {

@@ -152,8 +152,10 @@ static mf_status write_profile(const h5_writer *w, hid_t point_group,
 }
 
 /* The columns come from the per-path column table (mf_path_column_describe); the ledger's
- * are written when the point carries its ledgers. */
-static mf_status write_paths(const h5_writer *w, hid_t point_group, const mf_point_result *point) {
+ * are written when the point carries its ledgers, a per-asset column when the run has that
+ * asset (with an attribute `asset` naming it). */
+static mf_status write_paths(const h5_writer *w, hid_t point_group, const mf_point_result *point,
+                             int n_assets, const char *const *asset_names) {
     hid_t group;
     MF_CHECK(h5_create_group(w, point_group, "paths", &group));
     size_t n = (size_t)point->n_paths;
@@ -167,6 +169,7 @@ static mf_status write_paths(const h5_writer *w, hid_t point_group, const mf_poi
     for (int c = 0; c < n_columns && status == MF_OK; c++) {
         const mf_path_column *col = mf_path_column_describe(c);
         if (col->source == MF_COLUMN_FROM_LEDGER && !point->ledgers) continue;
+        if (col->asset > n_assets) continue;
         const size_t size = mf_path_column_size(col);
         for (size_t r = 0; r < n; r++)
             memcpy(column + r * size,
@@ -181,6 +184,12 @@ static mf_status write_paths(const h5_writer *w, hid_t point_group, const mf_poi
                                                   : H5T_STD_I32LE;
         status = h5_write_dataset(w, group, col->name, mem, file, 1, n, column, compress);
         if (status == MF_OK) status = h5_set_unit(w, group, col->name, col->unit);
+        if (status == MF_OK && col->asset > 0) {
+            hid_t dataset = H5Dopen2(group, col->name, H5P_DEFAULT);
+            status = dataset >= 0 ? h5_attr_string(w, dataset, "asset", asset_names[col->asset - 1])
+                                  : h5_write_failed(w, group, col->name, "open");
+            if (dataset >= 0) H5Dclose(dataset);
+        }
         if (c > 0) others[n_others++] = col->name;
     }
     if (status == MF_OK)
@@ -323,7 +332,8 @@ static void point_label(const mf_sweep_table *sweep, int64_t point, char *label,
 }
 
 static mf_status write_point(const h5_writer *w, hid_t file, const mf_sweep_table *sweep,
-                             const mf_point_result *point, const char *const *asset_names) {
+                             const mf_point_result *point, int n_assets,
+                             const char *const *asset_names) {
     char name[48];
     snprintf(name, sizeof name, "point_%d", point->point_index);
     hid_t group;
@@ -370,7 +380,8 @@ static mf_status write_point(const h5_writer *w, hid_t file, const mf_sweep_tabl
     for (int m = 0; m < MF_METRIC_COUNT && status == MF_OK; m++)
         status = write_metric(w, metrics, (mf_metric_id)m, &point->metrics[m]);
     if (status == MF_OK) status = write_profile(w, group, point);
-    if (status == MF_OK && point->paths) status = write_paths(w, group, point);
+    if (status == MF_OK && point->paths)
+        status = write_paths(w, group, point, n_assets, asset_names);
     int has_path_values = 0;
     for (int m = 0; m < MF_METRIC_COUNT; m++)
         has_path_values |= point->metrics[m].path_values != NULL;
@@ -699,7 +710,7 @@ static mf_status write_file(const char *temp_path, const char *path, const mf_ru
     if (status == MF_OK && info->sweep && info->sweep->n_params > 0)
         status = write_sweep(&w, file, info->sweep);
     for (int i = 0; i < n_points && status == MF_OK; i++)
-        status = write_point(&w, file, info->sweep, &points[i], info->asset_names);
+        status = write_point(&w, file, info->sweep, &points[i], info->n_assets, info->asset_names);
     if (status == MF_OK) status = add_cf_attributes(&w, file);
     status = h5_memory_file_close(&w, file, status, temp_path);
     if (status != MF_OK) mf_error_push_frame(__FILE__, __LINE__, __func__);

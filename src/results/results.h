@@ -5,6 +5,7 @@
 
 #include <stdint.h>
 
+#include "book.h"
 #include "mf_error.h"
 #include "precision.h"
 
@@ -106,6 +107,7 @@ typedef struct {
     double funding_received; /* USD of funding traders received */
     int64_t breaker_trips;   /* circuit-breaker trips, over assets */
     int64_t halted_steps;    /* steps with at least one asset's liquidations halted */
+    double liquidated_by_asset[MF_MAX_ASSETS]; /* USD liquidated per asset (market.assets order) */
 } mf_path_row;
 
 /* Every dollar of one path: initial collateral + initial fund + initial vault + trading PnL at
@@ -138,6 +140,7 @@ typedef struct {
     mf_column_type type;
     const char *unit;
     const char *description;
+    int asset; /* 0: one column; k + 1: asset k's column, written only when the run has asset k */
 } mf_path_column;
 
 /* Number of per-path columns (row columns first, then the ledger's). */

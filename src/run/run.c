@@ -278,6 +278,23 @@ static void print_sides_and_mechanisms(FILE *out, const mf_config *config,
     const double total = longs->mean + shorts->mean;
     if (total > 0)
         fprintf(out, "    longs %s (%.1f%% of it), shorts %s\n", a, 100 * longs->mean / total, b);
+    /* By asset, from the per-path table when it is kept (output.paths). */
+    if (result->paths && result->n_paths > 1 && total > 0) {
+        fprintf(out, "    by asset:");
+        for (int k = 0; k < config->market.n_assets; k++) {
+            double mean = 0, m2 = 0;
+            for (int64_t i = 0; i < result->n_paths; i++) {
+                const double x = result->paths[i].liquidated_by_asset[k];
+                const double delta = x - mean;
+                mean += delta / (double)(i + 1);
+                m2 += delta * (x - mean);
+            }
+            const double n = (double)result->n_paths;
+            format_estimate(mean, sqrt(m2 / (n - 1) / n), a, sizeof a);
+            fprintf(out, "%s %s %s", k ? "," : "", config->market.assets[k].name, a);
+        }
+        fputc('\n', out);
+    }
     static const struct {
         mf_metric_id id;
         const char *label;
@@ -607,12 +624,13 @@ static void print_sweep_summary(FILE *out, const mf_config *config, const mf_poi
         size_t used = 0;
         /* A zipped sweep of many keys (one rule switched on per point): only the keys whose
          * value differs from the first point's, so the label says what the point changes. */
-        const int only_changes = config->sweep.mode == MF_SWEEP_ZIP &&
-                                 config->sweep.n_params > 2 && result->point_index > 0;
+        const int only_changes = config->sweep.mode == MF_SWEEP_ZIP && config->sweep.n_params > 2 &&
+                                 result->point_index > 0;
         for (int p = 0; p < config->sweep.n_params && used < sizeof label; p++) {
             const char *key = config->sweep.keys[p];
             char value[128], first[128];
-            snprintf(value, sizeof value, "%s", mf_sweep_point_text(config, result->point_index, p));
+            snprintf(value, sizeof value, "%s",
+                     mf_sweep_point_text(config, result->point_index, p));
             snprintf(first, sizeof first, "%s", mf_sweep_point_text(config, 0, p));
             if (only_changes && strcmp(value, first) == 0) continue;
             /* The last part of the key, or the last two when the last says little (enabled). */
@@ -624,8 +642,8 @@ static void print_sweep_summary(FILE *out, const mf_config *config, const mf_poi
                 short_key = before - 1;
             }
             short_key = short_key ? short_key + 1 : key;
-            used += (size_t)snprintf(label + used, sizeof label - used, "%s%s=%s",
-                                     used ? " " : "", short_key, value);
+            used += (size_t)snprintf(label + used, sizeof label - used, "%s%s=%s", used ? " " : "",
+                                     short_key, value);
         }
         const mf_metric_result *notional = &result->metrics[MF_METRIC_LIQUIDATED_NOTIONAL];
         char spread[32] = "n/a";

@@ -445,6 +445,15 @@ if "1 rank" in outputs:
     check(np.allclose(table["liquidated_long"] + table["liquidated_short"],
                       table["liquidated_notional"], rtol=1e-12, atol=1e-6),
           "every mechanism: long + short = liquidated notional on every path")
+    by_asset = table["liquidated_asset_0"] + table["liquidated_asset_1"]
+    check(np.allclose(by_asset, table["liquidated_notional"], rtol=1e-12, atol=1e-6)
+          and table["liquidated_asset_0"].sum() > 0 and table["liquidated_asset_1"].sum() > 0,
+          "every mechanism: the per-asset columns add up to the liquidated notional")
+    with h5py.File(outputs["1 rank"], "r") as f:
+        paths = f["point_0/paths"]
+        names = [paths[f"liquidated_asset_{k}"].attrs["asset"] for k in range(2)]
+        check(names == ["BTC", "ETH"] and "liquidated_asset_2" not in paths,
+              f"every mechanism: one column per asset of the run, named by its asset {names}")
     for name in ["partial_liquidations", "adl_accounts", "vault_takeovers", "full_liquidations",
                  "funding_paid", "breaker_trips"]:
         check(int(table[name].sum()) > 0, f"every mechanism: {name} happens ({table[name].sum()})")
