@@ -19,11 +19,13 @@ enum {
     MF_POSITION_PARTIAL = 4, /* a partial-liquidation chunk is queued or cooling down; still open */
 };
 enum {
-    MF_ACCOUNT_LIQUIDATING = 1, /* whole account handed to the liquidation engine */
-    MF_ACCOUNT_NEW = 2,         /* whole account flagged in this round, not yet queued */
-    MF_ACCOUNT_COUNTED = 4,     /* counted once in "liquidated accounts" */
-    MF_ACCOUNT_PARTIAL = 8,     /* a partial chunk of the account is queued or cooling down */
-    MF_ACCOUNT_DELEVERAGED = 16 /* counted once in "accounts hit by auto-deleveraging" */
+    MF_ACCOUNT_LIQUIDATING = 1,   /* whole account handed to the liquidation engine */
+    MF_ACCOUNT_NEW = 2,           /* whole account flagged in this round, not yet queued */
+    MF_ACCOUNT_COUNTED = 4,       /* counted once in "liquidated accounts" */
+    MF_ACCOUNT_PARTIAL = 8,       /* a partial chunk of the account is queued or cooling down */
+    MF_ACCOUNT_DELEVERAGED = 16,  /* counted once in "accounts hit by auto-deleveraging" */
+    MF_ACCOUNT_LONG_COUNTED = 32, /* counted once among accounts with a long liquidated */
+    MF_ACCOUNT_SHORT_COUNTED = 64 /* counted once among accounts with a short liquidated */
 };
 
 /* What funding and dynamic margin change, per asset and path (k * batch + b), so that no

@@ -26,6 +26,7 @@ typedef struct {
     double funding_paid, funding_received;    /* traders' gross funding flows, USD */
     int64_t breaker_trips, halted_steps;
     double liquidated_by_asset[MF_MAX_ASSETS]; /* USD closed per asset */
+    int64_t long_accounts, short_accounts;     /* accounts with a long / short liquidated */
 } path_tally;
 
 /* A partially liquidated position (isolated) or account (cross) that may not be liquidated
@@ -730,6 +731,21 @@ static mf_status liquidate_entity(step_context *step, int b, const flagged_entit
     mf_workspace *ws = step->ws;
     const mf_book_view *book = &step->scenario->venues[0].book;
     const int live = ws->live_quantity != NULL;
+    /* Accounts by side: the first liquidation of one of its longs (shorts) counts it there. */
+    uint8_t *counted = &ws->account_state[entity->account * ws->batch + b];
+    for (int64_t p = entity->first; p < entity->stop; p++) {
+        const double quantity =
+            live ? ws->live_quantity[p * ws->batch + b] : book->position_quantity[p];
+        const uint8_t side = quantity > 0   ? MF_ACCOUNT_LONG_COUNTED
+                             : quantity < 0 ? MF_ACCOUNT_SHORT_COUNTED
+                                            : 0;
+        if (!side || (*counted & side)) continue;
+        *counted |= side;
+        if (side == MF_ACCOUNT_LONG_COUNTED)
+            ws->tally[b].long_accounts++;
+        else
+            ws->tally[b].short_accounts++;
+    }
     if (live) {
         int handled;
         MF_CHECK(vault_or_partial(step, b, entity, &handled));
@@ -1516,6 +1532,8 @@ static mf_status simulate_batch(const mf_scenario *scenario, mf_workspace *ws, i
         row->halted_steps = tally->halted_steps;
         for (int k = 0; k < MF_MAX_ASSETS; k++)
             row->liquidated_by_asset[k] = tally->liquidated_by_asset[k];
+        row->liquidated_long_accounts = tally->long_accounts;
+        row->liquidated_short_accounts = tally->short_accounts;
         if (ws->live_quantity)
             close_ledger_live(venue, ws, b, &block->ledgers[local]);
         else

@@ -108,6 +108,8 @@ typedef struct {
     int64_t breaker_trips;   /* circuit-breaker trips, over assets */
     int64_t halted_steps;    /* steps with at least one asset's liquidations halted */
     double liquidated_by_asset[MF_MAX_ASSETS]; /* USD liquidated per asset (market.assets order) */
+    int64_t liquidated_long_accounts;          /* accounts with at least one long liquidated */
+    int64_t liquidated_short_accounts;         /* accounts with at least one short liquidated */
 } mf_path_row;
 
 /* Every dollar of one path: initial collateral + initial fund + initial vault + trading PnL at

@@ -193,6 +193,9 @@ case = run_case("adl", yaml_path)
 if case:
     table, _ = case
     near(float(table["adl_notional"][0]), adl_notional, "adl: notional closed at 98,000")
+    check(int(table["liquidated_long_accounts"][0]) == 1
+          and int(table["liquidated_short_accounts"][0]) == 0,
+          "adl: one account liquidated, on the long side (ADL is not a liquidation)")
     check(int(table["adl_accounts"][0]) == hit, f"adl: {hit} accounts hit")
     near(float(table["bad_debt"][0]), 1500.0, "adl: bad debt 1,500")
     check(abs(float(table["uncovered_deficit"][0])) <= 1e-9,
@@ -445,6 +448,11 @@ if "1 rank" in outputs:
     check(np.allclose(table["liquidated_long"] + table["liquidated_short"],
                       table["liquidated_notional"], rtol=1e-12, atol=1e-6),
           "every mechanism: long + short = liquidated notional on every path")
+    sides = table["liquidated_long_accounts"] + table["liquidated_short_accounts"]
+    check(bool(np.all(table["liquidated_long_accounts"] <= table["liquidated_accounts"])
+               and np.all(table["liquidated_short_accounts"] <= table["liquidated_accounts"])
+               and np.all(sides >= table["liquidated_accounts"])),
+          "every mechanism: accounts by side each at most the accounts, together at least them")
     by_asset = table["liquidated_asset_0"] + table["liquidated_asset_1"]
     check(np.allclose(by_asset, table["liquidated_notional"], rtol=1e-12, atol=1e-6)
           and table["liquidated_asset_0"].sum() > 0 and table["liquidated_asset_1"].sum() > 0,

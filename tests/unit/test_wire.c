@@ -168,7 +168,7 @@ Test(wire, lengths_out_of_range_are_refused) {
 }
 
 Test(wire, path_columns_come_from_one_table) {
-    cr_assert_eq(mf_path_column_count(), 44);
+    cr_assert_eq(mf_path_column_count(), 46);
     int ledger_columns = 0;
     for (int c = 0; c < mf_path_column_count(); c++) {
         const mf_path_column *column = mf_path_column_describe(c);
