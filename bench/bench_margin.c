@@ -537,7 +537,7 @@ typedef struct {
 
 static const mf_margin_model *reference_of(mf_margin_mode mode) {
     for (int i = 0; i < mf_n_margin_models; i++)
-        if (mf_margin_models[i].mode == mode && mf_margin_models[i].reference)
+        if (mf_margin_models[i].mode == mode && mf_margin_models[i].kind == MF_MODEL_REFERENCE)
             return &mf_margin_models[i];
     fail("reference margin model lookup");
     return NULL;

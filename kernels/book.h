@@ -86,6 +86,8 @@ typedef struct {
     double cum_usd[MF_MAX_ASSETS][MF_MAX_TIERS];
     double max_leverage[MF_MAX_ASSETS][MF_MAX_TIERS];
     mf_portfolio_grid portfolio;
+    double maintenance_scale_max; /* largest maintenance scale a path can have (dynamic margin's
+                                     cap, else 1; 0 is read as 1) */
 } mf_tier_table;
 
 /* Scale one asset's ladder by s (venue.margin_scale; docs/model.md): the initial margin rate

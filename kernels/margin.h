@@ -25,7 +25,8 @@ enum {
     MF_ACCOUNT_PARTIAL = 8,       /* a partial chunk of the account is queued or cooling down */
     MF_ACCOUNT_DELEVERAGED = 16,  /* counted once in "accounts hit by auto-deleveraging" */
     MF_ACCOUNT_LONG_COUNTED = 32, /* counted once among accounts with a long liquidated */
-    MF_ACCOUNT_SHORT_COUNTED = 64 /* counted once among accounts with a short liquidated */
+    MF_ACCOUNT_SHORT_COUNTED = 64, /* counted once among accounts with a short liquidated */
+    MF_ACCOUNT_PENDING = 128 /* event-driven checks: on the path's list of accounts to check */
 };
 
 /* What funding and dynamic margin change, per asset and path (k * batch + b), so that no
@@ -76,16 +77,27 @@ typedef struct {
 typedef int64_t (*mf_margin_check_fn)(const mf_margin_call *call);
 /* Optional, once per scenario: read-only data the model needs, from its accounts at the start
  * prices: prepared_size bytes (8-byte aligned, allocated by the caller), filled by prepare. */
-typedef size_t (*mf_margin_prepared_size_fn)(const mf_book_view *book, const int64_t *accounts,
+typedef size_t (*mf_margin_prepared_size_fn)(const mf_book_view *book,
+                                             const mf_tier_table *tiers, const int64_t *accounts,
                                              int64_t n_accounts);
 typedef void (*mf_margin_prepare_fn)(const mf_book_view *book, const mf_tier_table *tiers,
                                      const int64_t *accounts, int64_t n_accounts,
                                      const double *start_prices, void *prepared);
 
+/* Which run.margin_kernel setting selects a model (the numbering of the config's enum). */
+typedef enum {
+    MF_MODEL_FILTERED = 0,  /* a full sweep behind a prefilter */
+    MF_MODEL_REFERENCE = 1, /* the exact full sweep of its mode */
+    MF_MODEL_EVENTS = 2     /* event-driven: the driver checks only accounts an event reached */
+} mf_model_kind;
+
+/* An event-driven model (kind MF_MODEL_EVENTS) has `check` = its mode's exact check, which the
+ * driver calls on single accounts, and prepared data = an event index (mf_event_index, below);
+ * the driver keeps the per-path cursors and lists (src/engine/event_checks.c). */
 typedef struct {
     const char *name;
     mf_margin_mode mode;
-    int reference; /* 1: the exact full sweep of its mode (run.margin_kernel) */
+    mf_model_kind kind;
     mf_margin_check_fn check;
     mf_margin_prepared_size_fn prepared_size; /* NULL: no prepared data */
     mf_margin_prepare_fn prepare;
@@ -121,7 +133,8 @@ typedef struct {
     const uint8_t *slot;  /* n_positions: 2 asset + (quantity < 0) */
 } mf_prefilter_layout;
 
-size_t mf_prefilter_size(const mf_book_view *book, const int64_t *accounts, int64_t n_accounts);
+size_t mf_prefilter_size(const mf_book_view *book, const mf_tier_table *tiers,
+                         const int64_t *accounts, int64_t n_accounts);
 mf_prefilter_layout mf_prefilter_view(const void *prepared);
 void mf_prefilter_prepare_isolated(const mf_book_view *book, const mf_tier_table *tiers,
                                    const int64_t *accounts, int64_t n_accounts,
@@ -129,6 +142,60 @@ void mf_prefilter_prepare_isolated(const mf_book_view *book, const mf_tier_table
 void mf_prefilter_prepare_cross(const mf_book_view *book, const mf_tier_table *tiers,
                                 const int64_t *accounts, int64_t n_accounts,
                                 const double *start_prices, void *prepared);
+
+/* The safe prices of account `account`'s positions into lower[0 .. count) (the prefilter's
+ * signed bounds); cross: 1 if the account shares its collateral. With upper != NULL, a long whose
+ * headroom stops growing with the price (a tier with maintenance rate >= 1, reachable only with
+ * a dynamic-margin scale) gets an upper safe price too, stored signed like a short's (-bound;
+ * -INFINITY: none, never passes); without, such a long is always checked. */
+void mf_safe_prices(const mf_book_view *book, const mf_tier_table *tiers, int64_t account,
+                    const double *start_prices, int cross, double *lower, double *upper);
+
+/* Event-driven models (docs/model.md, "Event-driven margin checks"). The event index of a
+ * group: for each asset k two lists of entries (signed safe price, account index in the group),
+ * sorted by safe price descending: list 2k holds lower safe prices (an entry is safe while the
+ * mark is above it), list 2k + 1 upper ones negated (safe while -mark is above it). The safe
+ * prices hold for any maintenance scale up to tiers->maintenance_scale_max, a zero funding index
+ * and the store's positions. As a path's mark only reaches further entries, a per-path cursor per
+ * list marks how many entries are passed; an account with a passed entry is checked exactly
+ * every round from then on, and all others are provably not liquidatable. */
+typedef struct {
+    int64_t n_accounts;
+    int n_lists;              /* 2 x assets */
+    const int64_t *list_start; /* n_lists + 1 */
+    const double *bound;       /* signed safe prices, descending within each list */
+    const uint32_t *owner;     /* index of the entry's account in the group */
+} mf_event_index;
+
+size_t mf_events_size_isolated(const mf_book_view *book, const mf_tier_table *tiers,
+                               const int64_t *accounts, int64_t n_accounts);
+size_t mf_events_size_cross(const mf_book_view *book, const mf_tier_table *tiers,
+                            const int64_t *accounts, int64_t n_accounts);
+size_t mf_events_size_portfolio(const mf_book_view *book, const mf_tier_table *tiers,
+                                const int64_t *accounts, int64_t n_accounts);
+void mf_events_prepare_isolated(const mf_book_view *book, const mf_tier_table *tiers,
+                                const int64_t *accounts, int64_t n_accounts,
+                                const double *start_prices, void *prepared);
+void mf_events_prepare_cross(const mf_book_view *book, const mf_tier_table *tiers,
+                             const int64_t *accounts, int64_t n_accounts,
+                             const double *start_prices, void *prepared);
+void mf_events_prepare_portfolio(const mf_book_view *book, const mf_tier_table *tiers,
+                                 const int64_t *accounts, int64_t n_accounts,
+                                 const double *start_prices, void *prepared);
+mf_event_index mf_events_view(const void *prepared);
+/* The first entry at or after `cursor` in list `list` that is still safe at signed mark
+ * `signed_mark` (entries [cursor, result) are newly passed): a binary search, O(log entries). */
+int64_t mf_events_advance(const mf_event_index *index, int list, double signed_mark,
+                          int64_t cursor);
+
+/* After an exact check found account `account` (of mode `mode`) not liquidatable at one path's
+ * marks[k], the price ranges low[k] < P_k < high[k] inside which it provably stays so, for any
+ * maintenance scale up to tiers->maintenance_scale_max: its headroom (a position's own, for
+ * isolated) shrinks by at most sum |q| (1 + s_max mmr_max) per unit of move, so it is shared
+ * among the assets held. An asset not held gets (-INFINITY, INFINITY); when there is no
+ * provable range (no headroom, portfolio margin) low[0] = INFINITY: check again next round. */
+void mf_events_rearm(const mf_book_view *book, const mf_tier_table *tiers, mf_margin_mode mode,
+                     int64_t account, const double *marks, double *low, double *high);
 
 /* Portfolio margin's maintenance requirement of one account at one path's marks: net quantity
  * net_quantity[k] of asset k (n_assets entries), marks[k], maintenance scales scale[k]

@@ -46,9 +46,41 @@ static double signed_bound(double quantity, double bound) {
                         : -(bound * (1 - MF_SAFE_PRICE_SHRINK));
 }
 
-/* The bounds of account `account`'s positions into out[0 .. count). */
-static void account_bounds(const mf_book_view *book, const mf_tier_table *tiers, int64_t account,
-                           const double *start_prices, int cross, double *out) {
+/* The first tier of `asset` whose maintenance rate is 1 or more (a long's headroom falls as
+ * the price rises from there), or n_tiers when none is. */
+static int falling_tier(const mf_tier_table *tiers, int asset) {
+    int t = 0;
+    while (t < tiers->n_tiers[asset] && tiers->mmr[asset][t] < 1)
+        t++;
+    return t;
+}
+
+/* One position's safe prices for headroom target `target` (h(P) > target on the safe side):
+ * lower[0] signed as the prefilter compares it; upper[0] (a long under a falling tier) the
+ * negated price where its notional reaches that tier, or -INFINITY. */
+static void position_safe_prices(const mf_tier_table *tiers, int asset, double quantity,
+                                 double entry, double target, double *lower, double *upper) {
+    const double bound = solve_headroom(tiers, asset, quantity, entry, target);
+    const int falling = quantity > 0 ? falling_tier(tiers, asset) : tiers->n_tiers[asset];
+    if (falling == tiers->n_tiers[asset]) {
+        *lower = signed_bound(quantity, bound);
+        if (upper) *upper = -INFINITY;
+        return;
+    }
+    /* h grows only below the falling tier's floor: safe between the bound and that price, if
+     * the solve found its bound below it (it scans tiers upwards, so it does when one exists). */
+    const double ceiling = tiers->floor_usd[asset][falling] / quantity;
+    if (!upper || !(bound * quantity < tiers->floor_usd[asset][falling])) {
+        *lower = INFINITY;
+        if (upper) *upper = -INFINITY;
+        return;
+    }
+    *lower = signed_bound(quantity, bound);
+    *upper = -(ceiling * (1 - MF_SAFE_PRICE_SHRINK));
+}
+
+void mf_safe_prices(const mf_book_view *book, const mf_tier_table *tiers, int64_t account,
+                    const double *start_prices, int cross, double *lower, double *upper) {
     const int64_t first = book->account_first[account];
     const int64_t stop = first + book->account_positions[account];
     double available = cross ? book->account_collateral[account] : 0;
@@ -59,19 +91,20 @@ static void account_bounds(const mf_book_view *book, const mf_tier_table *tiers,
         const double price = start_prices[asset];
         const double size = quantity < 0 ? -quantity : quantity;
         const double margin_safety = MF_SAFETY_FRACTION * size * price;
+        double *upper_p = upper ? &upper[p - first] : NULL;
         if (!cross) {
             /* Isolated: its own headroom m + h(P0), kept apart from the others. */
             const double own =
                 book->position_margin[p] +
                 headroom_term(tiers, asset, quantity, book->position_entry[p], price);
+            if (upper_p) *upper_p = -INFINITY;
             if (!(own > margin_safety)) {
-                out[p - first] = INFINITY;
+                lower[p - first] = INFINITY;
                 continue;
             }
             const double target = -book->position_margin[p] + margin_safety;
-            const double bound =
-                solve_headroom(tiers, asset, quantity, book->position_entry[p], target);
-            out[p - first] = signed_bound(quantity, bound);
+            position_safe_prices(tiers, asset, quantity, book->position_entry[p], target,
+                                 &lower[p - first], upper_p);
             continue;
         }
         available += headroom_term(tiers, asset, quantity, book->position_entry[p], price);
@@ -80,8 +113,9 @@ static void account_bounds(const mf_book_view *book, const mf_tier_table *tiers,
     if (!cross) return;
     const double share = (available - safety) / (double)(stop - first);
     for (int64_t p = first; p < stop; p++) {
+        if (upper) upper[p - first] = -INFINITY;
         if (!(share > 0)) {
-            out[p - first] = INFINITY;
+            lower[p - first] = INFINITY;
             continue;
         }
         const int asset = book->position_asset[p];
@@ -89,8 +123,8 @@ static void account_bounds(const mf_book_view *book, const mf_tier_table *tiers,
         const double entry = book->position_entry[p];
         const double target =
             headroom_term(tiers, asset, quantity, entry, start_prices[asset]) - share;
-        const double bound = solve_headroom(tiers, asset, quantity, entry, target);
-        out[p - first] = signed_bound(quantity, bound);
+        position_safe_prices(tiers, asset, quantity, entry, target, &lower[p - first],
+                             upper ? &upper[p - first] : NULL);
     }
 }
 
@@ -102,7 +136,9 @@ static int64_t group_positions(const mf_book_view *book, const int64_t *accounts
     return n;
 }
 
-size_t mf_prefilter_size(const mf_book_view *book, const int64_t *accounts, int64_t n_accounts) {
+size_t mf_prefilter_size(const mf_book_view *book, const mf_tier_table *tiers,
+                         const int64_t *accounts, int64_t n_accounts) {
+    (void)tiers;
     const int64_t n = group_positions(book, accounts, n_accounts);
     return sizeof(int64_t) * (size_t)(2 + n_accounts + 1 + n) + sizeof(double) * (size_t)n +
            (size_t)n;
@@ -135,7 +171,7 @@ static void prepare(const mf_book_view *book, const mf_tier_table *tiers, const 
         const int64_t account = accounts[i];
         const int64_t first = book->account_first[account];
         start[i] = j;
-        account_bounds(book, tiers, account, start_prices, cross, bound + j);
+        mf_safe_prices(book, tiers, account, start_prices, cross, bound + j, NULL);
         for (int64_t p = first; p < first + book->account_positions[account]; p++, j++) {
             owner[j] = i;
             slot[j] = (uint8_t)(2 * book->position_asset[p] + (book->position_quantity[p] < 0));

@@ -29,7 +29,11 @@ typedef enum { MF_REPLAY_NONE = 0, MF_REPLAY_CSV = 1, MF_REPLAY_HDF5 = 2 } mf_re
 
 /* run.margin_kernel: which implementation checks margin. Both give the same flags bit for
  * bit; the reference full sweep stays selectable at run time (tests, benchmarks). */
-typedef enum { MF_MARGIN_KERNEL_FILTERED = 0, MF_MARGIN_KERNEL_REFERENCE = 1 } mf_margin_kernel;
+typedef enum {
+    MF_MARGIN_KERNEL_FILTERED = 0,
+    MF_MARGIN_KERNEL_REFERENCE = 1,
+    MF_MARGIN_KERNEL_EVENTS = 2
+} mf_margin_kernel;
 typedef enum { MF_FUNDING_PRICE_MARK = 0, MF_FUNDING_PRICE_INDEX = 1 } mf_funding_price;
 typedef enum { MF_CONTRACT_LINEAR = 0, MF_CONTRACT_INVERSE = 1 } mf_contract_kind;
 typedef enum { MF_PARTIAL_TARGET_MAINTENANCE = 0, MF_PARTIAL_TARGET_INITIAL = 1 } mf_partial_target;

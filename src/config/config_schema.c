@@ -22,7 +22,7 @@ static const char *const deficit_names[] = {"uncovered", "adl", "socialised", NU
 static const char *const partial_target_names[] = {"maintenance", "initial", NULL};
 static const char *const contract_names[] = {"linear", "inverse", NULL};
 static const char *const funding_price_names[] = {"mark", "index", NULL};
-static const char *const margin_kernel_names[] = {"filtered", "reference", NULL};
+static const char *const margin_kernel_names[] = {"filtered", "reference", "events", NULL};
 const char *const mf_replay_format_names[] = {"none", "csv", "hdf5", NULL};
 static const char *const sweep_mode_names[] = {"product", "zip", NULL};
 

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "deleverage.h"
+#include "event_checks.h"
 #include "rng.h"
 #include "vault.h"
 
@@ -52,6 +53,11 @@ struct mf_workspace {
     int64_t n_items;
     margin_item *items;  /* n_items, chunk-major */
     int64_t *item_flags; /* n_items */
+    margin_item *sweep_items; /* the items of groups event-driven checks do not cover */
+    int64_t n_sweep_items;
+    mf_event_checks *events; /* event-driven checks, or NULL (no event model in use) */
+    int64_t *flagged_accounts; /* one round's accounts with new flags (event-driven rounds) */
+    int64_t n_flagged, flagged_capacity;
     int parallel_margin; /* 1: the margin phase is worth a parallel region */
     int64_t n_accounts;
     double *log_index;       /* batch * (steps + 1) * K */
@@ -159,6 +165,11 @@ mf_status mf_workspace_create(mf_workspace **out, const mf_model *model) {
     ws->n_accounts = venue->book.n_accounts;
     mf_workspace_set_parallel_threshold(ws, MF_PARALLEL_MIN_ACCOUNT_PATHS);
     MF_CHECK(build_margin_items(ws, venue));
+    MF_CHECK(mf_event_checks_create(&ws->events, venue, batch));
+    MF_ALLOC(ws->sweep_items, ws->n_items + 1);
+    for (int64_t i = 0; i < ws->n_items; i++)
+        if (!mf_event_checks_covers(ws->events, ws->items[i].group))
+            ws->sweep_items[ws->n_sweep_items++] = ws->items[i];
     MF_ALLOC(ws->log_index, (size_t)batch * (steps + 1) * n);
     MF_ALLOC(ws->normals, (size_t)steps * n);
     MF_ALLOC(ws->mixing, steps);
@@ -205,6 +216,9 @@ void mf_workspace_free(mf_workspace *ws) {
     if (!ws) return;
     free(ws->items);
     free(ws->item_flags);
+    free(ws->sweep_items);
+    mf_event_checks_free(ws->events);
+    free(ws->flagged_accounts);
     free(ws->log_index);
     free(ws->normals);
     free(ws->mixing);
@@ -521,7 +535,26 @@ static mf_status phase_dynamic_margin(step_context *step) {
     return MF_OK;
 }
 
-/* Margin models: every model over its accounts, chunk by chunk; returns the new flags. */
+/* Whether an account has a new flag on any path: its state bytes and its positions' (contiguous)
+ * scanned in one pass, without looking at what kind of model flagged it. */
+static int has_new_flags(const uint8_t *account_states, const uint8_t *position_states,
+                         int64_t n_position_bytes, int batch) {
+    uint8_t any = 0;
+    for (int b = 0; b < batch; b++)
+        any |= account_states[b] & MF_ACCOUNT_NEW;
+    for (int64_t i = 0; i < n_position_bytes; i++)
+        any |= position_states[i] == MF_POSITION_NEW;
+    return any != 0;
+}
+
+/* Event-driven rounds: the positions are the store's on every path (no live book), so the
+ * event indexes' safe prices hold (event_checks.h). */
+static int event_round(const mf_workspace *ws) {
+    return ws->events && !ws->live_quantity;
+}
+
+/* Margin models: every model over its accounts, chunk by chunk (the groups event-driven checks
+ * cover through their cursors and lists instead); returns the new flags, or -1 on error. */
 static int64_t run_margin_models(step_context *step) {
     mf_workspace *ws = step->ws;
     const mf_venue *venue = &step->scenario->venues[0];
@@ -540,10 +573,22 @@ static int64_t run_margin_models(step_context *step) {
     base.account_state = ws->account_state;
     base.live = ws->live_quantity ? &ws->live : NULL;
     base.position_state = ws->position_state;
+    const int events = event_round(ws);
+    const margin_item *items = events ? ws->sweep_items : ws->items;
+    const int64_t n_items = events ? ws->n_sweep_items : ws->n_items;
     int64_t flagged = 0;
-#pragma omp parallel for schedule(dynamic, 4) reduction(+ : flagged) if (ws->parallel_margin)
-    for (int64_t i = 0; i < ws->n_items; i++) {
-        const margin_item *item = &ws->items[i];
+    ws->n_flagged = 0;
+    if (events) {
+        flagged = mf_event_checks_round(ws->events, venue, &base, step->batch,
+                                        ws->parallel_margin && step->batch > 1,
+                                        &ws->flagged_accounts, &ws->n_flagged,
+                                        &ws->flagged_capacity);
+        if (flagged < 0) return -1;
+    }
+    int64_t swept = 0;
+#pragma omp parallel for schedule(dynamic, 4) reduction(+ : swept) if (ws->parallel_margin)
+    for (int64_t i = 0; i < n_items; i++) {
+        const margin_item *item = &items[i];
         const mf_margin_group *group = &venue->groups[item->group];
         mf_margin_call call = base;
         call.accounts = group->accounts;
@@ -551,27 +596,44 @@ static int64_t run_margin_models(step_context *step) {
         call.end = item->end;
         call.prepared = group->prepared;
         ws->item_flags[i] = group->model->check(&call);
-        flagged += ws->item_flags[i];
+        swept += ws->item_flags[i];
     }
-    if (flagged > 0) {
+    if (swept > 0 && !events) {
         for (int64_t chunk = 0; chunk < ws->n_chunks; chunk++)
             ws->chunk_flags[chunk] = 0;
-        for (int64_t i = 0; i < ws->n_items; i++)
-            ws->chunk_flags[ws->items[i].chunk] += ws->item_flags[i];
+        for (int64_t i = 0; i < n_items; i++)
+            ws->chunk_flags[items[i].chunk] += ws->item_flags[i];
     }
-    return flagged;
-}
-
-/* Whether an account has a new flag on any path: its state bytes and its positions' (contiguous)
- * scanned in one pass, without looking at what kind of model flagged it. */
-static int has_new_flags(const uint8_t *account_states, const uint8_t *position_states,
-                         int64_t n_position_bytes, int batch) {
-    uint8_t any = 0;
-    for (int b = 0; b < batch; b++)
-        any |= account_states[b] & MF_ACCOUNT_NEW;
-    for (int64_t i = 0; i < n_position_bytes; i++)
-        any |= position_states[i] == MF_POSITION_NEW;
-    return any != 0;
+    if (swept > 0 && events) {
+        /* The sweep's flagged accounts join the event-driven ones: every account of an item
+         * with flags that has a new flag on some path. */
+        for (int64_t i = 0; i < n_items; i++) {
+            if (ws->item_flags[i] == 0) continue;
+            const mf_margin_group *group = &venue->groups[items[i].group];
+            for (int64_t j = items[i].begin; j < items[i].end; j++) {
+                const int64_t account = group->accounts[j];
+                const int64_t first = venue->book.account_first[account];
+                if (!has_new_flags(ws->account_state + account * stride,
+                                   ws->position_state + first * stride,
+                                   (int64_t)venue->book.account_positions[account] * stride,
+                                   stride))
+                    continue;
+                if (ws->n_flagged == ws->flagged_capacity) {
+                    const int64_t capacity = 2 * ws->flagged_capacity + 64;
+                    int64_t *grown =
+                        realloc(ws->flagged_accounts, sizeof *grown * (size_t)capacity);
+                    if (!grown) {
+                        MF_FAIL(MF_ERR_MEMORY, "out of memory collecting flagged accounts");
+                        return -1;
+                    }
+                    ws->flagged_accounts = grown;
+                    ws->flagged_capacity = capacity;
+                }
+                ws->flagged_accounts[ws->n_flagged++] = account;
+            }
+        }
+    }
+    return flagged + swept;
 }
 
 /* Path b of the batch as the deleverage kernels see it; marks and funding are filled here. */
@@ -779,51 +841,71 @@ static mf_status liquidate_entity(step_context *step, int b, const flagged_entit
     return MF_OK;
 }
 
+/* One account's new flags on every path of the batch, handed to the engines. */
+static mf_status collect_account(step_context *step, int64_t account, int64_t *new_per_path) {
+    mf_workspace *ws = step->ws;
+    const mf_book_view *book = &step->scenario->venues[0].book;
+    const int64_t first = book->account_first[account];
+    const int32_t count = book->account_positions[account];
+    uint8_t *account_states = ws->account_state + account * ws->batch;
+    if (!has_new_flags(account_states, ws->position_state + first * ws->batch,
+                       (int64_t)count * ws->batch, ws->batch))
+        return MF_OK;
+    for (int b = 0; b < step->batch; b++) {
+        if (account_states[b] & MF_ACCOUNT_NEW) {
+            const flagged_entity entity = {account, first, first + count, 1,
+                                           book->account_collateral[account]};
+            MF_CHECK(liquidate_entity(step, b, &entity));
+        } else {
+            int any = 0;
+            for (int64_t p = first; p < first + count; p++) {
+                if (ws->position_state[p * ws->batch + b] != MF_POSITION_NEW) continue;
+                const flagged_entity entity = {account, p, p + 1, 0, book->position_margin[p]};
+                MF_CHECK(liquidate_entity(step, b, &entity));
+                any = 1;
+            }
+            if (!any) continue;
+        }
+        new_per_path[b]++;
+        if (!(account_states[b] & MF_ACCOUNT_COUNTED)) {
+            account_states[b] |= MF_ACCOUNT_COUNTED;
+            ws->step_accounts[(int64_t)b * ws->steps + step->t] += 1;
+        }
+    }
+    return MF_OK;
+}
+
+static int compare_ids(const void *a, const void *b) {
+    const int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
 /* Hand this round's new flags to the engines: accounts in id order, so each path's FIFO
  * receives them in account order whatever the thread count or the models. A whole-account flag
  * closes every position against the account's collateral; position flags close each position
- * against its own margin (the margin-model contract, kernels/margin.h). */
+ * against its own margin (the margin-model contract, kernels/margin.h). An event-driven round
+ * knows its flagged accounts; a sweep finds them in the chunks that have flags. */
 static mf_status collect_flags(step_context *step, int64_t *new_per_path) {
     mf_workspace *ws = step->ws;
     const mf_book_view *book = &step->scenario->venues[0].book;
-    const int32_t t = step->t;
     for (int b = 0; b < step->batch; b++)
         new_per_path[b] = 0;
+    if (event_round(ws)) {
+        qsort(ws->flagged_accounts, (size_t)ws->n_flagged, sizeof *ws->flagged_accounts,
+              compare_ids);
+        for (int64_t i = 0; i < ws->n_flagged; i++) {
+            if (i > 0 && ws->flagged_accounts[i] == ws->flagged_accounts[i - 1]) continue;
+            MF_CHECK(collect_account(step, ws->flagged_accounts[i], new_per_path));
+        }
+        return MF_OK;
+    }
     for (int64_t chunk = 0; chunk < ws->n_chunks; chunk++) {
         if (ws->chunk_flags[chunk] == 0) continue;
         const int64_t begin = chunk * MF_CHUNK_ACCOUNTS;
         int64_t end = begin + MF_CHUNK_ACCOUNTS;
         if (end > book->n_accounts) end = book->n_accounts;
-        for (int64_t account = begin; account < end; account++) {
-            const int64_t first = book->account_first[account];
-            const int32_t count = book->account_positions[account];
-            uint8_t *account_states = ws->account_state + account * ws->batch;
-            if (!has_new_flags(account_states, ws->position_state + first * ws->batch,
-                               (int64_t)count * ws->batch, ws->batch))
-                continue;
-            for (int b = 0; b < step->batch; b++) {
-                if (account_states[b] & MF_ACCOUNT_NEW) {
-                    const flagged_entity entity = {account, first, first + count, 1,
-                                                   book->account_collateral[account]};
-                    MF_CHECK(liquidate_entity(step, b, &entity));
-                } else {
-                    int any = 0;
-                    for (int64_t p = first; p < first + count; p++) {
-                        if (ws->position_state[p * ws->batch + b] != MF_POSITION_NEW) continue;
-                        const flagged_entity entity = {account, p, p + 1, 0,
-                                                       book->position_margin[p]};
-                        MF_CHECK(liquidate_entity(step, b, &entity));
-                        any = 1;
-                    }
-                    if (!any) continue;
-                }
-                new_per_path[b]++;
-                if (!(account_states[b] & MF_ACCOUNT_COUNTED)) {
-                    account_states[b] |= MF_ACCOUNT_COUNTED;
-                    ws->step_accounts[(int64_t)b * ws->steps + t] += 1;
-                }
-            }
-        }
+        for (int64_t account = begin; account < end; account++)
+            MF_CHECK(collect_account(step, account, new_per_path));
     }
     return MF_OK;
 }
@@ -951,6 +1033,7 @@ static mf_status phase_cascade_rounds(step_context *step) {
         bounded |= venue->liquidation.fill_bound[k] > 0;
     for (int32_t round = 0; round < venue->max_rounds; round++) {
         const int64_t flagged = run_margin_models(step);
+        if (flagged < 0) return MF_ERR_MEMORY; /* recorded where it failed */
         int64_t new_per_path[MF_MAX_BATCH] = {0};
         if (flagged > 0) MF_CHECK(collect_flags(step, new_per_path));
         int any_active = 0;
@@ -1388,6 +1471,7 @@ static mf_status simulate_batch(const mf_scenario *scenario, mf_workspace *ws, i
 
     memset(ws->account_state, 0, (size_t)book->n_accounts * stride);
     memset(ws->position_state, 0, (size_t)book->n_positions * stride);
+    mf_event_checks_reset(ws->events);
     memset(ws->step_notional, 0, sizeof(double) * (size_t)stride * steps);
     memset(ws->step_accounts, 0, sizeof(double) * (size_t)stride * steps);
     for (int64_t i = 0; i < (int64_t)n * stride; i++) {

@@ -31,6 +31,7 @@ void mf_scenario_tier_table(const mf_config *config, mf_tier_table *tiers) {
     tiers->portfolio.points = config->venue.portfolio_points;
     tiers->portfolio.floor_rate = config->venue.portfolio_floor_rate;
     tiers->portfolio.initial_multiplier = config->venue.portfolio_initial_multiplier;
+    tiers->maintenance_scale_max = config->venue.dynamic_enabled ? config->venue.dynamic_cap : 1.0;
 }
 
 static mf_status build_index(mf_index_model *index, const mf_config *config) {
@@ -91,12 +92,17 @@ static mf_status build_index(mf_index_model *index, const mf_config *config) {
     return MF_OK;
 }
 
+_Static_assert((int)MF_MARGIN_KERNEL_FILTERED == (int)MF_MODEL_FILTERED &&
+                   (int)MF_MARGIN_KERNEL_REFERENCE == (int)MF_MODEL_REFERENCE &&
+                   (int)MF_MARGIN_KERNEL_EVENTS == (int)MF_MODEL_EVENTS,
+               "run.margin_kernel numbers the model kinds");
+
 static const mf_margin_model *choose_model(const mf_margin_model *models, int n_models,
-                                           mf_margin_mode mode, int reference) {
+                                           mf_margin_mode mode, mf_model_kind kind) {
     const mf_margin_model *fallback = NULL;
     for (int i = 0; i < n_models; i++) {
         if (models[i].mode != mode) continue;
-        if (models[i].reference == reference) return &models[i];
+        if (models[i].kind == kind) return &models[i];
         if (!fallback) fallback = &models[i];
     }
     return fallback;
@@ -116,7 +122,7 @@ static const char *mode_name(mf_margin_mode mode) {
 
 /* Accounts grouped by mode (ids ascending; the store keeps its order) and one model each. */
 static mf_status build_groups(mf_venue *venue, const mf_store *store, const double *start_prices,
-                              const mf_margin_model *models, int n_models, int reference) {
+                              const mf_margin_model *models, int n_models, mf_model_kind kind) {
     int64_t count[MF_N_MODES] = {0};
     for (int64_t a = 0; a < store->n_accounts; a++)
         count[store->account_mode[a]]++; /* < MF_N_MODES: checked by mf_store_finish */
@@ -125,7 +131,7 @@ static mf_status build_groups(mf_venue *venue, const mf_store *store, const doub
     for (int m = 0; m < MF_N_MODES; m++) {
         slot_of_mode[m] = -1;
         if (count[m] == 0) continue;
-        const mf_margin_model *model = choose_model(models, n_models, (mf_margin_mode)m, reference);
+        const mf_margin_model *model = choose_model(models, n_models, (mf_margin_mode)m, kind);
         if (!model)
             return MF_FAIL(MF_ERR_INPUT, "no margin model for the %lld %s-margin accounts",
                            (long long)count[m], mode_name((mf_margin_mode)m));
@@ -141,8 +147,14 @@ static mf_status build_groups(mf_venue *venue, const mf_store *store, const doub
     for (int g = 0; g < venue->n_groups; g++) {
         mf_margin_group *group = &venue->groups[g];
         if (!group->model->prepare || !group->model->prepared_size) continue;
+        if (group->model->kind == MF_MODEL_EVENTS && group->n_accounts > (int64_t)UINT32_MAX)
+            return MF_FAIL(MF_ERR_INPUT,
+                           "%lld accounts in one margin mode: event-driven checks index at most "
+                           "%lu (run.margin_kernel: filtered handles more)",
+                           (long long)group->n_accounts, (unsigned long)UINT32_MAX);
         const size_t bytes =
-            group->model->prepared_size(&venue->book, group->accounts, group->n_accounts);
+            group->model->prepared_size(&venue->book, &venue->tiers, group->accounts,
+                                        group->n_accounts);
         group->prepared = malloc(bytes > 0 ? bytes : 1);
         if (!group->prepared)
             return MF_FAIL(MF_ERR_MEMORY,
@@ -293,7 +305,7 @@ mf_status mf_scenario_build_with(mf_scenario *scenario, const mf_config *config,
     venue->initial_trader_collateral = collateral;
 
     MF_CHECK(build_groups(venue, store, scenario->index.price0, models, n_models,
-                          config->run.margin_kernel == MF_MARGIN_KERNEL_REFERENCE));
+                          (mf_model_kind)config->run.margin_kernel));
     return MF_OK;
 }
 

@@ -333,7 +333,7 @@ Test(sanity, more_depth_never_raises_and_more_leverage_raises_liquidations) {
 
 static const mf_margin_model *reference_model(mf_margin_mode mode) {
     for (int i = 0; i < mf_n_margin_models; i++)
-        if (mf_margin_models[i].mode == mode && mf_margin_models[i].reference)
+        if (mf_margin_models[i].mode == mode && mf_margin_models[i].kind == MF_MODEL_REFERENCE)
             return &mf_margin_models[i];
     return NULL;
 }
@@ -363,7 +363,8 @@ Test(margin_models, every_model_flags_exactly_what_the_reference_flags) {
     for (int i = 0; i < mf_n_margin_models; i++) {
         const mf_margin_model *m = &mf_margin_models[i];
         if (!m->prepare) continue;
-        prepared[i] = malloc(m->prepared_size(&venue->book, accounts[m->mode], n_mode[m->mode]));
+        prepared[i] = malloc(
+            m->prepared_size(&venue->book, &venue->tiers, accounts[m->mode], n_mode[m->mode]));
         m->prepare(&venue->book, &venue->tiers, accounts[m->mode], n_mode[m->mode],
                    model.scenario.index.price0, prepared[i]);
     }
@@ -429,14 +430,17 @@ Test(margin_models, every_model_flags_exactly_what_the_reference_flags) {
     free(positions_model);
     mf_model_free(&model);
 
-    /* Whole driver, run.margin_kernel filtered vs reference: identical rows, cascades, profiles. */
-    mf_block_result results[2];
-    for (int kernel = 0; kernel < 2; kernel++) {
-        config.run.margin_kernel = kernel ? MF_MARGIN_KERNEL_REFERENCE : MF_MARGIN_KERNEL_FILTERED;
+    /* Whole driver, run.margin_kernel filtered, reference and events: identical rows, ledgers,
+     * cascades, profiles. */
+    mf_block_result results[3];
+    const mf_margin_kernel kernels[3] = {MF_MARGIN_KERNEL_FILTERED, MF_MARGIN_KERNEL_REFERENCE,
+                                         MF_MARGIN_KERNEL_EVENTS};
+    for (int kernel = 0; kernel < 3; kernel++) {
+        config.run.margin_kernel = kernels[kernel];
         cr_assert_eq(mf_model_build(&model, &config, &store), MF_OK, "%s", mf_error_message());
-        /* Portfolio margin has only its reference model: it serves both settings. */
+        /* Portfolio margin has no prefiltered model: its reference serves that setting. */
         for (int g = 0; g < model.scenario.venues[0].n_groups; g++)
-            cr_assert(model.scenario.venues[0].groups[g].model->reference == kernel ||
+            cr_assert((int)model.scenario.venues[0].groups[g].model->kind == (int)kernels[kernel] ||
                       model.scenario.venues[0].groups[g].model->mode == MF_MODE_PORTFOLIO);
         mf_workspace *workspace = NULL;
         cr_assert_eq(mf_workspace_create(&workspace, &model), MF_OK);
@@ -445,15 +449,18 @@ Test(margin_models, every_model_flags_exactly_what_the_reference_flags) {
         mf_workspace_free(workspace);
         mf_model_free(&model);
     }
-    cr_assert(!memcmp(results[0].rows, results[1].rows, 8 * sizeof(mf_path_row)));
-    cr_assert_eq(results[0].n_cascades, results[1].n_cascades);
-    cr_assert(!memcmp(results[0].cascades, results[1].cascades,
-                      (size_t)results[0].n_cascades * MF_CASCADE_FIELDS * sizeof(double)));
-    cr_assert(!memcmp(results[0].profile, results[1].profile,
-                      3 * sizeof(double) * (size_t)config.run.steps));
+    for (int kernel = 0; kernel < 3; kernel += 2) {
+        cr_assert(!memcmp(results[kernel].rows, results[1].rows, 8 * sizeof(mf_path_row)));
+        cr_assert(!memcmp(results[kernel].ledgers, results[1].ledgers, 8 * sizeof(mf_path_ledger)));
+        cr_assert_eq(results[kernel].n_cascades, results[1].n_cascades);
+        cr_assert(!memcmp(results[kernel].cascades, results[1].cascades,
+                          (size_t)results[1].n_cascades * MF_CASCADE_FIELDS * sizeof(double)));
+        cr_assert(!memcmp(results[kernel].profile, results[1].profile,
+                          3 * sizeof(double) * (size_t)config.run.steps));
+    }
     cr_assert(results[0].rows[0].liquidated_accounts + results[0].rows[1].liquidated_accounts > 0);
-    mf_block_result_free(&results[0]);
-    mf_block_result_free(&results[1]);
+    for (int kernel = 0; kernel < 3; kernel++)
+        mf_block_result_free(&results[kernel]);
     mf_store_free(&store);
 }
 
