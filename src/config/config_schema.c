@@ -123,9 +123,10 @@ static const mf_schema_row run_rows[] = {
      T_ENUM(margin_kernel_names),
      AT(S, margin_kernel),
      .unit = "",
-     .default_text = "filtered",
-     .doc = "which margin check runs: the prefiltered kernel (skips positions provably far from "
-            "maintenance) or the full-sweep reference; both flag exactly the same positions, so "
+     .default_text = "events",
+     .doc = "which margin check runs: event-driven (only accounts a price move could have "
+            "reached are checked), the prefiltered sweep (skips positions provably far from "
+            "maintenance) or the full-sweep reference; all flag exactly the same positions, so "
             "results are identical and only speed differs",
      .source = "engineering",
      .example = "reference"},

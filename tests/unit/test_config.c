@@ -1497,10 +1497,10 @@ Test(schema, defaults_come_from_the_rows) {
     cr_assert_eq(mf_config_to_yaml(&c, &text), MF_OK);
     /* Enum keys are written with their names, from the schema. */
     cr_expect(strstr(text, "  deficit: uncovered\n") != NULL, "%s", text);
-    cr_expect(strstr(text, "  margin_kernel: filtered\n") != NULL, "%s", text);
+    cr_expect(strstr(text, "  margin_kernel: events\n") != NULL, "%s", text);
     free(text);
     cr_expect_eq(c.venue.max_rounds, 50);
-    cr_expect_eq(c.run.margin_kernel, MF_MARGIN_KERNEL_FILTERED);
+    cr_expect_eq(c.run.margin_kernel, MF_MARGIN_KERNEL_EVENTS);
     cr_expect_str_eq(c.market.assets[2].replay_column, "close");
 }
 

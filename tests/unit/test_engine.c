@@ -488,10 +488,12 @@ Test(margin_models, a_test_model_in_the_table_is_used_for_its_accounts) {
     load_small(&config, 4);
     mf_store store;
     cr_assert_eq(mf_population_generate(&store, &config), MF_OK);
-    mf_margin_model table[8];
+    config.run.margin_kernel = MF_MARGIN_KERNEL_FILTERED; /* the kind the test model has */
+    mf_margin_model table[32];
     int n_table = 0;
-    table[n_table++] = (mf_margin_model){
-        "test-flag-everything", MF_MODE_ISOLATED, 0, test_model_flag_everything, NULL, NULL};
+    table[n_table++] = (mf_margin_model){"test-flag-everything", MF_MODE_ISOLATED,
+                                         MF_MODEL_FILTERED, test_model_flag_everything, NULL, NULL};
+    cr_assert(mf_n_margin_models < 32);
     for (int i = 0; i < mf_n_margin_models; i++)
         table[n_table++] = mf_margin_models[i];
     mf_model model;
