@@ -192,10 +192,12 @@ int64_t mf_events_advance(const mf_event_index *index, int list, double signed_m
  * marks[k], the price ranges low[k] < P_k < high[k] inside which it provably stays so, for any
  * maintenance scale up to tiers->maintenance_scale_max: its headroom (a position's own, for
  * isolated) shrinks by at most sum |q| (1 + s_max mmr_max) per unit of move, so it is shared
- * among the assets held. An asset not held gets (-INFINITY, INFINITY); when there is no
+ * among the assets held (isolated: only its positions still open on path b, position_state
+ * laid out p * batch + b, count). An asset not held gets (-INFINITY, INFINITY); when there is no
  * provable range (no headroom, portfolio margin) low[0] = INFINITY: check again next round. */
 void mf_events_rearm(const mf_book_view *book, const mf_tier_table *tiers, mf_margin_mode mode,
-                     int64_t account, const double *marks, double *low, double *high);
+                     int64_t account, const double *marks, const uint8_t *position_state,
+                     int batch, int b, double *low, double *high);
 
 /* Portfolio margin's maintenance requirement of one account at one path's marks: net quantity
  * net_quantity[k] of asset k (n_assets entries), marks[k], maintenance scales scale[k]

@@ -272,7 +272,8 @@ void mf_events_prepare_portfolio(const mf_book_view *book, const mf_tier_table *
 }
 
 void mf_events_rearm(const mf_book_view *book, const mf_tier_table *tiers, mf_margin_mode mode,
-                     int64_t account, const double *marks, double *low, double *high) {
+                     int64_t account, const double *marks, const uint8_t *position_state,
+                     int batch, int b, double *low, double *high) {
     const int n_assets = book->n_assets;
     for (int k = 0; k < n_assets; k++) {
         low[k] = -INFINITY;
@@ -295,6 +296,7 @@ void mf_events_rearm(const mf_book_view *book, const mf_tier_table *tiers, mf_ma
     case MF_MODE_ISOLATED:
         /* Each position on its own: its headroom over its own rate of loss. */
         for (int64_t p = first; p < stop; p++) {
+            if (position_state[p * batch + b] != MF_POSITION_OPEN) continue; /* never again */
             const int k = book->position_asset[p];
             const double quantity = book->position_quantity[p];
             const double size = fabs(quantity);

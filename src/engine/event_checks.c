@@ -194,8 +194,8 @@ static void group_round(event_group *events, const mf_margin_group *group,
             result->accounts[result->count++] = account;
         }
         if (account_done(base, account, b)) continue;
-        mf_events_rearm(base->book, base->tiers, group->model->mode, account, marks, kept_range,
-                        kept_range + n_assets);
+        mf_events_rearm(base->book, base->tiers, group->model->mode, account, marks,
+                        base->position_state, batch, b, kept_range, kept_range + n_assets);
         pending->items[kept++] = i;
     }
     pending->count = kept;
