@@ -72,6 +72,7 @@ typedef struct {
     uint8_t *position_state;
     const double *prepared;   /* the model's prepared data, or NULL */
     const mf_live_book *live; /* per-path quantities and cash, or NULL (the store's) */
+    int one_path; /* 0: the paths b < batch; b + 1: path b alone (active[b] must be set) */
 } mf_margin_call;
 
 typedef int64_t (*mf_margin_check_fn)(const mf_margin_call *call);
@@ -191,9 +192,10 @@ int64_t mf_events_advance(const mf_event_index *index, int list, double signed_m
 /* After an exact check found account `account` (of mode `mode`) not liquidatable at one path's
  * marks[k], the price ranges low[k] < P_k < high[k] inside which it provably stays so, for any
  * maintenance scale up to tiers->maintenance_scale_max: its headroom (a position's own, for
- * isolated) shrinks by at most sum |q| (1 + s_max mmr_max) per unit of move, so it is shared
- * among the assets held (isolated: only its positions still open on path b, position_state
- * laid out p * batch + b, count). An asset not held gets (-INFINITY, INFINITY); when there is no
+ * isolated) shrinks by at most |q| (1 + s_max mmr) per unit of move of each asset, mmr the
+ * largest rate up to twice its notional, so the same relative move of every asset held (at
+ * most half the mark) is allowed until that could use the headroom up (isolated: only its
+ * positions still open on path b count; position_state laid out p * batch + b). An asset not held gets (-INFINITY, INFINITY); when there is no
  * provable range (no headroom, portfolio margin) low[0] = INFINITY: check again next round. */
 void mf_events_rearm(const mf_book_view *book, const mf_tier_table *tiers, mf_margin_mode mode,
                      int64_t account, const double *marks, const uint8_t *position_state,

@@ -7,6 +7,8 @@
 static inline int64_t check_cross(const mf_margin_call *call, const int with_vectors) {
     const mf_book_view *book = call->book;
     const int batch = call->batch;
+    const int b_lo = call->one_path ? call->one_path - 1 : 0; /* paths [b_lo, b_hi) */
+    const int b_hi = call->one_path ? call->one_path : batch;
     int64_t flagged = 0;
     double equity[MF_KERNEL_MAX_BATCH];
     double maintenance[MF_KERNEL_MAX_BATCH];
@@ -16,7 +18,7 @@ static inline int64_t check_cross(const mf_margin_call *call, const int with_vec
         const int64_t stop = first + book->account_positions[account];
         uint8_t *states = call->account_state + account * batch;
         const double collateral = book->account_collateral[account];
-        for (int b = 0; b < batch; b++) {
+        for (int b = b_lo; b < b_hi; b++) {
             equity[b] = collateral;
             maintenance[b] = 0;
         }
@@ -29,20 +31,20 @@ static inline int64_t check_cross(const mf_margin_call *call, const int with_vec
             const double *funding = call->vectors.funding_index + (int64_t)asset * batch;
             const double *scale = call->vectors.maintenance_scale + (int64_t)asset * batch;
             if (!with_vectors) {
-                for (int b = 0; b < batch; b++) {
+                for (int b = b_lo; b < b_hi; b++) {
                     const double mark = asset_marks[b];
                     equity[b] += quantity * (mark - entry);
                     maintenance[b] += mf_maintenance_margin(call->tiers, asset, size * mark);
                 }
                 continue;
             }
-            for (int b = 0; b < batch; b++) {
+            for (int b = b_lo; b < b_hi; b++) {
                 const double mark = asset_marks[b];
                 equity[b] += quantity * (mark - entry) - quantity * funding[b];
                 maintenance[b] += mf_maintenance_margin(call->tiers, asset, size * mark) * scale[b];
             }
         }
-        for (int b = 0; b < batch; b++) {
+        for (int b = b_lo; b < b_hi; b++) {
             if (!call->active[b] || (states[b] & MF_ACCOUNT_LIQUIDATING)) continue;
             if (equity[b] <= maintenance[b]) {
                 states[b] |= MF_ACCOUNT_LIQUIDATING | MF_ACCOUNT_NEW;
@@ -60,6 +62,8 @@ static int64_t check_cross_live(const mf_margin_call *call) {
     const mf_book_view *book = call->book;
     const int contracts = book->contracts != NULL; /* inverse markets: maintenance on face */
     const int batch = call->batch;
+    const int b_lo = call->one_path ? call->one_path - 1 : 0; /* paths [b_lo, b_hi) */
+    const int b_hi = call->one_path ? call->one_path : batch;
     int64_t flagged = 0;
     double equity[MF_KERNEL_MAX_BATCH];
     double maintenance[MF_KERNEL_MAX_BATCH];
@@ -69,7 +73,7 @@ static int64_t check_cross_live(const mf_margin_call *call) {
         const int64_t stop = first + book->account_positions[account];
         uint8_t *states = call->account_state + account * batch;
         const double collateral = book->account_collateral[account];
-        for (int b = 0; b < batch; b++) {
+        for (int b = b_lo; b < b_hi; b++) {
             equity[b] = collateral;
             maintenance[b] = 0;
         }
@@ -81,7 +85,7 @@ static int64_t check_cross_live(const mf_margin_call *call) {
             const double *scale = call->vectors.maintenance_scale + (int64_t)asset * batch;
             const double *quantities = call->live->quantity + p * batch;
             const double *cash = call->live->cash + p * batch;
-            for (int b = 0; b < batch; b++) {
+            for (int b = b_lo; b < b_hi; b++) {
                 const double quantity = quantities[b];
                 const double size = quantity < 0 ? -quantity : quantity;
                 const double mark = asset_marks[b];
@@ -91,7 +95,7 @@ static int64_t check_cross_live(const mf_margin_call *call) {
                 maintenance[b] += mf_maintenance_margin(call->tiers, asset, notional) * scale[b];
             }
         }
-        for (int b = 0; b < batch; b++) {
+        for (int b = b_lo; b < b_hi; b++) {
             if (!call->active[b] || (states[b] & (MF_ACCOUNT_LIQUIDATING | MF_ACCOUNT_PARTIAL)))
                 continue;
             if (equity[b] <= maintenance[b]) {

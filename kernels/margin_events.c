@@ -271,6 +271,18 @@ void mf_events_prepare_portfolio(const mf_book_view *book, const mf_tier_table *
     free(entries);
 }
 
+/* 1 + s_max x the largest maintenance rate a position of `size` coins of asset k meets while
+ * its price stays below twice `price`: a bound on how fast its headroom falls per unit of
+ * price move there. */
+static double loss_rate(const mf_tier_table *tiers, int k, double s_max, double size,
+                        double price) {
+    const int top = mf_tier_index(tiers, k, 2 * size * price);
+    double rate = 0;
+    for (int t = 0; t <= top; t++)
+        if (tiers->mmr[k][t] > rate) rate = tiers->mmr[k][t];
+    return size * (1 + s_max * rate);
+}
+
 void mf_events_rearm(const mf_book_view *book, const mf_tier_table *tiers, mf_margin_mode mode,
                      int64_t account, const double *marks, const uint8_t *position_state,
                      int batch, int b, double *low, double *high) {
@@ -280,18 +292,13 @@ void mf_events_rearm(const mf_book_view *book, const mf_tier_table *tiers, mf_ma
         high[k] = INFINITY;
     }
     const double s_max = tiers->maintenance_scale_max > 1 ? tiers->maintenance_scale_max : 1.0;
-    double steepest[MF_MAX_ASSETS]; /* 1 + s_max x the asset's largest maintenance rate */
-    for (int k = 0; k < n_assets; k++) {
-        double rate = 0;
-        for (int t = 0; t < tiers->n_tiers[k]; t++)
-            if (tiers->mmr[k][t] > rate) rate = tiers->mmr[k][t];
-        steepest[k] = 1 + s_max * rate;
-    }
     const int64_t first = book->account_first[account];
     const int64_t stop = first + book->account_positions[account];
-    double radius[MF_MAX_ASSETS];
+    /* Relative moves up to `relative` x the mark (below 1, so prices stay under twice the mark
+     * and loss_rate holds) on the assets held. */
+    double relative[MF_MAX_ASSETS];
     for (int k = 0; k < n_assets; k++)
-        radius[k] = INFINITY;
+        relative[k] = INFINITY;
     switch (mode) {
     case MF_MODE_ISOLATED:
         /* Each position on its own: its headroom over its own rate of loss. */
@@ -304,27 +311,30 @@ void mf_events_rearm(const mf_book_view *book, const mf_tier_table *tiers, mf_ma
                 book->position_margin[p] + quantity * (marks[k] - book->position_entry[p]) -
                 s_max * mf_maintenance_margin(tiers, k, size * marks[k]) -
                 MF_EVENT_SAFETY * size * marks[k];
-            const double r = headroom > 0 ? headroom / (size * steepest[k]) : 0;
-            if (r < radius[k]) radius[k] = r;
+            const double r =
+                headroom > 0 ? headroom / (loss_rate(tiers, k, s_max, size, marks[k]) * marks[k])
+                             : 0;
+            if (r < relative[k]) relative[k] = r;
         }
         break;
     case MF_MODE_CROSS: {
+        /* The same relative move on every asset held uses at most sum_k L_k P_k of headroom
+         * per unit: each asset gets H / sum_k L_k P_k. */
         double headroom = book->account_collateral[account];
-        double loss_rate[MF_MAX_ASSETS] = {0};
+        double size[MF_MAX_ASSETS] = {0};
         for (int64_t p = first; p < stop; p++) {
             const int k = book->position_asset[p];
             const double quantity = book->position_quantity[p];
-            const double size = fabs(quantity);
             headroom += quantity * (marks[k] - book->position_entry[p]) -
-                        s_max * mf_maintenance_margin(tiers, k, size * marks[k]) -
-                        MF_EVENT_SAFETY * size * marks[k];
-            loss_rate[k] += size * steepest[k];
+                        s_max * mf_maintenance_margin(tiers, k, fabs(quantity) * marks[k]) -
+                        MF_EVENT_SAFETY * fabs(quantity) * marks[k];
+            size[k] += fabs(quantity);
         }
-        int held = 0;
+        double exposure = 0;
         for (int k = 0; k < n_assets; k++)
-            held += loss_rate[k] > 0;
+            if (size[k] > 0) exposure += loss_rate(tiers, k, s_max, size[k], marks[k]) * marks[k];
         for (int k = 0; k < n_assets; k++)
-            if (loss_rate[k] > 0) radius[k] = headroom > 0 ? headroom / held / loss_rate[k] : 0;
+            if (size[k] > 0) relative[k] = headroom > 0 ? headroom / exposure : 0;
         break;
     }
     case MF_MODE_PORTFOLIO:
@@ -332,12 +342,12 @@ void mf_events_rearm(const mf_book_view *book, const mf_tier_table *tiers, mf_ma
         return;
     }
     for (int k = 0; k < n_assets; k++) {
-        if (radius[k] == INFINITY) continue;
-        if (!(radius[k] > 0)) {
+        if (relative[k] == INFINITY) continue;
+        if (!(relative[k] > 0)) {
             low[0] = INFINITY;
             return;
         }
-        const double r = radius[k] * (1 - MF_EVENT_SHRINK);
+        const double r = marks[k] * (relative[k] < 0.5 ? relative[k] : 0.5) * (1 - MF_EVENT_SHRINK);
         low[k] = marks[k] - r;
         high[k] = marks[k] + r;
     }

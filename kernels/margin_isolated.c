@@ -8,6 +8,8 @@
 static inline int64_t check_isolated(const mf_margin_call *call, const int with_vectors) {
     const mf_book_view *book = call->book;
     const int batch = call->batch;
+    const int b_lo = call->one_path ? call->one_path - 1 : 0; /* paths [b_lo, b_hi) */
+    const int b_hi = call->one_path ? call->one_path : batch;
     int64_t flagged = 0;
     for (int64_t i = call->begin; i < call->end; i++) {
         const int64_t account = call->accounts[i];
@@ -23,7 +25,7 @@ static inline int64_t check_isolated(const mf_margin_call *call, const int with_
             const double *funding = call->vectors.funding_index + (int64_t)asset * batch;
             const double *scale = call->vectors.maintenance_scale + (int64_t)asset * batch;
             uint8_t *states = call->position_state + p * batch;
-            for (int b = 0; b < batch; b++) {
+            for (int b = b_lo; b < b_hi; b++) {
                 if (!call->active[b] || states[b] != MF_POSITION_OPEN) continue;
                 const double mark = asset_marks[b];
                 double position_equity = margin + quantity * (mark - entry);
@@ -47,6 +49,8 @@ static inline int64_t check_isolated(const mf_margin_call *call, const int with_
 static int64_t check_isolated_live(const mf_margin_call *call) {
     const mf_book_view *book = call->book;
     const int batch = call->batch;
+    const int b_lo = call->one_path ? call->one_path - 1 : 0; /* paths [b_lo, b_hi) */
+    const int b_hi = call->one_path ? call->one_path : batch;
     const double *live_quantity = call->live->quantity;
     const double *live_cash = call->live->cash;
     const int contracts = book->contracts != NULL; /* inverse or dated markets */
@@ -65,7 +69,7 @@ static int64_t check_isolated_live(const mf_margin_call *call) {
             const double *quantities = live_quantity + p * batch;
             const double *cash = live_cash + p * batch;
             uint8_t *states = call->position_state + p * batch;
-            for (int b = 0; b < batch; b++) {
+            for (int b = b_lo; b < b_hi; b++) {
                 if (!call->active[b] || states[b] != MF_POSITION_OPEN) continue;
                 const double quantity = quantities[b];
                 const double size = quantity < 0 ? -quantity : quantity;

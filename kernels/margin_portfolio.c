@@ -46,6 +46,8 @@ static inline int64_t check_portfolio(const mf_margin_call *call, const int with
     const mf_tier_table *tiers = call->tiers;
     const mf_portfolio_grid *grid = &tiers->portfolio;
     const int batch = call->batch;
+    const int b_lo = call->one_path ? call->one_path - 1 : 0; /* paths [b_lo, b_hi) */
+    const int b_hi = call->one_path ? call->one_path : batch;
     const int n_assets = book->n_assets;
     const int last = grid->points - 1;
     int64_t flagged = 0;
@@ -63,7 +65,7 @@ static inline int64_t check_portfolio(const mf_margin_call *call, const int with
         const int64_t stop = first + book->account_positions[account];
         uint8_t *states = call->account_state + account * batch;
         const double collateral = book->account_collateral[account];
-        for (int b = 0; b < batch; b++) {
+        for (int b = b_lo; b < b_hi; b++) {
             equity[b] = collateral;
             common_exposure[b] = 0;
             gross[b] = 0;
@@ -79,11 +81,11 @@ static inline int64_t check_portfolio(const mf_margin_call *call, const int with
             const double *funding = call->vectors.funding_index + (int64_t)asset * batch;
             net_quantity[asset] += quantity;
             if (!with_vectors) {
-                for (int b = 0; b < batch; b++)
+                for (int b = b_lo; b < b_hi; b++)
                     equity[b] += quantity * (asset_marks[b] - entry);
                 continue;
             }
-            for (int b = 0; b < batch; b++)
+            for (int b = b_lo; b < b_hi; b++)
                 equity[b] += quantity * (asset_marks[b] - entry) - quantity * funding[b];
         }
         for (int k = 0; k < n_assets; k++) {
@@ -91,7 +93,7 @@ static inline int64_t check_portfolio(const mf_margin_call *call, const int with
             if (quantity == 0) continue;
             const double *asset_marks = call->marks + (int64_t)k * batch;
             const double *scale = call->vectors.maintenance_scale + (int64_t)k * batch;
-            for (int b = 0; b < batch; b++) {
+            for (int b = b_lo; b < b_hi; b++) {
                 const double asset_scale = with_vectors ? scale[b] : 1.0;
                 const double value = quantity * asset_marks[b];
                 const double notional = value < 0 ? -value : value;
@@ -103,7 +105,7 @@ static inline int64_t check_portfolio(const mf_margin_call *call, const int with
                 if (spread_loss > worst[b]) worst[b] = spread_loss;
             }
         }
-        for (int b = 0; b < batch; b++) {
+        for (int b = b_lo; b < b_hi; b++) {
             if (!call->active[b] || (states[b] & MF_ACCOUNT_LIQUIDATING)) continue;
             double requirement = worst[b];
             for (int j = 0; j <= last; j++) {
@@ -126,6 +128,8 @@ static inline int64_t check_portfolio(const mf_margin_call *call, const int with
 static int64_t check_portfolio_live(const mf_margin_call *call) {
     const mf_book_view *book = call->book;
     const int batch = call->batch;
+    const int b_lo = call->one_path ? call->one_path - 1 : 0; /* paths [b_lo, b_hi) */
+    const int b_hi = call->one_path ? call->one_path : batch;
     const int n_assets = book->n_assets;
     int64_t flagged = 0;
     for (int64_t i = call->begin; i < call->end; i++) {
@@ -133,7 +137,7 @@ static int64_t check_portfolio_live(const mf_margin_call *call) {
         const int64_t first = book->account_first[account];
         const int64_t stop = first + book->account_positions[account];
         uint8_t *states = call->account_state + account * batch;
-        for (int b = 0; b < batch; b++) {
+        for (int b = b_lo; b < b_hi; b++) {
             if (!call->active[b] || (states[b] & (MF_ACCOUNT_LIQUIDATING | MF_ACCOUNT_PARTIAL)))
                 continue;
             double net_quantity[MF_MAX_ASSETS] = {0}, marks[MF_MAX_ASSETS], scale[MF_MAX_ASSETS];

@@ -4,19 +4,44 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* One path's growable list of group account indices, each with the price ranges inside which
- * it needs no check (mf_events_rearm: low[k], high[k] at range[2 K i + k], [2 K i + K + k]). */
+
+/* A trigger: when the path's signed mark of the heap's list falls to `key` or below, record
+ * `record` is due for an exact check, unless it was re-armed since (arm differs). */
+typedef struct {
+    double key;
+    uint32_t record;
+    uint32_t arm;
+} trigger;
+
+/* A max-heap of triggers (the highest key is the first to fire as the signed mark falls). */
+typedef struct {
+    trigger *items;
+    int64_t count, capacity;
+} trigger_heap;
+
 typedef struct {
     uint32_t *items;
-    double *range;
-    int64_t count, capacity, range_capacity;
-} index_list;
+    int64_t count, capacity;
+} u32_list;
+
+/* One path's pending accounts: records (account index in the group, arm count), reused
+ * through a free list, and per list a heap of their triggers. */
+typedef struct {
+    uint32_t *record_item;
+    uint32_t *record_arm;
+    int64_t n_records, record_capacity;
+    u32_list free_records;
+    u32_list due;    /* records to check this round */
+    u32_list always; /* records with no provable range: checked every round */
+    trigger_heap *heaps; /* n_lists */
+    int64_t n_triggers;  /* in all heaps, stale ones included */
+} path_pending;
 
 typedef struct {
     int group; /* in the venue */
     mf_event_index index;
     int64_t *cursor;       /* n_lists x batch: absolute entry index */
-    index_list *pending;   /* batch */
+    path_pending *pending; /* batch */
 } event_group;
 
 /* What one path's round produced, merged after the (possibly parallel) loop over paths. */
@@ -68,6 +93,8 @@ mf_status mf_event_checks_create(mf_event_checks **out, const mf_venue *venue, i
         events->index = mf_events_view(group->prepared);
         MF_ALLOC(events->cursor, (size_t)events->index.n_lists * batch);
         MF_ALLOC(events->pending, batch);
+        for (int b = 0; b < batch; b++)
+            MF_ALLOC(events->pending[b].heaps, events->index.n_lists);
         checks->covers[g] = 1;
     }
     mf_event_checks_reset(checks);
@@ -80,8 +107,16 @@ void mf_event_checks_free(mf_event_checks *checks) {
         event_group *events = &checks->groups[i];
         if (events->pending)
             for (int b = 0; b < checks->batch; b++) {
-                free(events->pending[b].items);
-                free(events->pending[b].range);
+                path_pending *pending = &events->pending[b];
+                free(pending->record_item);
+                free(pending->record_arm);
+                free(pending->free_records.items);
+                free(pending->due.items);
+                free(pending->always.items);
+                if (pending->heaps)
+                    for (int list = 0; list < events->index.n_lists; list++)
+                        free(pending->heaps[list].items);
+                free(pending->heaps);
             }
         free(events->pending);
         free(events->cursor);
@@ -104,8 +139,14 @@ void mf_event_checks_reset(mf_event_checks *checks) {
         for (int list = 0; list < events->index.n_lists; list++)
             for (int b = 0; b < checks->batch; b++)
                 events->cursor[(int64_t)list * checks->batch + b] = events->index.list_start[list];
-        for (int b = 0; b < checks->batch; b++)
-            events->pending[b].count = 0;
+        for (int b = 0; b < checks->batch; b++) {
+            path_pending *pending = &events->pending[b];
+            pending->n_records = 0;
+            pending->free_records.count = pending->due.count = pending->always.count = 0;
+            for (int list = 0; list < events->index.n_lists; list++)
+                pending->heaps[list].count = 0;
+            pending->n_triggers = 0;
+        }
     }
 }
 
@@ -127,18 +168,102 @@ static int account_done(const mf_margin_call *base, int64_t account, int b) {
     return 1;
 }
 
-/* Path b's round over one group: the cursors advance to the path's marks, the accounts of the
- * entries passed join the pending list, and every pending account whose marks left its ranges
- * is checked exactly (and its ranges set again). */
+static int push_u32(u32_list *list, uint32_t value) {
+    if (!grow((void **)&list->items, &list->capacity, list->count + 1, sizeof *list->items))
+        return 0;
+    list->items[list->count++] = value;
+    return 1;
+}
+
+static int heap_push(trigger_heap *heap, trigger item) {
+    if (!grow((void **)&heap->items, &heap->capacity, heap->count + 1, sizeof *heap->items))
+        return 0;
+    int64_t i = heap->count++;
+    while (i > 0) {
+        const int64_t parent = (i - 1) / 2;
+        if (!(heap->items[parent].key < item.key)) break;
+        heap->items[i] = heap->items[parent];
+        i = parent;
+    }
+    heap->items[i] = item;
+    return 1;
+}
+
+static trigger heap_pop(trigger_heap *heap) {
+    const trigger top = heap->items[0];
+    const trigger last = heap->items[--heap->count];
+    int64_t i = 0;
+    for (;;) {
+        int64_t child = 2 * i + 1;
+        if (child >= heap->count) break;
+        if (child + 1 < heap->count && heap->items[child + 1].key > heap->items[child].key)
+            child++;
+        if (!(heap->items[child].key > last.key)) break;
+        heap->items[i] = heap->items[child];
+        i = child;
+    }
+    if (heap->count > 0) heap->items[i] = last;
+    return top;
+}
+
+/* Drop the stale triggers (of records re-armed or released since) when they outnumber the
+ * live ones, so a path's heaps stay proportional to its pending accounts. */
+static int compact_heaps(path_pending *pending, int n_lists) {
+    int64_t total = 0;
+    for (int list = 0; list < n_lists; list++) {
+        trigger_heap *heap = &pending->heaps[list];
+        const int64_t count = heap->count;
+        heap->count = 0;
+        for (int64_t i = 0; i < count; i++) {
+            const trigger item = heap->items[i];
+            if (pending->record_arm[item.record] != item.arm) continue;
+            if (!heap_push(heap, item)) return 0; /* in place: never grows */
+        }
+        total += heap->count;
+    }
+    pending->n_triggers = total;
+    return 1;
+}
+
+/* A new record for group account index i (its arm count carries on from the record's last
+ * use, so old triggers stay stale). */
+static int new_record(path_pending *pending, uint32_t i, uint32_t *record) {
+    if (pending->free_records.count > 0) {
+        *record = pending->free_records.items[--pending->free_records.count];
+    } else {
+        if (!grow((void **)&pending->record_item, &pending->record_capacity,
+                  pending->n_records + 1, sizeof *pending->record_item))
+            return 0;
+        int64_t capacity = pending->record_capacity;
+        uint32_t *arms = realloc(pending->record_arm, sizeof *arms * (size_t)capacity);
+        if (!arms) return 0;
+        pending->record_arm = arms;
+        *record = (uint32_t)pending->n_records++;
+        pending->record_arm[*record] = 0;
+    }
+    pending->record_item[*record] = i;
+    return 1;
+}
+
+/* Path b's round over one group: the cursors advance to the path's marks and the accounts of
+ * the entries passed become pending; the triggers the marks reached make their records due;
+ * every due account is checked exactly, then released (liquidated), armed again with new
+ * ranges (mf_events_rearm), or kept on the every-round list (no provable range). */
 static void group_round(event_group *events, const mf_margin_group *group,
                         const mf_margin_call *base, int b, path_result *result) {
     const int batch = base->batch;
     const int n_assets = base->book->n_assets;
-    index_list *pending = &events->pending[b];
+    const int n_lists = events->index.n_lists;
+    path_pending *pending = &events->pending[b];
     double marks[MF_MAX_ASSETS];
     for (int k = 0; k < n_assets; k++)
         marks[k] = base->marks[(int64_t)k * batch + b];
-    for (int list = 0; list < events->index.n_lists; list++) {
+    u32_list *due = &pending->due;
+    due->count = 0;
+    for (int64_t n = 0; n < pending->always.count; n++)
+        if (!push_u32(due, pending->always.items[n])) goto failed;
+    pending->always.count = 0;
+    for (int list = 0; list < n_lists; list++) {
         const double signed_mark = list % 2 ? -marks[list / 2] : marks[list / 2];
         int64_t *cursor = &events->cursor[(int64_t)list * batch + b];
         const int64_t reached = mf_events_advance(&events->index, list, signed_mark, *cursor);
@@ -147,39 +272,31 @@ static void group_round(event_group *events, const mf_margin_group *group,
             uint8_t *state = &base->account_state[group->accounts[i] * batch + b];
             if (*state & MF_ACCOUNT_PENDING) continue;
             *state |= MF_ACCOUNT_PENDING;
-            if (!grow((void **)&pending->items, &pending->capacity, pending->count + 1,
-                      sizeof *pending->items) ||
-                !grow((void **)&pending->range, &pending->range_capacity,
-                      2 * n_assets * (pending->count + 1), sizeof *pending->range)) {
-                result->failed = 1;
-                return;
-            }
-            double *range = pending->range + 2 * n_assets * pending->count;
-            range[0] = INFINITY; /* no range yet: checked this round */
-            pending->items[pending->count++] = i;
+            uint32_t record;
+            if (!new_record(pending, i, &record) || !push_u32(due, record)) goto failed;
         }
         *cursor = reached;
+        trigger_heap *heap = &pending->heaps[list];
+        while (heap->count > 0 && heap->items[0].key >= signed_mark) {
+            const trigger fired = heap_pop(heap);
+            pending->n_triggers--;
+            if (pending->record_arm[fired.record] != fired.arm) continue; /* stale */
+            pending->record_arm[fired.record]++; /* its other triggers are stale now */
+            if (!push_u32(due, fired.record)) goto failed;
+        }
     }
     uint8_t one_path[MF_KERNEL_MAX_BATCH] = {0};
     one_path[b] = 1;
     mf_margin_call call = *base;
     call.accounts = group->accounts;
     call.active = one_path;
+    call.one_path = b + 1;
     call.prepared = NULL;
-    int64_t kept = 0;
-    for (int64_t n = 0; n < pending->count; n++) {
-        const uint32_t i = pending->items[n];
+    double low[MF_MAX_ASSETS], high[MF_MAX_ASSETS];
+    for (int64_t n = 0; n < due->count; n++) {
+        const uint32_t record = due->items[n];
+        const uint32_t i = pending->record_item[record];
         const int64_t account = group->accounts[i];
-        double *range = pending->range + 2 * n_assets * n;
-        int outside = 0;
-        for (int k = 0; k < n_assets; k++)
-            outside |= (marks[k] <= range[k]) | (marks[k] >= range[n_assets + k]);
-        double *kept_range = pending->range + 2 * n_assets * kept;
-        if (!outside) {
-            memmove(kept_range, range, sizeof *range * 2 * (size_t)n_assets);
-            pending->items[kept++] = i;
-            continue;
-        }
         call.begin = i;
         call.end = (int64_t)i + 1;
         const int64_t flags = group->model->check(&call);
@@ -187,18 +304,41 @@ static void group_round(event_group *events, const mf_margin_group *group,
         if (flags > 0) {
             result->flags += flags;
             if (!grow((void **)&result->accounts, &result->capacity, result->count + 1,
-                      sizeof *result->accounts)) {
-                result->failed = 1;
-                return;
-            }
+                      sizeof *result->accounts))
+                goto failed;
             result->accounts[result->count++] = account;
         }
-        if (account_done(base, account, b)) continue;
+        if (account_done(base, account, b)) {
+            pending->record_arm[record]++;
+            if (!push_u32(&pending->free_records, record)) goto failed;
+            continue;
+        }
         mf_events_rearm(base->book, base->tiers, group->model->mode, account, marks,
-                        base->position_state, batch, b, kept_range, kept_range + n_assets);
-        pending->items[kept++] = i;
+                        base->position_state, batch, b, low, high);
+        if (low[0] == INFINITY) {
+            if (!push_u32(&pending->always, record)) goto failed;
+            continue;
+        }
+        const uint32_t arm = pending->record_arm[record];
+        for (int k = 0; k < n_assets; k++) {
+            if (low[k] != -INFINITY) {
+                if (!heap_push(&pending->heaps[2 * k], (trigger){low[k], record, arm}))
+                    goto failed;
+                pending->n_triggers++;
+            }
+            if (high[k] != INFINITY) {
+                if (!heap_push(&pending->heaps[2 * k + 1], (trigger){-high[k], record, arm}))
+                    goto failed;
+                pending->n_triggers++;
+            }
+        }
     }
-    pending->count = kept;
+    if (pending->n_triggers > 4 * (int64_t)n_lists * (pending->n_records + 256) &&
+        !compact_heaps(pending, n_lists))
+        goto failed;
+    return;
+failed:
+    result->failed = 1;
 }
 
 int64_t mf_event_checks_round(mf_event_checks *checks, const mf_venue *venue,

@@ -217,6 +217,7 @@ void mf_workspace_free(mf_workspace *ws) {
     free(ws->items);
     free(ws->item_flags);
     free(ws->sweep_items);
+    if (getenv("MF_DEBUG_EVENTS")) fprintf(stderr, "event checks: %lld\n", (long long)mf_event_checks_work(ws->events));
     mf_event_checks_free(ws->events);
     free(ws->flagged_accounts);
     free(ws->log_index);
