@@ -3,6 +3,7 @@
  * finds the accounts a move has reached with one binary search per list. */
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "margin.h"
 
@@ -10,12 +11,6 @@
 #define MF_EVENT_SHRINK 1e-12    /* relative, on every safe price */
 #define MF_EVENT_CEILING 2.0     /* portfolio: bounds hold up to this multiple of the start price */
 #define MF_EVENT_HEADER 3        /* n_accounts, n_lists, n_entries */
-
-typedef struct {
-    double bound;
-    uint32_t owner;
-    uint8_t list;
-} event_entry;
 
 /* The same tiers with every maintenance requirement scaled by the largest scale a path can
  * have: a position safe under them is safe under any scale up to it (requirements only grow
@@ -88,38 +83,111 @@ mf_event_index mf_events_view(const void *prepared) {
     return index;
 }
 
-/* By list, then safe price descending, then account (a total order: the layout is the same
- * whatever qsort does with ties). */
-static int compare_entries(const void *a, const void *b) {
-    const event_entry *x = a, *y = b;
-    if (x->list != y->list) return x->list < y->list ? -1 : 1;
-    if (x->bound != y->bound) return x->bound > y->bound ? -1 : 1;
-    return x->owner < y->owner ? -1 : x->owner > y->owner;
+/* Entries are written straight into their list's slots and each list is sorted in place (no
+ * scratch copy: at 1e7 accounts a copy and a merge sort's buffer would cost more than the
+ * index itself). The order is total (safe price descending, then account), so the layout does
+ * not depend on the sort. */
+typedef struct {
+    int64_t *list_start;                  /* 2K + 1 */
+    int64_t list_end[2 * MF_MAX_ASSETS]; /* one past the last entry written */
+    double *bound;
+    uint32_t *owner;
+    int n_lists;
+} index_writer;
+
+static int entry_before(double bound_a, uint32_t owner_a, double bound_b, uint32_t owner_b) {
+    if (bound_a != bound_b) return bound_a > bound_b;
+    return owner_a < owner_b;
 }
 
-/* Sort the entries into the prepared layout. `entries` is scratch the caller frees. */
-static void write_index(int n_assets, int64_t n_accounts, event_entry *entries, int64_t n,
-                        void *prepared) {
-    qsort(entries, (size_t)n, sizeof *entries, compare_entries);
-    int64_t *header = prepared;
-    header[0] = n_accounts;
-    header[1] = 2 * n_assets;
-    header[2] = n;
-    int64_t *list_start = header + MF_EVENT_HEADER;
-    double *bound = (double *)(list_start + 2 * n_assets + 1);
-    uint32_t *owner = (uint32_t *)(bound + n);
-    int64_t j = 0;
-    for (int list = 0; list <= 2 * n_assets; list++) {
-        list_start[list] = j;
-        while (j < n && entries[j].list == list) {
-            bound[j] = entries[j].bound;
-            owner[j] = entries[j].owner;
-            j++;
-        }
+static void swap_entries(double *bound, uint32_t *owner, int64_t i, int64_t j) {
+    const double b = bound[i];
+    bound[i] = bound[j];
+    bound[j] = b;
+    const uint32_t o = owner[i];
+    owner[i] = owner[j];
+    owner[j] = o;
+}
+
+/* Heap sort of [0, n) by entry_before: in place, O(n log n) worst case. */
+static void sift_down(double *bound, uint32_t *owner, int64_t root, int64_t n) {
+    for (;;) {
+        int64_t child = 2 * root + 1;
+        if (child >= n) return;
+        /* a max-heap on "comes later" puts the last entry at the root */
+        if (child + 1 < n &&
+            entry_before(bound[child], owner[child], bound[child + 1], owner[child + 1]))
+            child++;
+        if (!entry_before(bound[root], owner[root], bound[child], owner[child])) return;
+        swap_entries(bound, owner, root, child);
+        root = child;
     }
 }
 
-/* When the entries cannot be sorted into place (no scratch memory), every account gets an entry
+static void sort_entries(double *bound, uint32_t *owner, int64_t n) {
+    for (int64_t i = n / 2 - 1; i >= 0; i--)
+        sift_down(bound, owner, i, n);
+    for (int64_t end = n - 1; end > 0; end--) {
+        swap_entries(bound, owner, 0, end);
+        sift_down(bound, owner, 0, end);
+    }
+}
+
+/* The index's header and slots: list l gets capacity[l] slots, in list order. */
+static index_writer open_index(int n_assets, int64_t n_accounts, const int64_t *capacity,
+                               void *prepared) {
+    int64_t *header = prepared;
+    const int n_lists = 2 * n_assets;
+    int64_t total = 0;
+    for (int l = 0; l < n_lists; l++)
+        total += capacity[l];
+    header[0] = n_accounts;
+    header[1] = n_lists;
+    header[2] = total;
+    index_writer w;
+    w.n_lists = n_lists;
+    w.list_start = header + MF_EVENT_HEADER;
+    w.bound = (double *)(w.list_start + n_lists + 1);
+    w.owner = (uint32_t *)(w.bound + total);
+    int64_t at = 0;
+    for (int l = 0; l < n_lists; l++) {
+        w.list_start[l] = at;
+        w.list_end[l] = at;
+        at += capacity[l];
+    }
+    w.list_start[n_lists] = at;
+    return w;
+}
+
+static void add_entry(index_writer *w, int list, double bound, uint32_t owner) {
+    w->bound[w->list_end[list]] = bound;
+    w->owner[w->list_end[list]] = owner;
+    w->list_end[list]++;
+}
+
+/* Sort each list and close the gaps left by unused slots: bounds, then owners (whose array
+ * starts right after the last bound), each moved down list by list. */
+static void close_index(index_writer *w, void *prepared) {
+    int64_t old_start[2 * MF_MAX_ASSETS + 1];
+    for (int l = 0; l <= w->n_lists; l++)
+        old_start[l] = w->list_start[l];
+    int64_t at = 0;
+    for (int l = 0; l < w->n_lists; l++) {
+        const int64_t begin = old_start[l], count = w->list_end[l] - begin;
+        sort_entries(w->bound + begin, w->owner + begin, count);
+        memmove(w->bound + at, w->bound + begin, sizeof(double) * (size_t)count);
+        w->list_start[l] = at;
+        at += count;
+    }
+    w->list_start[w->n_lists] = at;
+    uint32_t *owner = (uint32_t *)(w->bound + at);
+    for (int l = 0; l < w->n_lists; l++)
+        memmove(owner + w->list_start[l], w->owner + old_start[l],
+                sizeof(uint32_t) * (size_t)(w->list_end[l] - old_start[l]));
+    ((int64_t *)prepared)[2] = at;
+}
+
+/* When the safe prices cannot be computed (no scratch memory), every account gets an entry
  * that always passes: the model then checks every account, still exactly. */
 static void write_always(int n_assets, const int64_t *accounts, int64_t n_accounts,
                          void *prepared) {
@@ -144,22 +212,36 @@ static void prepare_positions(const mf_book_view *book, const mf_tier_table *tie
                               const int64_t *accounts, int64_t n_accounts,
                               const double *start_prices, int cross, void *prepared) {
     const mf_tier_table scaled = scaled_tiers(tiers, book->n_assets);
-    const int64_t capacity = position_entries(book, tiers, accounts, n_accounts);
-    event_entry *entries = malloc(sizeof *entries * (size_t)(capacity > 0 ? capacity : 1));
+    int falling[MF_MAX_ASSETS];
+    for (int k = 0; k < book->n_assets; k++) {
+        falling[k] = 0;
+        for (int t = 0; t < scaled.n_tiers[k]; t++)
+            falling[k] |= scaled.mmr[k][t] >= 1;
+    }
+    /* Slots: a long's lower price in list 2k, a short's (negated) upper price in list 2k + 1,
+     * and a long's extra upper price there too when its asset has a falling tier. */
+    int64_t capacity[2 * MF_MAX_ASSETS] = {0};
     int32_t max_positions = 1;
-    for (int64_t i = 0; i < n_accounts; i++)
-        if (book->account_positions[accounts[i]] > max_positions)
-            max_positions = book->account_positions[accounts[i]];
+    for (int64_t i = 0; i < n_accounts; i++) {
+        const int64_t first = book->account_first[accounts[i]];
+        const int32_t count = book->account_positions[accounts[i]];
+        if (count > max_positions) max_positions = count;
+        for (int64_t p = first; p < first + count; p++) {
+            const int asset = book->position_asset[p];
+            const int is_long = book->position_quantity[p] > 0;
+            capacity[2 * asset + !is_long]++;
+            if (is_long && falling[asset]) capacity[2 * asset + 1]++;
+        }
+    }
+    index_writer w = open_index(book->n_assets, n_accounts, capacity, prepared);
     double *lower = malloc(sizeof(double) * (size_t)max_positions);
     double *upper = malloc(sizeof(double) * (size_t)max_positions);
-    if (!entries || !lower || !upper) {
-        free(entries);
+    if (!lower || !upper) {
         free(lower);
         free(upper);
         write_always(book->n_assets, accounts, n_accounts, prepared);
         return;
     }
-    int64_t n = 0;
     for (int64_t i = 0; i < n_accounts; i++) {
         const int64_t account = accounts[i];
         const int64_t first = book->account_first[account];
@@ -168,15 +250,11 @@ static void prepare_positions(const mf_book_view *book, const mf_tier_table *tie
         for (int32_t j = 0; j < count; j++) {
             const int asset = book->position_asset[first + j];
             const int is_long = book->position_quantity[first + j] > 0;
-            /* A long's lower price is in the falling list, a short's (negated) upper one in
-             * the rising list; a long's extra upper price in the rising list. */
-            entries[n++] = (event_entry){lower[j], (uint32_t)i, (uint8_t)(2 * asset + !is_long)};
-            if (upper[j] != -INFINITY)
-                entries[n++] = (event_entry){upper[j], (uint32_t)i, (uint8_t)(2 * asset + 1)};
+            add_entry(&w, 2 * asset + !is_long, lower[j], (uint32_t)i);
+            if (upper[j] != -INFINITY) add_entry(&w, 2 * asset + 1, upper[j], (uint32_t)i);
         }
     }
-    write_index(book->n_assets, n_accounts, entries, n, prepared);
-    free(entries);
+    close_index(&w, prepared);
     free(lower);
     free(upper);
 }
@@ -206,17 +284,20 @@ void mf_events_prepare_portfolio(const mf_book_view *book, const mf_tier_table *
                                  const int64_t *accounts, int64_t n_accounts,
                                  const double *start_prices, void *prepared) {
     const int n_assets = book->n_assets;
-    int64_t capacity = 0;
-    for (int64_t i = 0; i < n_accounts; i++)
-        capacity += 2 * (int64_t)book->account_positions[accounts[i]] + 1;
-    event_entry *entries = malloc(sizeof *entries * (size_t)(capacity > 0 ? capacity : 1));
-    if (!entries) {
-        write_always(n_assets, accounts, n_accounts, prepared);
-        return;
+    /* Slots: per position of asset k one in each of lists 2k and 2k + 1, and one per account
+     * in list 0 (the always-checked entry). */
+    int64_t capacity[2 * MF_MAX_ASSETS] = {0};
+    capacity[0] = n_accounts;
+    for (int64_t i = 0; i < n_accounts; i++) {
+        const int64_t first = book->account_first[accounts[i]];
+        for (int64_t p = first; p < first + book->account_positions[accounts[i]]; p++) {
+            capacity[2 * book->position_asset[p]]++;
+            capacity[2 * book->position_asset[p] + 1]++;
+        }
     }
+    index_writer w = open_index(n_assets, n_accounts, capacity, prepared);
     const double s_max = tiers->maintenance_scale_max > 1 ? tiers->maintenance_scale_max : 1.0;
     const mf_portfolio_grid *grid = &tiers->portfolio;
-    int64_t n = 0;
     for (int64_t i = 0; i < n_accounts; i++) {
         const int64_t account = accounts[i];
         const int64_t first = book->account_first[account];
@@ -235,7 +316,9 @@ void mf_events_prepare_portfolio(const mf_book_view *book, const mf_tier_table *
             if (net[k] == 0) continue;
             const double size = fabs(net[k]);
             const double ceiling_notional = size * start_prices[k] * MF_EVENT_CEILING;
-            double rho = tiers->mmr[k][mf_tier_index(tiers, k, ceiling_notional)];
+            double rho = 0;
+            for (int t = 0; t <= mf_tier_index(tiers, k, ceiling_notional); t++)
+                if (tiers->mmr[k][t] > rho) rho = tiers->mmr[k][t];
             if (grid->range[k] > rho) rho = grid->range[k];
             if (grid->spread_range[k] > rho) rho = grid->spread_range[k];
             if (grid->floor_rate > rho) rho = grid->floor_rate;
@@ -246,29 +329,24 @@ void mf_events_prepare_portfolio(const mf_book_view *book, const mf_tier_table *
         }
         const double safety = MF_EVENT_SAFETY * gross;
         if (held == 0 || !(headroom > safety)) {
-            entries[n++] = (event_entry){INFINITY, (uint32_t)i, 0}; /* always checked */
+            add_entry(&w, 0, INFINITY, (uint32_t)i); /* always checked */
             continue;
         }
         const double share = (headroom - safety) / held;
         for (int k = 0; k < n_assets; k++) {
             if (net[k] == 0) continue;
-            const double ceiling = start_prices[k] * MF_EVENT_CEILING;
-            double upper = ceiling;
+            double upper = start_prices[k] * MF_EVENT_CEILING;
             if (slope[k] > 0) {
                 const double lower = start_prices[k] - share / slope[k];
-                if (lower > 0)
-                    entries[n++] = (event_entry){lower * (1 + MF_EVENT_SHRINK), (uint32_t)i,
-                                                 (uint8_t)(2 * k)};
+                if (lower > 0) add_entry(&w, 2 * k, lower * (1 + MF_EVENT_SHRINK), (uint32_t)i);
             } else if (slope[k] < 0) {
                 const double rise = start_prices[k] + share / -slope[k];
                 if (rise < upper) upper = rise;
             }
-            entries[n++] =
-                (event_entry){-(upper * (1 - MF_EVENT_SHRINK)), (uint32_t)i, (uint8_t)(2 * k + 1)};
+            add_entry(&w, 2 * k + 1, -(upper * (1 - MF_EVENT_SHRINK)), (uint32_t)i);
         }
     }
-    write_index(n_assets, n_accounts, entries, n, prepared);
-    free(entries);
+    close_index(&w, prepared);
 }
 
 /* 1 + s_max x the largest maintenance rate a position of `size` coins of asset k meets while

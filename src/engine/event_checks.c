@@ -29,12 +29,14 @@ typedef struct {
 typedef struct {
     uint32_t *record_item;
     uint32_t *record_arm;
+    uint8_t *record_triggers; /* triggers pushed at the record's last arming */
     int64_t n_records, record_capacity;
     u32_list free_records;
     u32_list due;    /* records to check this round */
     u32_list always; /* records with no provable range: checked every round */
     trigger_heap *heaps; /* n_lists */
     int64_t n_triggers;  /* in all heaps, stale ones included */
+    int64_t n_live;      /* of those, the ones of records still armed */
 } path_pending;
 
 typedef struct {
@@ -110,6 +112,7 @@ void mf_event_checks_free(mf_event_checks *checks) {
                 path_pending *pending = &events->pending[b];
                 free(pending->record_item);
                 free(pending->record_arm);
+                free(pending->record_triggers);
                 free(pending->free_records.items);
                 free(pending->due.items);
                 free(pending->always.items);
@@ -145,7 +148,7 @@ void mf_event_checks_reset(mf_event_checks *checks) {
             pending->free_records.count = pending->due.count = pending->always.count = 0;
             for (int list = 0; list < events->index.n_lists; list++)
                 pending->heaps[list].count = 0;
-            pending->n_triggers = 0;
+            pending->n_triggers = pending->n_live = 0;
         }
     }
 }
@@ -238,10 +241,14 @@ static int new_record(path_pending *pending, uint32_t i, uint32_t *record) {
         uint32_t *arms = realloc(pending->record_arm, sizeof *arms * (size_t)capacity);
         if (!arms) return 0;
         pending->record_arm = arms;
+        uint8_t *triggers = realloc(pending->record_triggers, (size_t)capacity);
+        if (!triggers) return 0;
+        pending->record_triggers = triggers;
         *record = (uint32_t)pending->n_records++;
         pending->record_arm[*record] = 0;
     }
     pending->record_item[*record] = i;
+    pending->record_triggers[*record] = 0;
     return 1;
 }
 
@@ -282,6 +289,8 @@ static void group_round(event_group *events, const mf_margin_group *group,
             pending->n_triggers--;
             if (pending->record_arm[fired.record] != fired.arm) continue; /* stale */
             pending->record_arm[fired.record]++; /* its other triggers are stale now */
+            pending->n_live -= pending->record_triggers[fired.record];
+            pending->record_triggers[fired.record] = 0;
             if (!push_u32(due, fired.record)) goto failed;
         }
     }
@@ -320,21 +329,24 @@ static void group_round(event_group *events, const mf_margin_group *group,
             continue;
         }
         const uint32_t arm = pending->record_arm[record];
+        uint8_t pushed = 0;
         for (int k = 0; k < n_assets; k++) {
             if (low[k] != -INFINITY) {
                 if (!heap_push(&pending->heaps[2 * k], (trigger){low[k], record, arm}))
                     goto failed;
-                pending->n_triggers++;
+                pushed++;
             }
             if (high[k] != INFINITY) {
                 if (!heap_push(&pending->heaps[2 * k + 1], (trigger){-high[k], record, arm}))
                     goto failed;
-                pending->n_triggers++;
+                pushed++;
             }
         }
+        pending->record_triggers[record] = pushed;
+        pending->n_triggers += pushed;
+        pending->n_live += pushed;
     }
-    if (pending->n_triggers > 4 * (int64_t)n_lists * (pending->n_records + 256) &&
-        !compact_heaps(pending, n_lists))
+    if (pending->n_triggers > 2 * pending->n_live + 4096 && !compact_heaps(pending, n_lists))
         goto failed;
     return;
 failed:

@@ -217,7 +217,6 @@ void mf_workspace_free(mf_workspace *ws) {
     free(ws->items);
     free(ws->item_flags);
     free(ws->sweep_items);
-    if (getenv("MF_DEBUG_EVENTS")) fprintf(stderr, "event checks: %lld\n", (long long)mf_event_checks_work(ws->events));
     mf_event_checks_free(ws->events);
     free(ws->flagged_accounts);
     free(ws->log_index);
@@ -580,14 +579,16 @@ static int64_t run_margin_models(step_context *step) {
     int64_t flagged = 0;
     ws->n_flagged = 0;
     if (events) {
-        flagged = mf_event_checks_round(ws->events, venue, &base, step->batch,
-                                        ws->parallel_margin && step->batch > 1,
+        /* One thread: a round's event work is small, and paths on several threads would write
+         * neighbouring state bytes (path-minor layout) and fight over their cache lines; runs
+         * use threads on whole blocks instead (src/run/run.c). */
+        flagged = mf_event_checks_round(ws->events, venue, &base, step->batch, 0,
                                         &ws->flagged_accounts, &ws->n_flagged,
                                         &ws->flagged_capacity);
         if (flagged < 0) return -1;
     }
     int64_t swept = 0;
-#pragma omp parallel for schedule(dynamic, 4) reduction(+ : swept) if (ws->parallel_margin)
+#pragma omp parallel for schedule(dynamic, 4) reduction(+ : swept) if (ws->parallel_margin && n_items > 0)
     for (int64_t i = 0; i < n_items; i++) {
         const margin_item *item = &items[i];
         const mf_margin_group *group = &venue->groups[item->group];

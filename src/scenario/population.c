@@ -26,15 +26,15 @@ typedef struct {
     position_draw positions[MF_MAX_ASSETS];
 } account_draw;
 
-static void draw_account(const mf_config *config, int64_t account, account_draw *draw) {
+/* The account's stream and its first two draws: the mode and the number of positions. */
+static void draw_mode_and_count(const mf_config *config, int64_t account, mf_pcg64 *rng,
+                                account_draw *draw) {
     const mf_population_config *population = &config->population;
     const int n_assets = config->market.n_assets;
-    mf_pcg64 rng;
-    mf_rng_stream(&rng, config->run.seed, MF_STREAM_POPULATION, (uint64_t)account);
-
+    mf_rng_stream(rng, config->run.seed, MF_STREAM_POPULATION, (uint64_t)account);
     /* One uniform picks the mode: [0, isolated) isolated, then cross, then portfolio (a share
      * of 0 never draws its mode, whatever the rounding of the other two). */
-    const double mode_draw = mf_rng_uniform(&rng);
+    const double mode_draw = mf_rng_uniform(rng);
     if (mode_draw < population->isolated_share)
         draw->mode = MF_MODE_ISOLATED;
     else if (population->portfolio_share > 0 &&
@@ -43,8 +43,15 @@ static void draw_account(const mf_config *config, int64_t account, account_draw 
     else
         draw->mode = MF_MODE_CROSS;
     int max_positions = population->max_positions < n_assets ? population->max_positions : n_assets;
-    draw->count = 1 + (int32_t)(mf_rng_uniform(&rng) * max_positions);
+    draw->count = 1 + (int32_t)(mf_rng_uniform(rng) * max_positions);
     if (draw->count > max_positions) draw->count = max_positions;
+}
+
+static void draw_account(const mf_config *config, int64_t account, account_draw *draw) {
+    const mf_population_config *population = &config->population;
+    const int n_assets = config->market.n_assets;
+    mf_pcg64 rng;
+    draw_mode_and_count(config, account, &rng, draw);
     double leverage =
         population->leverage_median * exp(population->leverage_sigma * mf_rng_normal(&rng));
     if (leverage < 1) leverage = 1;
@@ -100,48 +107,76 @@ mf_status mf_population_generate(mf_store *store, const mf_config *config) {
     const mf_population_config *population = &config->population;
     const int n_assets = config->market.n_assets;
     const int64_t n_accounts = population->accounts;
-    account_draw *draws = NULL;
-    MF_ALLOC(draws, n_accounts);
+    /* Two passes over the accounts' own streams, so that no per-account draw record is kept
+     * (at 1e7 accounts it would outweigh the store): the positions per account first, then
+     * every draw straight into the store's arrays (the raw size, signed by side, in
+     * position_quantity, the entry shock in position_entry, the leverage in
+     * account_collateral), each replaced by its final value below. */
+    int32_t *counts = NULL;
+    MF_ALLOC(counts, n_accounts);
 #pragma omp parallel for schedule(static)
+    for (int64_t a = 0; a < n_accounts; a++) {
+        mf_pcg64 rng;
+        account_draw head;
+        draw_mode_and_count(config, a, &rng, &head);
+        counts[a] = head.count;
+    }
+    int64_t n_positions = 0;
     for (int64_t a = 0; a < n_accounts; a++)
-        draw_account(config, a, &draws[a]);
+        n_positions += counts[a];
+    mf_status status = mf_store_alloc(store, n_accounts, n_positions, n_assets);
+    if (status != MF_OK) {
+        free(counts);
+        MF_CHECK(status);
+    }
+    int64_t offset = 0;
+    for (int64_t a = 0; a < n_accounts; a++) {
+        store->account_first[a] = offset;
+        offset += counts[a];
+    }
+    free(counts);
+#pragma omp parallel for schedule(static)
+    for (int64_t a = 0; a < n_accounts; a++) {
+        account_draw draw;
+        draw_account(config, a, &draw);
+        store->account_mode[a] = draw.mode;
+        store->account_collateral[a] = draw.leverage;
+        const int64_t p0 = store->account_first[a];
+        for (int i = 0; i < draw.count; i++) {
+            store->position_account[p0 + i] = a;
+            store->position_asset[p0 + i] = draw.positions[i].asset;
+            store->position_quantity[p0 + i] = draw.positions[i].side * draw.positions[i].size;
+            store->position_entry[p0 + i] = draw.positions[i].entry_shock;
+        }
+    }
 
     /* Rescale sizes so that each asset's open interest hits its target exactly (sums in
      * account order: deterministic). */
     double raw_total[MF_MAX_ASSETS] = {0};
-    int64_t n_positions = 0;
-    for (int64_t a = 0; a < n_accounts; a++) {
-        n_positions += draws[a].count;
-        for (int i = 0; i < draws[a].count; i++)
-            raw_total[draws[a].positions[i].asset] += draws[a].positions[i].size;
-    }
+    for (int64_t p = 0; p < n_positions; p++)
+        raw_total[store->position_asset[p]] += fabs(store->position_quantity[p]);
     double scale[MF_MAX_ASSETS];
     for (int k = 0; k < n_assets; k++)
         scale[k] = raw_total[k] > 0 ? population->assets[k].open_interest_usd / raw_total[k] : 0;
-
-    mf_status status = mf_store_alloc(store, n_accounts, n_positions, n_assets);
-    if (status != MF_OK) {
-        free(draws);
-        MF_CHECK(status);
-    }
     for (int k = 0; k < n_assets; k++)
         snprintf(store->asset_names[k], MF_NAME_LEN, "%s", config->market.assets[k].name);
 
     mf_tier_table tiers;
     mf_scenario_tier_table(config, &tiers);
-    int64_t p = 0;
     for (int64_t a = 0; a < n_accounts; a++) {
-        const account_draw *draw = &draws[a];
-        store->account_mode[a] = draw->mode;
-        const int64_t first = p;
-        for (int i = 0; i < draw->count; i++, p++) {
-            const position_draw *position = &draw->positions[i];
-            const int k = position->asset;
+        const double leverage = store->account_collateral[a];
+        store->account_collateral[a] = 0; /* isolated accounts post none */
+        const uint8_t mode = store->account_mode[a];
+        const int64_t first = store->account_first[a];
+        const int64_t p = a + 1 < n_accounts ? store->account_first[a + 1] : n_positions;
+        for (int64_t q = first; q < p; q++) {
+            const int k = store->position_asset[q];
             const double price = config->market.assets[k].price;
-            store->position_account[p] = a;
-            store->position_asset[p] = (uint8_t)k;
-            store->position_quantity[p] = position->side * position->size * scale[k] / price;
-            store->position_entry[p] = price * exp(position->entry_shock);
+            /* side x size x scale / price, as one product in that order */
+            const double signed_size = store->position_quantity[q];
+            const double side = signed_size < 0 ? -1.0 : 1.0;
+            store->position_quantity[q] = side * fabs(signed_size) * scale[k] / price;
+            store->position_entry[q] = price * exp(store->position_entry[q]);
         }
         /* Margins at entry; then every account must meet maintenance at t = 0. An account
          * that would not is re-entered at the start price (no unrealised loss), which the
@@ -156,12 +191,12 @@ mf_status mf_population_generate(mf_store *store, const mf_config *config) {
                 const int k = store->position_asset[q];
                 const double price = config->market.assets[k].price;
                 const double margin =
-                    initial_margin(&tiers, k, draw->leverage, store->position_quantity[q],
+                    initial_margin(&tiers, k, leverage, store->position_quantity[q],
                                    store->position_entry[q]);
                 const double pnl = store->position_quantity[q] * (price - store->position_entry[q]);
                 const double mm =
                     mf_maintenance_margin(&tiers, k, fabs(store->position_quantity[q]) * price);
-                switch ((mf_margin_mode)draw->mode) {
+                switch ((mf_margin_mode)mode) {
                 case MF_MODE_ISOLATED:
                     store->position_margin[q] = margin;
                     if (margin + pnl <= mm) healthy = 0;
@@ -179,7 +214,7 @@ mf_status mf_population_generate(mf_store *store, const mf_config *config) {
                     break;
                 }
             }
-            switch ((mf_margin_mode)draw->mode) {
+            switch ((mf_margin_mode)mode) {
             case MF_MODE_ISOLATED:
                 break;
             case MF_MODE_CROSS:
@@ -204,7 +239,6 @@ mf_status mf_population_generate(mf_store *store, const mf_config *config) {
                 store->position_entry[q] = config->market.assets[store->position_asset[q]].price;
         }
     }
-    free(draws);
     MF_CHECK(mf_store_finish(store));
     return MF_OK;
 }
