@@ -493,6 +493,62 @@ static mf_status build_population(const mf_config *config, mf_store *store) {
     return mf_population_load(store, file, config);
 }
 
+/* Everything the population generator (or loader) reads from a config, as text: two points
+ * with the same key draw the same accounts (src/scenario/population.c, population_io.c). */
+static char *population_key(const mf_config *config) {
+    const size_t capacity = 65536;
+    char *key = malloc(capacity);
+    if (!key) return NULL;
+    size_t at = 0;
+#define KEY(...)                                                                                   \
+    do {                                                                                           \
+        const int n_ = snprintf(key + at, capacity - at, __VA_ARGS__);                             \
+        if (n_ > 0 && (size_t)n_ < capacity - at) at += (size_t)n_;                                \
+    } while (0)
+    const mf_population_config *p = &config->population;
+    KEY("%lld|%s|%s|%a|%a|%a|%d|%d|%a|%a|%a|%a|%a|", (long long)p->accounts, p->file,
+        config->source_file, p->isolated_share, p->cross_share, p->portfolio_share,
+        (int)p->max_positions, (int)p->notional_law, p->notional_sigma, p->notional_alpha,
+        p->leverage_median, p->leverage_sigma, p->entry_spread);
+    KEY("%llu|%d|%a|%a|", (unsigned long long)config->run.seed, config->market.n_assets,
+        config->venue.max_leverage, config->venue.portfolio_initial_multiplier);
+    mf_tier_table tiers;
+    mf_scenario_tier_table(config, &tiers);
+    for (int k = 0; k < config->market.n_assets; k++) {
+        KEY("%s|%a|%a|%a|%d|", config->market.assets[k].name, config->market.assets[k].price,
+            p->assets[k].open_interest_usd, p->assets[k].long_share, tiers.n_tiers[k]);
+        for (int t = 0; t < tiers.n_tiers[k]; t++)
+            KEY("%a,%a,%a,%a|", tiers.floor_usd[k][t], tiers.mmr[k][t], tiers.cum_usd[k][t],
+                tiers.max_leverage[k][t]);
+        KEY("%a,%a|", tiers.portfolio.range[k], tiers.portfolio.spread_range[k]);
+    }
+    KEY("%d,%a,%a", tiers.portfolio.points, tiers.portfolio.floor_rate,
+        tiers.portfolio.initial_multiplier);
+#undef KEY
+    if (at + 1 >= capacity) { /* cannot happen with MF_MAX_ASSETS x MF_MAX_TIERS; never reuse */
+        free(key);
+        return NULL;
+    }
+    return key;
+}
+
+/* The point's population: the one in *store when its key matches, else built anew. */
+static mf_status reuse_or_build_population(const mf_config *point, mf_store *store, char **key,
+                                           int64_t *builds) {
+    char *wanted = population_key(point);
+    if (wanted && *key && strcmp(wanted, *key) == 0) {
+        free(wanted);
+        return MF_OK;
+    }
+    mf_store_free(store);
+    free(*key);
+    *key = NULL;
+    MF_CHECK(build_population(point, store));
+    *key = wanted;
+    (*builds)++;
+    return MF_OK;
+}
+
 /* output.traces: the point's paths simulated again with their traces on (rank 0). */
 static mf_status trace_point(const mf_config *base, const char *base_text, int64_t p,
                              mf_config *point, mf_point_result *result) {
@@ -852,16 +908,21 @@ mf_status mf_run(const mf_run_options *options, MPI_Comm comm, FILE *summary) {
     const int64_t scale_items = n_mine > 0 ? n_mine : 1;
     int64_t local_done = 0;
     int64_t accounts = 0, positions = 0;
+    /* One population for every point that would draw (or load) the same one. */
+    mf_store store;
+    memset(&store, 0, sizeof store);
+    char *store_key = NULL;
+    int64_t population_builds = 0, points_run = 0;
     for (int64_t begin = 0; begin < n_mine && status == MF_OK && !stop_requested;) {
         int64_t end = begin;
         while (end < n_mine && checkpoint.items[end].point == checkpoint.items[begin].point)
             end++;
-        mf_store store;
-        memset(&store, 0, sizeof store);
         mf_model model;
         memset(&model, 0, sizeof model);
         status = point_config(config, config_text, checkpoint.items[begin].point, point);
-        if (status == MF_OK) status = build_population(point, &store);
+        if (status == MF_OK) status = reuse_or_build_population(point, &store, &store_key,
+                                                                &population_builds);
+        points_run++;
         if (status == MF_OK) status = mf_model_build(&model, point, &store);
         if (status == MF_OK) {
             accounts = store.n_accounts;
@@ -870,12 +931,17 @@ mf_status mf_run(const mf_run_options *options, MPI_Comm comm, FILE *summary) {
                                       &checkpoint);
         }
         mf_model_free(&model);
-        mf_store_free(&store);
         if (config->sweep.n_params > 0) mf_config_free(point); /* a copy of config otherwise */
         begin = end;
     }
+    mf_store_free(&store);
+    free(store_key);
     if (!bar.quiet && n_mine > 0 && !stop_requested)
         progress_report(&bar, scale_items, scale_items, 1);
+    if (rank == 0 && !options->quiet && config->sweep.n_params > 0 && status == MF_OK)
+        fprintf(stderr, "  population: built %lld time%s for %lld point%s on rank 0\n",
+                (long long)population_builds, population_builds == 1 ? "" : "s",
+                (long long)points_run, points_run == 1 ? "" : "s");
 
     /* Pre-emption: every rank writes what it has, then all stop together. */
     int interrupted = (int)stop_requested, any_interrupted = 0;

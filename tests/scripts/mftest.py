@@ -93,13 +93,15 @@ def interrupt_with_checkpoint(config_path, output, threads=1, timeout=300, sig=N
 
 
 def long_small_config(work, paths=96):
-    """tests/configs/small.yaml with more paths (long enough to interrupt after its first
-    checkpoint), written into `work`; returns its path."""
+    """tests/configs/small.yaml with more paths and the full-sweep margin kernel (long enough to
+    interrupt after its first checkpoint; event-driven checks finish it too soon), written into
+    `work`; returns its path."""
     target = os.path.join(work, "long.yaml")
     with open(config("small.yaml")) as f:
         text = f.read()
     with open(target, "w") as f:
-        f.write(text.replace("  paths: 24\n", f"  paths: {paths}\n"))
+        f.write(text.replace("  paths: 24\n",
+                             f"  paths: {paths}\n  margin_kernel: reference\n"))
     return target
 
 

@@ -27,7 +27,7 @@ long_config = os.path.join(work, "long.yaml")
 with open(config("small.yaml")) as f:
     text = f.read()
 with open(long_config, "w") as f:
-    f.write(text.replace("  paths: 24\n", "  paths: 96\n"))
+    f.write(text.replace("  paths: 24\n", "  paths: 96\n  margin_kernel: reference\n"))
 target = os.path.join(work, "interrupted.h5")
 directory = target + ".checkpoint"
 stopped = interrupt_with_checkpoint(long_config, target)
