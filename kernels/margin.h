@@ -185,7 +185,8 @@ void mf_events_prepare_portfolio(const mf_book_view *book, const mf_tier_table *
                                  const double *start_prices, void *prepared);
 mf_event_index mf_events_view(const void *prepared);
 /* The first entry at or after `cursor` in list `list` that is still safe at signed mark
- * `signed_mark` (entries [cursor, result) are newly passed): a binary search, O(log entries). */
+ * `signed_mark` (entries [cursor, result) are newly passed): a galloping search from the
+ * cursor, O(1 + log newly passed). */
 int64_t mf_events_advance(const mf_event_index *index, int list, double signed_mark,
                           int64_t cursor);
 

@@ -434,8 +434,18 @@ void mf_events_rearm(const mf_book_view *book, const mf_tier_table *tiers, mf_ma
 int64_t mf_events_advance(const mf_event_index *index, int list, double signed_mark,
                           int64_t cursor) {
     /* Entries of a list are sorted by bound descending: the passed ones (bound >= signed mark,
-     * the prefilter's "not provably safe") form a prefix. */
-    int64_t low = cursor, high = index->list_start[list + 1];
+     * the prefilter's "not provably safe") form a prefix. Most calls pass nothing, so look at
+     * the cursor first, then gallop (1, 2, 4, ... entries) and finish with a binary search:
+     * O(log passed) instead of O(log entries), one memory access when nothing is passed. */
+    const int64_t end = index->list_start[list + 1];
+    if (cursor >= end || index->bound[cursor] < signed_mark) return cursor;
+    int64_t low = cursor + 1, step = 1, high = cursor + 1;
+    while (high < end && index->bound[high] >= signed_mark) {
+        low = high + 1;
+        step *= 2;
+        high = cursor + step;
+    }
+    if (high > end) high = end;
     while (low < high) {
         const int64_t mid = low + (high - low) / 2;
         if (index->bound[mid] >= signed_mark)

@@ -201,3 +201,37 @@ Test(events, advance_finds_the_first_safe_entry) {
     cr_assert_eq(mf_events_advance(&index, 0, 10, 2), 3); /* from a cursor */
     cr_assert_eq(mf_events_advance(&index, 1, -1e300, 3), 3); /* -INFINITY never passes */
 }
+
+/* The galloping search against a linear scan, on random sorted lists and cursors. */
+Test(events, advance_agrees_with_a_linear_scan) {
+    enum { N = 300 };
+    struct {
+        int64_t header[6];
+        double bound[N];
+        uint32_t owner[N];
+    } layout;
+    mf_pcg64 rng;
+    mf_rng_stream(&rng, 5, 6, 7);
+    for (int trial = 0; trial < 2000; trial++) {
+        const int64_t n = 1 + (int64_t)(mf_rng_uniform(&rng) * (N - 1));
+        layout.header[0] = 1;
+        layout.header[1] = 2;
+        layout.header[2] = n;
+        layout.header[3] = 0;
+        layout.header[4] = n;
+        layout.header[5] = n;
+        double value = 100;
+        for (int64_t i = 0; i < n; i++) {
+            value -= mf_rng_uniform(&rng) < 0.2 ? 0 : mf_rng_uniform(&rng); /* with ties */
+            layout.bound[i] = value;
+        }
+        const mf_event_index index = mf_events_view(&layout);
+        const int64_t cursor = (int64_t)(mf_rng_uniform(&rng) * (double)(n + 1));
+        const double mark = 100 - mf_rng_uniform(&rng) * (100 - value + 1);
+        int64_t expected = cursor;
+        while (expected < n && layout.bound[expected] >= mark)
+            expected++;
+        cr_assert_eq(mf_events_advance(&index, 0, mark, cursor), expected,
+                     "trial %d: n %lld cursor %lld", trial, (long long)n, (long long)cursor);
+    }
+}
