@@ -152,7 +152,7 @@ with open(sweep) as f:
     text = f.read()
 with open(long_config, "w") as f:
     # The full-sweep margin kernel: event-driven checks would finish before the first checkpoint.
-    f.write(text.replace("  paths: 16\n", "  paths: 64\n  margin_kernel: reference\n")
+    f.write(text.replace("  paths: 16\n", "  paths: 128\n  margin_kernel: reference\n")
             .replace("  steps: 240\n", "  steps: 480\n"))
 reference = out("uninterrupted.h5")
 check(run(["run", long_config, "-o", reference, "--quiet"], threads=2).returncode == 0,
