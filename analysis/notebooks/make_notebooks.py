@@ -70,10 +70,10 @@ with the per-path table (`output.paths: true`) and shows:
 3. how the **tail quantiles converge** as paths are added, with their order-statistic intervals.
 
 Set `MARGINFALL_RESULT` to a result file; otherwise the notebook runs the config once
-(1,000 paths, about 15 s on 2 cores). Statistics and sources: docs/analysis.md.
+(200 paths of 1,000,000 accounts, about 25 s on 2 cores). Statistics and sources: docs/analysis.md.
 '''),
     ("code", SETUP.format(config="configs/default.yaml", default="cascade-size.h5",
-                          cost="about 15 s on 2 cores",
+                          cost="about 25 s on 2 cores",
                           extra=', "--set", "output.paths=true"')),
     ("markdown", r'''
 ## 1. P(cascade ≥ x) on log-log axes
