@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "marginfall.h"
 
@@ -210,13 +211,32 @@ static int print_info(int argc, char **argv, int rank) {
 /* Started without a launcher (no mpirun, srun or PMI environment), Open MPI's singleton
  * start forks a runtime daemon and probes every network transport: about 0.3 s before the
  * first step, more than a small run's whole simulation. A singleton has no peers, so it is
- * started isolated, with only the loopback transport (0.02 s). Settings the user made win. */
+ * started isolated, with only the loopback transport (0.02 s). Isolated singletons all use the
+ * same job id, hence the same session directory: concurrent ones would race to create and
+ * remove it, so each gets a private base directory, removed at exit. Settings the user made
+ * win. */
+static char singleton_tmpdir[4096];
+
+static void remove_singleton_tmpdir(void) {
+    if (singleton_tmpdir[0]) rmdir(singleton_tmpdir); /* Open MPI empties it at finalize */
+}
+
 static void prefer_fast_singleton(void) {
     static const char *const launched[] = {"OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_RANK",
                                            "PMI_SIZE", "OMPI_MCA_orte_ess_num_procs"};
     for (size_t i = 0; i < sizeof launched / sizeof launched[0]; i++)
         if (getenv(launched[i])) return;
-    setenv("OMPI_MCA_ess_singleton_isolated", "1", 0);
+    if (getenv("OMPI_MCA_ess_singleton_isolated") || getenv("OMPI_MCA_orte_tmpdir_base")) return;
+    const char *base = getenv("TMPDIR");
+    if (!base || !base[0]) base = "/tmp";
+    const int n = snprintf(singleton_tmpdir, sizeof singleton_tmpdir, "%s/marginfall-XXXXXX", base);
+    if (n <= 0 || (size_t)n >= sizeof singleton_tmpdir || !mkdtemp(singleton_tmpdir)) {
+        singleton_tmpdir[0] = '\0';
+        return; /* the usual (slower) singleton start */
+    }
+    atexit(remove_singleton_tmpdir);
+    setenv("OMPI_MCA_orte_tmpdir_base", singleton_tmpdir, 1);
+    setenv("OMPI_MCA_ess_singleton_isolated", "1", 1);
     setenv("OMPI_MCA_pml", "ob1", 0);
     setenv("OMPI_MCA_btl", "self", 0);
 }
