@@ -196,11 +196,18 @@ int64_t mf_events_advance(const mf_event_index *index, int list, double signed_m
  * isolated) shrinks by at most |q| (1 + s_max mmr) per unit of move of each asset, mmr the
  * largest rate up to twice its notional, so the same relative move of every asset held (at
  * most half the mark) is allowed until that could use the headroom up (isolated: only its
- * positions still open on path b count; position_state laid out p * batch + b). An asset not held gets (-INFINITY, INFINITY); when there is no
+ * positions still open on path b count; position_state laid out p * batch + b). funding[k]:
+ * the path's funding index (each position has paid q F), or NULL when it is zero. An asset not held gets (-INFINITY, INFINITY); when there is no
  * provable range (no headroom, portfolio margin) low[0] = INFINITY: check again next round. */
 void mf_events_rearm(const mf_book_view *book, const mf_tier_table *tiers, mf_margin_mode mode,
-                     int64_t account, const double *marks, const uint8_t *position_state,
-                     int batch, int b, double *low, double *high);
+                     int64_t account, const double *marks, const double *funding,
+                     const uint8_t *position_state, int batch, int b, double *low,
+                     double *high);
+/* How far a funding index F shifts the safe prices of a group of mode `mode` on asset k: a
+ * long pays q F, which costs no more headroom than a fall of the price by F x this factor
+ * (1 / (1 - s_max x the steepest rate of its requirement), INFINITY when that is not
+ * positive); a short pays no more than a rise of |F|. */
+double mf_events_funding_factor(const mf_tier_table *tiers, mf_margin_mode mode, int asset);
 
 /* Portfolio margin's maintenance requirement of one account at one path's marks: net quantity
  * net_quantity[k] of asset k (n_assets entries), marks[k], maintenance scales scale[k]

@@ -361,9 +361,25 @@ static double loss_rate(const mf_tier_table *tiers, int k, double s_max, double 
     return size * (1 + s_max * rate);
 }
 
+double mf_events_funding_factor(const mf_tier_table *tiers, mf_margin_mode mode, int asset) {
+    const double s_max = tiers->maintenance_scale_max > 1 ? tiers->maintenance_scale_max : 1.0;
+    double rate = 0;
+    for (int t = 0; t < tiers->n_tiers[asset]; t++)
+        if (tiers->mmr[asset][t] > rate) rate = tiers->mmr[asset][t];
+    if (mode == MF_MODE_PORTFOLIO) {
+        const mf_portfolio_grid *grid = &tiers->portfolio;
+        if (grid->range[asset] > rate) rate = grid->range[asset];
+        if (grid->spread_range[asset] > rate) rate = grid->spread_range[asset];
+        if (grid->floor_rate > rate) rate = grid->floor_rate;
+    }
+    const double slope = 1 - s_max * rate;
+    return slope > 0 ? 1 / slope : INFINITY;
+}
+
 void mf_events_rearm(const mf_book_view *book, const mf_tier_table *tiers, mf_margin_mode mode,
-                     int64_t account, const double *marks, const uint8_t *position_state,
-                     int batch, int b, double *low, double *high) {
+                     int64_t account, const double *marks, const double *funding,
+                     const uint8_t *position_state, int batch, int b, double *low,
+                     double *high) {
     const int n_assets = book->n_assets;
     for (int k = 0; k < n_assets; k++) {
         low[k] = -INFINITY;
@@ -387,6 +403,7 @@ void mf_events_rearm(const mf_book_view *book, const mf_tier_table *tiers, mf_ma
             const double size = fabs(quantity);
             const double headroom =
                 book->position_margin[p] + quantity * (marks[k] - book->position_entry[p]) -
+                (funding ? quantity * funding[k] : 0.0) -
                 s_max * mf_maintenance_margin(tiers, k, size * marks[k]) -
                 MF_EVENT_SAFETY * size * marks[k];
             const double r =
@@ -404,6 +421,7 @@ void mf_events_rearm(const mf_book_view *book, const mf_tier_table *tiers, mf_ma
             const int k = book->position_asset[p];
             const double quantity = book->position_quantity[p];
             headroom += quantity * (marks[k] - book->position_entry[p]) -
+                        (funding ? quantity * funding[k] : 0.0) -
                         s_max * mf_maintenance_margin(tiers, k, fabs(quantity) * marks[k]) -
                         MF_EVENT_SAFETY * fabs(quantity) * marks[k];
             size[k] += fabs(quantity);

@@ -37,6 +37,7 @@ typedef struct {
     trigger_heap *heaps; /* n_lists */
     int64_t n_triggers;  /* in all heaps, stale ones included */
     int64_t n_live;      /* of those, the ones of records still armed */
+    int refresh;         /* the funding index moved: every armed record is due */
 } path_pending;
 
 typedef struct {
@@ -44,6 +45,7 @@ typedef struct {
     mf_event_index index;
     int64_t *cursor;       /* n_lists x batch: absolute entry index */
     path_pending *pending; /* batch */
+    double funding_factor[MF_MAX_ASSETS]; /* mf_events_funding_factor of the group's mode */
 } event_group;
 
 /* What one path's round produced, merged after the (possibly parallel) loop over paths. */
@@ -97,6 +99,9 @@ mf_status mf_event_checks_create(mf_event_checks **out, const mf_venue *venue, i
         MF_ALLOC(events->pending, batch);
         for (int b = 0; b < batch; b++)
             MF_ALLOC(events->pending[b].heaps, events->index.n_lists);
+        for (int k = 0; k < venue->book.n_assets; k++)
+            events->funding_factor[k] =
+                mf_events_funding_factor(&venue->tiers, group->model->mode, k);
         checks->covers[g] = 1;
     }
     mf_event_checks_reset(checks);
@@ -149,8 +154,16 @@ void mf_event_checks_reset(mf_event_checks *checks) {
             for (int list = 0; list < events->index.n_lists; list++)
                 pending->heaps[list].count = 0;
             pending->n_triggers = pending->n_live = 0;
+            pending->refresh = 0;
         }
     }
+}
+
+void mf_event_checks_funding_changed(mf_event_checks *checks) {
+    if (!checks) return;
+    for (int i = 0; i < checks->n_groups; i++)
+        for (int b = 0; b < checks->batch; b++)
+            checks->groups[i].pending[b].refresh = 1;
 }
 
 int64_t mf_event_checks_work(const mf_event_checks *checks) {
@@ -262,18 +275,45 @@ static void group_round(event_group *events, const mf_margin_group *group,
     const int n_assets = base->book->n_assets;
     const int n_lists = events->index.n_lists;
     path_pending *pending = &events->pending[b];
-    double marks[MF_MAX_ASSETS];
-    for (int k = 0; k < n_assets; k++)
+    double marks[MF_MAX_ASSETS], funding[MF_MAX_ASSETS];
+    const int with_funding = !base->vectors.neutral;
+    for (int k = 0; k < n_assets; k++) {
         marks[k] = base->marks[(int64_t)k * batch + b];
+        funding[k] = with_funding ? base->vectors.funding_index[(int64_t)k * batch + b] : 0.0;
+    }
     u32_list *due = &pending->due;
     due->count = 0;
+    if (pending->refresh) {
+        /* The ranges assumed the old funding index: every armed record is checked again. */
+        for (int list = 0; list < n_lists; list++) {
+            trigger_heap *heap = &pending->heaps[list];
+            for (int64_t n = 0; n < heap->count; n++) {
+                const trigger item = heap->items[n];
+                if (pending->record_arm[item.record] != item.arm) continue;
+                pending->record_arm[item.record]++;
+                if (!push_u32(due, item.record)) goto failed;
+            }
+            heap->count = 0;
+        }
+        pending->n_triggers = pending->n_live = 0;
+        pending->refresh = 0;
+    }
     for (int64_t n = 0; n < pending->always.count; n++)
         if (!push_u32(due, pending->always.items[n])) goto failed;
     pending->always.count = 0;
     for (int list = 0; list < n_lists; list++) {
-        const double signed_mark = list % 2 ? -marks[list / 2] : marks[list / 2];
+        const int k = list / 2;
+        const double signed_mark = list % 2 ? -marks[k] : marks[k];
+        /* The safe prices hold at zero funding: a paying long is seen as if its price were
+         * lower, a paying short as if it were higher (mf_events_funding_factor). */
+        double shifted = signed_mark;
+        if (list % 2 == 0 && funding[k] > 0)
+            shifted = isinf(events->funding_factor[k])
+                          ? -INFINITY
+                          : signed_mark - funding[k] * events->funding_factor[k];
+        if (list % 2 == 1 && funding[k] < 0) shifted = signed_mark + funding[k];
         int64_t *cursor = &events->cursor[(int64_t)list * batch + b];
-        const int64_t reached = mf_events_advance(&events->index, list, signed_mark, *cursor);
+        const int64_t reached = mf_events_advance(&events->index, list, shifted, *cursor);
         for (int64_t j = *cursor; j < reached; j++) {
             const uint32_t i = events->index.owner[j];
             uint8_t *state = &base->account_state[group->accounts[i] * batch + b];
@@ -323,7 +363,8 @@ static void group_round(event_group *events, const mf_margin_group *group,
             continue;
         }
         mf_events_rearm(base->book, base->tiers, group->model->mode, account, marks,
-                        base->position_state, batch, b, low, high);
+                        with_funding ? funding : NULL, base->position_state, batch, b, low,
+                        high);
         if (low[0] == INFINITY) {
             if (!push_u32(&pending->always, record)) goto failed;
             continue;

@@ -4,8 +4,8 @@
  * and are checked exactly (the model's exact check, one account, one path) every round until
  * they are liquidated. A round costs O(lists x log entries + pending) per path instead of a
  * sweep over every account, and flags exactly what the sweep flags. Valid while positions are
- * the store's (no live book) and the funding index is zero; the driver falls back to the sweep
- * otherwise. */
+ * the store's on every path (no live book, or one kept for funding alone); the funding index
+ * shifts the marks the cursors compare; the driver sweeps otherwise. */
 #ifndef MF_EVENT_CHECKS_H
 #define MF_EVENT_CHECKS_H
 
@@ -32,6 +32,10 @@ void mf_event_checks_reset(mf_event_checks *checks);
 int64_t mf_event_checks_round(mf_event_checks *checks, const mf_venue *venue,
                               const mf_margin_call *base, int n_paths, int parallel,
                               int64_t **accounts, int64_t *n_accounts, int64_t *capacity);
+
+/* The funding index moved (a payment step): every pending account's re-check ranges assumed
+ * the old one, so all are checked in the next round. */
+void mf_event_checks_funding_changed(mf_event_checks *checks);
 
 /* Accounts checked exactly on the paths so far (a measure of the work, for benchmarks). */
 int64_t mf_event_checks_work(const mf_event_checks *checks);

@@ -59,6 +59,7 @@ struct mf_workspace {
     int64_t *flagged_accounts; /* one round's accounts with new flags (event-driven rounds) */
     int64_t n_flagged, flagged_capacity;
     int parallel_margin; /* 1: the margin phase is worth a parallel region */
+    int positions_change; /* mf_liquidation_policy.live_positions */
     int64_t n_accounts;
     double *log_index;       /* batch * (steps + 1) * K */
     double *normals;         /* steps * K (one path at a time) */
@@ -166,6 +167,7 @@ mf_status mf_workspace_create(mf_workspace **out, const mf_model *model) {
     mf_workspace_set_parallel_threshold(ws, MF_PARALLEL_MIN_ACCOUNT_PATHS);
     MF_CHECK(build_margin_items(ws, venue));
     MF_CHECK(mf_event_checks_create(&ws->events, venue, batch));
+    ws->positions_change = venue->liquidation.live_positions;
     MF_ALLOC(ws->sweep_items, ws->n_items + 1);
     for (int64_t i = 0; i < ws->n_items; i++)
         if (!mf_event_checks_covers(ws->events, ws->items[i].group))
@@ -500,6 +502,7 @@ static mf_status phase_funding(step_context *step) {
         }
         ws->premium_count = 0;
         ws->vectors_neutral = 0;
+        mf_event_checks_funding_changed(ws->events);
     }
     for (int b = 0; b < step->batch; b++)
         for (int k = 0; k < n; k++) {
@@ -547,10 +550,10 @@ static int has_new_flags(const uint8_t *account_states, const uint8_t *position_
     return any != 0;
 }
 
-/* Event-driven rounds: the positions are the store's on every path (no live book), so the
- * event indexes' safe prices hold (event_checks.h). */
+/* Event-driven rounds: the positions are the store's on every path (no live book, or one kept
+ * for funding alone), so the event indexes' safe prices hold (event_checks.h). */
 static int event_round(const mf_workspace *ws) {
-    return ws->events && !ws->live_quantity;
+    return ws->events && (!ws->live_quantity || !ws->positions_change);
 }
 
 /* Margin models: every model over its accounts, chunk by chunk (the groups event-driven checks

@@ -217,6 +217,7 @@ static void build_liquidation_policy(mf_liquidation_policy *policy, const mf_con
     policy->vault_capital = v->vault_enabled ? v->vault_capital_usd : 0;
     policy->vault_takeover_fraction = v->vault_takeover_fraction;
     policy->live_book = policy->partial || policy->vault || v->deficit != MF_DEFICIT_UNCOVERED;
+    policy->live_positions = policy->live_book;
 }
 
 mf_status mf_scenario_build_with(mf_scenario *scenario, const mf_config *config,
@@ -287,6 +288,7 @@ mf_status mf_scenario_build_with(mf_scenario *scenario, const mf_config *config,
     if (special_contracts) {
         venue->book.contracts = &venue->contracts;
         venue->liquidation.live_book = 1;
+        venue->liquidation.live_positions = 1;
     }
 
     double open_interest[MF_MAX_ASSETS];

@@ -81,7 +81,10 @@ typedef struct {
     double vault_capital;             /* USD at t = 0 */
     double vault_takeover_fraction;   /* of maintenance */
     int live_book; /* 1: a mechanism changes single positions per path (mf_live_book), or a
-                      market is inverse or dated (their rules live in the live-book code) */
+                      market is inverse or dated (their rules live in the live-book code), or
+                      funding is paid (its ledger is the live book's) */
+    int live_positions; /* 1: positions or their cash really change per path (everything above
+                           but funding alone): event-driven checks then sweep instead */
 } mf_liquidation_policy;
 
 typedef struct {

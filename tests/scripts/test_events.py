@@ -28,6 +28,12 @@ cases = {
     "dynamic margin, cap 3": ["--set", "venue.dynamic_margin.enabled=true",
                               "--set", "venue.dynamic_margin.cap=3"],
     "portfolio and cross": modes,
+    # funding alone keeps the positions the store's: event-driven, with shifted marks
+    "funding": ["--set", "venue.funding.enabled=true", "--set", "venue.funding.interval_seconds=1800",
+                *modes],
+    "funding and dynamic margin": ["--set", "venue.funding.enabled=true",
+                                   "--set", "venue.funding.interval_seconds=3600",
+                                   "--set", "venue.dynamic_margin.enabled=true"],
     "every mechanism": everything + modes,
 }
 common = ["--set", "output.paths=true", "--set", "output.traces=[0]", "--quiet"]

@@ -48,7 +48,9 @@ static int64_t differing_bytes(const uint8_t *a, const uint8_t *b, int64_t n) {
     return differ;
 }
 
-static void compare_walks(double dynamic_cap, double drift_per_round, int recover) {
+/* funding: the size of a funding payment (USD per coin, relative to the price) every 20 rounds,
+ * its sign drawn at random; 0: none. */
+static void compare_walks(double dynamic_cap, double drift_per_round, int recover, double funding_size) {
     mf_config config;
     load_small(&config);
     config.venue.dynamic_enabled = dynamic_cap > 1;
@@ -78,7 +80,8 @@ static void compare_walks(double dynamic_cap, double drift_per_round, int recove
     double scale[MF_MAX_ASSETS * BATCH];
     uint8_t active[BATCH];
     mf_pcg64 rng;
-    mf_rng_stream(&rng, 2026, (uint64_t)(1000 * dynamic_cap + 10 * recover), 0);
+    mf_rng_stream(&rng, 2026, (uint64_t)(1000 * dynamic_cap + 10 * recover),
+                  (uint64_t)(1e6 * funding_size));
     int64_t total_flags = 0, checked = 0;
     for (int batch_round = 0; batch_round < 3; batch_round++) {
         memset(accounts_ref, 0, (size_t)book->n_accounts * BATCH);
@@ -90,11 +93,19 @@ static void compare_walks(double dynamic_cap, double drift_per_round, int recove
             for (int b = 0; b < BATCH; b++) {
                 marks[k * BATCH + b] = model.scenario.index.price0[k];
                 scale[k * BATCH + b] = 1;
+                funding[k * BATCH + b] = 0;
             }
         for (int round = 0; round < 300; round++) {
             const double drift = recover && round >= 150 ? -drift_per_round : drift_per_round;
             for (int b = 0; b < BATCH; b++)
                 active[b] = mf_rng_uniform(&rng) < 0.9;
+            if (funding_size > 0 && round % 20 == 19) {
+                for (int k = 0; k < n; k++)
+                    for (int b = 0; b < BATCH; b++)
+                        funding[k * BATCH + b] += funding_size * model.scenario.index.price0[k] *
+                                                  (2 * mf_rng_uniform(&rng) - 1);
+                mf_event_checks_funding_changed(events);
+            }
             for (int k = 0; k < n; k++)
                 for (int b = 0; b < BATCH; b++) {
                     const double shock = 0.01 * (2 * mf_rng_uniform(&rng) - 1);
@@ -107,7 +118,8 @@ static void compare_walks(double dynamic_cap, double drift_per_round, int recove
             base.tiers = &venue->tiers;
             base.batch = BATCH;
             base.marks = marks;
-            base.vectors = (mf_market_vectors){funding, scale, dynamic_cap > 1 ? 0 : 1};
+            base.vectors =
+                (mf_market_vectors){funding, scale, dynamic_cap > 1 || funding_size > 0 ? 0 : 1};
             base.active = active;
             /* The reference: every account of every group swept. */
             int64_t expected = 0;
@@ -155,9 +167,10 @@ static void compare_walks(double dynamic_cap, double drift_per_round, int recove
         }
     }
     checked = mf_event_checks_work(events);
-    cr_log_info("cap %g drift %g recover %d: %lld flags, %lld exact single-account checks "
-                "(a sweep: %lld)",
-                dynamic_cap, drift_per_round, recover, (long long)total_flags, (long long)checked,
+    cr_log_info("cap %g drift %g recover %d funding %g: %lld flags, %lld exact single-account "
+                "checks (a sweep: %lld)",
+                dynamic_cap, drift_per_round, recover, funding_size, (long long)total_flags,
+                (long long)checked,
                 (long long)(3 * 300 * BATCH * book->n_accounts));
     cr_assert(total_flags > 100, "the walks liquidate something (%lld)", (long long)total_flags);
     /* The point of the events: far fewer account checks than a sweep of every account. */
@@ -173,19 +186,27 @@ static void compare_walks(double dynamic_cap, double drift_per_round, int recove
 }
 
 Test(events, calm_walks_flag_what_the_sweep_flags) {
-    compare_walks(1.0, 0.0, 0);
+    compare_walks(1.0, 0.0, 0, 0);
 }
 
 Test(events, crashing_walks_flag_what_the_sweep_flags) {
-    compare_walks(1.0, 0.004, 0);
+    compare_walks(1.0, 0.004, 0, 0);
 }
 
 Test(events, crash_and_recovery_flag_what_the_sweep_flags) {
-    compare_walks(1.0, 0.006, 1);
+    compare_walks(1.0, 0.006, 1, 0);
 }
 
 Test(events, dynamic_margin_scale_up_to_the_cap) {
-    compare_walks(3.0, 0.004, 1);
+    compare_walks(3.0, 0.004, 1, 0);
+}
+
+Test(events, funding_payments_both_ways) {
+    compare_walks(1.0, 0.003, 1, 0.002);
+}
+
+Test(events, funding_with_dynamic_margin) {
+    compare_walks(2.0, 0.004, 0, 0.003);
 }
 
 /* The cursor: a binary search that returns the first entry still safe. */
