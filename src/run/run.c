@@ -543,7 +543,11 @@ static mf_status reuse_or_build_population(const mf_config *point, mf_store *sto
     mf_store_free(store);
     free(*key);
     *key = NULL;
-    MF_CHECK(build_population(point, store));
+    const mf_status status = build_population(point, store);
+    if (status != MF_OK) {
+        free(wanted);
+        return status;
+    }
     *key = wanted;
     (*builds)++;
     return MF_OK;
