@@ -2,7 +2,9 @@
 # scaling.sh: how the default scenario scales over OpenMP threads and MPI ranks on this
 # machine. Strong scaling: fixed total paths; weak scaling: paths proportional to the workers.
 # Whole-process wall time, speed-up and efficiency per row. Prints figures; judges nothing.
-#   bench/scaling.sh [PATHS_PER_WORKER] [ACCOUNTS]      (defaults: 64, 1000000)
+#   bench/scaling.sh [PATHS_PER_WORKER] [ACCOUNTS] [--set KEY=VALUE ...]  (defaults: 64, 1000000)
+# Paths differ in cost (a crash path liquidates far more), so weak scaling is only meaningful
+# on a market whose paths cost alike; the extra --set arguments select one.
 # Ranks beyond the core count are oversubscribed (their efficiency then says so).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -13,6 +15,8 @@ if [ "${1:-}" = "-h" ] || [ "${1:-}" = "--help" ]; then
 fi
 per_worker="${1:-64}"
 accounts="${2:-1000000}"
+shift $(( $# > 2 ? 2 : $# ))
+extra=("$@")
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
@@ -22,18 +26,18 @@ seconds() {  # seconds RANKS THREADS PATHS
   start=$(date +%s.%N)
   if [ "$ranks" = 1 ]; then
     OMP_NUM_THREADS=$threads "$binary" run "$root/configs/default.yaml" -o "$work/s.h5" --quiet \
-      --paths "$paths" --set "population.accounts=$accounts" > /dev/null
+      --paths "$paths" --set "population.accounts=$accounts" ${extra[@]+"${extra[@]}"} > /dev/null
   else
     OMP_NUM_THREADS=$threads mpirun -n "$ranks" --oversubscribe --bind-to none "$binary" run \
       "$root/configs/default.yaml" -o "$work/s.h5" --quiet --paths "$paths" \
-      --set "population.accounts=$accounts" > /dev/null
+      --set "population.accounts=$accounts" ${extra[@]+"${extra[@]}"} > /dev/null
   fi
   end=$(date +%s.%N)
   awk -v a="$start" -v b="$end" 'BEGIN { printf "%.3f", b - a }'
 }
 echo "scaling: marginfall $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?')," \
      "$(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'))"
-echo "configs/default.yaml, $accounts accounts, $per_worker paths per worker"
+echo "configs/default.yaml, $accounts accounts, $per_worker paths per worker ${extra[*]+${extra[*]}}"
 printf '%-7s %6s %7s %7s %9s %9s %11s\n' kind ranks threads paths seconds speedup efficiency
 row() {  # row KIND RANKS THREADS PATHS BASE_SECONDS BASE_WORKERS
   local t

@@ -109,7 +109,7 @@ static void swap_entries(double *bound, uint32_t *owner, int64_t i, int64_t j) {
     owner[j] = o;
 }
 
-/* Heap sort of [0, n) by entry_before: in place, O(n log n) worst case. */
+/* Heap sort's sift (the introsort fallback below). */
 static void sift_down(double *bound, uint32_t *owner, int64_t root, int64_t n) {
     for (;;) {
         int64_t child = 2 * root + 1;
@@ -124,13 +124,65 @@ static void sift_down(double *bound, uint32_t *owner, int64_t root, int64_t n) {
     }
 }
 
-static void sort_entries(double *bound, uint32_t *owner, int64_t n) {
+static void heap_sort_entries(double *bound, uint32_t *owner, int64_t n) {
     for (int64_t i = n / 2 - 1; i >= 0; i--)
         sift_down(bound, owner, i, n);
     for (int64_t end = n - 1; end > 0; end--) {
         swap_entries(bound, owner, 0, end);
         sift_down(bound, owner, 0, end);
     }
+}
+
+/* Introsort: quicksort (median of three, cache-friendly partitions), insertion sort below 16
+ * entries, heap sort when the recursion goes deeper than 2 log2 n (never quadratic). */
+static void sort_range(double *bound, uint32_t *owner, int64_t n, int depth) {
+    while (n > 16) {
+        if (depth-- == 0) {
+            heap_sort_entries(bound, owner, n);
+            return;
+        }
+        const int64_t mid = n / 2, last = n - 1;
+        if (entry_before(bound[mid], owner[mid], bound[0], owner[0])) swap_entries(bound, owner, 0, mid);
+        if (entry_before(bound[last], owner[last], bound[0], owner[0]))
+            swap_entries(bound, owner, 0, last);
+        if (entry_before(bound[last], owner[last], bound[mid], owner[mid]))
+            swap_entries(bound, owner, mid, last);
+        const double pivot_bound = bound[mid];
+        const uint32_t pivot_owner = owner[mid];
+        int64_t i = 0, j = last;
+        for (;;) {
+            while (entry_before(bound[i], owner[i], pivot_bound, pivot_owner))
+                i++;
+            while (entry_before(pivot_bound, pivot_owner, bound[j], owner[j]))
+                j--;
+            if (i >= j) break;
+            swap_entries(bound, owner, i, j);
+            i++;
+            j--;
+        }
+        /* [0, j] and [j + 1, n): recurse into the smaller, loop on the larger */
+        const int64_t left = j + 1;
+        if (left < n - left) {
+            sort_range(bound, owner, left, depth);
+            bound += left;
+            owner += left;
+            n -= left;
+        } else {
+            sort_range(bound + left, owner + left, n - left, depth);
+            n = left;
+        }
+    }
+    for (int64_t i = 1; i < n; i++)
+        for (int64_t j = i; j > 0 && entry_before(bound[j], owner[j], bound[j - 1], owner[j - 1]);
+             j--)
+            swap_entries(bound, owner, j, j - 1);
+}
+
+static void sort_entries(double *bound, uint32_t *owner, int64_t n) {
+    int depth = 0;
+    for (int64_t m = n; m > 1; m /= 2)
+        depth += 2;
+    sort_range(bound, owner, n, depth);
 }
 
 /* The index's header and slots: list l gets capacity[l] slots, in list order. */
@@ -171,10 +223,15 @@ static void close_index(index_writer *w, void *prepared) {
     int64_t old_start[2 * MF_MAX_ASSETS + 1];
     for (int l = 0; l <= w->n_lists; l++)
         old_start[l] = w->list_start[l];
+    /* Lists are independent: sorted on the threads there are (the order is total, so the
+     * result does not depend on them). */
+#pragma omp parallel for schedule(dynamic, 1)
+    for (int l = 0; l < w->n_lists; l++)
+        sort_entries(w->bound + old_start[l], w->owner + old_start[l],
+                     w->list_end[l] - old_start[l]);
     int64_t at = 0;
     for (int l = 0; l < w->n_lists; l++) {
         const int64_t begin = old_start[l], count = w->list_end[l] - begin;
-        sort_entries(w->bound + begin, w->owner + begin, count);
         memmove(w->bound + at, w->bound + begin, sizeof(double) * (size_t)count);
         w->list_start[l] = at;
         at += count;

@@ -256,3 +256,30 @@ Test(events, advance_agrees_with_a_linear_scan) {
                      "trial %d: n %lld cursor %lld", trial, (long long)n, (long long)cursor);
     }
 }
+
+/* The event index is sorted (safe price descending, then account) whatever the input order:
+ * checked on a real group, list by list. */
+Test(events, index_lists_are_sorted) {
+    mf_config config;
+    load_small(&config);
+    config.run.margin_kernel = MF_MARGIN_KERNEL_EVENTS;
+    mf_store store;
+    cr_assert_eq(mf_population_generate(&store, &config), MF_OK);
+    mf_model model;
+    cr_assert_eq(mf_model_build(&model, &config, &store), MF_OK, "%s", mf_error_message());
+    const mf_venue *venue = &model.scenario.venues[0];
+    int64_t entries = 0;
+    for (int g = 0; g < venue->n_groups; g++) {
+        const mf_event_index index = mf_events_view(venue->groups[g].prepared);
+        for (int list = 0; list < index.n_lists; list++)
+            for (int64_t j = index.list_start[list] + 1; j < index.list_start[list + 1]; j++) {
+                const double a = index.bound[j - 1], b = index.bound[j];
+                cr_assert(a > b || (a == b && index.owner[j - 1] < index.owner[j]),
+                          "group %d list %d entry %lld out of order", g, list, (long long)j);
+                entries++;
+            }
+    }
+    cr_assert(entries > 3000, "%lld entries", (long long)entries);
+    mf_model_free(&model);
+    mf_store_free(&store);
+}
