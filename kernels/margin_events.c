@@ -26,6 +26,16 @@ static mf_tier_table scaled_tiers(const mf_tier_table *tiers, int n_assets) {
     return scaled;
 }
 
+/* falling[k]: asset k has a tier whose (scaled) rate reaches 1, where a long's headroom stops
+ * growing with its price (such longs get an upper safe price too, mf_safe_prices). */
+static void falling_assets(const mf_tier_table *scaled, int n_assets, int *falling) {
+    for (int k = 0; k < n_assets; k++) {
+        falling[k] = 0;
+        for (int t = 0; t < scaled->n_tiers[k]; t++)
+            falling[k] |= scaled->mmr[k][t] >= 1;
+    }
+}
+
 static size_t index_bytes(int n_assets, int64_t n_entries) {
     return sizeof(int64_t) * (size_t)(MF_EVENT_HEADER + 2 * n_assets + 1) +
            (sizeof(double) + sizeof(uint32_t)) * (size_t)n_entries;
@@ -37,11 +47,7 @@ static int64_t position_entries(const mf_book_view *book, const mf_tier_table *t
                                 const int64_t *accounts, int64_t n_accounts) {
     const mf_tier_table scaled = scaled_tiers(tiers, book->n_assets);
     int falling[MF_MAX_ASSETS];
-    for (int k = 0; k < book->n_assets; k++) {
-        falling[k] = 0;
-        for (int t = 0; t < scaled.n_tiers[k]; t++)
-            falling[k] |= scaled.mmr[k][t] >= 1;
-    }
+    falling_assets(&scaled, book->n_assets, falling);
     int64_t n = 0;
     for (int64_t i = 0; i < n_accounts; i++) {
         const int64_t first = book->account_first[accounts[i]];
@@ -270,11 +276,7 @@ static void prepare_positions(const mf_book_view *book, const mf_tier_table *tie
                               const double *start_prices, int cross, void *prepared) {
     const mf_tier_table scaled = scaled_tiers(tiers, book->n_assets);
     int falling[MF_MAX_ASSETS];
-    for (int k = 0; k < book->n_assets; k++) {
-        falling[k] = 0;
-        for (int t = 0; t < scaled.n_tiers[k]; t++)
-            falling[k] |= scaled.mmr[k][t] >= 1;
-    }
+    falling_assets(&scaled, book->n_assets, falling);
     /* Slots: a long's lower price in list 2k, a short's (negated) upper price in list 2k + 1,
      * and a long's extra upper price there too when its asset has a falling tier. */
     int64_t capacity[2 * MF_MAX_ASSETS] = {0};
