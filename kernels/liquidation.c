@@ -12,6 +12,45 @@ void mf_engine_reset(mf_engine_state *engine) {
     }
     engine->realized_trading_pnl = 0;
     engine->realized_funding = 0;
+    engine->compact_at = 1024;
+}
+
+void mf_engine_compact(mf_engine_state *engine, const mf_book_view *book) {
+    if (engine->n_closed != 0 || engine->n_records < engine->compact_at) return;
+    /* A settled record has no open order, and the closed list is empty: use it as the map. */
+    int32_t *new_index = engine->closed;
+    int32_t records = 0;
+    for (int32_t r = 0; r < engine->n_records; r++) {
+        if (engine->records[r].settled) {
+            new_index[r] = -1;
+            continue;
+        }
+        new_index[r] = records;
+        if (records != r) engine->records[records] = engine->records[r];
+        records++;
+    }
+    engine->n_records = records;
+    /* Each FIFO holds its asset's unexecuted orders in pool order (orders are appended at the
+     * tail and leave from the head), so relinking the kept orders in pool order rebuilds it. */
+    for (int k = 0; k < MF_MAX_ASSETS; k++)
+        engine->head[k] = engine->tail[k] = -1;
+    int32_t orders = 0;
+    for (int32_t o = 0; o < engine->n_orders; o++) {
+        if (engine->orders[o].remaining == 0) continue;
+        mf_order order = engine->orders[o];
+        order.record = new_index[order.record];
+        order.next = -1;
+        engine->orders[orders] = order;
+        const int asset = book->position_asset[order.position];
+        if (engine->tail[asset] >= 0)
+            engine->orders[engine->tail[asset]].next = orders;
+        else
+            engine->head[asset] = orders;
+        engine->tail[asset] = orders;
+        orders++;
+    }
+    engine->n_orders = orders;
+    engine->compact_at = 2 * records + 1024;
 }
 
 int32_t mf_engine_open_record(mf_engine_state *engine, int64_t account, double base_equity) {

@@ -60,6 +60,7 @@ typedef struct {
     int32_t n_closed;
     double realized_trading_pnl; /* sum over fills of quantity x (fill - entry) */
     double realized_funding;     /* sum over fills of -quantity x funding index (received) */
+    int32_t compact_at;          /* mf_engine_compact works once n_records reaches this */
 } mf_engine_state;
 
 typedef struct {
@@ -104,6 +105,12 @@ mf_round_outcome mf_engine_fill(const mf_book_view *book, int n_assets,
                                 const mf_asset_execution *plan, const double *post_mark,
                                 const double *funding_index, mf_engine_state *engine,
                                 mf_partial_sink *partial);
+
+/* Between rounds (nothing awaiting settlement): once the record pool has doubled since the last
+ * time, drop the settled records and the executed orders, keeping the rest in their order, so
+ * that the pools hold the liquidations still in play rather than every one of the path (about
+ * 280 bytes each). Sums over the pools and the FIFOs see the same items in the same order. */
+void mf_engine_compact(mf_engine_state *engine, const mf_book_view *book);
 
 /* The backlog: USD notional still queued in the FIFOs, valued at marks[k]. O(queued orders). */
 double mf_engine_backlog_usd(const mf_engine_state *engine, int n_assets, const double *marks);

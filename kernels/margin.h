@@ -19,12 +19,12 @@ enum {
     MF_POSITION_PARTIAL = 4, /* a partial-liquidation chunk is queued or cooling down; still open */
 };
 enum {
-    MF_ACCOUNT_LIQUIDATING = 1,   /* whole account handed to the liquidation engine */
-    MF_ACCOUNT_NEW = 2,           /* whole account flagged in this round, not yet queued */
-    MF_ACCOUNT_COUNTED = 4,       /* counted once in "liquidated accounts" */
-    MF_ACCOUNT_PARTIAL = 8,       /* a partial chunk of the account is queued or cooling down */
-    MF_ACCOUNT_DELEVERAGED = 16,  /* counted once in "accounts hit by auto-deleveraging" */
-    MF_ACCOUNT_LONG_COUNTED = 32, /* counted once among accounts with a long liquidated */
+    MF_ACCOUNT_LIQUIDATING = 1,    /* whole account handed to the liquidation engine */
+    MF_ACCOUNT_NEW = 2,            /* whole account flagged in this round, not yet queued */
+    MF_ACCOUNT_COUNTED = 4,        /* counted once in "liquidated accounts" */
+    MF_ACCOUNT_PARTIAL = 8,        /* a partial chunk of the account is queued or cooling down */
+    MF_ACCOUNT_DELEVERAGED = 16,   /* counted once in "accounts hit by auto-deleveraging" */
+    MF_ACCOUNT_LONG_COUNTED = 32,  /* counted once among accounts with a long liquidated */
     MF_ACCOUNT_SHORT_COUNTED = 64, /* counted once among accounts with a short liquidated */
     MF_ACCOUNT_PENDING = 128 /* event-driven checks: on the path's list of accounts to check */
 };
@@ -78,9 +78,8 @@ typedef struct {
 typedef int64_t (*mf_margin_check_fn)(const mf_margin_call *call);
 /* Optional, once per scenario: read-only data the model needs, from its accounts at the start
  * prices: prepared_size bytes (8-byte aligned, allocated by the caller), filled by prepare. */
-typedef size_t (*mf_margin_prepared_size_fn)(const mf_book_view *book,
-                                             const mf_tier_table *tiers, const int64_t *accounts,
-                                             int64_t n_accounts);
+typedef size_t (*mf_margin_prepared_size_fn)(const mf_book_view *book, const mf_tier_table *tiers,
+                                             const int64_t *accounts, int64_t n_accounts);
 typedef void (*mf_margin_prepare_fn)(const mf_book_view *book, const mf_tier_table *tiers,
                                      const int64_t *accounts, int64_t n_accounts,
                                      const double *start_prices, void *prepared);
@@ -162,7 +161,7 @@ void mf_safe_prices(const mf_book_view *book, const mf_tier_table *tiers, int64_
  * every round from then on, and all others are provably not liquidatable. */
 typedef struct {
     int64_t n_accounts;
-    int n_lists;              /* 2 x assets */
+    int n_lists;               /* 2 x assets */
     const int64_t *list_start; /* n_lists + 1 */
     const double *bound;       /* signed safe prices, descending within each list */
     const uint32_t *owner;     /* index of the entry's account in the group */
@@ -197,12 +196,14 @@ int64_t mf_events_advance(const mf_event_index *index, int list, double signed_m
  * largest rate up to twice its notional, so the same relative move of every asset held (at
  * most half the mark) is allowed until that could use the headroom up (isolated: only its
  * positions still open on path b count; position_state laid out p * batch + b). funding[k]:
- * the path's funding index (each position has paid q F), or NULL when it is zero. An asset not held gets (-INFINITY, INFINITY); when there is no
- * provable range (no headroom, portfolio margin) low[0] = INFINITY: check again next round. */
+ * the path's funding index (each position has paid q F), or NULL when it is zero. Only adverse
+ * sides are bounded: low[k] = -INFINITY when no long in asset k is held (a fall only helps),
+ * high[k] = INFINITY when no short is held and s_max x the highest tier rate < 1 (a rise only
+ * helps); an asset not held gets (-INFINITY, INFINITY). When there is no provable range (no
+ * headroom, portfolio margin) low[0] = INFINITY: check again next round. */
 void mf_events_rearm(const mf_book_view *book, const mf_tier_table *tiers, mf_margin_mode mode,
                      int64_t account, const double *marks, const double *funding,
-                     const uint8_t *position_state, int batch, int b, double *low,
-                     double *high);
+                     const uint8_t *position_state, int batch, int b, double *low, double *high);
 /* How far a funding index F shifts the safe prices of a group of mode `mode` on asset k: a
  * long pays q F, which costs no more headroom than a fall of the price by F x this factor
  * (1 / (1 - s_max x the steepest rate of its requirement), INFINITY when that is not

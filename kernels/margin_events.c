@@ -7,10 +7,10 @@
 
 #include "margin.h"
 
-#define MF_EVENT_SAFETY 1e-9     /* of gross notional: far above the exact check's rounding */
-#define MF_EVENT_SHRINK 1e-12    /* relative, on every safe price */
-#define MF_EVENT_CEILING 2.0     /* portfolio: bounds hold up to this multiple of the start price */
-#define MF_EVENT_HEADER 3        /* n_accounts, n_lists, n_entries */
+#define MF_EVENT_SAFETY 1e-9  /* of gross notional: far above the exact check's rounding */
+#define MF_EVENT_SHRINK 1e-12 /* relative, on every safe price */
+#define MF_EVENT_CEILING 2.0  /* portfolio: bounds hold up to this multiple of the start price */
+#define MF_EVENT_HEADER 3     /* n_accounts, n_lists, n_entries */
 
 /* The same tiers with every maintenance requirement scaled by the largest scale a path can
  * have: a position safe under them is safe under any scale up to it (requirements only grow
@@ -94,7 +94,7 @@ mf_event_index mf_events_view(const void *prepared) {
  * index itself). The order is total (safe price descending, then account), so the layout does
  * not depend on the sort. */
 typedef struct {
-    int64_t *list_start;                  /* 2K + 1 */
+    int64_t *list_start;                 /* 2K + 1 */
     int64_t list_end[2 * MF_MAX_ASSETS]; /* one past the last entry written */
     double *bound;
     uint32_t *owner;
@@ -148,7 +148,8 @@ static void sort_range(double *bound, uint32_t *owner, int64_t n, int depth) {
             return;
         }
         const int64_t mid = n / 2, last = n - 1;
-        if (entry_before(bound[mid], owner[mid], bound[0], owner[0])) swap_entries(bound, owner, 0, mid);
+        if (entry_before(bound[mid], owner[mid], bound[0], owner[0]))
+            swap_entries(bound, owner, 0, mid);
         if (entry_before(bound[last], owner[last], bound[0], owner[0]))
             swap_entries(bound, owner, 0, last);
         if (entry_before(bound[last], owner[last], bound[mid], owner[mid]))
@@ -229,8 +230,8 @@ static void close_index(index_writer *w, void *prepared) {
     int64_t old_start[2 * MF_MAX_ASSETS + 1];
     for (int l = 0; l <= w->n_lists; l++)
         old_start[l] = w->list_start[l];
-    /* Lists are independent: sorted on the threads there are (the order is total, so the
-     * result does not depend on them). */
+        /* Lists are independent: sorted on the threads there are (the order is total, so the
+         * result does not depend on them). */
 #pragma omp parallel for schedule(dynamic, 1)
     for (int l = 0; l < w->n_lists; l++)
         sort_entries(w->bound + old_start[l], w->owner + old_start[l],
@@ -435,10 +436,16 @@ double mf_events_funding_factor(const mf_tier_table *tiers, mf_margin_mode mode,
     return slope > 0 ? 1 / slope : INFINITY;
 }
 
+static int rise_is_safe_for_longs(const mf_tier_table *tiers, int k, double s_max) {
+    double rate = 0;
+    for (int t = 0; t < tiers->n_tiers[k]; t++)
+        if (tiers->mmr[k][t] > rate) rate = tiers->mmr[k][t];
+    return s_max * rate < 1;
+}
+
 void mf_events_rearm(const mf_book_view *book, const mf_tier_table *tiers, mf_margin_mode mode,
                      int64_t account, const double *marks, const double *funding,
-                     const uint8_t *position_state, int batch, int b, double *low,
-                     double *high) {
+                     const uint8_t *position_state, int batch, int b, double *low, double *high) {
     const int n_assets = book->n_assets;
     for (int k = 0; k < n_assets; k++) {
         low[k] = -INFINITY;
@@ -450,6 +457,7 @@ void mf_events_rearm(const mf_book_view *book, const mf_tier_table *tiers, mf_ma
     /* Relative moves up to `relative` x the mark (below 1, so prices stay under twice the mark
      * and loss_rate holds) on the assets held. */
     double relative[MF_MAX_ASSETS];
+    int has_long[MF_MAX_ASSETS] = {0}, has_short[MF_MAX_ASSETS] = {0};
     for (int k = 0; k < n_assets; k++)
         relative[k] = INFINITY;
     switch (mode) {
@@ -459,12 +467,14 @@ void mf_events_rearm(const mf_book_view *book, const mf_tier_table *tiers, mf_ma
             if (position_state[p * batch + b] != MF_POSITION_OPEN) continue; /* never again */
             const int k = book->position_asset[p];
             const double quantity = book->position_quantity[p];
+            has_long[k] |= quantity > 0;
+            has_short[k] |= quantity < 0;
             const double size = fabs(quantity);
-            const double headroom =
-                book->position_margin[p] + quantity * (marks[k] - book->position_entry[p]) -
-                (funding ? quantity * funding[k] : 0.0) -
-                s_max * mf_maintenance_margin(tiers, k, size * marks[k]) -
-                MF_EVENT_SAFETY * size * marks[k];
+            const double headroom = book->position_margin[p] +
+                                    quantity * (marks[k] - book->position_entry[p]) -
+                                    (funding ? quantity * funding[k] : 0.0) -
+                                    s_max * mf_maintenance_margin(tiers, k, size * marks[k]) -
+                                    MF_EVENT_SAFETY * size * marks[k];
             const double r =
                 headroom > 0 ? headroom / (loss_rate(tiers, k, s_max, size, marks[k]) * marks[k])
                              : 0;
@@ -479,6 +489,8 @@ void mf_events_rearm(const mf_book_view *book, const mf_tier_table *tiers, mf_ma
         for (int64_t p = first; p < stop; p++) {
             const int k = book->position_asset[p];
             const double quantity = book->position_quantity[p];
+            has_long[k] |= quantity > 0;
+            has_short[k] |= quantity < 0;
             headroom += quantity * (marks[k] - book->position_entry[p]) -
                         (funding ? quantity * funding[k] : 0.0) -
                         s_max * mf_maintenance_margin(tiers, k, fabs(quantity) * marks[k]) -
@@ -503,8 +515,13 @@ void mf_events_rearm(const mf_book_view *book, const mf_tier_table *tiers, mf_ma
             return;
         }
         const double r = marks[k] * (relative[k] < 0.5 ? relative[k] : 0.5) * (1 - MF_EVENT_SHRINK);
-        low[k] = marks[k] - r;
-        high[k] = marks[k] + r;
+        /* Only the adverse side needs a trigger. A fall never costs a book without longs in
+         * the asset: shorts gain and every requirement shrinks with the notional. A rise never
+         * costs a book without shorts while s_max x (the highest tier rate) < 1: longs gain a
+         * dollar per dollar of price and their requirement grows by less. */
+        low[k] = has_long[k] ? marks[k] - r : -INFINITY;
+        high[k] =
+            has_short[k] || !rise_is_safe_for_longs(tiers, k, s_max) ? marks[k] + r : INFINITY;
     }
 }
 

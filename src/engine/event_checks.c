@@ -4,7 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 /* A trigger: when the path's signed mark of the heap's list falls to `key` or below, record
  * `record` is due for an exact check, unless it was re-armed since (arm differs). */
 typedef struct {
@@ -32,8 +31,8 @@ typedef struct {
     uint8_t *record_triggers; /* triggers pushed at the record's last arming */
     int64_t n_records, record_capacity;
     u32_list free_records;
-    u32_list due;    /* records to check this round */
-    u32_list always; /* records with no provable range: checked every round */
+    u32_list due;        /* records to check this round */
+    u32_list always;     /* records with no provable range: checked every round */
     trigger_heap *heaps; /* n_lists */
     int64_t n_triggers;  /* in all heaps, stale ones included */
     int64_t n_live;      /* of those, the ones of records still armed */
@@ -44,6 +43,7 @@ typedef struct {
     int group; /* in the venue */
     mf_event_index index;
     int64_t *cursor;       /* n_lists x batch: absolute entry index */
+    int64_t *reached;      /* n_lists x batch: where this round's cursors move (advance_cursors) */
     path_pending *pending; /* batch */
     double funding_factor[MF_MAX_ASSETS]; /* mf_events_funding_factor of the group's mode */
 } event_group;
@@ -96,6 +96,7 @@ mf_status mf_event_checks_create(mf_event_checks **out, const mf_venue *venue, i
         events->group = g;
         events->index = mf_events_view(group->prepared);
         MF_ALLOC(events->cursor, (size_t)events->index.n_lists * batch);
+        MF_ALLOC(events->reached, (size_t)events->index.n_lists * batch);
         MF_ALLOC(events->pending, batch);
         for (int b = 0; b < batch; b++)
             MF_ALLOC(events->pending[b].heaps, events->index.n_lists);
@@ -128,6 +129,7 @@ void mf_event_checks_free(mf_event_checks *checks) {
             }
         free(events->pending);
         free(events->cursor);
+        free(events->reached);
     }
     if (checks->paths)
         for (int b = 0; b < checks->batch; b++)
@@ -155,6 +157,21 @@ void mf_event_checks_reset(mf_event_checks *checks) {
                 pending->heaps[list].count = 0;
             pending->n_triggers = pending->n_live = 0;
             pending->refresh = 0;
+        }
+    }
+}
+
+void mf_event_checks_clear_passed(const mf_event_checks *checks, const mf_venue *venue,
+                                  uint8_t *account_state, int b) {
+    if (!checks) return;
+    const int batch = checks->batch;
+    for (int i = 0; i < checks->n_groups; i++) {
+        const event_group *events = &checks->groups[i];
+        const int64_t *accounts = venue->groups[events->group].accounts;
+        for (int list = 0; list < events->index.n_lists; list++) {
+            const int64_t passed = events->cursor[(int64_t)list * batch + b];
+            for (int64_t j = events->index.list_start[list]; j < passed; j++)
+                account_state[accounts[events->index.owner[j]] * batch + b] = 0;
         }
     }
 }
@@ -212,8 +229,7 @@ static trigger heap_pop(trigger_heap *heap) {
     for (;;) {
         int64_t child = 2 * i + 1;
         if (child >= heap->count) break;
-        if (child + 1 < heap->count && heap->items[child + 1].key > heap->items[child].key)
-            child++;
+        if (child + 1 < heap->count && heap->items[child + 1].key > heap->items[child].key) child++;
         if (!(heap->items[child].key > last.key)) break;
         heap->items[i] = heap->items[child];
         i = child;
@@ -247,8 +263,8 @@ static int new_record(path_pending *pending, uint32_t i, uint32_t *record) {
     if (pending->free_records.count > 0) {
         *record = pending->free_records.items[--pending->free_records.count];
     } else {
-        if (!grow((void **)&pending->record_item, &pending->record_capacity,
-                  pending->n_records + 1, sizeof *pending->record_item))
+        if (!grow((void **)&pending->record_item, &pending->record_capacity, pending->n_records + 1,
+                  sizeof *pending->record_item))
             return 0;
         int64_t capacity = pending->record_capacity;
         uint32_t *arms = realloc(pending->record_arm, sizeof *arms * (size_t)capacity);
@@ -265,22 +281,100 @@ static int new_record(path_pending *pending, uint32_t i, uint32_t *record) {
     return 1;
 }
 
-/* Path b's round over one group: the cursors advance to the path's marks and the accounts of
- * the entries passed become pending; the triggers the marks reached make their records due;
- * every due account is checked exactly, then released (liquidated), armed again with new
- * ranges (mf_events_rearm), or kept on the every-round list (no provable range). */
-static void group_round(event_group *events, const mf_margin_group *group,
-                        const mf_margin_call *base, int b, path_result *result) {
+/* Path b's marks and funding indices (0 while the vectors are neutral). */
+static void path_marks(const mf_margin_call *base, int b, double *marks, double *funding) {
     const int batch = base->batch;
-    const int n_assets = base->book->n_assets;
-    const int n_lists = events->index.n_lists;
-    path_pending *pending = &events->pending[b];
-    double marks[MF_MAX_ASSETS], funding[MF_MAX_ASSETS];
     const int with_funding = !base->vectors.neutral;
-    for (int k = 0; k < n_assets; k++) {
+    for (int k = 0; k < base->book->n_assets; k++) {
         marks[k] = base->marks[(int64_t)k * batch + b];
         funding[k] = with_funding ? base->vectors.funding_index[(int64_t)k * batch + b] : 0.0;
     }
+}
+
+/* The round's first step on path b: each list's cursor target (events->reached) at the path's
+ * marks. The safe prices hold at zero funding: a paying long is seen as if its price were lower,
+ * a paying short as if it were higher (mf_events_funding_factor). */
+static void advance_cursors(event_group *events, const mf_margin_call *base, int b) {
+    const int batch = base->batch;
+    double marks[MF_MAX_ASSETS], funding[MF_MAX_ASSETS];
+    path_marks(base, b, marks, funding);
+    for (int list = 0; list < events->index.n_lists; list++) {
+        const int k = list / 2;
+        const double signed_mark = list % 2 ? -marks[k] : marks[k];
+        double shifted = signed_mark;
+        if (list % 2 == 0 && funding[k] > 0)
+            shifted = isinf(events->funding_factor[k])
+                          ? -INFINITY
+                          : signed_mark - funding[k] * events->funding_factor[k];
+        if (list % 2 == 1 && funding[k] < 0) shifted = signed_mark + funding[k];
+        const int64_t i = (int64_t)list * batch + b;
+        events->reached[i] = mf_events_advance(&events->index, list, shifted, events->cursor[i]);
+    }
+}
+
+/* GCC drops __builtin_prefetch from loops that do nothing else (no effect it can see), so on
+ * x86-64 the instruction is written out. */
+#if defined(__x86_64__) && defined(__GNUC__)
+#define MF_PREFETCH(address) __asm__ volatile("prefetcht0 %0" : : "m"(*(const char *)(address)))
+#else
+#define MF_PREFETCH(address) __builtin_prefetch(address)
+#endif
+
+/* A round's accounts are scattered over a book of up to 10^7 accounts, so each exact check
+ * would wait on several cache misses in turn. The round therefore runs in phases over all its
+ * paths and groups, and between them touches what the next phase reads (group index, then
+ * account, then positions), keeping many misses in flight at once. Hints only: no effect on
+ * results. `level` 0 and 1: the passed entries' group index and state byte; 2, 3 and 4: the due
+ * accounts' group index, account fields and first positions. */
+static void prefetch_round(const event_group *events, const mf_margin_group *group,
+                           const mf_margin_call *base, int b, int level) {
+    const int batch = base->batch;
+    const mf_book_view *book = base->book;
+    if (level <= 1) {
+        for (int list = 0; list < events->index.n_lists; list++) {
+            const int64_t i = (int64_t)list * batch + b;
+            for (int64_t j = events->cursor[i]; j < events->reached[i]; j++) {
+                const int64_t *slot = &group->accounts[events->index.owner[j]];
+                if (level == 0)
+                    MF_PREFETCH(slot);
+                else
+                    MF_PREFETCH(&base->account_state[*slot * batch + b]);
+            }
+        }
+        return;
+    }
+    const path_pending *pending = &events->pending[b];
+    for (int64_t n = 0; n < pending->due.count; n++) {
+        const int64_t *slot = &group->accounts[pending->record_item[pending->due.items[n]]];
+        if (level == 2) {
+            MF_PREFETCH(slot);
+            continue;
+        }
+        const int64_t account = *slot;
+        if (level == 3) {
+            MF_PREFETCH(&book->account_first[account]);
+            MF_PREFETCH(&book->account_positions[account]);
+            MF_PREFETCH(&book->account_collateral[account]);
+            continue;
+        }
+        const int64_t first = book->account_first[account];
+        MF_PREFETCH(&book->position_asset[first]);
+        MF_PREFETCH(&book->position_quantity[first]);
+        MF_PREFETCH(&book->position_entry[first]);
+        MF_PREFETCH(&book->position_margin[first]);
+        MF_PREFETCH(&base->position_state[first * batch + b]);
+    }
+}
+
+/* Path b's round over one group: the accounts of the entries the cursors passed (advanced by
+ * advance_cursors) become pending, and the triggers the marks reached make their records due. */
+static void group_collect(event_group *events, const mf_margin_group *group,
+                          const mf_margin_call *base, int b, path_result *result) {
+    const int batch = base->batch;
+    const int n_lists = events->index.n_lists;
+    path_pending *pending = &events->pending[b];
+    double marks[MF_MAX_ASSETS], funding[MF_MAX_ASSETS];
+    path_marks(base, b, marks, funding);
     u32_list *due = &pending->due;
     due->count = 0;
     if (pending->refresh) {
@@ -304,16 +398,8 @@ static void group_round(event_group *events, const mf_margin_group *group,
     for (int list = 0; list < n_lists; list++) {
         const int k = list / 2;
         const double signed_mark = list % 2 ? -marks[k] : marks[k];
-        /* The safe prices hold at zero funding: a paying long is seen as if its price were
-         * lower, a paying short as if it were higher (mf_events_funding_factor). */
-        double shifted = signed_mark;
-        if (list % 2 == 0 && funding[k] > 0)
-            shifted = isinf(events->funding_factor[k])
-                          ? -INFINITY
-                          : signed_mark - funding[k] * events->funding_factor[k];
-        if (list % 2 == 1 && funding[k] < 0) shifted = signed_mark + funding[k];
         int64_t *cursor = &events->cursor[(int64_t)list * batch + b];
-        const int64_t reached = mf_events_advance(&events->index, list, shifted, *cursor);
+        const int64_t reached = events->reached[(int64_t)list * batch + b];
         for (int64_t j = *cursor; j < reached; j++) {
             const uint32_t i = events->index.owner[j];
             uint8_t *state = &base->account_state[group->accounts[i] * batch + b];
@@ -334,6 +420,23 @@ static void group_round(event_group *events, const mf_margin_group *group,
             if (!push_u32(due, fired.record)) goto failed;
         }
     }
+    return;
+failed:
+    result->failed = 1;
+}
+
+/* Then every due account is checked exactly, and released (liquidated), armed again with new
+ * ranges (mf_events_rearm), or kept on the every-round list (no provable range). */
+static void group_check(event_group *events, const mf_margin_group *group,
+                        const mf_margin_call *base, int b, path_result *result) {
+    const int batch = base->batch;
+    const int n_assets = base->book->n_assets;
+    const int n_lists = events->index.n_lists;
+    path_pending *pending = &events->pending[b];
+    const u32_list *due = &pending->due;
+    double marks[MF_MAX_ASSETS], funding[MF_MAX_ASSETS];
+    path_marks(base, b, marks, funding);
+    const int with_funding = !base->vectors.neutral;
     uint8_t one_path[MF_KERNEL_MAX_BATCH] = {0};
     one_path[b] = 1;
     mf_margin_call call = *base;
@@ -363,8 +466,7 @@ static void group_round(event_group *events, const mf_margin_group *group,
             continue;
         }
         mf_events_rearm(base->book, base->tiers, group->model->mode, account, marks,
-                        with_funding ? funding : NULL, base->position_state, batch, b, low,
-                        high);
+                        with_funding ? funding : NULL, base->position_state, batch, b, low, high);
         if (low[0] == INFINITY) {
             if (!push_u32(&pending->always, record)) goto failed;
             continue;
@@ -373,8 +475,7 @@ static void group_round(event_group *events, const mf_margin_group *group,
         uint8_t pushed = 0;
         for (int k = 0; k < n_assets; k++) {
             if (low[k] != -INFINITY) {
-                if (!heap_push(&pending->heaps[2 * k], (trigger){low[k], record, arm}))
-                    goto failed;
+                if (!heap_push(&pending->heaps[2 * k], (trigger){low[k], record, arm})) goto failed;
                 pushed++;
             }
             if (high[k] != INFINITY) {
@@ -397,15 +498,42 @@ failed:
 int64_t mf_event_checks_round(mf_event_checks *checks, const mf_venue *venue,
                               const mf_margin_call *base, int n_paths, int parallel,
                               int64_t **accounts, int64_t *n_accounts, int64_t *capacity) {
-#pragma omp parallel for schedule(dynamic, 1) if (parallel)
-    for (int b = 0; b < n_paths; b++) {
-        path_result *result = &checks->paths[b];
-        result->count = result->flags = result->checked = 0;
-        result->failed = 0;
-        if (!base->active[b]) continue;
-        for (int i = 0; i < checks->n_groups && !result->failed; i++)
-            group_round(&checks->groups[i], &venue->groups[checks->groups[i].group], base, b,
-                        result);
+    /* Phases over every path and group (see prefetch_round); a path's phases run in order on
+     * one thread, so the flags are the same however the paths are spread. */
+#pragma omp parallel if (parallel)
+    {
+#pragma omp for schedule(static)
+        for (int b = 0; b < n_paths; b++) {
+            path_result *result = &checks->paths[b];
+            result->count = result->flags = result->checked = 0;
+            result->failed = 0;
+            if (!base->active[b]) continue;
+            for (int i = 0; i < checks->n_groups; i++)
+                advance_cursors(&checks->groups[i], base, b);
+            for (int level = 0; level <= 1; level++)
+                for (int i = 0; i < checks->n_groups; i++)
+                    prefetch_round(&checks->groups[i], &venue->groups[checks->groups[i].group],
+                                   base, b, level);
+            for (int i = 0; i < checks->n_groups && !result->failed; i++)
+                group_collect(&checks->groups[i], &venue->groups[checks->groups[i].group], base, b,
+                              result);
+        }
+        for (int level = 2; level <= 4; level++) {
+#pragma omp for schedule(static)
+            for (int b = 0; b < n_paths; b++)
+                if (base->active[b] && !checks->paths[b].failed)
+                    for (int i = 0; i < checks->n_groups; i++)
+                        prefetch_round(&checks->groups[i], &venue->groups[checks->groups[i].group],
+                                       base, b, level);
+        }
+#pragma omp for schedule(static)
+        for (int b = 0; b < n_paths; b++) {
+            path_result *result = &checks->paths[b];
+            if (!base->active[b]) continue;
+            for (int i = 0; i < checks->n_groups && !result->failed; i++)
+                group_check(&checks->groups[i], &venue->groups[checks->groups[i].group], base, b,
+                            result);
+        }
     }
     int64_t flags = 0;
     for (int b = 0; b < n_paths; b++) {
@@ -421,7 +549,8 @@ int64_t mf_event_checks_round(mf_event_checks *checks, const mf_venue *venue,
             MF_FAIL(MF_ERR_MEMORY, "out of memory collecting the round's flagged accounts");
             return -1;
         }
-        memcpy(*accounts + *n_accounts, result->accounts, sizeof **accounts * (size_t)result->count);
+        memcpy(*accounts + *n_accounts, result->accounts,
+               sizeof **accounts * (size_t)result->count);
         *n_accounts += result->count;
     }
     return flags;

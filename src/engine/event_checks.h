@@ -24,6 +24,10 @@ void mf_event_checks_free(mf_event_checks *checks);
 int mf_event_checks_covers(const mf_event_checks *checks, int group);
 /* A new batch of paths: cursors back to the start, lists emptied. */
 void mf_event_checks_reset(mf_event_checks *checks);
+/* Zero the state byte of path b of every account whose entry a cursor of path b passed in this
+ * batch (the pending bit, and whatever else the account collected); call before the reset. */
+void mf_event_checks_clear_passed(const mf_event_checks *checks, const mf_venue *venue,
+                                  uint8_t *account_state, int b);
 
 /* One round on the paths b < n_paths with base->active[b]: new flags into the states (as the
  * sweep would set them) and the flagged accounts' ids appended to *accounts (a growable array

@@ -38,6 +38,15 @@ typedef struct {
     int is_account;
 } cooling_entry;
 
+/* What a path's full liquidations took out of the book (without a live book): the collateral
+ * and margins of the entities handed to the engine, and per asset their coins and entry value,
+ * so that the end-of-path ledger counts the rest of the book from the venue's totals. */
+typedef struct {
+    double collateral; /* account collateral (whole accounts) plus position margins */
+    double quantity[MF_MAX_ASSETS];
+    double entry_value[MF_MAX_ASSETS];
+} excluded_book;
+
 /* One margin work item: a model's accounts inside one chunk of account ids. */
 typedef struct {
     int group;
@@ -51,16 +60,16 @@ struct mf_workspace {
     int n_assets;
     int64_t n_chunks;
     int64_t n_items;
-    margin_item *items;  /* n_items, chunk-major */
-    int64_t *item_flags; /* n_items */
+    margin_item *items;       /* n_items, chunk-major */
+    int64_t *item_flags;      /* n_items */
     margin_item *sweep_items; /* the items of groups event-driven checks do not cover */
     int64_t n_sweep_items;
-    mf_event_checks *events; /* event-driven checks, or NULL (no event model in use) */
+    mf_event_checks *events;   /* event-driven checks, or NULL (no event model in use) */
     int64_t *flagged_accounts; /* one round's accounts with new flags (event-driven rounds) */
     int64_t n_flagged, flagged_capacity;
-    int parallel_margin; /* 1: the margin phase is worth a parallel region */
+    int parallel_margin;  /* 1: the margin phase is worth a parallel region */
     int positions_change; /* mf_liquidation_policy.live_positions */
-    int64_t n_accounts;
+    int64_t n_accounts, n_positions;
     double *log_index;       /* batch * (steps + 1) * K */
     double *normals;         /* steps * K (one path at a time) */
     double *mixing;          /* steps */
@@ -104,6 +113,12 @@ struct mf_workspace {
     path_tally tally[MF_MAX_BATCH];
     cooling_entry *cooling[MF_MAX_BATCH]; /* partially liquidated entities cooling down */
     int32_t n_cooling[MF_MAX_BATCH], cooling_capacity[MF_MAX_BATCH];
+    /* Without a live book only liquidated accounts (listed here) and the accounts the event
+     * cursors passed have non-zero state bytes, so a batch clears just those. */
+    int states_clean;               /* 1: every state byte is 0 */
+    int64_t *touched[MF_MAX_BATCH]; /* accounts handed to the engine on the path (repeats ok) */
+    int64_t n_touched[MF_MAX_BATCH], touched_capacity[MF_MAX_BATCH];
+    excluded_book excluded[MF_MAX_BATCH];
     mf_trace *trace;
     const volatile sig_atomic_t *stop; /* polled between steps, or NULL */
 };
@@ -164,6 +179,7 @@ mf_status mf_workspace_create(mf_workspace **out, const mf_model *model) {
     ws->n_assets = n;
     ws->n_chunks = (venue->book.n_accounts + MF_CHUNK_ACCOUNTS - 1) / MF_CHUNK_ACCOUNTS;
     ws->n_accounts = venue->book.n_accounts;
+    ws->n_positions = venue->book.n_positions;
     mf_workspace_set_parallel_threshold(ws, MF_PARALLEL_MIN_ACCOUNT_PATHS);
     MF_CHECK(build_margin_items(ws, venue));
     MF_CHECK(mf_event_checks_create(&ws->events, venue, batch));
@@ -176,8 +192,9 @@ mf_status mf_workspace_create(mf_workspace **out, const mf_model *model) {
     MF_ALLOC(ws->normals, (size_t)steps * n);
     MF_ALLOC(ws->mixing, steps);
     MF_ALLOC(ws->jumps, steps);
-    MF_ALLOC(ws->account_state, (size_t)venue->book.n_accounts * batch);
-    MF_ALLOC(ws->position_state, (size_t)venue->book.n_positions * batch);
+    MF_ALLOC_LARGE(ws->account_state, (size_t)venue->book.n_accounts * batch);
+    MF_ALLOC_LARGE(ws->position_state, (size_t)venue->book.n_positions * batch);
+    ws->states_clean = 1; /* calloc */
     MF_ALLOC(ws->chunk_flags, ws->n_chunks);
     MF_ALLOC(ws->marks, (size_t)n * batch);
     MF_ALLOC(ws->funding_index, (size_t)n * batch);
@@ -247,6 +264,7 @@ void mf_workspace_free(mf_workspace *ws) {
     free(ws->scratch_key);
     for (int b = 0; b < MF_MAX_BATCH; b++) {
         free(ws->cooling[b]);
+        free(ws->touched[b]);
         free(ws->engines[b].orders);
         free(ws->engines[b].records);
         free(ws->engines[b].closed);
@@ -585,9 +603,9 @@ static int64_t run_margin_models(step_context *step) {
         /* One thread: a round's event work is small, and paths on several threads would write
          * neighbouring state bytes (path-minor layout) and fight over their cache lines; runs
          * use threads on whole blocks instead (src/run/run.c). */
-        flagged = mf_event_checks_round(ws->events, venue, &base, step->batch, 0,
-                                        &ws->flagged_accounts, &ws->n_flagged,
-                                        &ws->flagged_capacity);
+        flagged =
+            mf_event_checks_round(ws->events, venue, &base, step->batch, 0, &ws->flagged_accounts,
+                                  &ws->n_flagged, &ws->flagged_capacity);
         if (flagged < 0) return -1;
     }
     int64_t swept = 0;
@@ -618,10 +636,9 @@ static int64_t run_margin_models(step_context *step) {
             for (int64_t j = items[i].begin; j < items[i].end; j++) {
                 const int64_t account = group->accounts[j];
                 const int64_t first = venue->book.account_first[account];
-                if (!has_new_flags(ws->account_state + account * stride,
-                                   ws->position_state + first * stride,
-                                   (int64_t)venue->book.account_positions[account] * stride,
-                                   stride))
+                if (!has_new_flags(
+                        ws->account_state + account * stride, ws->position_state + first * stride,
+                        (int64_t)venue->book.account_positions[account] * stride, stride))
                     continue;
                 if (ws->n_flagged == ws->flagged_capacity) {
                     const int64_t capacity = 2 * ws->flagged_capacity + 64;
@@ -791,6 +808,29 @@ static mf_status vault_or_partial(step_context *step, int b, const flagged_entit
     return MF_OK;
 }
 
+/* Without a live book: the entity leaves the book the ledger values at the end of the path, and
+ * its account's state bytes are cleared after the batch. */
+static mf_status exclude_from_book(mf_workspace *ws, int b, const mf_book_view *book,
+                                   const flagged_entity *entity) {
+    if (ws->n_touched[b] == ws->touched_capacity[b]) {
+        const int64_t capacity = ws->touched_capacity[b] ? 2 * ws->touched_capacity[b] : 1024;
+        int64_t *grown = realloc(ws->touched[b], (size_t)capacity * sizeof *grown);
+        if (!grown) return MF_FAIL(MF_ERR_MEMORY, "out of memory listing liquidated accounts");
+        ws->touched[b] = grown;
+        ws->touched_capacity[b] = capacity;
+    }
+    ws->touched[b][ws->n_touched[b]++] = entity->account;
+    excluded_book *excluded = &ws->excluded[b];
+    if (entity->is_account) excluded->collateral += book->account_collateral[entity->account];
+    for (int64_t p = entity->first; p < entity->stop; p++) {
+        const int asset = book->position_asset[p];
+        excluded->collateral += book->position_margin[p];
+        excluded->quantity[asset] += book->position_quantity[p];
+        excluded->entry_value[asset] += book->position_quantity[p] * book->position_entry[p];
+    }
+    return MF_OK;
+}
+
 /* One flagged position (isolated) or account (cross, portfolio) on path b: to the vault or a
  * partial chunk when those are on, else whole to the engine, closing against its base equity
  * (m or C, plus its live cash) with its live quantities (the store's without a live book). */
@@ -819,6 +859,7 @@ static mf_status liquidate_entity(step_context *step, int b, const flagged_entit
         if (handled) return MF_OK;
     }
     MF_CHECK(ensure_engine_capacity(ws, b, (int32_t)(entity->stop - entity->first), 1));
+    if (!live) MF_CHECK(exclude_from_book(ws, b, book, entity));
     mf_engine_state *engine = &ws->engines[b];
     double base = entity->base;
     if (live)
@@ -1096,6 +1137,8 @@ static mf_status phase_cascade_rounds(step_context *step) {
         }
         if (!any_active) break;
     }
+    for (int b = 0; b < step->batch; b++)
+        mf_engine_compact(&ws->engines[b], &venue->book);
     return MF_OK;
 }
 
@@ -1331,29 +1374,23 @@ static const struct {
 
 /* ---------------------------------------------------------------- ledger and batch */
 
-/* Every dollar of path b at the end of the horizon (see mf_path_ledger). */
+/* Every dollar of path b at the end of the horizon (see mf_path_ledger). Without a live book a
+ * position is either untouched (open at its store quantity) or in a full liquidation, so the open
+ * book is the venue's totals less what the path's liquidations took out (excluded_book): O(assets
+ * + liquidations) per path, not O(accounts). */
 static void close_ledger(const mf_venue *venue, mf_workspace *ws, int b, mf_path_ledger *ledger) {
     const mf_book_view *book = &venue->book;
     const mf_engine_state *engine = &ws->engines[b];
     const mf_settlement_state *money = &ws->money[b];
     const mf_venue_book_state *books = ws->books[b];
-    double equity = money->trader_kept;
-    double pnl = engine->realized_trading_pnl;
-    for (int64_t a = 0; a < book->n_accounts; a++) {
-        const uint8_t account_state = ws->account_state[a * ws->batch + b];
-        const int64_t first = book->account_first[a];
-        const int64_t stop = first + book->account_positions[a];
-        if (account_state & MF_ACCOUNT_LIQUIDATING)
-            continue; /* in the engine: counted from its records below */
-        equity += book->account_collateral[a];
-        for (int64_t p = first; p < stop; p++) {
-            if (ws->position_state[p * ws->batch + b] != MF_POSITION_OPEN) continue;
-            const double open_pnl = book->position_quantity[p] *
-                                    (books[book->position_asset[p]].mark - book->position_entry[p]);
-            pnl += open_pnl;
-            equity += book->position_margin[p] + open_pnl;
-        }
-    }
+    const excluded_book *excluded = &ws->excluded[b];
+    double book_pnl = 0; /* the untouched positions' open PnL at the final marks */
+    for (int k = 0; k < ws->n_assets; k++)
+        book_pnl += books[k].mark * (venue->book_quantity[k] - excluded->quantity[k]) -
+                    (venue->book_entry_value[k] - excluded->entry_value[k]);
+    double equity =
+        money->trader_kept + (venue->initial_trader_collateral - excluded->collateral) + book_pnl;
+    double pnl = engine->realized_trading_pnl + book_pnl;
     /* Liquidations still in progress: their equity so far plus the unexecuted remainder. */
     for (int32_t r = 0; r < engine->n_records; r++)
         if (!engine->records[r].settled)
@@ -1461,6 +1498,33 @@ static void close_ledger_live(const mf_venue *venue, mf_workspace *ws, int b,
                           ledger->vault_trading_pnl;
 }
 
+/* Without a live book: every non-zero state byte belongs to an account handed to the engine or
+ * passed by an event cursor; clear those (O(liquidations + passed entries), not O(accounts)). */
+static void clear_touched_states(const mf_venue *venue, mf_workspace *ws, int batch) {
+    const mf_book_view *book = &venue->book;
+    const int stride = ws->batch;
+    for (int b = 0; b < batch; b++) {
+        for (int64_t i = 0; i < ws->n_touched[b]; i++) {
+            const int64_t a = ws->touched[b][i];
+            ws->account_state[a * stride + b] = 0;
+            const int64_t first = book->account_first[a];
+            for (int64_t p = first; p < first + book->account_positions[a]; p++)
+                ws->position_state[p * stride + b] = 0;
+        }
+        mf_event_checks_clear_passed(ws->events, venue, ws->account_state, b);
+    }
+    ws->states_clean = 1;
+}
+
+int mf_workspace_states_clear(const mf_workspace *ws) {
+    const int64_t positions = ws->n_positions;
+    for (int64_t i = 0; i < ws->n_accounts * ws->batch; i++)
+        if (ws->account_state[i]) return 0;
+    for (int64_t i = 0; i < positions * ws->batch; i++)
+        if (ws->position_state[i]) return 0;
+    return 1;
+}
+
 static mf_status simulate_batch(const mf_scenario *scenario, mf_workspace *ws, int64_t first_path,
                                 int batch, mf_block_result *block) {
     const mf_run_shape *run = &scenario->run;
@@ -1474,8 +1538,15 @@ static mf_status simulate_batch(const mf_scenario *scenario, mf_workspace *ws, i
         generate_index_path(scenario, ws, first_path + b,
                             ws->log_index + (int64_t)b * (steps + 1) * n);
 
-    memset(ws->account_state, 0, (size_t)book->n_accounts * stride);
-    memset(ws->position_state, 0, (size_t)book->n_positions * stride);
+    if (!ws->states_clean) {
+        memset(ws->account_state, 0, (size_t)book->n_accounts * stride);
+        memset(ws->position_state, 0, (size_t)book->n_positions * stride);
+    }
+    ws->states_clean = 0; /* until the batch ends and clears what it touched */
+    for (int b = 0; b < stride; b++) {
+        ws->n_touched[b] = 0;
+        ws->excluded[b] = (excluded_book){0};
+    }
     mf_event_checks_reset(ws->events);
     memset(ws->step_notional, 0, sizeof(double) * (size_t)stride * steps);
     memset(ws->step_accounts, 0, sizeof(double) * (size_t)stride * steps);
@@ -1628,6 +1699,13 @@ static mf_status simulate_batch(const mf_scenario *scenario, mf_workspace *ws, i
         else
             close_ledger(venue, ws, b, &block->ledgers[local]);
         MF_CHECK(mf_check_path_finite(path, steps, row, &block->ledgers[local]));
+    }
+    if (ws->live_quantity) { /* the live book's mechanisms touch states the lists miss */
+        memset(ws->account_state, 0, (size_t)book->n_accounts * stride);
+        memset(ws->position_state, 0, (size_t)book->n_positions * stride);
+        ws->states_clean = 1;
+    } else {
+        clear_touched_states(venue, ws, batch);
     }
     return MF_OK;
 }

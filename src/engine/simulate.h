@@ -67,6 +67,10 @@ typedef struct {
 } mf_trace;
 void mf_workspace_set_trace(mf_workspace *workspace, mf_trace *trace);
 
+/* 1 when every per-path state byte of the workspace is 0, as every batch must leave them
+ * (tests: the sparse clearing after a batch misses nothing). O(accounts x batch). */
+int mf_workspace_states_clear(const mf_workspace *workspace);
+
 /* A stop flag (the run's SIGTERM flag) polled between steps: once it is non-zero,
  * mf_simulate_block returns MF_ERR_INTERRUPTED within one step and the block's results are
  * incomplete (the caller must drop them). NULL (the default): never polled. */

@@ -190,9 +190,8 @@ mf_status mf_population_generate(mf_store *store, const mf_config *config) {
             for (int64_t q = first; q < p; q++) {
                 const int k = store->position_asset[q];
                 const double price = config->market.assets[k].price;
-                const double margin =
-                    initial_margin(&tiers, k, leverage, store->position_quantity[q],
-                                   store->position_entry[q]);
+                const double margin = initial_margin(
+                    &tiers, k, leverage, store->position_quantity[q], store->position_entry[q]);
                 const double pnl = store->position_quantity[q] * (price - store->position_entry[q]);
                 const double mm =
                     mf_maintenance_margin(&tiers, k, fabs(store->position_quantity[q]) * price);

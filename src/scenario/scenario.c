@@ -138,7 +138,7 @@ static mf_status build_groups(mf_venue *venue, const mf_store *store, const doub
         mf_margin_group *group = &venue->groups[venue->n_groups];
         slot_of_mode[m] = venue->n_groups++;
         group->model = model;
-        MF_ALLOC(group->accounts, count[m]);
+        MF_ALLOC_LARGE(group->accounts, count[m]);
     }
     for (int64_t a = 0; a < store->n_accounts; a++) {
         mf_margin_group *group = &venue->groups[slot_of_mode[store->account_mode[a]]];
@@ -152,10 +152,9 @@ static mf_status build_groups(mf_venue *venue, const mf_store *store, const doub
                            "%lld accounts in one margin mode: event-driven checks index at most "
                            "%lu (run.margin_kernel: filtered handles more)",
                            (long long)group->n_accounts, (unsigned long)UINT32_MAX);
-        const size_t bytes =
-            group->model->prepared_size(&venue->book, &venue->tiers, group->accounts,
-                                        group->n_accounts);
-        group->prepared = malloc(bytes > 0 ? bytes : 1);
+        const size_t bytes = group->model->prepared_size(&venue->book, &venue->tiers,
+                                                         group->accounts, group->n_accounts);
+        group->prepared = mf_calloc_large(bytes > 0 ? bytes : 1, 1);
         if (!group->prepared)
             return MF_FAIL(MF_ERR_MEMORY,
                            "out of memory for the %s margin model's data (%zu bytes)",
@@ -305,6 +304,11 @@ mf_status mf_scenario_build_with(mf_scenario *scenario, const mf_config *config,
     for (int64_t p = 0; p < store->n_positions; p++)
         collateral += store->position_margin[p];
     venue->initial_trader_collateral = collateral;
+    for (int64_t p = 0; p < store->n_positions; p++) {
+        const int asset = store->position_asset[p];
+        venue->book_quantity[asset] += store->position_quantity[p];
+        venue->book_entry_value[asset] += store->position_quantity[p] * store->position_entry[p];
+    }
 
     MF_CHECK(build_groups(venue, store, scenario->index.price0, models, n_models,
                           (mf_model_kind)config->run.margin_kernel));

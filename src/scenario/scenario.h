@@ -80,9 +80,9 @@ typedef struct {
     int vault;                        /* backstop vault on */
     double vault_capital;             /* USD at t = 0 */
     double vault_takeover_fraction;   /* of maintenance */
-    int live_book; /* 1: a mechanism changes single positions per path (mf_live_book), or a
-                      market is inverse or dated (their rules live in the live-book code), or
-                      funding is paid (its ledger is the live book's) */
+    int live_book;      /* 1: a mechanism changes single positions per path (mf_live_book), or a
+                           market is inverse or dated (their rules live in the live-book code), or
+                           funding is paid (its ledger is the live book's) */
     int live_positions; /* 1: positions or their cash really change per path (everything above
                            but funding alone): event-driven checks then sweep instead */
 } mf_liquidation_policy;
@@ -99,7 +99,11 @@ typedef struct {
     int32_t max_rounds;
     double composite_weight[MF_MAX_ASSETS]; /* open-interest weights, venue-level prices */
     double initial_trader_collateral;       /* sum of collateral and isolated margins */
-    int n_groups;                           /* margin models in use, one per mode present */
+    /* The whole book per asset: net coins sum(q) and their entry value sum(q e), so that the
+     * end-of-path ledger values the untouched positions in O(assets), not O(positions). */
+    double book_quantity[MF_MAX_ASSETS];
+    double book_entry_value[MF_MAX_ASSETS];
+    int n_groups; /* margin models in use, one per mode present */
     mf_margin_group groups[MF_N_MODES];
 } mf_venue;
 

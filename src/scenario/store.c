@@ -12,15 +12,15 @@ mf_status mf_store_alloc(mf_store *store, int64_t n_accounts, int64_t n_position
     store->n_accounts = n_accounts;
     store->n_positions = n_positions;
     store->n_assets = n_assets;
-    MF_ALLOC(store->account_mode, n_accounts);
-    MF_ALLOC(store->account_collateral, n_accounts);
-    MF_ALLOC(store->account_first, n_accounts);
-    MF_ALLOC(store->account_positions, n_accounts);
-    MF_ALLOC(store->position_account, n_positions);
-    MF_ALLOC(store->position_asset, n_positions);
-    MF_ALLOC(store->position_quantity, n_positions);
-    MF_ALLOC(store->position_entry, n_positions);
-    MF_ALLOC(store->position_margin, n_positions);
+    MF_ALLOC_LARGE(store->account_mode, n_accounts);
+    MF_ALLOC_LARGE(store->account_collateral, n_accounts);
+    MF_ALLOC_LARGE(store->account_first, n_accounts);
+    MF_ALLOC_LARGE(store->account_positions, n_accounts);
+    MF_ALLOC_LARGE(store->position_account, n_positions);
+    MF_ALLOC_LARGE(store->position_asset, n_positions);
+    MF_ALLOC_LARGE(store->position_quantity, n_positions);
+    MF_ALLOC_LARGE(store->position_entry, n_positions);
+    MF_ALLOC_LARGE(store->position_margin, n_positions);
     return MF_OK;
 }
 

@@ -55,4 +55,18 @@ void mf_error_push_frame(const char *file, int line, const char *func);
                            sizeof(*(ptr)));                                                        \
     } while (0)
 
+/* The same for the arrays that scale with the book (store, event index, per-path states): on
+ * Linux they are aligned to 2 MiB and advised onto transparent huge pages, because a margin
+ * check reads a few scattered accounts of a book of up to 10^7 and would otherwise miss the TLB
+ * on nearly every access. Zeroed like calloc, released with free(). */
+void *mf_calloc_large(size_t count, size_t size);
+#define MF_ALLOC_LARGE(ptr, count)                                                                 \
+    do {                                                                                           \
+        size_t mf_alloc_n_ = (size_t)(count);                                                      \
+        (ptr) = mf_calloc_large(mf_alloc_n_, sizeof(*(ptr)));                                      \
+        if (!(ptr))                                                                                \
+            return MF_FAIL(MF_ERR_MEMORY, "out of memory allocating %zu x %zu bytes", mf_alloc_n_, \
+                           sizeof(*(ptr)));                                                        \
+    } while (0)
+
 #endif

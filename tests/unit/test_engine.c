@@ -446,6 +446,22 @@ Test(margin_models, every_model_flags_exactly_what_the_reference_flags) {
         cr_assert_eq(mf_workspace_create(&workspace, &model), MF_OK);
         cr_assert_eq(mf_block_result_init(&results[kernel], model.steps, 0, 8), MF_OK);
         cr_assert_eq(mf_simulate_block(&model, workspace, &results[kernel]), MF_OK);
+        /* A batch clears only the state bytes it touched: none may be left, and the next block
+         * in the same workspace gives what a fresh workspace gives. */
+        cr_assert(mf_workspace_states_clear(workspace), "kernel %d: state bytes left", kernel);
+        mf_block_result again, fresh;
+        cr_assert_eq(mf_block_result_init(&again, model.steps, 8, 8), MF_OK);
+        cr_assert_eq(mf_block_result_init(&fresh, model.steps, 8, 8), MF_OK);
+        cr_assert_eq(mf_simulate_block(&model, workspace, &again), MF_OK);
+        cr_assert(mf_workspace_states_clear(workspace), "kernel %d: state bytes left", kernel);
+        mf_workspace_free(workspace);
+        cr_assert_eq(mf_workspace_create(&workspace, &model), MF_OK);
+        cr_assert_eq(mf_simulate_block(&model, workspace, &fresh), MF_OK);
+        cr_assert(!memcmp(again.rows, fresh.rows, 8 * sizeof(mf_path_row)), "kernel %d", kernel);
+        cr_assert(!memcmp(again.ledgers, fresh.ledgers, 8 * sizeof(mf_path_ledger)));
+        cr_assert(again.rows[0].liquidated_accounts + again.rows[3].liquidated_accounts > 0);
+        mf_block_result_free(&again);
+        mf_block_result_free(&fresh);
         mf_workspace_free(workspace);
         mf_model_free(&model);
     }
@@ -491,8 +507,12 @@ Test(margin_models, a_test_model_in_the_table_is_used_for_its_accounts) {
     config.run.margin_kernel = MF_MARGIN_KERNEL_FILTERED; /* the kind the test model has */
     mf_margin_model table[32];
     int n_table = 0;
-    table[n_table++] = (mf_margin_model){"test-flag-everything", MF_MODE_ISOLATED,
-                                         MF_MODEL_FILTERED, test_model_flag_everything, NULL, NULL};
+    table[n_table++] = (mf_margin_model){"test-flag-everything",
+                                         MF_MODE_ISOLATED,
+                                         MF_MODEL_FILTERED,
+                                         test_model_flag_everything,
+                                         NULL,
+                                         NULL};
     cr_assert(mf_n_margin_models < 32);
     for (int i = 0; i < mf_n_margin_models; i++)
         table[n_table++] = mf_margin_models[i];

@@ -378,6 +378,76 @@ Test(liquidation, partial_fill_at_budget_edge_and_backlog_next_step) {
     cr_assert_float_eq(money.trader_kept, 2000 - 10, 1e-9);
 }
 
+/* Two engines fed the same liquidations, one compacted between steps: the compacted pools hold
+ * only the unsettled records and unexecuted orders, in order, with the FIFOs relinked; the backlog
+ * and every later round and settlement are the same bits as without compaction. */
+Test(liquidation, compaction_drops_settled_records_and_changes_nothing_else) {
+    small_book book;
+    make_small_book(&book);
+    mf_venue_params market = linear_market(INFINITY, 0.5);
+    mf_settlement_policy params = {0.01, 0, MF_DEFICIT_UNCOVERED};
+    params.initial_fund = 100;
+    mf_order orders[2][8];
+    mf_liquidation_record records[2][8];
+    int32_t closed[2][8];
+    mf_engine_state engines[2];
+    mf_settlement_state money[2];
+    asset_fixture assets[2][2];
+    for (int e = 0; e < 2; e++) {
+        memset(&engines[e], 0, sizeof engines[e]);
+        engines[e].orders = orders[e];
+        engines[e].records = records[e];
+        engines[e].closed = closed[e];
+        mf_engine_reset(&engines[e]);
+        mf_settlement_reset(&params, &money[e]);
+        asset_init(&market, 0, log(100.0), &assets[e][0]);
+        asset_init(&market, 1, log(100.0), &assets[e][1]);
+        /* r0: the isolated coin; r1: the cross account (asset 0 and 1); r2: the coin again. */
+        const int32_t r0 = mf_engine_open_record(&engines[e], 0, 10);
+        mf_engine_enqueue(&engines[e], 0, 0, 1.0, r0);
+        const int32_t r1 = mf_engine_open_record(&engines[e], 1, 2000);
+        mf_engine_enqueue(&engines[e], 0, 1, 10.0, r1);
+        mf_engine_enqueue(&engines[e], 1, 2, -10.0, r1);
+        const int32_t r2 = mf_engine_open_record(&engines[e], 0, 20);
+        mf_engine_enqueue(&engines[e], 0, 0, 2.0, r2);
+        /* Asset 0 executes r0's coin and 4 of r1's 10; asset 1 nothing: r0 settles. */
+        double budget[2] = {500, 0};
+        engine_round(&params, &market, &book.view, assets[e], budget, &engines[e], &money[e]);
+    }
+    cr_assert(records[0][0].settled && !records[0][1].settled && !records[0][2].settled);
+    const double marks[2] = {100.0, 100.0};
+    const double backlog = mf_engine_backlog_usd(&engines[0], 2, marks);
+    engines[0].compact_at = 0; /* now, whatever the pool's size */
+    mf_engine_compact(&engines[0], &book.view);
+    cr_assert_eq(engines[0].n_records, 2);
+    cr_assert_eq(records[0][0].account, 1); /* r1 */
+    cr_assert_eq(records[0][1].account, 0); /* r2 */
+    cr_assert_float_eq(records[0][1].base_equity, 20, 0);
+    cr_assert_eq(engines[0].n_orders, 3);
+    /* FIFO 0: r1's remaining 6 coins, then r2's 2; FIFO 1: r1's short. */
+    const mf_order *head0 = &orders[0][engines[0].head[0]];
+    cr_assert_eq(head0->position, 1);
+    cr_assert_float_eq(head0->remaining, 6.0, 1e-12);
+    cr_assert_eq(head0->record, 0);
+    cr_assert_eq(orders[0][head0->next].position, 0);
+    cr_assert_eq(orders[0][head0->next].record, 1);
+    cr_assert_eq(orders[0][head0->next].next, -1);
+    cr_assert_eq(engines[0].tail[0], head0->next);
+    cr_assert_eq(orders[0][engines[0].head[1]].position, 2);
+    cr_assert_eq(orders[0][engines[0].head[1]].record, 0);
+    cr_assert_eq(mf_engine_backlog_usd(&engines[0], 2, marks), backlog);
+    /* The next step: both engines finish and settle every liquidation identically. */
+    for (int e = 0; e < 2; e++) {
+        double budget[2] = {INFINITY, INFINITY};
+        engine_round(&params, &market, &book.view, assets[e], budget, &engines[e], &money[e]);
+    }
+    cr_assert(!memcmp(&money[0], &money[1], sizeof money[0]));
+    cr_assert_eq(engines[0].realized_trading_pnl, engines[1].realized_trading_pnl);
+    cr_assert_eq(assets[0][0].mark, assets[1][0].mark);
+    cr_assert_eq(assets[0][1].mark, assets[1][1].mark);
+    cr_assert(money[0].trader_kept > 0);
+}
+
 Test(liquidation, fund_shortfall_becomes_uncovered_deficit) {
     small_book book;
     make_small_book(&book);

@@ -1,0 +1,26 @@
+/* Large arrays on transparent huge pages (see mf_calloc_large in mf_error.h). */
+#define _DEFAULT_SOURCE /* madvise and MADV_HUGEPAGE */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "mf_error.h"
+
+/* 2 MiB pages: the size of an x86-64 or arm64 transparent huge page. */
+#define MF_HUGE_PAGE ((size_t)2 << 20)
+
+void *mf_calloc_large(size_t count, size_t size) {
+    if (count == 0) count = 1;
+    if (size != 0 && count > SIZE_MAX / size) return NULL;
+    const size_t bytes = count * size;
+    if (bytes < 2 * MF_HUGE_PAGE) return calloc(count, size);
+    const size_t rounded = (bytes + MF_HUGE_PAGE - 1) / MF_HUGE_PAGE * MF_HUGE_PAGE;
+    void *memory = NULL;
+    if (posix_memalign(&memory, MF_HUGE_PAGE, rounded) != 0) return NULL;
+#ifdef MADV_HUGEPAGE
+    (void)madvise(memory, rounded, MADV_HUGEPAGE); /* a hint: ignored where THP is off */
+#endif
+    memset(memory, 0, bytes);
+    return memory;
+}
