@@ -45,6 +45,7 @@ typedef struct {
     double collateral; /* account collateral (whole accounts) plus position margins */
     double quantity[MF_MAX_ASSETS];
     double entry_value[MF_MAX_ASSETS];
+    double longs[MF_MAX_ASSETS], shorts[MF_MAX_ASSETS]; /* coins by side (shorts > 0) */
 } excluded_book;
 
 /* One margin work item: a model's accounts inside one chunk of account ids. */
@@ -67,8 +68,11 @@ struct mf_workspace {
     mf_event_checks *events;   /* event-driven checks, or NULL (no event model in use) */
     int64_t *flagged_accounts; /* one round's accounts with new flags (event-driven rounds) */
     int64_t n_flagged, flagged_capacity;
-    int parallel_margin;  /* 1: the margin phase is worth a parallel region */
-    int positions_change; /* mf_liquidation_policy.live_positions */
+    int parallel_margin;     /* 1: the margin phase is worth a parallel region */
+    int positions_change;    /* mf_liquidation_policy.live_positions */
+    int live_ready;          /* the live book holds the store's positions (set once if they never
+                                change, else reset every batch) */
+    int count_every_account; /* tests: ledgers and open interest summed account by account */
     int64_t n_accounts, n_positions;
     double *log_index;       /* batch * (steps + 1) * K */
     double *normals;         /* steps * K (one path at a time) */
@@ -457,7 +461,13 @@ static void open_quantities(const mf_venue *venue, const mf_workspace *ws, int b
     const int stride = ws->batch;
     for (int k = 0; k < ws->n_assets; k++)
         longs[k] = shorts[k] = 0;
-    for (int64_t a = 0; a < book->n_accounts; a++) {
+    const int from_totals = !ws->positions_change && !ws->count_every_account;
+    if (from_totals) /* the book less what went to the engine: O(assets) */
+        for (int k = 0; k < ws->n_assets; k++) {
+            longs[k] = venue->book_long[k] - ws->excluded[b].longs[k];
+            shorts[k] = venue->book_short[k] - ws->excluded[b].shorts[k];
+        }
+    for (int64_t a = 0; a < book->n_accounts && !from_totals; a++) {
         if (ws->account_state[a * stride + b] & MF_ACCOUNT_LIQUIDATING) continue;
         const int64_t first = book->account_first[a];
         const int64_t stop = first + book->account_positions[a];
@@ -808,8 +818,9 @@ static mf_status vault_or_partial(step_context *step, int b, const flagged_entit
     return MF_OK;
 }
 
-/* Without a live book: the entity leaves the book the ledger values at the end of the path, and
- * its account's state bytes are cleared after the batch. */
+/* While positions are the store's on every path (no live book, or one kept for funding alone):
+ * the entity leaves the book the ledger and the funding's open interest count from the venue's
+ * totals, and its account's state bytes are cleared after the batch. */
 static mf_status exclude_from_book(mf_workspace *ws, int b, const mf_book_view *book,
                                    const flagged_entity *entity) {
     if (ws->n_touched[b] == ws->touched_capacity[b]) {
@@ -827,6 +838,10 @@ static mf_status exclude_from_book(mf_workspace *ws, int b, const mf_book_view *
         excluded->collateral += book->position_margin[p];
         excluded->quantity[asset] += book->position_quantity[p];
         excluded->entry_value[asset] += book->position_quantity[p] * book->position_entry[p];
+        if (book->position_quantity[p] > 0)
+            excluded->longs[asset] += book->position_quantity[p];
+        else
+            excluded->shorts[asset] -= book->position_quantity[p];
     }
     return MF_OK;
 }
@@ -859,7 +874,7 @@ static mf_status liquidate_entity(step_context *step, int b, const flagged_entit
         if (handled) return MF_OK;
     }
     MF_CHECK(ensure_engine_capacity(ws, b, (int32_t)(entity->stop - entity->first), 1));
-    if (!live) MF_CHECK(exclude_from_book(ws, b, book, entity));
+    if (!ws->positions_change) MF_CHECK(exclude_from_book(ws, b, book, entity));
     mf_engine_state *engine = &ws->engines[b];
     double base = entity->base;
     if (live)
@@ -1385,11 +1400,26 @@ static void close_ledger(const mf_venue *venue, mf_workspace *ws, int b, mf_path
     const mf_venue_book_state *books = ws->books[b];
     const excluded_book *excluded = &ws->excluded[b];
     double book_pnl = 0; /* the untouched positions' open PnL at the final marks */
-    for (int k = 0; k < ws->n_assets; k++)
-        book_pnl += books[k].mark * (venue->book_quantity[k] - excluded->quantity[k]) -
-                    (venue->book_entry_value[k] - excluded->entry_value[k]);
-    double equity =
-        money->trader_kept + (venue->initial_trader_collateral - excluded->collateral) + book_pnl;
+    double book_equity = venue->initial_trader_collateral - excluded->collateral;
+    if (!ws->count_every_account) {
+        for (int k = 0; k < ws->n_assets; k++)
+            book_pnl += books[k].mark * (venue->book_quantity[k] - excluded->quantity[k]) -
+                        (venue->book_entry_value[k] - excluded->entry_value[k]);
+    } else { /* the reference the tests compare with: every account's equity */
+        book_equity = 0;
+        for (int64_t a = 0; a < book->n_accounts; a++) {
+            if (ws->account_state[a * ws->batch + b] & MF_ACCOUNT_LIQUIDATING) continue;
+            book_equity += book->account_collateral[a];
+            const int64_t first = book->account_first[a];
+            for (int64_t p = first; p < first + book->account_positions[a]; p++) {
+                if (ws->position_state[p * ws->batch + b] != MF_POSITION_OPEN) continue;
+                book_equity += book->position_margin[p];
+                book_pnl += book->position_quantity[p] *
+                            (books[book->position_asset[p]].mark - book->position_entry[p]);
+            }
+        }
+    }
+    double equity = money->trader_kept + book_equity + book_pnl;
     double pnl = engine->realized_trading_pnl + book_pnl;
     /* Liquidations still in progress: their equity so far plus the unexecuted remainder. */
     for (int32_t r = 0; r < engine->n_records; r++)
@@ -1429,30 +1459,46 @@ static void close_ledger_live(const mf_venue *venue, mf_workspace *ws, int b,
     double equity = money->trader_kept;
     double pnl = engine->realized_trading_pnl;
     double funding_net = engine->realized_funding; /* received; fills, ADL and expiry realised */
-    for (int64_t a = 0; a < book->n_accounts; a++) {
-        if (ws->account_state[a * stride + b] & MF_ACCOUNT_LIQUIDATING)
-            continue; /* in the engine (its records below) or taken over by the vault */
-        equity += book->account_collateral[a];
-        const int64_t first = book->account_first[a];
-        const int64_t stop = first + book->account_positions[a];
-        for (int64_t p = first; p < stop; p++) {
-            const uint8_t state = ws->position_state[p * stride + b];
-            if (state == MF_POSITION_QUEUED) continue;
-            const double quantity = ws->live_quantity[p * stride + b];
-            const double mark = books[book->position_asset[p]].mark;
-            const double open_pnl = quantity * (mark - book->position_entry[p]);
-            const double funding =
-                -quantity * ws->funding_index[book->position_asset[p] * stride + b];
-            /* An open inverse position's coin margin at the final mark (a closed one has
-             * realised that into its cash). */
-            const double revaluation =
-                state == MF_POSITION_CLOSED
-                    ? 0.0
-                    : mf_margin_value(book, p, mark) - book->position_margin[p];
-            pnl += open_pnl + revaluation;
+    if (!ws->positions_change && !ws->count_every_account) {
+        /* Positions are the store's (a live book for funding alone): the untouched book from
+         * the venue's totals, as in close_ledger, each coin owing the index F. */
+        const excluded_book *excluded = &ws->excluded[b];
+        equity += venue->initial_trader_collateral - excluded->collateral;
+        for (int k = 0; k < ws->n_assets; k++) {
+            const double open = venue->book_quantity[k] - excluded->quantity[k];
+            const double book_pnl =
+                books[k].mark * open - (venue->book_entry_value[k] - excluded->entry_value[k]);
+            const double funding = -open * ws->funding_index[(int64_t)k * stride + b];
+            pnl += book_pnl;
             funding_net += funding;
-            equity += book->position_margin[p] + ws->live_cash[p * stride + b] + open_pnl +
-                      revaluation + funding;
+            equity += book_pnl + funding;
+        }
+    } else {
+        for (int64_t a = 0; a < book->n_accounts; a++) {
+            if (ws->account_state[a * stride + b] & MF_ACCOUNT_LIQUIDATING)
+                continue; /* in the engine (its records below) or taken over by the vault */
+            equity += book->account_collateral[a];
+            const int64_t first = book->account_first[a];
+            const int64_t stop = first + book->account_positions[a];
+            for (int64_t p = first; p < stop; p++) {
+                const uint8_t state = ws->position_state[p * stride + b];
+                if (state == MF_POSITION_QUEUED) continue;
+                const double quantity = ws->live_quantity[p * stride + b];
+                const double mark = books[book->position_asset[p]].mark;
+                const double open_pnl = quantity * (mark - book->position_entry[p]);
+                const double funding =
+                    -quantity * ws->funding_index[book->position_asset[p] * stride + b];
+                /* An open inverse position's coin margin at the final mark (a closed one has
+                 * realised that into its cash). */
+                const double revaluation =
+                    state == MF_POSITION_CLOSED
+                        ? 0.0
+                        : mf_margin_value(book, p, mark) - book->position_margin[p];
+                pnl += open_pnl + revaluation;
+                funding_net += funding;
+                equity += book->position_margin[p] + ws->live_cash[p * stride + b] + open_pnl +
+                          revaluation + funding;
+            }
         }
     }
     for (int32_t r = 0; r < engine->n_records; r++) {
@@ -1516,6 +1562,10 @@ static void clear_touched_states(const mf_venue *venue, mf_workspace *ws, int ba
     ws->states_clean = 1;
 }
 
+void mf_workspace_count_every_account(mf_workspace *ws, int on) {
+    ws->count_every_account = on;
+}
+
 int mf_workspace_states_clear(const mf_workspace *ws) {
     const int64_t positions = ws->n_positions;
     for (int64_t i = 0; i < ws->n_accounts * ws->batch; i++)
@@ -1563,7 +1613,8 @@ static mf_status simulate_batch(const mf_scenario *scenario, mf_workspace *ws, i
     step.first_path = first_path;
     step.batch = batch;
     step.trace_b = -1;
-    if (ws->live_quantity) {
+    if (ws->live_quantity && (ws->positions_change || !ws->live_ready)) {
+        ws->live_ready = 1; /* positions that never change need no reset between batches */
         for (int64_t p = 0; p < book->n_positions; p++)
             for (int b = 0; b < stride; b++) {
                 ws->live_quantity[p * stride + b] = book->position_quantity[p];
@@ -1700,7 +1751,7 @@ static mf_status simulate_batch(const mf_scenario *scenario, mf_workspace *ws, i
             close_ledger(venue, ws, b, &block->ledgers[local]);
         MF_CHECK(mf_check_path_finite(path, steps, row, &block->ledgers[local]));
     }
-    if (ws->live_quantity) { /* the live book's mechanisms touch states the lists miss */
+    if (ws->positions_change) { /* the live book's mechanisms touch states the lists miss */
         memset(ws->account_state, 0, (size_t)book->n_accounts * stride);
         memset(ws->position_state, 0, (size_t)book->n_positions * stride);
         ws->states_clean = 1;

@@ -67,6 +67,11 @@ typedef struct {
 } mf_trace;
 void mf_workspace_set_trace(mf_workspace *workspace, mf_trace *trace);
 
+/* Tests: with on = 1, the end-of-path ledger and the funding's open interest are summed account
+ * by account (O(accounts), the reference) instead of from the venue's totals less what the
+ * path liquidated; the two agree to rounding. */
+void mf_workspace_count_every_account(mf_workspace *workspace, int on);
+
 /* 1 when every per-path state byte of the workspace is 0, as every batch must leave them
  * (tests: the sparse clearing after a batch misses nothing). O(accounts x batch). */
 int mf_workspace_states_clear(const mf_workspace *workspace);

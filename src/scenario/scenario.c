@@ -308,6 +308,10 @@ mf_status mf_scenario_build_with(mf_scenario *scenario, const mf_config *config,
         const int asset = store->position_asset[p];
         venue->book_quantity[asset] += store->position_quantity[p];
         venue->book_entry_value[asset] += store->position_quantity[p] * store->position_entry[p];
+        if (store->position_quantity[p] > 0)
+            venue->book_long[asset] += store->position_quantity[p];
+        else
+            venue->book_short[asset] -= store->position_quantity[p];
     }
 
     MF_CHECK(build_groups(venue, store, scenario->index.price0, models, n_models,

@@ -103,6 +103,7 @@ typedef struct {
      * end-of-path ledger values the untouched positions in O(assets), not O(positions). */
     double book_quantity[MF_MAX_ASSETS];
     double book_entry_value[MF_MAX_ASSETS];
+    double book_long[MF_MAX_ASSETS], book_short[MF_MAX_ASSETS]; /* coins by side (short > 0) */
     int n_groups; /* margin models in use, one per mode present */
     mf_margin_group groups[MF_N_MODES];
 } mf_venue;

@@ -480,6 +480,67 @@ Test(margin_models, every_model_flags_exactly_what_the_reference_flags) {
     mf_store_free(&store);
 }
 
+/* The end-of-path ledger and the funding's open interest come from the venue's totals less what
+ * each path liquidated (O(assets + liquidations)); summed account by account instead (the O(N)
+ * reference) they agree to rounding, with and without a live book kept for funding. */
+Test(ledger, totals_less_liquidated_equal_the_account_by_account_sum) {
+    const char *cases[][3] = {
+        {"run.paths=8", "run.margin_kernel=events", "venue.funding.enabled=false"},
+        {"run.paths=8", "run.margin_kernel=filtered", "venue.funding.enabled=true"},
+        {"run.paths=8", "run.margin_kernel=events", "venue.funding.enabled=true"},
+    };
+    for (int c = 0; c < 3; c++) {
+        char path[1024];
+        snprintf(path, sizeof path, "%s/tests/configs/small.yaml", MF_SOURCE_DIR);
+        const char *overrides[] = {cases[c][0], cases[c][1], cases[c][2],
+                                   "venue.funding.interval_seconds=1800"};
+        mf_config config;
+        cr_assert_eq(mf_config_load(&config, path, overrides, 4), MF_OK, "%s", mf_error_message());
+        mf_store store;
+        cr_assert_eq(mf_population_generate(&store, &config), MF_OK);
+        mf_model model;
+        cr_assert_eq(mf_model_build(&model, &config, &store), MF_OK, "%s", mf_error_message());
+        mf_block_result results[2];
+        for (int reference = 0; reference < 2; reference++) {
+            mf_workspace *workspace = NULL;
+            cr_assert_eq(mf_workspace_create(&workspace, &model), MF_OK);
+            mf_workspace_count_every_account(workspace, reference);
+            cr_assert_eq(mf_block_result_init(&results[reference], model.steps, 0, 8), MF_OK);
+            cr_assert_eq(mf_simulate_block(&model, workspace, &results[reference]), MF_OK, "%s",
+                         mf_error_message());
+            mf_workspace_free(workspace);
+        }
+        int64_t liquidated = 0;
+        for (int i = 0; i < 8; i++) {
+            const mf_path_ledger *fast = &results[0].ledgers[i], *slow = &results[1].ledgers[i];
+            const double fast_fields[] = {fast->trading_pnl, fast->final_trader_equity,
+                                          fast->funding_net, fast->final_fund};
+            const double slow_fields[] = {slow->trading_pnl, slow->final_trader_equity,
+                                          slow->funding_net, slow->final_fund};
+            const double scale = fabs(slow->initial_collateral);
+            for (int f = 0; f < 4; f++)
+                cr_assert(fabs(fast_fields[f] - slow_fields[f]) <= 1e-12 * scale,
+                          "case %d path %d field %d: %.17g vs %.17g", c, i, f, fast_fields[f],
+                          slow_fields[f]);
+            const mf_path_row *a = &results[0].rows[i], *b = &results[1].rows[i];
+            cr_assert_eq(a->liquidated_accounts, b->liquidated_accounts, "case %d path %d", c, i);
+            cr_assert(fabs(a->funding_paid - b->funding_paid) <= 1e-9 * (1 + b->funding_paid));
+            cr_assert(fabs(a->funding_received - b->funding_received) <=
+                      1e-9 * (1 + b->funding_received));
+            liquidated += a->liquidated_accounts;
+            if (config.venue.funding_enabled)
+                cr_assert(b->funding_paid > 0 && b->funding_received > 0, "case %d: funding flows",
+                          c);
+        }
+        cr_assert(liquidated > 0, "case %d: the paths liquidate something", c);
+        for (int reference = 0; reference < 2; reference++)
+            mf_block_result_free(&results[reference]);
+        mf_model_free(&model);
+        mf_store_free(&store);
+        mf_config_free(&config);
+    }
+}
+
 /* A model of the test tree, registered through a model table: it liquidates every isolated
  * position as soon as it is checked. The driver uses it for the isolated accounts, unchanged. */
 static int64_t test_model_flag_everything(const mf_margin_call *call) {
