@@ -736,12 +736,18 @@ static mf_status trace_point_by_rank(const mf_config *base, const char *base_tex
     return MF_OK;
 }
 
-/* Rough bytes rank 0 holds per point result (profiles, histograms, optional per-path table),
- * to refuse a sweep that cannot fit before doing any work. */
-static double result_bytes_per_point(const mf_config *config) {
+static int gather_rows_requested(void) {
+    const char *value = getenv("MARGINFALL_GATHER_PATHS");
+    return value && strcmp(value, "1") == 0;
+}
+
+/* Rough bytes rank 0 holds per point result (profiles, histograms, the per-path table when
+ * it gathers the rows), to refuse a sweep that cannot fit before doing any work. */
+static double result_bytes_per_point(const mf_config *config, int gather_rows) {
     double bytes = 3.0 * config->run.steps * sizeof(double);
     bytes += MF_METRIC_COUNT * (2.0 * 13 * config->output.bins_per_decade + 16) * 8.0;
-    if (config->output.paths) bytes += (double)config->run.paths * sizeof(mf_path_row);
+    if (config->output.paths && gather_rows)
+        bytes += (double)config->run.paths * (sizeof(mf_path_row) + sizeof(mf_path_ledger));
     if (config->output.path_values)
         for (int m = 0; m < MF_METRIC_COUNT; m++)
             if (!mf_metric_describe((mf_metric_id)m)->per_cascade)
@@ -749,10 +755,13 @@ static double result_bytes_per_point(const mf_config *config) {
     return bytes;
 }
 
-/* Plus one point's gathered blocks at a time: rows, profiles, cascades (about 10 per path). */
-static double gather_bytes_one_point(const mf_config *config) {
+/* Plus one point's gathered blocks at a time: rows (or only their metric values, received
+ * and kept), profiles, cascades (about 10 per path). */
+static double gather_bytes_one_point(const mf_config *config, int gather_rows) {
     const double blocks = ceil((double)config->run.paths / config->run.block_paths);
-    return (double)config->run.paths * (sizeof(mf_path_row) + 10.0 * MF_CASCADE_FIELDS * 8.0) +
+    const double per_path = gather_rows ? 2.0 * (sizeof(mf_path_row) + sizeof(mf_path_ledger))
+                                        : 2.0 * MF_METRIC_COUNT * sizeof(double);
+    return (double)config->run.paths * (per_path + 10.0 * MF_CASCADE_FIELDS * 8.0) +
            blocks * 3.0 * config->run.steps * sizeof(double);
 }
 
@@ -911,6 +920,14 @@ mf_status mf_run(const mf_run_options *options, MPI_Comm comm, FILE *summary) {
     if (status == MF_OK) status = resolve_points(options, total_points, &point_first, &point_stop);
     status = agree(status, comm);
 
+    /* MARGINFALL_GATHER_PATHS=1: the former way, whole rows gathered and the per-path table
+     * and traces written by rank 0 alone, kept so the tests can compare the two bit for bit.
+     * Rank 0's choice holds for every rank. */
+    int gather_rows = 0;
+    if (rank == 0) gather_rows = gather_rows_requested();
+    status = first_failure(status, MF_MPI(MPI_Bcast(&gather_rows, 1, MPI_INT, 0, comm)));
+    status = agree(status, comm);
+
     char output_path[MF_PATH_LEN] = "", checkpoint_dir[MF_PATH_LEN + 16];
     if (options->output_path) {
         snprintf(output_path, sizeof output_path, "%s", options->output_path);
@@ -957,8 +974,8 @@ mf_status mf_run(const mf_run_options *options, MPI_Comm comm, FILE *summary) {
         }
         /* Refuse what cannot fit before any work. */
         const double physical = (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE);
-        const double needed =
-            (double)n_points * result_bytes_per_point(config) + gather_bytes_one_point(config);
+        const double needed = (double)n_points * result_bytes_per_point(config, gather_rows) +
+                              gather_bytes_one_point(config, gather_rows);
         if (status == MF_OK && physical > 0 && needed > 0.5 * physical)
             status =
                 MF_FAIL(MF_ERR_CONFIG,
@@ -1152,12 +1169,7 @@ mf_status mf_run(const mf_run_options *options, MPI_Comm comm, FILE *summary) {
     positions = book[1];
 
     /* Reduce point by point on rank 0. The per-path rows stay where they were computed and
-     * every rank writes its own into the file (collective), unless MARGINFALL_GATHER_PATHS=1
-     * asks for the former way (whole rows gathered, table and traces on rank 0), kept so the
-     * tests can compare the two bit for bit. Rank 0's choice holds for every rank. */
-    const char *gather_switch = getenv("MARGINFALL_GATHER_PATHS");
-    int gather_rows = gather_switch && strcmp(gather_switch, "1") == 0;
-    status = first_failure(status, MF_MPI(MPI_Bcast(&gather_rows, 1, MPI_INT, 0, comm)));
+     * every rank writes its own into the file (collective), unless gather_rows. */
     mf_point_result *results = NULL;
     if (status == MF_OK && rank == 0) {
         results = calloc((size_t)n_points, sizeof *results);
