@@ -225,7 +225,12 @@ mf_status mf_output_write_collective(const char *path, int force, const mf_run_i
     if (status != MF_OK) return status; /* rank 0 removed its temporary file */
     status = MF_MPI(MPI_Bcast(temp_path, (int)sizeof temp_path, MPI_CHAR, 0, comm));
     status = mf_mpi_agree(status, comm);
-    if (status == MF_OK) {
+    /* Nothing for the ranks to write (no table, no trace): no parallel open. The same answer on
+     * every rank (the config and the traced paths are everyone's). */
+    int needed = 0;
+    for (int i = 0; i < n_points; i++)
+        needed |= local[i].write_paths || local[i].n_traces > 0;
+    if (status == MF_OK && needed) {
         h5_quiet saved;
         h5_quiet_begin(&saved);
         status = write_ranks_part(path, temp_path, local, n_points, n_assets, asset_names, comm);
