@@ -119,6 +119,29 @@ for ranks in (None, 3, 4):
         check(points == ["point_0", "point_1"] and lengths == [10, 10],
               f"sweep, {ranks or 1} rank(s): two points of 10 rows ({points}, {lengths})")
 
+# The parts of a split sweep, written collectively on 3 ranks, merge into the single job's file
+# (merge checks every row of every table first).
+whole = os.path.join(work, "whole_gathered.h5")
+part_options = ["--quiet", "--set", "output.traces_worst=1"]
+run(["run", sweep, "-o", whole, *part_options], extra_env=GATHER)
+parts = []
+for part in range(2):
+    out = os.path.join(work, f"part{part}.h5")
+    result = run(["run", sweep, "-o", out, *part_options, "--points-part", f"{part}/2"], ranks=3)
+    check(result.returncode == 0, f"sweep part {part}/2 on 3 ranks {result.stderr.strip()[-300:]!r}")
+    parts.append(out)
+merged = os.path.join(work, "merged.h5")
+result = run(["merge", merged, *parts])
+check(result.returncode == 0, f"the parts merge {result.stderr.strip()[-300:]!r}")
+if result.returncode == 0:
+    a, b = datasets(whole), datasets(merged)
+    diff = sorted(n for n in set(a) | set(b) if a.get(n) != b.get(n))
+    check(not diff and len(table_and_traces(b)) > 0,
+          f"merged parts equal the single gathered job, tables and traces included "
+          f"(differs: {diff[:5]})")
+    info = run(["info", merged])
+    check(info.returncode == 0, f"marginfall info reads the merged file {info.stderr.strip()!r}")
+
 # A rank with no block at all: one block for all paths on 2 ranks.
 one_block = ["--quiet", "--set", "run.block_paths=24", "--set", "output.traces=[3]"]
 reference = os.path.join(work, "oneblock_gathered.h5")
