@@ -171,6 +171,10 @@ if result.returncode == 0:
     b = table_and_traces(datasets(resumed))
     check(len(a) > 0 and a == b, f"resumed on 3 ranks: the table and traces equal an "
           f"uninterrupted run's ({len(a)} datasets)")
+    with h5py.File(reference, "r") as f, h5py.File(resumed, "r") as g:
+        digests = (f.attrs["verification_digest"], g.attrs["verification_digest"])
+    check(digests[0] == digests[1], f"resumed on 3 ranks: the digest, carried along the ranks "
+          f"over rank 0's restored blocks and the others', is the same ({digests})")
 
 # 4. Refusals and failures: an existing file is kept without --force (every rank agrees, no
 # temporary file); with --force it is replaced.
