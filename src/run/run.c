@@ -1160,11 +1160,15 @@ mf_status mf_run(const mf_run_options *options, MPI_Comm comm, FILE *summary) {
                                   (long long)written, (long long)n_total_items, checkpoint_dir);
     }
 
-    /* The population's size for the file, from any rank that built one: rank 0 may have
-     * simulated no block (fewer blocks than ranks). */
+    /* The population's size for the file: that of the last point simulated, as on one rank,
+     * from the rank that simulated the last remaining item (rank 0 may have simulated none). */
+    status = agree(status, comm);
+    int last_owner = 0;
+    for (int64_t i = 0; item_owner && item_done && i < n_total_items; i++)
+        if (!item_done[i]) last_owner = item_owner[i];
     int64_t book[2] = {accounts, positions};
-    status = first_failure(
-        status, MF_MPI(MPI_Allreduce(MPI_IN_PLACE, book, 2, MPI_INT64_T, MPI_MAX, comm)));
+    if (status == MF_OK) /* agreed on every rank here, and so is last_owner */
+        status = MF_MPI(MPI_Bcast(book, 2, MPI_INT64_T, last_owner, comm));
     accounts = book[0];
     positions = book[1];
 
