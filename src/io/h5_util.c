@@ -272,7 +272,7 @@ mf_status h5_write_dataset(const h5_writer *w, hid_t loc, const char *name, hid_
                         : H5Dcreate2(loc, name, file_type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
     if (dataset < 0)
         status = -1;
-    else if (rank == 0 || n > 0)
+    else if ((rank == 0 || n > 0) && data) /* no data: the ranks write it later */
         status = H5Dwrite(dataset, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data);
     mf_status result = status < 0 ? h5_write_failed(w, loc, name, "dataset") : MF_OK;
     if (dataset >= 0) H5Dclose(dataset);

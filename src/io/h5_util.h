@@ -50,7 +50,9 @@ mf_status h5_attr_strings(const h5_writer *w, hid_t loc, const char *name,
 mf_status h5_attr_int32(const h5_writer *w, hid_t loc, const char *name, int32_t value);
 mf_status h5_attr_int64(const h5_writer *w, hid_t loc, const char *name, int64_t value);
 mf_status h5_attr_double(const h5_writer *w, hid_t loc, const char *name, double value);
-/* A dataset of rank 0 or 1; compress: chunked and deflated when the filter is there. */
+/* A dataset of rank 0 or 1; compress: chunked and deflated when the filter is there. data
+ * NULL: created with its final shape and filters but not written (the collective write
+ * fills it, src/io/collective.c). */
 mf_status h5_write_dataset(const h5_writer *w, hid_t loc, const char *name, hid_t mem_type,
                            hid_t file_type, int rank, hsize_t n, const void *data, int compress);
 mf_status h5_scalar_f64(const h5_writer *w, hid_t loc, const char *name, double value);

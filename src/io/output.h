@@ -43,6 +43,13 @@ typedef struct {
     const mf_sweep_table *sweep; /* NULL or n_params == 0 without a sweep */
 } mf_run_info;
 
+/* mf_output_write without the publishing: the checks, then the file written to temp_path
+ * (removed on failure). The collective writer (collective.h) fills it further, then
+ * publishes it. */
+mf_status mf_output_write_temp(const char *path, const char *temp_path, int force,
+                               const mf_run_info *info, const mf_point_result *points,
+                               int n_points);
+
 /* Fails before any simulation work when the file exists and force is 0, or when its
  * directory is not writable. */
 mf_status mf_output_check_target(const char *path, int force);

@@ -166,12 +166,14 @@ static mf_status write_paths(const h5_writer *w, hid_t point_group, const mf_poi
     const char **others = calloc((size_t)n_columns, sizeof *others);
     if (status == MF_OK && !others) status = MF_FAIL(MF_ERR_MEMORY, "out of memory");
     int n_others = 0;
+    /* Rows kept elsewhere (collective writing): every column created, none written here. */
+    const int rows_here = point->paths != NULL;
     for (int c = 0; c < n_columns && status == MF_OK; c++) {
         const mf_path_column *col = mf_path_column_describe(c);
-        if (col->source == MF_COLUMN_FROM_LEDGER && !point->ledgers) continue;
-        if (col->asset > n_assets) continue;
+        if (!mf_path_column_written(col, rows_here ? point->ledgers != NULL : 1, n_assets))
+            continue;
         const size_t size = mf_path_column_size(col);
-        for (size_t r = 0; r < n; r++)
+        for (size_t r = 0; r < n && rows_here; r++)
             memcpy(column + r * size,
                    mf_path_column_value(col, &point->paths[r],
                                         point->ledgers ? &point->ledgers[r] : NULL),
@@ -182,7 +184,8 @@ static mf_status write_paths(const h5_writer *w, hid_t point_group, const mf_poi
         hid_t file = col->type == MF_COLUMN_F64   ? H5T_IEEE_F64LE
                      : col->type == MF_COLUMN_I64 ? H5T_STD_I64LE
                                                   : H5T_STD_I32LE;
-        status = h5_write_dataset(w, group, col->name, mem, file, 1, n, column, compress);
+        status = h5_write_dataset(w, group, col->name, mem, file, 1, n, rows_here ? column : NULL,
+                                  compress);
         if (status == MF_OK) status = h5_set_unit(w, group, col->name, col->unit);
         if (status == MF_OK && col->asset > 0) {
             hid_t dataset = H5Dopen2(group, col->name, H5P_DEFAULT);
@@ -282,9 +285,9 @@ static mf_status write_trace(const h5_writer *w, hid_t traces, const mf_path_tra
             snprintf(dataset, MF_TRACE_NAME_LEN, "%s_%s", kind == 0 ? "index" : "mark",
                      asset_names[k]);
             price_targets[2 * k + kind] = dataset;
-            for (hsize_t t = 0; t <= steps; t++)
+            for (hsize_t t = 0; t <= steps && prices; t++)
                 series[t] = prices[t * (hsize_t)n_assets + (hsize_t)k];
-            status = h5_array_f64(w, group, dataset, steps + 1, series);
+            status = h5_array_f64(w, group, dataset, steps + 1, prices ? series : NULL);
             if (status == MF_OK) status = h5_set_unit(w, group, dataset, "USD");
         }
     static const char *const flows[] = {
@@ -296,7 +299,7 @@ static mf_status write_trace(const h5_writer *w, hid_t traces, const mf_path_tra
         status = h5_array_f64(w, group, flows[f], steps, flow_values[f]);
         if (status == MF_OK) status = h5_set_unit(w, group, flows[f], flow_units[f]);
     }
-    if (status == MF_OK)
+    if (status == MF_OK) /* NULL series (the ranks write them): created only */
         status = h5_write_dataset(w, group, "rounds", H5T_NATIVE_INT32, H5T_STD_I32LE, 1, steps,
                                   trace->rounds, 0);
     if (status == MF_OK) status = h5_set_unit(w, group, "rounds", flow_units[5]);
@@ -380,7 +383,7 @@ static mf_status write_point(const h5_writer *w, hid_t file, const mf_sweep_tabl
     for (int m = 0; m < MF_METRIC_COUNT && status == MF_OK; m++)
         status = write_metric(w, metrics, (mf_metric_id)m, &point->metrics[m]);
     if (status == MF_OK) status = write_profile(w, group, point);
-    if (status == MF_OK && point->paths)
+    if (status == MF_OK && (point->paths || point->paths_elsewhere))
         status = write_paths(w, group, point, n_assets, asset_names);
     int has_path_values = 0;
     for (int m = 0; m < MF_METRIC_COUNT; m++)
@@ -717,8 +720,9 @@ static mf_status write_file(const char *temp_path, const char *path, const mf_ru
     return status;
 }
 
-mf_status mf_output_write(const char *path, int force, const mf_run_info *info,
-                          const mf_point_result *points, int n_points) {
+mf_status mf_output_write_temp(const char *path, const char *temp_path, int force,
+                               const mf_run_info *info, const mf_point_result *points,
+                               int n_points) {
     if (!info || n_points < 0 || (n_points > 0 && !points))
         return MF_FAIL(MF_ERR_INTERNAL, "mf_output_write: bad arguments");
     if (info->n_assets < 0 || (info->n_assets > 0 && !info->asset_names))
@@ -727,8 +731,6 @@ mf_status mf_output_write(const char *path, int force, const mf_run_info *info,
         MF_CHECK(check_point(&points[i], i));
     MF_CHECK(mf_output_check_target(path, force));
 
-    char temp_path[4200];
-    mf_output_temp_name(path, temp_path, sizeof temp_path);
     h5_quiet saved;
     h5_quiet_begin(&saved);
     mf_status status = write_file(temp_path, path, info, points, n_points);
@@ -738,6 +740,14 @@ mf_status mf_output_write(const char *path, int force, const mf_run_info *info,
         mf_error_push_frame(__FILE__, __LINE__, __func__);
         return status;
     }
+    return MF_OK;
+}
+
+mf_status mf_output_write(const char *path, int force, const mf_run_info *info,
+                          const mf_point_result *points, int n_points) {
+    char temp_path[4200];
+    mf_output_temp_name(path, temp_path, sizeof temp_path);
+    MF_CHECK(mf_output_write_temp(path, temp_path, force, info, points, n_points));
     MF_CHECK(mf_output_publish(temp_path, path, force));
     return MF_OK;
 }

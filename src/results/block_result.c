@@ -22,6 +22,7 @@ void mf_block_result_free(mf_block_result *block) {
     free(block->ledgers);
     free(block->profile);
     free(block->cascades);
+    free(block->metric_values);
     memset(block, 0, sizeof *block);
 }
 

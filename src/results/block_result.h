@@ -36,6 +36,10 @@ typedef struct {
                                 profile[s * n_steps + t], summed over the block's paths */
     double *cascades;        /* MF_CASCADE_FIELDS per cascade, in (path, cascade) order */
     int64_t n_cascades, cascade_capacity;
+    /* Rank 0's reduction when the rows stay on their ranks: the per-path metrics' values,
+     * metric-major (metric_values[m * n_paths + j], per-path metrics only), in place of rows
+     * and ledgers (NULL then); NULL otherwise. */
+    double *metric_values;
 } mf_block_result;
 
 mf_status mf_block_result_init(mf_block_result *block, int32_t n_steps, int64_t first_path,

@@ -175,6 +175,11 @@ const mf_path_column *mf_path_column_describe(int c) {
     return c >= 0 && c < N_PATH_COLUMNS ? &path_columns[c] : NULL;
 }
 
+int mf_path_column_written(const mf_path_column *column, int has_ledgers, int n_assets) {
+    if (column->source == MF_COLUMN_FROM_LEDGER && !has_ledgers) return 0;
+    return column->asset <= n_assets;
+}
+
 size_t mf_path_column_size(const mf_path_column *column) {
     return column->type == MF_COLUMN_I32 ? 4 : 8;
 }
@@ -275,6 +280,12 @@ static uint64_t hash_f64s(uint64_t hash, const double *values, int64_t n) {
 }
 
 uint64_t mf_point_result_digest(const mf_point_result *r) {
+    if (r->paths_elsewhere) return r->digest;
+    const uint64_t h = mf_point_result_digest_prefix(r);
+    return r->paths ? mf_digest_path_rows(h, r->paths, r->ledgers, r->n_paths) : h;
+}
+
+uint64_t mf_point_result_digest_prefix(const mf_point_result *r) {
     uint64_t h = FNV_OFFSET;
     h = hash_i64(h, r->n_paths);
     h = hash_i64(h, r->n_steps);
@@ -317,13 +328,18 @@ uint64_t mf_point_result_digest(const mf_point_result *r) {
     h = hash_f64(h, r->prob_fund_shortfall_standard_error);
     h = hash_f64s(h, r->prob_bad_debt_ci, 2);
     h = hash_f64s(h, r->prob_fund_shortfall_ci, 2);
-    /* The per-path table row by row, column by column (ledger columns only when kept). */
-    for (int64_t i = 0; r->paths && i < r->n_paths; i++)
+    return h;
+}
+
+/* The per-path table row by row, column by column (ledger columns only when kept). */
+uint64_t mf_digest_path_rows(uint64_t h, const mf_path_row *rows, const mf_path_ledger *ledgers,
+                             int64_t n) {
+    for (int64_t i = 0; rows && i < n; i++)
         for (int c = 0; c < N_PATH_COLUMNS; c++) {
             const mf_path_column *column = &path_columns[c];
-            if (column->source == MF_COLUMN_FROM_LEDGER && !r->ledgers) continue;
+            if (column->source == MF_COLUMN_FROM_LEDGER && !ledgers) continue;
             const void *value =
-                mf_path_column_value(column, &r->paths[i], r->ledgers ? &r->ledgers[i] : NULL);
+                mf_path_column_value(column, &rows[i], ledgers ? &ledgers[i] : NULL);
             if (column->type == MF_COLUMN_F64) {
                 double x;
                 memcpy(&x, value, sizeof x);

@@ -155,6 +155,9 @@ size_t mf_path_column_size(const mf_path_column *column);
 const void *mf_path_column_value(const mf_path_column *column, const mf_path_row *row,
                                  const mf_path_ledger *ledger);
 void *mf_path_column_slot(const mf_path_column *column, mf_path_row *row, mf_path_ledger *ledger);
+/* Whether /point_<i>/paths holds the column: ledger columns with ledgers, an asset's column
+ * when the run has that asset. */
+int mf_path_column_written(const mf_path_column *column, int has_ledgers, int n_assets);
 
 /* The time series of one path (output.traces, output.traces_worst), simulated again after the
  * reduction with its trace on: the same bits as its reduced row (checked), so a trace is the
@@ -200,6 +203,13 @@ typedef struct {
     mf_path_ledger *ledgers; /* n_paths money ledgers in path order, or NULL */
     int n_traces;            /* traced paths, in path order */
     mf_path_trace *traces;
+    /* The per-path table written collectively (output.paths): the rows stay on the ranks that
+     * computed them (paths is NULL here) and these figures, which need every row, were carried
+     * along the ranks in path order (src/run/run.c). */
+    int paths_elsewhere;
+    uint64_t digest;                  /* the point's digest, the table's rows included */
+    double asset_mean[MF_MAX_ASSETS]; /* mean liquidated notional per asset (Welford) */
+    double asset_m2[MF_MAX_ASSETS];   /* and its sum of squared deviations */
 } mf_point_result;
 
 void mf_point_result_free(mf_point_result *result);
@@ -213,6 +223,13 @@ void mf_point_result_free(mf_point_result *result);
  * compared by one line. */
 /* MF_DIGEST_TEXT_LEN (16 hex digits and the NUL) is in marginfall.h. */
 uint64_t mf_point_result_digest(const mf_point_result *result);
+/* The digest is a hash of the figures, then of the table's rows in path order: the part
+ * before the rows (the whole digest when no table is kept), and the digest continued over n
+ * more rows (ledgers: NULL when not kept). With paths_elsewhere, mf_point_result_digest
+ * returns result->digest. */
+uint64_t mf_point_result_digest_prefix(const mf_point_result *result);
+uint64_t mf_digest_path_rows(uint64_t digest, const mf_path_row *rows,
+                             const mf_path_ledger *ledgers, int64_t n);
 uint64_t mf_digest_combine(const int64_t *point_indices, const uint64_t *point_digests, int64_t n);
 /* The run's digest over its points (mf_digest_combine of their indices and digests). */
 uint64_t mf_results_digest(const mf_point_result *points, int64_t n);

@@ -44,4 +44,15 @@ size_t mf_block_wire_pack(const mf_block_result *block, void *buffer);
 mf_status mf_block_wire_unpack(const void *buffer, size_t size, int32_t steps,
                                mf_block_result *block, size_t *consumed);
 
+/* The same with only the per-path columns whose flag in mask is set (mask: one flag per
+ * column of mf_path_column_describe; NULL: all). The header's column count is the number
+ * sent, and unpacking with the same mask leaves the other columns zero. The MPI reduction
+ * sends only what rank 0's statistics read when the rows stay on their ranks. */
+size_t mf_block_wire_size_columns(const mf_block_result *block, const unsigned char *mask);
+size_t mf_block_wire_pack_columns(const mf_block_result *block, const unsigned char *mask,
+                                  void *buffer);
+mf_status mf_block_wire_unpack_columns(const void *buffer, size_t size, int32_t steps,
+                                       const unsigned char *mask, mf_block_result *block,
+                                       size_t *consumed);
+
 #endif

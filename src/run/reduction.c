@@ -1,6 +1,7 @@
 #include "reduction.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -84,6 +85,67 @@ static int cascade_field(mf_metric_id id) {
     }
 }
 
+/* A per-path metric's value of path j of a block, from its row or its metric values. */
+static double block_metric(const mf_block_result *block, int64_t j, mf_metric_id id) {
+    return block->metric_values ? block->metric_values[(int64_t)id * block->n_paths + j]
+                                : path_metric(&block->rows[j], id);
+}
+
+/* Rank 0 keeps only the metric values of a block unpacked without whole rows: a fifth of the
+ * memory of rows and ledgers per path. */
+static mf_status keep_metric_values(mf_block_result *block) {
+    MF_ALLOC(block->metric_values, (int64_t)MF_METRIC_COUNT * block->n_paths);
+    for (int m = 0; m < MF_METRIC_COUNT; m++)
+        if (!mf_metric_describe((mf_metric_id)m)->per_cascade)
+            for (int64_t j = 0; j < block->n_paths; j++)
+                block->metric_values[m * block->n_paths + j] =
+                    path_metric(&block->rows[j], (mf_metric_id)m);
+    free(block->rows);
+    free(block->ledgers);
+    block->rows = NULL;
+    block->ledgers = NULL;
+    return MF_OK;
+}
+
+/* The per-path columns a per-path metric reads (path_metric): all rank 0's statistics need of
+ * a row. Filled in mask (one flag per column); fails if a metric's field has no column. */
+static mf_status metric_columns(unsigned char *mask) {
+    static const size_t fields[] = {
+        offsetof(mf_path_row, liquidated_notional),
+        offsetof(mf_path_row, liquidated_accounts),
+        offsetof(mf_path_row, bad_debt),
+        offsetof(mf_path_row, uncovered_deficit),
+        offsetof(mf_path_row, fund_min),
+        offsetof(mf_path_row, largest_cascade),
+        offsetof(mf_path_row, cascades),
+        offsetof(mf_path_row, mark_drawdown),
+        offsetof(mf_path_row, index_drawdown),
+        offsetof(mf_path_row, liquidated_long),
+        offsetof(mf_path_row, liquidated_short),
+        offsetof(mf_path_row, adl_notional),
+        offsetof(mf_path_row, socialised_loss),
+        offsetof(mf_path_row, vault_notional),
+        offsetof(mf_path_row, funding_paid),
+        offsetof(mf_path_row, breaker_trips),
+    };
+    const int n_fields = (int)(sizeof fields / sizeof fields[0]);
+    int per_path_metrics = 0, found = 0;
+    for (int m = 0; m < MF_METRIC_COUNT; m++)
+        per_path_metrics += !mf_metric_describe((mf_metric_id)m)->per_cascade;
+    for (int c = 0; c < mf_path_column_count(); c++) {
+        const mf_path_column *column = mf_path_column_describe(c);
+        mask[c] = 0;
+        for (int f = 0; f < n_fields; f++)
+            if (column->source == MF_COLUMN_FROM_ROW && column->offset == fields[f]) mask[c] = 1;
+        found += mask[c];
+    }
+    if (found != n_fields || n_fields != per_path_metrics)
+        return MF_FAIL(MF_ERR_INTERNAL,
+                       "%d per-path metrics, %d fields listed, %d columns found for them",
+                       per_path_metrics, n_fields, found);
+    return MF_OK;
+}
+
 /* One metric: moments per block merged in block order, histogram counts, and quantiles and
  * expected shortfall from the sorted full sample, with their standard errors and intervals;
  * the unsorted samples of a per-path metric are its path values (path order). */
@@ -113,7 +175,7 @@ static mf_status reduce_metric(const mf_config *config, const mf_block_result *b
         const int64_t count = field >= 0 ? blocks[i].n_cascades : blocks[i].n_paths;
         for (int64_t j = 0; j < count; j++) {
             const double x = field >= 0 ? blocks[i].cascades[j * MF_CASCADE_FIELDS + field]
-                                        : path_metric(&blocks[i].rows[j], id);
+                                        : block_metric(&blocks[i], j, id);
             mf_moments_add(&block_moments, x);
             samples[filled++] = x;
             const int bin = mf_bin_index(result->edges, result->n_bins, x);
@@ -186,8 +248,8 @@ mf_status mf_reduce_blocks(const mf_config *config, const mf_block_result *block
     int64_t with_bad_debt = 0, with_shortfall = 0;
     for (int64_t i = 0; i < n_blocks; i++)
         for (int64_t j = 0; j < blocks[i].n_paths; j++) {
-            with_bad_debt += blocks[i].rows[j].bad_debt > 0;
-            with_shortfall += blocks[i].rows[j].uncovered_deficit > 0;
+            with_bad_debt += block_metric(&blocks[i], j, MF_METRIC_BAD_DEBT) > 0;
+            with_shortfall += block_metric(&blocks[i], j, MF_METRIC_UNCOVERED_DEFICIT) > 0;
         }
     out->prob_bad_debt = n_paths ? (double)with_bad_debt / (double)n_paths : NAN;
     out->prob_fund_shortfall = n_paths ? (double)with_shortfall / (double)n_paths : NAN;
@@ -197,6 +259,9 @@ mf_status mf_reduce_blocks(const mf_config *config, const mf_block_result *block
     mf_wilson_interval(out->prob_bad_debt, n_paths, out->prob_bad_debt_ci);
     mf_wilson_interval(out->prob_fund_shortfall, n_paths, out->prob_fund_shortfall_ci);
 
+    for (int64_t i = 0; i < n_blocks && keep_paths; i++)
+        if (!blocks[i].rows)
+            return MF_FAIL(MF_ERR_INTERNAL, "the per-path table needs the blocks' rows");
     if (keep_paths) {
         MF_ALLOC(out->paths, n_paths);
         MF_ALLOC(out->ledgers, n_paths);
@@ -290,7 +355,8 @@ static void free_blocks(mf_block_result *blocks, int64_t n) {
 
 /* Rank 0: the gathered bytes back into blocks (mf_block_wire_unpack checks every length). */
 static mf_status unpack_blocks(const char *read, int64_t n_bytes, int32_t steps,
-                               mf_block_result **blocks_out, int64_t *n_out) {
+                               const unsigned char *mask, mf_block_result **blocks_out,
+                               int64_t *n_out) {
     int64_t n_blocks = 0, capacity = 64;
     mf_block_result *blocks = calloc((size_t)capacity, sizeof *blocks);
     if (!blocks) return MF_FAIL(MF_ERR_MEMORY, "out of memory unpacking block results");
@@ -307,9 +373,10 @@ static mf_status unpack_blocks(const char *read, int64_t n_bytes, int32_t steps,
             blocks = grown;
         }
         size_t used = 0;
-        status = mf_block_wire_unpack(read, left, steps, &blocks[n_blocks], &used);
+        status = mf_block_wire_unpack_columns(read, left, steps, mask, &blocks[n_blocks], &used);
         if (status != MF_OK) break;
         n_blocks++;
+        if (mask) status = keep_metric_values(&blocks[n_blocks - 1]);
         read += used;
         left -= used;
     }
@@ -323,23 +390,34 @@ static mf_status unpack_blocks(const char *read, int64_t n_bytes, int32_t steps,
 }
 
 mf_status mf_reduce_gather(const mf_config *config, const mf_block_result *const *local_blocks,
-                           int64_t n_local_blocks, int keep_paths, MPI_Comm comm,
+                           int64_t n_local_blocks, int keep_paths, int whole_rows, MPI_Comm comm,
                            mf_point_result *out) {
     int rank;
     memset(out, 0, sizeof *out);
     MF_CHECK_MPI(MPI_Comm_rank(comm, &rank));
     const int32_t steps = config->run.steps;
+    if (keep_paths && !whole_rows)
+        return MF_FAIL(MF_ERR_INTERNAL, "mf_reduce_gather: a kept table needs whole rows");
+    unsigned char mask_columns[256];
+    const unsigned char *mask = NULL;
+    if (mf_path_column_count() > (int)sizeof mask_columns)
+        return MF_FAIL(MF_ERR_INTERNAL, "%d per-path columns", mf_path_column_count());
+    if (!whole_rows) {
+        MF_CHECK(metric_columns(mask_columns));
+        mask = mask_columns;
+    }
 
-    /* Pack this rank's blocks one after the other in the wire format (ledgers included). */
+    /* Pack this rank's blocks one after the other in the wire format: whole rows (ledgers
+     * included), or only the columns the metrics read. */
     int64_t bytes = 0;
     for (int64_t i = 0; i < n_local_blocks; i++)
-        bytes += (int64_t)mf_block_wire_size(local_blocks[i]);
+        bytes += (int64_t)mf_block_wire_size_columns(local_blocks[i], mask);
     char *packed = malloc(bytes ? (size_t)bytes : 1);
     mf_status status =
         packed ? MF_OK : MF_FAIL(MF_ERR_MEMORY, "out of memory packing block results");
     char *cursor = packed;
     for (int64_t i = 0; packed && i < n_local_blocks; i++)
-        cursor += mf_block_wire_pack(local_blocks[i], cursor);
+        cursor += mf_block_wire_pack_columns(local_blocks[i], mask, cursor);
     void *gathered = NULL;
     int64_t gathered_bytes = 0;
     int skipped = 0;
@@ -350,7 +428,7 @@ mf_status mf_reduce_gather(const mf_config *config, const mf_block_result *const
 
     mf_block_result *blocks = NULL;
     int64_t n_blocks = 0;
-    status = unpack_blocks(gathered, gathered_bytes, steps, &blocks, &n_blocks);
+    status = unpack_blocks(gathered, gathered_bytes, steps, mask, &blocks, &n_blocks);
     free(gathered);
     MF_CHECK(status);
     /* Blocks arrive in rank order; after a resume, rank 0 also holds restored blocks from

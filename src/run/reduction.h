@@ -20,11 +20,13 @@ mf_status mf_reduce_blocks(const mf_config *config, const mf_block_result *block
 /* Collective: gather one point's blocks from every rank (each rank passes the blocks of that
  * point it holds, in block order; ranks hold ascending, non-overlapping ranges in rank order)
  * and reduce them on rank 0. Other ranks get an empty `out`. Blocks travel in the wire format
- * (wire.h), ledgers included. A rank that fails before the gather returns its error and the
+ * (wire.h): whole rows, ledgers included (whole_rows; needed for keep_paths), or only the
+ * columns of the per-path metrics (about a third of a row), when the table stays on its ranks
+ * or is not written. A rank that fails before the gather returns its error and the
  * others return MF_OK with an empty `out` (no rank waits in a gather that never comes); the
  * caller makes every rank agree on the failure. */
 mf_status mf_reduce_gather(const mf_config *config, const mf_block_result *const *local_blocks,
-                           int64_t n_local_blocks, int keep_paths, MPI_Comm comm,
+                           int64_t n_local_blocks, int keep_paths, int whole_rows, MPI_Comm comm,
                            mf_point_result *out);
 
 #endif

@@ -12,7 +12,9 @@
 #include <unistd.h>
 
 #include "checkpoint.h"
+#include "collective.h"
 #include "config.h"
+#include "mf_mpi.h"
 #include "mf_version.h"
 #include "output.h"
 #include "reduction.h"
@@ -42,30 +44,9 @@ static mf_status first_failure(mf_status status, mf_status next) {
     return status != MF_OK ? status : next;
 }
 
-/* Every rank learns whether any rank failed; the lowest failing rank's message is copied to
- * every rank, so rank 0 can print it. (An MPI failure inside is returned as MF_ERR_MPI: the
- * communicators return errors, set in mf_run, so no rank aborts the others.) */
+/* Every rank learns whether any rank failed, with the lowest failing rank's message. */
 static mf_status agree(mf_status status, MPI_Comm comm) {
-    int rank, size;
-    MF_CHECK_MPI(MPI_Comm_rank(comm, &rank));
-    MF_CHECK_MPI(MPI_Comm_size(comm, &size));
-    int mine = status != MF_OK ? rank : size;
-    int first_failed = size;
-    MF_CHECK_MPI(MPI_Allreduce(&mine, &first_failed, 1, MPI_INT, MPI_MIN, comm));
-    if (first_failed == size) return MF_OK;
-    int code = (int)status;
-    MF_CHECK_MPI(MPI_Bcast(&code, 1, MPI_INT, first_failed, comm));
-    char message[2048];
-    snprintf(message, sizeof message, "%s", mf_error_message());
-    MF_CHECK_MPI(MPI_Bcast(message, sizeof message, MPI_CHAR, first_failed, comm));
-    if (rank != first_failed) {
-        if (first_failed == 0)
-            mf_error_set((mf_status)code, __FILE__, __LINE__, __func__, "%s", message);
-        else
-            mf_error_set((mf_status)code, __FILE__, __LINE__, __func__, "rank %d: %s", first_failed,
-                         message);
-    }
-    return (mf_status)code;
+    return mf_mpi_agree(status, comm);
 }
 
 /* Without -o: CONFIG's name with .h5 in the current directory, or the first of NAME-2.h5,
@@ -279,11 +260,13 @@ static void print_sides_and_mechanisms(FILE *out, const mf_config *config,
     if (total > 0)
         fprintf(out, "    longs %s (%.1f%% of it), shorts %s\n", a, 100 * longs->mean / total, b);
     /* By asset, from the per-path table when it is kept (output.paths). */
-    if (result->paths && result->n_paths > 1 && total > 0) {
+    if ((result->paths || result->paths_elsewhere) && result->n_paths > 1 && total > 0) {
         fprintf(out, "    by asset:");
         for (int k = 0; k < config->market.n_assets; k++) {
-            double mean = 0, m2 = 0;
-            for (int64_t i = 0; i < result->n_paths; i++) {
+            /* Rows on their ranks: the same Welford sums, carried along them (chain_point). */
+            double mean = result->paths ? 0 : result->asset_mean[k];
+            double m2 = result->paths ? 0 : result->asset_m2[k];
+            for (int64_t i = 0; result->paths && i < result->n_paths; i++) {
                 const double x = result->paths[i].liquidated_by_asset[k];
                 const double delta = x - mean;
                 mean += delta / (double)(i + 1);
@@ -571,12 +554,200 @@ static mf_status trace_point(const mf_config *base, const char *base_text, int64
     return status;
 }
 
-/* Rough bytes rank 0 holds per point result (profiles, histograms, optional per-path table),
- * to refuse a sweep that cannot fit before doing any work. */
-static double result_bytes_per_point(const mf_config *config) {
+/* ---------------------------------------------------- per-path tables and traces by rank */
+
+/* The rank that holds each (point, block) item: restored ones are rank 0's, the remaining
+ * ones are split into contiguous ranges in rank order (as mf_run assigns them). */
+static void item_owners(const uint8_t *item_done, int64_t n_items, int64_t n_remaining, int size,
+                        int *owner) {
+    int64_t k = 0;
+    int r = 0;
+    for (int64_t i = 0; i < n_items; i++) {
+        if (item_done[i]) {
+            owner[i] = 0;
+            continue;
+        }
+        while (r < size - 1 && k >= n_remaining * (r + 1) / size)
+            r++;
+        owner[i] = r;
+        k++;
+    }
+}
+
+static int compare_block_first_path(const void *a, const void *b) {
+    const mf_block_result *x = *(const mf_block_result *const *)a;
+    const mf_block_result *y = *(const mf_block_result *const *)b;
+    return (x->first_path > y->first_path) - (x->first_path < y->first_path);
+}
+
+/* What needs every row of the table, carried from rank to rank in path order: the digest and
+ * the per-asset moments of the summary. */
+typedef struct {
+    uint64_t digest;
+    int64_t count;
+    double mean[MF_MAX_ASSETS], m2[MF_MAX_ASSETS];
+} table_chain;
+
+static void chain_block(table_chain *chain, const mf_block_result *block, int n_assets) {
+    chain->digest = mf_digest_path_rows(chain->digest, block->rows, block->ledgers, block->n_paths);
+    for (int64_t j = 0; j < block->n_paths; j++, chain->count++)
+        for (int k = 0; k < n_assets; k++) { /* Welford, as print_sides_and_mechanisms */
+            const double x = block->rows[j].liquidated_by_asset[k];
+            const double delta = x - chain->mean[k];
+            chain->mean[k] += delta / (double)(chain->count + 1);
+            chain->m2[k] += delta * (x - chain->mean[k]);
+        }
+}
+
+/* Collective: rank 0 starts the chain with the point's figures, each block's owner continues it
+ * over the block's rows, and the last owner hands it back to rank 0, which sets the point's
+ * digest and per-asset moments. Every rank walks the same owner list, so sends and receives
+ * pair up. blocks: this rank's blocks of the point in path order. */
+static mf_status chain_point(const mf_config *config, const int *owner, int64_t blocks_per_point,
+                             const mf_block_result *const *blocks, int64_t n_blocks,
+                             mf_point_result *result, MPI_Comm comm) {
+    int rank;
+    MF_CHECK_MPI(MPI_Comm_rank(comm, &rank));
+    table_chain chain;
+    memset(&chain, 0, sizeof chain);
+    if (rank == 0) chain.digest = mf_point_result_digest_prefix(result);
+    mf_status status = MF_OK;
+    int holder = 0;
+    int64_t next = 0; /* this rank's next block */
+    const int n_assets = config->market.n_assets;
+    for (int64_t b = 0; b < blocks_per_point; b++) {
+        if (owner[b] != holder) {
+            if (rank == holder)
+                status = first_failure(status, MF_MPI(MPI_Send(&chain, (int)sizeof chain, MPI_BYTE,
+                                                               owner[b], 71, comm)));
+            if (rank == owner[b])
+                status =
+                    first_failure(status, MF_MPI(MPI_Recv(&chain, (int)sizeof chain, MPI_BYTE,
+                                                          holder, 71, comm, MPI_STATUS_IGNORE)));
+            holder = owner[b];
+        }
+        if (rank != owner[b]) continue;
+        if (next < n_blocks && blocks[next]->first_path == b * config->run.block_paths)
+            chain_block(&chain, blocks[next++], n_assets);
+        else if (status == MF_OK)
+            status = MF_FAIL(MF_ERR_INTERNAL, "block %lld of a point is not on its rank %d",
+                             (long long)b, rank);
+    }
+    if (holder != 0 && rank == holder)
+        status = first_failure(status,
+                               MF_MPI(MPI_Send(&chain, (int)sizeof chain, MPI_BYTE, 0, 71, comm)));
+    if (holder != 0 && rank == 0)
+        status = first_failure(status, MF_MPI(MPI_Recv(&chain, (int)sizeof chain, MPI_BYTE, holder,
+                                                       71, comm, MPI_STATUS_IGNORE)));
+    if (rank == 0 && status == MF_OK) {
+        result->paths_elsewhere = 1;
+        result->digest = chain.digest;
+        memcpy(result->asset_mean, chain.mean, sizeof chain.mean);
+        memcpy(result->asset_m2, chain.m2, sizeof chain.m2);
+    }
+    return status;
+}
+
+/* Collective: rank 0 picks the point's traced paths, every rank learns them, and each rank
+ * simulates those in its own blocks (with the point's model, built only when it has one).
+ * *traces_out: every traced path on every rank, series only where this rank simulated it;
+ * rank 0's result gets the list without series (the file's groups). */
+static mf_status trace_point_by_rank(const mf_config *base, const char *base_text, int64_t p,
+                                     mf_config *point, const mf_block_result *const *blocks,
+                                     int64_t n_blocks, mf_point_result *result, MPI_Comm comm,
+                                     mf_path_trace **traces_out, int *n_out) {
+    *traces_out = NULL;
+    *n_out = 0;
+    if (base->output.n_traces == 0 && base->output.traces_worst == 0) return MF_OK;
+    int rank;
+    MF_CHECK_MPI(MPI_Comm_rank(comm, &rank));
+    mf_path_trace *traces = NULL;
+    int n = 0;
+    mf_status status = rank == 0 ? mf_trace_select(base, result, &traces, &n) : MF_OK;
+    status = agree(status, comm);
+    if (status == MF_OK) status = MF_MPI(MPI_Bcast(&n, 1, MPI_INT, 0, comm));
+    int64_t *chosen = NULL;
+    if (status == MF_OK && !(chosen = calloc((size_t)(3 * n + 1), sizeof *chosen)))
+        status = MF_FAIL(MF_ERR_MEMORY, "out of memory for the traced paths");
+    if (status == MF_OK && rank != 0 && !(traces = calloc((size_t)(n + 1), sizeof *traces)))
+        status = MF_FAIL(MF_ERR_MEMORY, "out of memory for the traced paths");
+    for (int i = 0; i < n && status == MF_OK && rank == 0; i++) {
+        chosen[3 * i] = traces[i].path;
+        chosen[3 * i + 1] = traces[i].worst_rank;
+        chosen[3 * i + 2] = traces[i].requested;
+    }
+    status = agree(status, comm);
+    if (status == MF_OK) status = MF_MPI(MPI_Bcast(chosen, 3 * n, MPI_INT64_T, 0, comm));
+    status = agree(status, comm);
+    int owned = 0;
+    for (int i = 0; i < n && status == MF_OK; i++) {
+        traces[i] = (mf_path_trace){.path = chosen[3 * i],
+                                    .worst_rank = (int32_t)chosen[3 * i + 1],
+                                    .requested = (int)chosen[3 * i + 2],
+                                    .n_steps = base->run.steps,
+                                    .n_assets = base->market.n_assets,
+                                    .dt_seconds = base->run.dt_seconds};
+        for (int64_t b = 0; b < n_blocks; b++)
+            owned += traces[i].path >= blocks[b]->first_path &&
+                     traces[i].path < blocks[b]->first_path + blocks[b]->n_paths;
+    }
+    free(chosen);
+    if (status == MF_OK && owned > 0) {
+        mf_store store;
+        memset(&store, 0, sizeof store);
+        mf_model model;
+        memset(&model, 0, sizeof model);
+        status = point_config(base, base_text, p, point);
+        if (status == MF_OK) status = build_population(point, &store);
+        if (status == MF_OK) status = mf_model_build(&model, point, &store);
+        if (status == MF_OK) status = mf_trace_owned(&model, blocks, n_blocks, traces, n);
+        mf_model_free(&model);
+        mf_store_free(&store);
+        if (base->sweep.n_params > 0) mf_config_free(point); /* a copy of base otherwise */
+    }
+    /* Every traced path was simulated by exactly one rank. */
+    int simulated = 0, total = 0;
+    for (int i = 0; i < n && traces; i++)
+        simulated += traces[i].index != NULL;
+    status =
+        first_failure(status, MF_MPI(MPI_Allreduce(&simulated, &total, 1, MPI_INT, MPI_SUM, comm)));
+    if (status == MF_OK && total != n)
+        status = MF_FAIL(MF_ERR_INTERNAL, "%d of %d traced paths were simulated", total, n);
+    if (status == MF_OK && rank == 0 && n > 0) { /* the file's list: no series */
+        if (!(result->traces = calloc((size_t)n, sizeof *result->traces)))
+            status = MF_FAIL(MF_ERR_MEMORY, "out of memory for the traced paths");
+        for (int i = 0; i < n && result->traces; i++)
+            result->traces[i] = (mf_path_trace){.path = traces[i].path,
+                                                .worst_rank = traces[i].worst_rank,
+                                                .requested = traces[i].requested,
+                                                .n_steps = traces[i].n_steps,
+                                                .n_assets = traces[i].n_assets,
+                                                .dt_seconds = traces[i].dt_seconds};
+        if (result->traces) result->n_traces = n;
+    }
+    if (status != MF_OK) {
+        for (int i = 0; i < n && traces; i++)
+            mf_path_trace_free(&traces[i]);
+        free(traces);
+        return status;
+    }
+    *traces_out = traces;
+    *n_out = n;
+    return MF_OK;
+}
+
+static int gather_rows_requested(void) {
+    const char *value = getenv("MARGINFALL_GATHER_PATHS");
+    return value && strcmp(value, "1") == 0;
+}
+
+/* Rough bytes rank 0 holds per point result (profiles, histograms, the per-path table when
+ * it gathers the rows), to refuse a sweep that cannot fit before doing any work. */
+static double result_bytes_per_point(const mf_config *config, int gather_rows) {
     double bytes = 3.0 * config->run.steps * sizeof(double);
     bytes += MF_METRIC_COUNT * (2.0 * 13 * config->output.bins_per_decade + 16) * 8.0;
-    if (config->output.paths) bytes += (double)config->run.paths * sizeof(mf_path_row);
+    if (config->output.paths && gather_rows)
+        bytes += (double)config->run.paths * (sizeof(mf_path_row) + sizeof(mf_path_ledger));
     if (config->output.path_values)
         for (int m = 0; m < MF_METRIC_COUNT; m++)
             if (!mf_metric_describe((mf_metric_id)m)->per_cascade)
@@ -584,10 +755,13 @@ static double result_bytes_per_point(const mf_config *config) {
     return bytes;
 }
 
-/* Plus one point's gathered blocks at a time: rows, profiles, cascades (about 10 per path). */
-static double gather_bytes_one_point(const mf_config *config) {
+/* Plus one point's gathered blocks at a time: rows (or only their metric values, received
+ * and kept), profiles, cascades (about 10 per path). */
+static double gather_bytes_one_point(const mf_config *config, int gather_rows) {
     const double blocks = ceil((double)config->run.paths / config->run.block_paths);
-    return (double)config->run.paths * (sizeof(mf_path_row) + 10.0 * MF_CASCADE_FIELDS * 8.0) +
+    const double per_path = gather_rows ? 2.0 * (sizeof(mf_path_row) + sizeof(mf_path_ledger))
+                                        : 2.0 * MF_METRIC_COUNT * sizeof(double);
+    return (double)config->run.paths * (per_path + 10.0 * MF_CASCADE_FIELDS * 8.0) +
            blocks * 3.0 * config->run.steps * sizeof(double);
 }
 
@@ -746,6 +920,14 @@ mf_status mf_run(const mf_run_options *options, MPI_Comm comm, FILE *summary) {
     if (status == MF_OK) status = resolve_points(options, total_points, &point_first, &point_stop);
     status = agree(status, comm);
 
+    /* MARGINFALL_GATHER_PATHS=1: the former way, whole rows gathered and the per-path table
+     * and traces written by rank 0 alone, kept so the tests can compare the two bit for bit.
+     * Rank 0's choice holds for every rank. */
+    int gather_rows = 0;
+    if (rank == 0) gather_rows = gather_rows_requested();
+    status = first_failure(status, MF_MPI(MPI_Bcast(&gather_rows, 1, MPI_INT, 0, comm)));
+    status = agree(status, comm);
+
     char output_path[MF_PATH_LEN] = "", checkpoint_dir[MF_PATH_LEN + 16];
     if (options->output_path) {
         snprintf(output_path, sizeof output_path, "%s", options->output_path);
@@ -792,8 +974,8 @@ mf_status mf_run(const mf_run_options *options, MPI_Comm comm, FILE *summary) {
         }
         /* Refuse what cannot fit before any work. */
         const double physical = (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE);
-        const double needed =
-            (double)n_points * result_bytes_per_point(config) + gather_bytes_one_point(config);
+        const double needed = (double)n_points * result_bytes_per_point(config, gather_rows) +
+                              gather_bytes_one_point(config, gather_rows);
         if (status == MF_OK && physical > 0 && needed > 0.5 * physical)
             status =
                 MF_FAIL(MF_ERR_CONFIG,
@@ -874,6 +1056,15 @@ mf_status mf_run(const mf_run_options *options, MPI_Comm comm, FILE *summary) {
         }
     }
     free(loaded);
+    /* Who holds each item, on every rank: the per-path table's rows and traces stay there. */
+    int *item_owner = NULL;
+    if (status == MF_OK) {
+        item_owner = calloc((size_t)(n_total_items > 0 ? n_total_items : 1), sizeof *item_owner);
+        if (!item_owner)
+            status = MF_FAIL(MF_ERR_MEMORY, "out of memory");
+        else
+            item_owners(item_done, n_total_items, n_remaining, size, item_owner);
+    }
     status = agree(status, comm);
 
     if (status == MF_OK && rank == 0 && !options->quiet)
@@ -924,8 +1115,8 @@ mf_status mf_run(const mf_run_options *options, MPI_Comm comm, FILE *summary) {
         mf_model model;
         memset(&model, 0, sizeof model);
         status = point_config(config, config_text, checkpoint.items[begin].point, point);
-        if (status == MF_OK) status = reuse_or_build_population(point, &store, &store_key,
-                                                                &population_builds);
+        if (status == MF_OK)
+            status = reuse_or_build_population(point, &store, &store_key, &population_builds);
         points_run++;
         if (status == MF_OK) status = mf_model_build(&model, point, &store);
         if (status == MF_OK) {
@@ -969,7 +1160,20 @@ mf_status mf_run(const mf_run_options *options, MPI_Comm comm, FILE *summary) {
                                   (long long)written, (long long)n_total_items, checkpoint_dir);
     }
 
-    /* Reduce point by point on rank 0. */
+    /* The population's size for the file: that of the last point simulated, as on one rank,
+     * from the rank that simulated the last remaining item (rank 0 may have simulated none). */
+    status = agree(status, comm);
+    int last_owner = 0;
+    for (int64_t i = 0; item_owner && item_done && i < n_total_items; i++)
+        if (!item_done[i]) last_owner = item_owner[i];
+    int64_t book[2] = {accounts, positions};
+    if (status == MF_OK) /* agreed on every rank here, and so is last_owner */
+        status = MF_MPI(MPI_Bcast(book, 2, MPI_INT64_T, last_owner, comm));
+    accounts = book[0];
+    positions = book[1];
+
+    /* Reduce point by point on rank 0. The per-path rows stay where they were computed and
+     * every rank writes its own into the file (collective), unless gather_rows. */
     mf_point_result *results = NULL;
     if (status == MF_OK && rank == 0) {
         results = calloc((size_t)n_points, sizeof *results);
@@ -977,9 +1181,11 @@ mf_status mf_run(const mf_run_options *options, MPI_Comm comm, FILE *summary) {
     }
     status = agree(status, comm);
     const mf_block_result **local = NULL;
+    mf_local_point *held = NULL; /* per point: this rank's blocks (path order) and traces */
     if (status == MF_OK) {
         local = calloc((size_t)(checkpoint.n_items ? checkpoint.n_items : 1), sizeof *local);
-        if (!local) status = MF_FAIL(MF_ERR_MEMORY, "out of memory");
+        held = calloc((size_t)(n_points ? n_points : 1), sizeof *held);
+        if (!local || !held) status = MF_FAIL(MF_ERR_MEMORY, "out of memory");
     }
     status = agree(status, comm);
     for (int64_t p = point_first; p < point_stop && status == MF_OK; p++) {
@@ -987,23 +1193,65 @@ mf_status mf_run(const mf_run_options *options, MPI_Comm comm, FILE *summary) {
         for (int64_t i = 0; i < checkpoint.n_items; i++)
             if (checkpoint.items[i].point == p) local[n_local++] = &checkpoint.items[i].result;
         mf_point_result reduced;
-        status = mf_reduce_gather(config, local, n_local, config->output.paths, comm, &reduced);
+        status = mf_reduce_gather(config, local, n_local, gather_rows && config->output.paths,
+                                  gather_rows, comm, &reduced);
+        mf_point_result *result = rank == 0 ? &results[p - point_first] : NULL;
         if (status == MF_OK && rank == 0) {
             reduced.point_index = (int)p;
-            results[p - point_first] = reduced;
-            status = trace_point(config, config_text, p, point, &results[p - point_first]);
+            *result = reduced;
         }
+        if (gather_rows) {
+            if (status == MF_OK && rank == 0)
+                status = trace_point(config, config_text, p, point, result);
+            status = agree(status, comm);
+            continue;
+        }
+        status = agree(status, comm);
+        mf_local_point *mine = &held[p - point_first];
+        mine->point_index = (int)p;
+        mine->n_paths = config->run.paths;
+        mine->write_paths = config->output.paths;
+        const mf_block_result **blocks = NULL;
+        if (status == MF_OK && !(blocks = malloc((size_t)(n_local ? n_local : 1) * sizeof *blocks)))
+            status = MF_FAIL(MF_ERR_MEMORY, "out of memory");
+        for (int64_t i = 0; i < n_local && blocks; i++)
+            blocks[i] = local[i];
+        if (blocks) qsort(blocks, (size_t)n_local, sizeof *blocks, compare_block_first_path);
+        mine->blocks = blocks;
+        mine->n_blocks = blocks ? n_local : 0;
+        status = agree(status, comm);
+        mf_path_trace *traces = NULL;
+        int n_traces = 0;
+        if (status == MF_OK)
+            status = trace_point_by_rank(config, config_text, p, point, blocks, n_local, result,
+                                         comm, &traces, &n_traces);
+        mine->traces = traces;
+        mine->n_traces = n_traces;
+        status = agree(status, comm);
+        if (status == MF_OK && config->output.paths)
+            status = chain_point(config, &item_owner[(p - point_first) * blocks_per_point],
+                                 blocks_per_point, blocks, n_local, result, comm);
         status = agree(status, comm);
     }
     free(local);
 
+    /* The file: rank 0 alone (MARGINFALL_GATHER_PATHS=1), or every rank writing its rows and
+     * traces into the file rank 0 creates, which rank 0 then publishes (collective.h). */
+    const char *names[MF_MAX_ASSETS];
+    for (int k = 0; k < config->market.n_assets; k++)
+        names[k] = config->market.assets[k].name;
+    const int n_params = config->sweep.n_params;
+    mf_run_info info;
+    memset(&info, 0, sizeof info);
+    double *values = NULL;
+    const char **texts = NULL;
+    const char *keys[MF_MAX_SWEEP_PARAMS];
+    mf_sweep_table table;
+    memset(&table, 0, sizeof table);
     if (status == MF_OK && rank == 0) {
         /* The whole sweep's parameter table goes in every file, parts included. */
-        const int n_params = config->sweep.n_params;
-        double *values = calloc((size_t)(total_points * (n_params ? n_params : 1)), sizeof *values);
-        const char **texts =
-            calloc((size_t)(total_points * (n_params ? n_params : 1)), sizeof *texts);
-        const char *keys[MF_MAX_SWEEP_PARAMS];
+        values = calloc((size_t)(total_points * (n_params ? n_params : 1)), sizeof *values);
+        texts = calloc((size_t)(total_points * (n_params ? n_params : 1)), sizeof *texts);
         if (!values || !texts) status = MF_FAIL(MF_ERR_MEMORY, "out of memory");
         for (int p = 0; p < n_params; p++)
             keys[p] = config->sweep.keys[p];
@@ -1012,28 +1260,24 @@ mf_status mf_run(const mf_run_options *options, MPI_Comm comm, FILE *summary) {
                 values[i * n_params + p] = mf_sweep_point_value(config, i, p);
                 texts[i * n_params + p] = mf_sweep_point_text(config, i, p);
             }
-        mf_sweep_table table = {n_params, keys, total_points, values, texts};
-        const char *names[MF_MAX_ASSETS];
-        for (int k = 0; k < config->market.n_assets; k++)
-            names[k] = config->market.assets[k].name;
-        const double wall = MPI_Wtime() - start;
-        mf_run_info info = {config_text,
-                            options->config_path,
-                            options->command_line,
-                            config->run.seed,
-                            config->run.paths,
-                            size,
-                            threads,
-                            wall,
-                            accounts,
-                            positions,
-                            config->market.n_assets,
-                            names,
-                            total_points,
-                            n_params ? &table : NULL};
-        if (status == MF_OK)
-            status = mf_output_write(output_path, options->force, &info, results, (int)n_points);
-        if (status == MF_OK) status = mf_checkpoint_remove(checkpoint_dir);
+        table = (mf_sweep_table){n_params, keys, total_points, values, texts};
+        info = (mf_run_info){config_text,      options->config_path,    options->command_line,
+                             config->run.seed, config->run.paths,       size,
+                             threads,          MPI_Wtime() - start,     accounts,
+                             positions,        config->market.n_assets, names,
+                             total_points,     n_params ? &table : NULL};
+    }
+    status = agree(status, comm);
+    if (status == MF_OK && gather_rows && rank == 0)
+        status = mf_output_write(output_path, options->force, &info, results, (int)n_points);
+    else if (status == MF_OK && !gather_rows)
+        status =
+            mf_output_write_collective(output_path, options->force, &info, results, (int)n_points,
+                                       held, config->market.n_assets, names, comm);
+    status = agree(status, comm);
+    if (status == MF_OK && rank == 0) {
+        const double wall = info.wall_seconds;
+        status = mf_checkpoint_remove(checkpoint_dir);
         if (status == MF_OK && !options->quiet && summary) {
             if (n_params == 0) {
                 print_summary(summary, config, accounts, positions, &results[0], output_path, size,
@@ -1056,9 +1300,9 @@ mf_status mf_run(const mf_run_options *options, MPI_Comm comm, FILE *summary) {
             }
         }
         if (status == MF_OK && options->quiet && summary) fprintf(summary, "%s\n", output_path);
-        free(values);
-        free(texts);
     }
+    free(values);
+    free(texts);
     status = agree(status, comm);
     sigaction(SIGTERM, &previous_term, NULL);
     sigaction(SIGINT, &previous_int, NULL);
@@ -1066,6 +1310,14 @@ mf_status mf_run(const mf_run_options *options, MPI_Comm comm, FILE *summary) {
     for (int64_t i = 0; results && i < n_points; i++)
         mf_point_result_free(&results[i]);
     free(results);
+    for (int64_t i = 0; held && i < n_points; i++) {
+        free((void *)held[i].blocks);
+        for (int t = 0; t < held[i].n_traces; t++)
+            mf_path_trace_free((mf_path_trace *)&held[i].traces[t]);
+        free((void *)held[i].traces);
+    }
+    free(held);
+    free(item_owner);
     for (int64_t i = 0; i < checkpoint.n_items; i++)
         mf_block_result_free(&checkpoint.items[i].result);
     free(checkpoint.items);

@@ -143,6 +143,75 @@ static mf_status trace_one(const mf_model *model, mf_workspace *workspace,
     return status;
 }
 
+mf_status mf_trace_select(const mf_config *config, const mf_point_result *result,
+                          mf_path_trace **traces, int *n) {
+    *traces = NULL;
+    *n = 0;
+    if (config->output.n_traces == 0 && config->output.traces_worst == 0) return MF_OK;
+    return select_paths(config, result, traces, n);
+}
+
+/* The re-simulated path against the row of the block that holds it, on the rank that
+ * computed it: every column, ledger included, bit for bit. */
+static mf_status check_same_row(const mf_block_result *block, const mf_block_result *again) {
+    const int64_t j = again->first_path - block->first_path;
+    for (int c = 0; c < mf_path_column_count(); c++) {
+        const mf_path_column *column = mf_path_column_describe(c);
+        const void *kept = mf_path_column_value(column, &block->rows[j], &block->ledgers[j]);
+        const void *mine = mf_path_column_value(column, &again->rows[0], &again->ledgers[0]);
+        if (memcmp(kept, mine, mf_path_column_size(column)) != 0)
+            return MF_FAIL(MF_ERR_INTERNAL,
+                           "path %lld: the traced path's %s differs from the one the statistics "
+                           "counted: a path must not depend on where it is simulated (a bug)",
+                           (long long)again->first_path, column->name);
+    }
+    return MF_OK;
+}
+
+mf_status mf_trace_owned(const mf_model *model, const mf_block_result *const *blocks,
+                         int64_t n_blocks, mf_path_trace *traces, int n) {
+    const mf_config *config = model->config;
+    const int32_t steps = config->run.steps;
+    mf_workspace *workspace = NULL;
+    mf_status status = MF_OK;
+    for (int i = 0; i < n && status == MF_OK; i++) {
+        const mf_block_result *holder = NULL;
+        for (int64_t b = 0; b < n_blocks && !holder; b++)
+            if (traces[i].path >= blocks[b]->first_path &&
+                traces[i].path < blocks[b]->first_path + blocks[b]->n_paths)
+                holder = blocks[b];
+        if (!holder) continue; /* another rank's */
+        if (!workspace) status = mf_workspace_create(&workspace, model);
+        if (status == MF_OK)
+            status =
+                allocate_trace(&traces[i], steps, config->market.n_assets, config->run.dt_seconds);
+        double *notional = NULL;
+        if (status == MF_OK && !(notional = malloc((size_t)(steps ? steps : 1) * sizeof *notional)))
+            status = MF_FAIL(MF_ERR_MEMORY, "out of memory tracing a path");
+        if (status != MF_OK) break;
+        mf_trace trace = {.path = traces[i].path,
+                          .mark = traces[i].mark,
+                          .index = traces[i].index,
+                          .liquidated_notional = notional,
+                          .liquidated_long = traces[i].liquidated_long,
+                          .liquidated_short = traces[i].liquidated_short,
+                          .accounts = traces[i].liquidated_accounts,
+                          .backlog = traces[i].backlog,
+                          .fund = traces[i].fund,
+                          .rounds = traces[i].rounds};
+        mf_workspace_set_trace(workspace, &trace);
+        mf_block_result block;
+        status = mf_block_result_init(&block, steps, traces[i].path, 1);
+        if (status == MF_OK) status = mf_simulate_block(model, workspace, &block);
+        if (status == MF_OK) status = check_same_row(holder, &block);
+        mf_workspace_set_trace(workspace, NULL);
+        mf_block_result_free(&block);
+        free(notional);
+    }
+    mf_workspace_free(workspace);
+    return status;
+}
+
 mf_status mf_trace_point(const mf_model *model, mf_point_result *result) {
     const mf_config *config = model->config;
     if (config->output.n_traces == 0 && config->output.traces_worst == 0) return MF_OK;

@@ -182,3 +182,45 @@ Test(wire, path_columns_come_from_one_table) {
     cr_assert_null(mf_path_column_describe(mf_path_column_count()));
     cr_assert_null(mf_path_column_describe(-1));
 }
+
+/* The MPI reduction sends only some columns (the per-path metrics' when the rows stay on their
+ * ranks): those come back bit for bit, the others zero, and a buffer packed with another set
+ * of columns is refused by its column count. */
+Test(wire, a_subset_of_columns_round_trips_and_is_told_apart) {
+    mf_block_result block, back;
+    fill_block(&block, 8, 5, 3);
+    const int n_columns = mf_path_column_count();
+    unsigned char *mask = calloc((size_t)n_columns, 1);
+    cr_assert_not_null(mask);
+    int sent = 0;
+    for (int c = 0; c < n_columns; c++) {
+        const mf_path_column *column = mf_path_column_describe(c);
+        mask[c] = strcmp(column->name, "bad_debt") == 0 || strcmp(column->name, "cascades") == 0;
+        sent += mask[c];
+    }
+    cr_assert_eq(sent, 2);
+    const size_t size = mf_block_wire_size_columns(&block, mask);
+    cr_assert_eq(size, MF_BLOCK_WIRE_HEADER_BYTES + 5 * (8 + 4) +
+                           3 * MF_CASCADE_FIELDS * sizeof(double) +
+                           MF_PROFILE_SERIES * STEPS * sizeof(double));
+    unsigned char *buffer = malloc(size);
+    cr_assert_not_null(buffer);
+    cr_assert_eq(mf_block_wire_pack_columns(&block, mask, buffer), size);
+    size_t used = 0;
+    cr_assert_eq(mf_block_wire_unpack_columns(buffer, size, STEPS, mask, &back, &used), MF_OK);
+    cr_assert_eq(used, size);
+    for (int64_t i = 0; i < 5; i++) {
+        cr_assert(memcmp(&back.rows[i].bad_debt, &block.rows[i].bad_debt, sizeof(double)) == 0);
+        cr_assert_eq(back.rows[i].cascades, block.rows[i].cascades);
+        cr_assert_eq(back.rows[i].liquidated_notional, 0.0, "a column not sent stays zero");
+        cr_assert_eq(back.ledgers[i].initial_fund, 0.0);
+    }
+    cr_assert(memcmp(back.cascades, block.cascades, 3 * MF_CASCADE_FIELDS * sizeof(double)) == 0);
+    cr_assert(memcmp(back.profile, block.profile, MF_PROFILE_SERIES * STEPS * sizeof(double)) == 0);
+    mf_block_result_free(&back);
+    /* Read as a whole block (every column), the count of 2 columns is refused. */
+    cr_assert_eq(mf_block_wire_unpack(buffer, size, STEPS, &back, &used), MF_ERR_INPUT);
+    free(buffer);
+    free(mask);
+    mf_block_result_free(&block);
+}
