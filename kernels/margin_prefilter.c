@@ -84,7 +84,7 @@ void mf_safe_prices(const mf_book_view *book, const mf_tier_table *tiers, int64_
     const int64_t first = book->account_first[account];
     const int64_t stop = first + book->account_positions[account];
     double available = cross ? book->account_collateral[account] : 0;
-    double safety = 0;
+    double safety = 0, total_notional = 0;
     for (int64_t p = first; p < stop; p++) {
         const int asset = book->position_asset[p];
         const double quantity = book->position_quantity[p];
@@ -109,12 +109,22 @@ void mf_safe_prices(const mf_book_view *book, const mf_tier_table *tiers, int64_
         }
         available += headroom_term(tiers, asset, quantity, book->position_entry[p], price);
         safety += margin_safety;
+        total_notional += size * price;
     }
     if (!cross) return;
-    const double share = (available - safety) / (double)(stop - first);
+    /* Any shares summing to the headroom are safe; shares in proportion to the positions'
+     * notionals put every position's safe price at about the same relative move, close to
+     * where a move of the whole (correlated) book liquidates the account. Equal shares would
+     * leave the largest position a fraction of the room and reach it far too early. */
+    const double headroom = available - safety;
     for (int64_t p = first; p < stop; p++) {
         if (upper) upper[p - first] = -INFINITY;
-        if (!(share > 0)) {
+        const double size = fabs(book->position_quantity[p]);
+        const double share =
+            total_notional > 0
+                ? headroom * (size * start_prices[book->position_asset[p]] / total_notional)
+                : headroom / (double)(stop - first);
+        if (!(headroom > 0) || !(share > 0)) {
             lower[p - first] = INFINITY;
             continue;
         }
