@@ -142,6 +142,16 @@ int mf_event_checks_covers(const mf_event_checks *checks, int group) {
     return checks && checks->covers[group];
 }
 
+/* Lists longer than this (items) are released between batches (about 1-4 MB each). */
+#define MF_EVENT_KEEP_ITEMS ((int64_t)1 << 18)
+
+static void trim_list(u32_list *list) {
+    if (list->capacity <= MF_EVENT_KEEP_ITEMS) return;
+    free(list->items);
+    list->items = NULL;
+    list->capacity = 0;
+}
+
 void mf_event_checks_reset(mf_event_checks *checks) {
     if (!checks) return;
     for (int i = 0; i < checks->n_groups; i++) {
@@ -151,10 +161,30 @@ void mf_event_checks_reset(mf_event_checks *checks) {
                 events->cursor[(int64_t)list * checks->batch + b] = events->index.list_start[list];
         for (int b = 0; b < checks->batch; b++) {
             path_pending *pending = &events->pending[b];
+            /* A path that reached many accounts (a crash) leaves long lists: release them, so
+             * that one heavy path does not hold its memory for the rest of the run. */
+            if (pending->record_capacity > MF_EVENT_KEEP_ITEMS) {
+                free(pending->record_item);
+                free(pending->record_arm);
+                free(pending->record_triggers);
+                pending->record_item = pending->record_arm = NULL;
+                pending->record_triggers = NULL;
+                pending->record_capacity = 0;
+            }
+            trim_list(&pending->free_records);
+            trim_list(&pending->due);
+            trim_list(&pending->always);
             pending->n_records = 0;
             pending->free_records.count = pending->due.count = pending->always.count = 0;
-            for (int list = 0; list < events->index.n_lists; list++)
-                pending->heaps[list].count = 0;
+            for (int list = 0; list < events->index.n_lists; list++) {
+                trigger_heap *heap = &pending->heaps[list];
+                if (heap->capacity > MF_EVENT_KEEP_ITEMS) {
+                    free(heap->items);
+                    heap->items = NULL;
+                    heap->capacity = 0;
+                }
+                heap->count = 0;
+            }
             pending->n_triggers = pending->n_live = 0;
             pending->refresh = 0;
         }

@@ -313,6 +313,38 @@ static mf_status ensure_engine_capacity(mf_workspace *ws, int b, int32_t orders,
     return MF_OK;
 }
 
+/* A heavy path (a crash liquidates millions of accounts at 10^7) grows its slot's pools; the
+ * next batch starts them small again, so one heavy path does not hold its memory for the rest
+ * of the run. Pools grow back by doubling (ensure_engine_capacity). */
+#define MF_KEEP_POOL_ITEMS ((int64_t)1 << 16)
+
+static mf_status trim_path_pools(mf_workspace *ws) {
+    for (int b = 0; b < ws->batch; b++) {
+        mf_engine_state *engine = &ws->engines[b];
+        if (ws->touched_capacity[b] > MF_KEEP_POOL_ITEMS) {
+            free(ws->touched[b]);
+            ws->touched[b] = NULL;
+            ws->touched_capacity[b] = 0;
+        }
+        if (ws->order_capacity[b] > MF_KEEP_POOL_ITEMS) {
+            free(engine->orders);
+            engine->orders = NULL;
+            ws->order_capacity[b] = 1024;
+            MF_ALLOC(engine->orders, ws->order_capacity[b]);
+        }
+        if (ws->record_capacity[b] > MF_KEEP_POOL_ITEMS) {
+            free(engine->records);
+            free(engine->closed);
+            engine->records = NULL;
+            engine->closed = NULL;
+            ws->record_capacity[b] = 1024;
+            MF_ALLOC(engine->records, ws->record_capacity[b]);
+            MF_ALLOC(engine->closed, ws->record_capacity[b]);
+        }
+    }
+    return MF_OK;
+}
+
 /* ---------------------------------------------------------------- the index path */
 
 /* The path's exogenous index: replayed columns copied, the rest simulated from its streams. */
@@ -1597,6 +1629,7 @@ static mf_status simulate_batch(const mf_scenario *scenario, mf_workspace *ws, i
         ws->n_touched[b] = 0;
         ws->excluded[b] = (excluded_book){0};
     }
+    MF_CHECK(trim_path_pools(ws));
     mf_event_checks_reset(ws->events);
     memset(ws->step_notional, 0, sizeof(double) * (size_t)stride * steps);
     memset(ws->step_accounts, 0, sizeof(double) * (size_t)stride * steps);

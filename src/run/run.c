@@ -895,6 +895,7 @@ static void print_sweep_summary(FILE *out, const mf_config *config, const mf_poi
 
 mf_status mf_run(const mf_run_options *options, MPI_Comm comm, FILE *summary) {
     const double start = MPI_Wtime();
+    mf_memory_return_large_frees();
     int rank, size;
     /* MPI errors come back as codes (checked by MF_MPI) instead of aborting every rank. */
     MF_CHECK_MPI(MPI_Comm_set_errhandler(comm, MPI_ERRORS_RETURN));

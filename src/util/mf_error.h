@@ -60,6 +60,9 @@ void mf_error_push_frame(const char *file, int line, const char *func);
  * check reads a few scattered accounts of a book of up to 10^7 and would otherwise miss the TLB
  * on nearly every access. Zeroed like calloc, released with free(). */
 void *mf_calloc_large(size_t count, size_t size);
+/* Large blocks (1 MiB and more) are mapped and unmapped by malloc, so that memory a heavy path
+ * frees goes back to the system instead of staying in the heap (glibc; a no-op elsewhere). */
+void mf_memory_return_large_frees(void);
 #define MF_ALLOC_LARGE(ptr, count)                                                                 \
     do {                                                                                           \
         size_t mf_alloc_n_ = (size_t)(count);                                                      \

@@ -4,6 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include "mf_error.h"
 
@@ -23,4 +26,13 @@ void *mf_calloc_large(size_t count, size_t size) {
 #endif
     memset(memory, 0, bytes);
     return memory;
+}
+
+void mf_memory_return_large_frees(void) {
+#ifdef __GLIBC__
+    /* glibc raises its mmap threshold after each large free (up to 32 MiB), after which the
+     * pools a heavy path grew come from the heap and stay resident once freed. A fixed
+     * threshold keeps them mapped, so freeing them returns the memory. */
+    (void)mallopt(M_MMAP_THRESHOLD, 1 << 20);
+#endif
 }
