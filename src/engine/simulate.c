@@ -43,9 +43,7 @@ typedef struct {
  * so that the end-of-path ledger counts the rest of the book from the venue's totals. */
 typedef struct {
     double collateral; /* account collateral (whole accounts) plus position margins */
-    double quantity[MF_MAX_ASSETS];
-    double entry_value[MF_MAX_ASSETS];
-    double longs[MF_MAX_ASSETS], shorts[MF_MAX_ASSETS]; /* coins by side (shorts > 0) */
+    mf_position_totals positions;
 } excluded_book;
 
 /* One margin work item: a model's accounts inside one chunk of account ids. */
@@ -496,8 +494,8 @@ static void open_quantities(const mf_venue *venue, const mf_workspace *ws, int b
     const int from_totals = !ws->positions_change && !ws->count_every_account;
     if (from_totals) /* the book less what went to the engine: O(assets) */
         for (int k = 0; k < ws->n_assets; k++) {
-            longs[k] = venue->book_long[k] - ws->excluded[b].longs[k];
-            shorts[k] = venue->book_short[k] - ws->excluded[b].shorts[k];
+            longs[k] = venue->book_totals.longs[k] - ws->excluded[b].positions.longs[k];
+            shorts[k] = venue->book_totals.shorts[k] - ws->excluded[b].positions.shorts[k];
         }
     for (int64_t a = 0; a < book->n_accounts && !from_totals; a++) {
         if (ws->account_state[a * stride + b] & MF_ACCOUNT_LIQUIDATING) continue;
@@ -866,14 +864,9 @@ static mf_status exclude_from_book(mf_workspace *ws, int b, const mf_book_view *
     excluded_book *excluded = &ws->excluded[b];
     if (entity->is_account) excluded->collateral += book->account_collateral[entity->account];
     for (int64_t p = entity->first; p < entity->stop; p++) {
-        const int asset = book->position_asset[p];
         excluded->collateral += book->position_margin[p];
-        excluded->quantity[asset] += book->position_quantity[p];
-        excluded->entry_value[asset] += book->position_quantity[p] * book->position_entry[p];
-        if (book->position_quantity[p] > 0)
-            excluded->longs[asset] += book->position_quantity[p];
-        else
-            excluded->shorts[asset] -= book->position_quantity[p];
+        mf_position_totals_add(&excluded->positions, book->position_asset[p],
+                               book->position_quantity[p], book->position_entry[p]);
     }
     return MF_OK;
 }
@@ -1431,12 +1424,13 @@ static void close_ledger(const mf_venue *venue, mf_workspace *ws, int b, mf_path
     const mf_settlement_state *money = &ws->money[b];
     const mf_venue_book_state *books = ws->books[b];
     const excluded_book *excluded = &ws->excluded[b];
+    const mf_position_totals *book_totals = &venue->book_totals, *taken = &excluded->positions;
     double book_pnl = 0; /* the untouched positions' open PnL at the final marks */
     double book_equity = venue->initial_trader_collateral - excluded->collateral;
     if (!ws->count_every_account) {
         for (int k = 0; k < ws->n_assets; k++)
-            book_pnl += books[k].mark * (venue->book_quantity[k] - excluded->quantity[k]) -
-                        (venue->book_entry_value[k] - excluded->entry_value[k]);
+            book_pnl += books[k].mark * (book_totals->quantity[k] - taken->quantity[k]) -
+                        (book_totals->entry_value[k] - taken->entry_value[k]);
     } else { /* the reference the tests compare with: every account's equity */
         book_equity = 0;
         for (int64_t a = 0; a < book->n_accounts; a++) {
@@ -1497,9 +1491,10 @@ static void close_ledger_live(const mf_venue *venue, mf_workspace *ws, int b,
         const excluded_book *excluded = &ws->excluded[b];
         equity += venue->initial_trader_collateral - excluded->collateral;
         for (int k = 0; k < ws->n_assets; k++) {
-            const double open = venue->book_quantity[k] - excluded->quantity[k];
+            const mf_position_totals *totals = &venue->book_totals, *taken = &excluded->positions;
+            const double open = totals->quantity[k] - taken->quantity[k];
             const double book_pnl =
-                books[k].mark * open - (venue->book_entry_value[k] - excluded->entry_value[k]);
+                books[k].mark * open - (totals->entry_value[k] - taken->entry_value[k]);
             const double funding = -open * ws->funding_index[(int64_t)k * stride + b];
             pnl += book_pnl;
             funding_net += funding;

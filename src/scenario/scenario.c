@@ -304,15 +304,9 @@ mf_status mf_scenario_build_with(mf_scenario *scenario, const mf_config *config,
     for (int64_t p = 0; p < store->n_positions; p++)
         collateral += store->position_margin[p];
     venue->initial_trader_collateral = collateral;
-    for (int64_t p = 0; p < store->n_positions; p++) {
-        const int asset = store->position_asset[p];
-        venue->book_quantity[asset] += store->position_quantity[p];
-        venue->book_entry_value[asset] += store->position_quantity[p] * store->position_entry[p];
-        if (store->position_quantity[p] > 0)
-            venue->book_long[asset] += store->position_quantity[p];
-        else
-            venue->book_short[asset] -= store->position_quantity[p];
-    }
+    for (int64_t p = 0; p < store->n_positions; p++)
+        mf_position_totals_add(&venue->book_totals, store->position_asset[p],
+                               store->position_quantity[p], store->position_entry[p]);
 
     MF_CHECK(build_groups(venue, store, scenario->index.price0, models, n_models,
                           (mf_model_kind)config->run.margin_kernel));

@@ -87,6 +87,24 @@ typedef struct {
                            but funding alone): event-driven checks then sweep instead */
 } mf_liquidation_policy;
 
+/* Sums over a set of positions, per asset: net coins sum(q), their entry value sum(q e), and
+ * coins by side (shorts counted positive). */
+typedef struct {
+    double quantity[MF_MAX_ASSETS];
+    double entry_value[MF_MAX_ASSETS];
+    double longs[MF_MAX_ASSETS], shorts[MF_MAX_ASSETS];
+} mf_position_totals;
+
+static inline void mf_position_totals_add(mf_position_totals *totals, int asset, double quantity,
+                                          double entry) {
+    totals->quantity[asset] += quantity;
+    totals->entry_value[asset] += quantity * entry;
+    if (quantity > 0)
+        totals->longs[asset] += quantity;
+    else
+        totals->shorts[asset] -= quantity;
+}
+
 typedef struct {
     mf_book_view book; /* book.contracts points at `contracts` below (NULL: all linear perps) */
     mf_contracts contracts;
@@ -99,11 +117,9 @@ typedef struct {
     int32_t max_rounds;
     double composite_weight[MF_MAX_ASSETS]; /* open-interest weights, venue-level prices */
     double initial_trader_collateral;       /* sum of collateral and isolated margins */
-    /* The whole book per asset: net coins sum(q) and their entry value sum(q e), so that the
-     * end-of-path ledger values the untouched positions in O(assets), not O(positions). */
-    double book_quantity[MF_MAX_ASSETS];
-    double book_entry_value[MF_MAX_ASSETS];
-    double book_long[MF_MAX_ASSETS], book_short[MF_MAX_ASSETS]; /* coins by side (short > 0) */
+    /* The whole book per asset, so that the end-of-path ledger and the funding's open
+     * interest count the untouched positions in O(assets), not O(positions). */
+    mf_position_totals book_totals;
     int n_groups; /* margin models in use, one per mode present */
     mf_margin_group groups[MF_N_MODES];
 } mf_venue;
