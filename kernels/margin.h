@@ -196,14 +196,17 @@ int64_t mf_events_advance(const mf_event_index *index, int list, double signed_m
  * largest rate up to twice its notional, so the same relative move of every asset held (at
  * most half the mark) is allowed until that could use the headroom up (isolated: only its
  * positions still open on path b count; position_state laid out p * batch + b). funding[k]:
- * the path's funding index (each position has paid q F), or NULL when it is zero. Only adverse
+ * the path's funding index (each position has paid q F), or NULL when it is zero. live: the
+ * path's quantities and cash when a live book changes them (partial liquidation), else NULL.
+ * Only adverse
  * sides are bounded: low[k] = -INFINITY when no long in asset k is held (a fall only helps),
  * high[k] = INFINITY when no short is held and s_max x the highest tier rate < 1 (a rise only
  * helps); an asset not held gets (-INFINITY, INFINITY). When there is no provable range (no
  * headroom, portfolio margin) low[0] = INFINITY: check again next round. */
 void mf_events_rearm(const mf_book_view *book, const mf_tier_table *tiers, mf_margin_mode mode,
                      int64_t account, const double *marks, const double *funding,
-                     const uint8_t *position_state, int batch, int b, double *low, double *high);
+                     const mf_live_book *live, const uint8_t *position_state, int batch, int b,
+                     double *low, double *high);
 /* How far a funding index F shifts the safe prices of a group of mode `mode` on asset k: a
  * long pays q F, which costs no more headroom than a fall of the price by F x this factor
  * (1 / (1 - s_max x the steepest rate of its requirement), INFINITY when that is not

@@ -445,7 +445,8 @@ static int rise_is_safe_for_longs(const mf_tier_table *tiers, int k, double s_ma
 
 void mf_events_rearm(const mf_book_view *book, const mf_tier_table *tiers, mf_margin_mode mode,
                      int64_t account, const double *marks, const double *funding,
-                     const uint8_t *position_state, int batch, int b, double *low, double *high) {
+                     const mf_live_book *live, const uint8_t *position_state, int batch, int b,
+                     double *low, double *high) {
     const int n_assets = book->n_assets;
     for (int k = 0; k < n_assets; k++) {
         low[k] = -INFINITY;
@@ -466,11 +467,14 @@ void mf_events_rearm(const mf_book_view *book, const mf_tier_table *tiers, mf_ma
         for (int64_t p = first; p < stop; p++) {
             if (position_state[p * batch + b] != MF_POSITION_OPEN) continue; /* never again */
             const int k = book->position_asset[p];
-            const double quantity = book->position_quantity[p];
+            const double quantity =
+                live ? live->quantity[p * batch + b] : book->position_quantity[p];
+            const double cash = live ? live->cash[p * batch + b] : 0.0;
             has_long[k] |= quantity > 0;
             has_short[k] |= quantity < 0;
             const double size = fabs(quantity);
-            const double headroom = book->position_margin[p] +
+            if (size == 0) continue; /* nothing left to lose */
+            const double headroom = book->position_margin[p] + cash +
                                     quantity * (marks[k] - book->position_entry[p]) -
                                     (funding ? quantity * funding[k] : 0.0) -
                                     s_max * mf_maintenance_margin(tiers, k, size * marks[k]) -
@@ -488,7 +492,9 @@ void mf_events_rearm(const mf_book_view *book, const mf_tier_table *tiers, mf_ma
         double size[MF_MAX_ASSETS] = {0};
         for (int64_t p = first; p < stop; p++) {
             const int k = book->position_asset[p];
-            const double quantity = book->position_quantity[p];
+            const double quantity =
+                live ? live->quantity[p * batch + b] : book->position_quantity[p];
+            if (live) headroom += live->cash[p * batch + b];
             has_long[k] |= quantity > 0;
             has_short[k] |= quantity < 0;
             headroom += quantity * (marks[k] - book->position_entry[p]) -

@@ -33,6 +33,8 @@ typedef struct {
     u32_list free_records;
     u32_list due;        /* records to check this round */
     u32_list always;     /* records with no provable range: checked every round */
+    u32_list touched;    /* group indices of accounts a mechanism changed: checked next round */
+    int touch_failed;    /* out of memory in mf_event_checks_touch: the next round fails */
     trigger_heap *heaps; /* n_lists */
     int64_t n_triggers;  /* in all heaps, stale ones included */
     int64_t n_live;      /* of those, the ones of records still armed */
@@ -122,6 +124,7 @@ void mf_event_checks_free(mf_event_checks *checks) {
                 free(pending->free_records.items);
                 free(pending->due.items);
                 free(pending->always.items);
+                free(pending->touched.items);
                 if (pending->heaps)
                     for (int list = 0; list < events->index.n_lists; list++)
                         free(pending->heaps[list].items);
@@ -174,6 +177,9 @@ void mf_event_checks_reset(mf_event_checks *checks) {
             trim_list(&pending->free_records);
             trim_list(&pending->due);
             trim_list(&pending->always);
+            trim_list(&pending->touched);
+            pending->touched.count = 0;
+            pending->touch_failed = 0;
             pending->n_records = 0;
             pending->free_records.count = pending->due.count = pending->always.count = 0;
             for (int list = 0; list < events->index.n_lists; list++) {
@@ -425,6 +431,17 @@ static void group_collect(event_group *events, const mf_margin_group *group,
     for (int64_t n = 0; n < pending->always.count; n++)
         if (!push_u32(due, pending->always.items[n])) goto failed;
     pending->always.count = 0;
+    /* Accounts a mechanism changed (their safe prices assumed the store's positions): a new
+     * record each, checked now and armed from the live book. An older record of the same
+     * account stays valid; its triggers only cause an extra exact check. */
+    if (pending->touch_failed) goto failed;
+    for (int64_t n = 0; n < pending->touched.count; n++) {
+        const uint32_t i = pending->touched.items[n];
+        base->account_state[group->accounts[i] * batch + b] |= MF_ACCOUNT_PENDING;
+        uint32_t record;
+        if (!new_record(pending, i, &record) || !push_u32(due, record)) goto failed;
+    }
+    pending->touched.count = 0;
     for (int list = 0; list < n_lists; list++) {
         const int k = list / 2;
         const double signed_mark = list % 2 ? -marks[k] : marks[k];
@@ -496,7 +513,8 @@ static void group_check(event_group *events, const mf_margin_group *group,
             continue;
         }
         mf_events_rearm(base->book, base->tiers, group->model->mode, account, marks,
-                        with_funding ? funding : NULL, base->position_state, batch, b, low, high);
+                        with_funding ? funding : NULL, base->live, base->position_state, batch, b,
+                        low, high);
         if (low[0] == INFINITY) {
             if (!push_u32(&pending->always, record)) goto failed;
             continue;
@@ -523,6 +541,29 @@ static void group_check(event_group *events, const mf_margin_group *group,
     return;
 failed:
     result->failed = 1;
+}
+
+void mf_event_checks_touch(mf_event_checks *checks, const mf_venue *venue, int64_t account, int b) {
+    if (!checks) return;
+    const int mode = venue->book.account_mode[account];
+    for (int g = 0; g < checks->n_groups; g++) {
+        event_group *events = &checks->groups[g];
+        const mf_margin_group *group = &venue->groups[events->group];
+        if ((int)group->model->mode != mode) continue;
+        /* A group's accounts are in id order: find the account's index by bisection. */
+        int64_t lo = 0, hi = group->n_accounts;
+        while (lo < hi) {
+            const int64_t mid = lo + (hi - lo) / 2;
+            if (group->accounts[mid] < account)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        if (lo == group->n_accounts || group->accounts[lo] != account) return;
+        path_pending *pending = &events->pending[b];
+        if (!push_u32(&pending->touched, (uint32_t)lo)) pending->touch_failed = 1;
+        return;
+    }
 }
 
 int64_t mf_event_checks_round(mf_event_checks *checks, const mf_venue *venue,

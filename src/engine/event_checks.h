@@ -37,6 +37,10 @@ int64_t mf_event_checks_round(mf_event_checks *checks, const mf_venue *venue,
                               const mf_margin_call *base, int n_paths, int parallel,
                               int64_t **accounts, int64_t *n_accounts, int64_t *capacity);
 
+/* A mechanism changed account `account`'s positions or cash on path b (a partial chunk done, its
+ * cooldown over): it is checked exactly in the next round and armed from the live book. */
+void mf_event_checks_touch(mf_event_checks *checks, const mf_venue *venue, int64_t account, int b);
+
 /* The funding index moved (a payment step): every pending account's re-check ranges assumed
  * the old one, so all are checked in the next round. */
 void mf_event_checks_funding_changed(mf_event_checks *checks);

@@ -68,6 +68,8 @@ struct mf_workspace {
     int64_t n_flagged, flagged_capacity;
     int parallel_margin;     /* 1: the margin phase is worth a parallel region */
     int positions_change;    /* mf_liquidation_policy.live_positions */
+    int special_contracts;   /* inverse or dated markets (the book's contracts) */
+    int sweep_batch;         /* ADL or socialised loss on a path of this batch: sweep to its end */
     int live_ready;          /* the live book holds the store's positions (set once if they never
                                 change, else reset every batch) */
     int count_every_account; /* tests: ledgers and open interest summed account by account */
@@ -186,6 +188,7 @@ mf_status mf_workspace_create(mf_workspace **out, const mf_model *model) {
     MF_CHECK(build_margin_items(ws, venue));
     MF_CHECK(mf_event_checks_create(&ws->events, venue, batch));
     ws->positions_change = venue->liquidation.live_positions;
+    ws->special_contracts = venue->book.contracts != NULL;
     MF_ALLOC(ws->sweep_items, ws->n_items + 1);
     for (int64_t i = 0; i < ws->n_items; i++)
         if (!mf_event_checks_covers(ws->events, ws->items[i].group))
@@ -423,11 +426,15 @@ static mf_status phase_index(step_context *step) {
 
 /* Partially liquidated positions and accounts whose cooldown ends by this step may be checked
  * again. The list keeps its order (entries are appended as chunks complete). */
-static void release_entity(mf_workspace *ws, int b, int64_t entity, int is_account) {
+static void release_entity(const mf_venue *venue, mf_workspace *ws, int b, int64_t entity,
+                           int is_account) {
     if (is_account)
         ws->account_state[entity * ws->batch + b] &= (uint8_t)~MF_ACCOUNT_PARTIAL;
     else if (ws->position_state[entity * ws->batch + b] == MF_POSITION_PARTIAL)
         ws->position_state[entity * ws->batch + b] = MF_POSITION_OPEN; /* not if it expired */
+    /* Smaller now, with cash: checked next round and armed from the live book. */
+    mf_event_checks_touch(ws->events, venue,
+                          is_account ? entity : venue->book.position_account[entity], b);
 }
 
 static void release_cooled(step_context *step) {
@@ -437,7 +444,7 @@ static void release_cooled(step_context *step) {
         for (int32_t i = 0; i < ws->n_cooling[b]; i++) {
             const cooling_entry entry = ws->cooling[b][i];
             if (entry.release <= step->t)
-                release_entity(ws, b, entry.entity, entry.is_account);
+                release_entity(&step->scenario->venues[0], ws, b, entry.entity, entry.is_account);
             else
                 ws->cooling[b][kept++] = entry;
         }
@@ -608,10 +615,14 @@ static int has_new_flags(const uint8_t *account_states, const uint8_t *position_
     return any != 0;
 }
 
-/* Event-driven rounds: the positions are the store's on every path (no live book, or one kept
- * for funding alone), so the event indexes' safe prices hold (event_checks.h). */
+/* Event-driven rounds (event_checks.h): the event index's safe prices hold for every account
+ * whose positions are still the store's. Partial liquidation and the backstop vault change only
+ * accounts that were flagged, so pending ones, armed from the live book and checked again when
+ * their cooldown ends. Auto-deleveraging and socialised loss change accounts anywhere in the
+ * book: after either on a path, the batch sweeps to its end. Inverse and dated contracts value
+ * positions otherwise: those venues sweep. */
 static int event_round(const mf_workspace *ws) {
-    return ws->events && (!ws->live_quantity || !ws->positions_change);
+    return ws->events && !ws->special_contracts && !ws->sweep_batch;
 }
 
 /* Margin models: every model over its accounts, chunk by chunk (the groups event-driven checks
@@ -1054,7 +1065,7 @@ static mf_status settle_closed(step_context *step, const mf_venue *venue, mf_wor
             const int is_account = record->position < 0;
             const int64_t entity = is_account ? record->account : record->position;
             if (policy->partial_cooldown_steps == 0)
-                release_entity(ws, b, entity, is_account);
+                release_entity(venue, ws, b, entity, is_account);
             else
                 MF_CHECK(add_cooling(ws, b, entity, is_account,
                                      step->t + policy->partial_cooldown_steps));
@@ -1073,9 +1084,11 @@ static mf_status settle_closed(step_context *step, const mf_venue *venue, mf_wor
             break;
         case MF_DEFICIT_ADL:
             deleverage(venue, ws, b, record, -remaining, shortfall);
+            ws->sweep_batch = 1; /* counterparties anywhere in the book changed */
             break;
         case MF_DEFICIT_SOCIALISED:
             socialised += shortfall;
+            ws->sweep_batch = 1;
             break;
         }
     }
@@ -1620,6 +1633,7 @@ static mf_status simulate_batch(const mf_scenario *scenario, mf_workspace *ws, i
         memset(ws->position_state, 0, (size_t)book->n_positions * stride);
     }
     ws->states_clean = 0; /* until the batch ends and clears what it touched */
+    ws->sweep_batch = 0;
     for (int b = 0; b < stride; b++) {
         ws->n_touched[b] = 0;
         ws->excluded[b] = (excluded_book){0};

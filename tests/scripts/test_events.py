@@ -1,8 +1,9 @@
 """Event-driven margin checks (docs/model.md 12.4) against the sweeps, whole runs: every
 dataset of the result (per-path table with ledgers, cascades, histograms, profiles, traces)
 must be byte-identical under run.margin_kernel events, filtered and reference, on calm and
-crashing markets, with dynamic margin, portfolio margin, and every mechanism on (where the
-driver sweeps with the event models' exact checks), on one and two threads."""
+crashing markets, with dynamic margin, portfolio margin, partial liquidation and the vault
+(event-driven from the live book), and every mechanism on (after ADL or socialised loss the
+batch sweeps with the event models' exact checks), on one and two threads."""
 import os
 
 import h5py
@@ -35,6 +36,20 @@ cases = {
                                    "--set", "venue.funding.interval_seconds=3600",
                                    "--set", "venue.dynamic_margin.enabled=true"],
     "every mechanism": everything + modes,
+    # partial chunks and the vault change only flagged accounts: event-driven, armed from the
+    # live book and touched when a cooldown ends
+    "partial and vault, crashing": ["--set", "venue.partial_liquidation.enabled=true",
+                                    "--set", "venue.vault.enabled=true", *modes],
+    "partial with cooldown, calm": ["--set", "venue.partial_liquidation.enabled=true",
+                                    "--set", "venue.partial_liquidation.cooldown_seconds=300",
+                                    "--set", "market.stress=[]"],
+    "partial and funding, recovery": ["--set", "venue.partial_liquidation.enabled=true",
+                                      "--set", "venue.funding.enabled=true",
+                                      "--set", "venue.funding.interval_seconds=1800",
+                                      "--set", "market.jumps.mean=0.02"],
+    # socialised loss changes accounts anywhere: the batch sweeps from there on
+    "socialised loss": ["--set", "venue.deficit=socialised",
+                        "--set", "venue.partial_liquidation.enabled=true", *modes],
 }
 common = ["--set", "output.paths=true", "--set", "output.traces=[0]", "--quiet"]
 for label, extra in cases.items():
