@@ -2,10 +2,12 @@
  * the event models. Per path and list (asset x direction) a cursor into the group's event index
  * marks the entries the path's marks have reached; their accounts join the path's pending list
  * and are checked exactly (the model's exact check, one account, one path) every round until
- * they are liquidated. A round costs O(lists x log entries + pending) per path instead of a
- * sweep over every account, and flags exactly what the sweep flags. Valid while positions are
- * the store's on every path (no live book, or one kept for funding alone); the funding index
- * shifts the marks the cursors compare; the driver sweeps otherwise. */
+ * they are liquidated, being re-armed with re-check ranges in between. A round costs
+ * O(lists x log entries + pending) per path instead of a sweep over every account, and flags
+ * exactly what the sweep flags. The safe prices assume the store's positions: the funding index
+ * shifts the marks the cursors compare; accounts a partial chunk or the vault changed are
+ * pending, armed from the live book, and touched when a cooldown ends; after ADL or socialised
+ * loss, and with inverse or dated markets, the driver sweeps instead (simulate.c). */
 #ifndef MF_EVENT_CHECKS_H
 #define MF_EVENT_CHECKS_H
 

@@ -38,9 +38,9 @@ typedef struct {
     int is_account;
 } cooling_entry;
 
-/* What a path's full liquidations took out of the book (without a live book): the collateral
- * and margins of the entities handed to the engine, and per asset their coins and entry value,
- * so that the end-of-path ledger counts the rest of the book from the venue's totals. */
+/* What a path's full liquidations took out of the book (while positions are the store's): the
+ * collateral and margins of the entities handed to the engine, and per asset their coins and entry
+ * value, so that the end-of-path ledger counts the rest of the book from the venue's totals. */
 typedef struct {
     double collateral; /* account collateral (whole accounts) plus position margins */
     mf_position_totals positions;
@@ -117,8 +117,8 @@ struct mf_workspace {
     path_tally tally[MF_MAX_BATCH];
     cooling_entry *cooling[MF_MAX_BATCH]; /* partially liquidated entities cooling down */
     int32_t n_cooling[MF_MAX_BATCH], cooling_capacity[MF_MAX_BATCH];
-    /* Without a live book only liquidated accounts (listed here) and the accounts the event
-     * cursors passed have non-zero state bytes, so a batch clears just those. */
+    /* While positions are the store's, only liquidated accounts (listed here) and the accounts the
+     * event cursors passed have non-zero state bytes, so a batch clears just those. */
     int states_clean;               /* 1: every state byte is 0 */
     int64_t *touched[MF_MAX_BATCH]; /* accounts handed to the engine on the path (repeats ok) */
     int64_t n_touched[MF_MAX_BATCH], touched_capacity[MF_MAX_BATCH];
